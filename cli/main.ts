@@ -1,0 +1,25 @@
+import { commands } from "./commands.ts";
+
+/** Usage text listing every command. */
+export function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  esper ${name.padEnd(18)} ${c.summary}`);
+  return ["usage:", ...lines, "", "Run `esper <command> --help` for the options of a command."].join("\n");
+}
+
+/**
+ * Entry of the `esper` command. Resolves the longest registered command name from the leading words
+ * of `argv` and runs it with the rest. Returns the process exit code.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  for (let words = Math.min(2, argv.length); words > 0; words--) {
+    const name = argv.slice(0, words).join(" ");
+    const command = commands[name];
+    if (command) {
+      const mod = await command.load();
+      return mod.run(argv.slice(words));
+    }
+  }
+  const asked = argv[0] === undefined || argv[0] === "--help" || argv[0] === "help";
+  (asked ? process.stdout : process.stderr).write(`${asked ? "" : `esper: unknown command '${argv.join(" ")}'\n`}${usage()}\n`);
+  return asked ? 0 : 2;
+}

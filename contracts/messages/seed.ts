@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { BlendMode, SeedLifecycleStage } from "../enums.ts";
+import {
+  count,
+  enumCode,
+  finite,
+  float32Array,
+  id,
+  nonNegative,
+  sha256Hex,
+  timestampMs,
+  uint32,
+  unit,
+} from "../primitives.ts";
+import { BlendScheduleSpec, ConfidenceGate } from "./command.ts";
+
+/** The kernel artifact a directive grafts, addressed in the kernel object store. */
+export const KernelRef = z.strictObject({ blueprintId: id, artifactRef: id, checksum: sha256Hex });
+export type KernelRef = z.infer<typeof KernelRef>;
+
+/**
+ * Kasmina → Tolaria: what to do at a slot at the next step boundary. `graft` wires a kernel,
+ * `update` changes stage/blend without recompiling unless the wiring changes, `remove` drops it.
+ * `sequence` increases by one per seed, so Tolaria applies directives in order and detects gaps.
+ */
+export const SeedDirective = z
+  .strictObject({
+    directiveId: id,
+    trainingRunId: id,
+    seedId: id,
+    slotId: id,
+    sequence: count,
+    action: z.enum(["graft", "update", "remove"]),
+    stage: enumCode(SeedLifecycleStage, "SeedLifecycleStage"),
+    kernel: KernelRef.optional(),
+    blendMode: enumCode(BlendMode, "BlendMode"),
+    alpha: unit,
+    alphaVector: float32Array.optional(),
+    schedule: BlendScheduleSpec.optional(),
+    confidence: ConfidenceGate.optional(),
+    learningRate: nonNegative.optional(),
+    includeTeacher: z.boolean(),
+    commandId: id.optional(),
+    issuedAt: timestampMs,
+  })
+  .refine((d) => d.action !== "graft" || d.kernel !== undefined, {
+    message: "is required when action is 'graft'",
+    path: ["kernel"],
+  });
+export type SeedDirective = z.infer<typeof SeedDirective>;
+
+/** Tolaria → Kasmina: how a live seed trained over the last reporting interval. */
+export const SeedReport = z.strictObject({
+  reportId: id,
+  trainingRunId: id,
+  seedId: id,
+  stage: enumCode(SeedLifecycleStage, "SeedLifecycleStage"),
+  epoch: uint32,
+  globalStep: count,
+  steps: uint32,
+  alpha: unit,
+  loss: finite,
+  lossDelta: finite,
+  seedGradientNorm: nonNegative,
+  hostGradientNorm: nonNegative,
+  gradientCosine: z.number().min(-1).max(1),
+  isolationLeak: nonNegative,
+  parameterCount: count,
+  nonFiniteGradients: z.boolean(),
+  issuedAt: timestampMs,
+});
+export type SeedReport = z.infer<typeof SeedReport>;

@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { SystemLimits } from "../budgets.ts";
+import { SeedLifecycleStage } from "../enums.ts";
+import {
+  boundedNumberMap,
+  count,
+  enumCode,
+  finite,
+  id,
+  name,
+  nonNegative,
+  timestampMs,
+  uint32,
+  unit,
+} from "../primitives.ts";
+
+/** Where training runs (device facts reported by Tolaria). */
+export const HardwareContext = z.strictObject({
+  deviceType: name,
+  deviceId: id,
+  totalMemoryGb: nonNegative,
+  availableMemoryGb: nonNegative,
+  temperatureCelsius: finite,
+  utilizationPercent: z.number().min(0).max(100),
+  computeCapability: uint32,
+});
+export type HardwareContext = z.infer<typeof HardwareContext>;
+
+/** The state of one seed as seen by Tamiyo. */
+export const SeedState = z.strictObject({
+  seedId: id,
+  stage: enumCode(SeedLifecycleStage, "SeedLifecycleStage"),
+  blueprintId: id.optional(),
+  gradientNorm: nonNegative,
+  learningRate: nonNegative,
+  layerDepth: uint32,
+  alpha: unit,
+  ageEpochs: uint32,
+  riskScore: unit,
+  metrics: boundedNumberMap(),
+});
+export type SeedState = z.infer<typeof SeedState>;
+
+/** Typed training metrics of a state packet (RC1 replaces the free-form map); `extra` is bounded. */
+export const TrainingMetrics = z.strictObject({
+  loss: finite,
+  accuracy: unit,
+  gradientNorm: nonNegative,
+  learningRate: nonNegative,
+  lossDelta: finite,
+  lossEwma: finite,
+  lossVolatility: nonNegative,
+  gradNormEwma: nonNegative,
+  gradConflictRate: unit,
+  samplesPerSecond: nonNegative,
+  epochDurationMs: nonNegative,
+  epochsTotal: uint32,
+  extra: boundedNumberMap(),
+});
+export type TrainingMetrics = z.infer<typeof TrainingMetrics>;
+
+/** The per-epoch state of training that Tolaria sends to Tamiyo. Timestamps are epoch milliseconds. */
+export const SystemStatePacket = z.strictObject({
+  version: uint32,
+  packetId: id,
+  trainingRunId: id,
+  experimentName: name,
+  sourceSubsystem: name,
+  currentEpoch: uint32,
+  globalStep: count,
+  timestampMs,
+  validationAccuracy: unit,
+  validationLoss: finite,
+  trainingLoss: finite,
+  hardwareContext: HardwareContext,
+  trainingMetrics: TrainingMetrics,
+  seedStates: z.array(SeedState).max(SystemLimits.maxSeedStatesPerPacket),
+});
+export type SystemStatePacket = z.infer<typeof SystemStatePacket>;

@@ -1,0 +1,72 @@
+import { z } from "zod";
+import { SystemLimits } from "./budgets.ts";
+
+/** A non-empty identifier without surrounding whitespace or control characters. */
+export const id = z
+  .string()
+  .min(1, "must not be empty")
+  .max(SystemLimits.maxIdLength)
+  .regex(/^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u, "must not have surrounding whitespace or control characters");
+
+/** A bounded free text. */
+export const text = z.string().max(SystemLimits.maxTextLength);
+
+/** A bounded non-empty name (metric, event, actor, ...). */
+export const name = z.string().min(1, "must not be empty").max(256);
+
+/** A finite number (zod rejects NaN and ±Infinity). */
+export const finite = z.number();
+
+/** A finite number >= 0. */
+export const nonNegative = z.number().min(0);
+
+/** A fraction in [0, 1]. */
+export const unit = z.number().min(0).max(1);
+
+/** An unsigned 32-bit integer. */
+export const uint32 = z.number().int().min(0).max(0xffff_ffff);
+
+/** A non-negative safe integer (counters, steps; 64-bit fields of the original). */
+export const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** Milliseconds since the Unix epoch. */
+export const timestampMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** A map from name to finite number with a bounded number of entries. */
+export function boundedNumberMap(max: number = SystemLimits.maxMapEntries) {
+  return z.record(name, finite).refine((m) => Object.keys(m).length <= max, `must have at most ${max} entries`);
+}
+
+/** A map from name to bounded text with a bounded number of entries. */
+export function boundedTextMap(max: number = SystemLimits.maxMapEntries) {
+  return z.record(name, text).refine((m) => Object.keys(m).length <= max, `must have at most ${max} entries`);
+}
+
+/** A schema accepting exactly the non-zero codes of a Leyline enum (0 means unset and is refused). */
+export function enumCode<E extends Record<string, number>>(e: E, enumName: string) {
+  const codes = Object.values(e).filter((c) => c !== 0);
+  const allowed = new Set<number>(codes);
+  const names = Object.entries(e)
+    .filter(([, c]) => c !== 0)
+    .map(([n, c]) => `${n}=${c}`)
+    .join(", ");
+  return z.custom<Exclude<E[keyof E], 0>>((v) => typeof v === "number" && allowed.has(v), {
+    message: `must be a ${enumName} code (${names})`,
+  });
+}
+
+/** Lowercase hex SHA-256 digest. */
+export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256 digest");
+
+/** A Float32Array (carried as a typed array through the msgpack extension). */
+export const float32Array = z
+  .instanceof(Float32Array, { message: "must be a Float32Array" })
+  .refine(allFinite, "must hold only finite numbers");
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+/** Raw bytes. */
+export const bytes = z.instanceof(Uint8Array, { message: "must be bytes (Uint8Array)" });
