@@ -11,8 +11,29 @@ export interface CommandEntry {
 
 /** Every `esper` command, by its name (one or two words). */
 export const commands: Readonly<Record<string, CommandEntry>> = {
+  "bench train-step": {
+    summary:
+      "training-step time of a 784-256-10 MLP and a 2-seed host, vs PyTorch when available (prints JSON)",
+    load: () => import("./commands/bench-train-step.ts"),
+  },
   "bench codec": {
     summary: "encode/decode + validation timings of Leyline messages vs JSON (prints JSON)",
     load: () => import("./commands/bench-codec.ts"),
+  },
+  "soak worker": {
+    summary: "AsyncWorker soak: the six RC1 scenarios, leaks and heap growth (prints JSON)",
+    load: () => import("./commands/soak-worker.ts"),
+  },
+  record: {
+    summary: "record messages on subject filters into a .esperrec file until a duration or SIGINT",
+    load: () => import("./commands/record.ts"),
+  },
+  replay: {
+    summary: "publish a .esperrec recording back (--speed original|max|<factor>, --subject, --remap)",
+    load: () => import("./commands/replay.ts"),
+  },
+  "export stream": {
+    summary: "export a JetStream stream into a .esperrec recording file (prints JSON)",
+    load: () => import("./commands/export-stream.ts"),
   },
 };

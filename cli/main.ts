@@ -20,6 +20,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   }
   const asked = argv[0] === undefined || argv[0] === "--help" || argv[0] === "help";
-  (asked ? process.stdout : process.stderr).write(`${asked ? "" : `esper: unknown command '${argv.join(" ")}'\n`}${usage()}\n`);
+  (asked ? process.stdout : process.stderr).write(
+    `${asked ? "" : `esper: unknown command '${argv.join(" ")}'\n`}${usage()}\n`,
+  );
   return asked ? 0 : 2;
 }

@@ -59,6 +59,9 @@ export function validate<T extends MessageType>(type: T, value: unknown): Messag
 
 function oversized(type: string, size: number): ContractError {
   return new ContractError(type, [
-    { path: [], reason: `payload of ${size} bytes exceeds the limit of ${SystemLimits.maxMessageSizeBytes} bytes` },
+    {
+      path: [],
+      reason: `payload of ${size} bytes exceeds the limit of ${SystemLimits.maxMessageSizeBytes} bytes`,
+    },
   ]);
 }

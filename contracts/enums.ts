@@ -85,7 +85,13 @@ export const EmergencyLevel = { UNSPECIFIED: 0, NOTICE: 1, ELEVATED: 2, CONSERVA
 export type EmergencyLevel = (typeof EmergencyLevel)[keyof typeof EmergencyLevel];
 
 /** Outcome of a command as judged over its observation window. */
-export const FieldReportOutcome = { UNSPECIFIED: 0, SUCCESS: 1, NEUTRAL: 2, REGRESSION: 3, ABORTED: 4 } as const;
+export const FieldReportOutcome = {
+  UNSPECIFIED: 0,
+  SUCCESS: 1,
+  NEUTRAL: 2,
+  REGRESSION: 3,
+  ABORTED: 4,
+} as const;
 export type FieldReportOutcome = (typeof FieldReportOutcome)[keyof typeof FieldReportOutcome];
 
 /** Risk tier of a blueprint. */
@@ -120,7 +126,14 @@ export const HandlingClass = { UNSPECIFIED: 0, STANDARD: 1, RESTRICTED: 2, QUARA
 export type HandlingClass = (typeof HandlingClass)[keyof typeof HandlingClass];
 
 /** Resource profile of a blueprint. */
-export const ResourceProfile = { UNSPECIFIED: 0, CPU: 1, GPU: 2, MEMORY_HEAVY: 3, IO_HEAVY: 4, MIXED: 5 } as const;
+export const ResourceProfile = {
+  UNSPECIFIED: 0,
+  CPU: 1,
+  GPU: 2,
+  MEMORY_HEAVY: 3,
+  IO_HEAVY: 4,
+  MIXED: 5,
+} as const;
 export type ResourceProfile = (typeof ResourceProfile)[keyof typeof ResourceProfile];
 
 /** Provenance of a blueprint safety data sheet. */

@@ -18,7 +18,9 @@ export class ContractError extends Error {
     readonly issues: readonly ContractIssue[],
   ) {
     const first = issues[0] ?? { path: [], reason: "invalid" };
-    super(`${messageType}: ${formatPath(first.path)}: ${first.reason}${issues.length > 1 ? ` (+${issues.length - 1} more)` : ""}`);
+    super(
+      `${messageType}: ${formatPath(first.path)}: ${first.reason}${issues.length > 1 ? ` (+${issues.length - 1} more)` : ""}`,
+    );
     this.path = first.path;
     this.reason = first.reason;
   }

@@ -6,7 +6,10 @@ export const id = z
   .string()
   .min(1, "must not be empty")
   .max(SystemLimits.maxIdLength)
-  .regex(/^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u, "must not have surrounding whitespace or control characters");
+  .regex(
+    /^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u,
+    "must not have surrounding whitespace or control characters",
+  );
 
 /** A bounded free text. */
 export const text = z.string().max(SystemLimits.maxTextLength);
@@ -32,14 +35,45 @@ export const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** Milliseconds since the Unix epoch. */
 export const timestampMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
-/** A map from name to finite number with a bounded number of entries. */
+/** A map from name to finite number with at most `max` entries (hand-checked: per-key zod parsing is slow). */
 export function boundedNumberMap(max: number = SystemLimits.maxMapEntries) {
-  return z.record(name, finite).refine((m) => Object.keys(m).length <= max, `must have at most ${max} entries`);
+  return boundedMap<number>(max, (v) =>
+    typeof v === "number" && Number.isFinite(v) ? undefined : "must be a finite number",
+  );
 }
 
-/** A map from name to bounded text with a bounded number of entries. */
+/** A map from name to bounded text with at most `max` entries. */
 export function boundedTextMap(max: number = SystemLimits.maxMapEntries) {
-  return z.record(name, text).refine((m) => Object.keys(m).length <= max, `must have at most ${max} entries`);
+  return boundedMap<string>(max, (v) =>
+    typeof v !== "string"
+      ? "must be a string"
+      : v.length > SystemLimits.maxTextLength
+        ? `must be at most ${SystemLimits.maxTextLength} characters`
+        : undefined,
+  );
+}
+
+function boundedMap<V>(max: number, checkValue: (v: unknown) => string | undefined) {
+  return z
+    .custom<Record<string, V>>(
+      (v) => typeof v === "object" && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v),
+      "must be a map",
+    )
+    .superRefine((map, ctx) => {
+      let n = 0;
+      for (const key in map) {
+        if (!Object.hasOwn(map, key)) continue;
+        if (++n > max) {
+          ctx.addIssue({ code: "custom", message: `must have at most ${max} entries`, path: [] });
+          return;
+        }
+        if (key.length === 0 || key.length > 256) {
+          ctx.addIssue({ code: "custom", message: "key must be 1 to 256 characters", path: [key] });
+        }
+        const problem = checkValue(map[key]);
+        if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem, path: [key] });
+      }
+    });
 }
 
 /** A schema accepting exactly the non-zero codes of a Leyline enum (0 means unset and is refused). */

@@ -16,7 +16,13 @@ import { PolicyUpdate } from "./messages/policy.ts";
 import { ControlReply, ControlRequest, Heartbeat } from "./messages/runtime.ts";
 import { SeedDirective, SeedReport } from "./messages/seed.ts";
 import { HardwareContext, SeedState, SystemStatePacket } from "./messages/state.ts";
-import { MetricPoint, SystemHealth, TelemetryEvent, TelemetryPacket, TraceSpan } from "./messages/telemetry.ts";
+import {
+  MetricPoint,
+  SystemHealth,
+  TelemetryEvent,
+  TelemetryPacket,
+  TraceSpan,
+} from "./messages/telemetry.ts";
 import { WorkerSettings } from "./messages/worker-settings.ts";
 
 /** Every Leyline message type by name: the codec and the subject registry refer to these names. */

@@ -31,6 +31,7 @@ export type ObjectStoreKey = keyof typeof objectStores;
 
 /** The NATS name of a bucket or object store under namespace `ns` (e.g. `esper_settings`). */
 export function storeName(ns: string, key: BucketKey | ObjectStoreKey): string {
-  const suffix = key in buckets ? buckets[key as BucketKey].suffix : objectStores[key as ObjectStoreKey].suffix;
+  const suffix =
+    key in buckets ? buckets[key as BucketKey].suffix : objectStores[key as ObjectStoreKey].suffix;
   return `${ns}_${suffix}`;
 }

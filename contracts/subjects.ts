@@ -16,9 +16,24 @@ export interface SubjectSpec {
 
 /** The subject registry: each subject bound to exactly one message type. */
 export const subjects = {
-  tamiyoEvaluate: { pattern: "tamiyo.evaluate", transport: "request", message: "SystemStatePacket", reply: "TamiyoDecision" },
-  urzaPrefetch: { pattern: "urza.prefetch", transport: "request", message: "KernelPrefetchRequest", reply: "KernelPrefetchResult" },
-  control: { pattern: "{actor}.control", transport: "request", message: "ControlRequest", reply: "ControlReply" },
+  tamiyoEvaluate: {
+    pattern: "tamiyo.evaluate",
+    transport: "request",
+    message: "SystemStatePacket",
+    reply: "TamiyoDecision",
+  },
+  urzaPrefetch: {
+    pattern: "urza.prefetch",
+    transport: "request",
+    message: "KernelPrefetchRequest",
+    reply: "KernelPrefetchResult",
+  },
+  control: {
+    pattern: "{actor}.control",
+    transport: "request",
+    message: "ControlRequest",
+    reply: "ControlReply",
+  },
   heartbeat: { pattern: "heartbeat.{actor}", transport: "core", message: "Heartbeat" },
   telemetryRaw: { pattern: "telemetry.raw.{actor}", transport: "core", message: "TelemetryPacket" },
   catalogUpdate: { pattern: "catalog.update", transport: "core", message: "KernelCatalogUpdate" },
@@ -38,9 +53,13 @@ export const subjects = {
 /** The key of a registered subject. */
 export type SubjectKey = keyof typeof subjects;
 
-type ParamNames<P extends string> = P extends `${string}{${infer N}}${infer Rest}` ? N | ParamNames<Rest> : never;
+type ParamNames<P extends string> = P extends `${string}{${infer N}}${infer Rest}`
+  ? N | ParamNames<Rest>
+  : never;
 /** The `{param}` values a subject needs. */
-export type SubjectParams<K extends SubjectKey> = { readonly [N in ParamNames<(typeof subjects)[K]["pattern"]>]: string };
+export type SubjectParams<K extends SubjectKey> = {
+  readonly [N in ParamNames<(typeof subjects)[K]["pattern"]>]: string;
+};
 
 /** The message type published on subject `K`. */
 export type SubjectMessage<K extends SubjectKey> = (typeof subjects)[K]["message"];

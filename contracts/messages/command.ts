@@ -58,10 +58,18 @@ export const CommandSeedOperation = z
       ctx.addIssue({ code: "custom", message: "is required for GERMINATE", path: ["blueprintId"] });
     }
     if (op.blendMode === BlendMode.CHANNEL && op.alphaVector === undefined) {
-      ctx.addIssue({ code: "custom", message: "is required for the CHANNEL blend mode", path: ["alphaVector"] });
+      ctx.addIssue({
+        code: "custom",
+        message: "is required for the CHANNEL blend mode",
+        path: ["alphaVector"],
+      });
     }
     if (op.blendMode === BlendMode.CONFIDENCE && op.confidence === undefined) {
-      ctx.addIssue({ code: "custom", message: "is required for the CONFIDENCE blend mode", path: ["confidence"] });
+      ctx.addIssue({
+        code: "custom",
+        message: "is required for the CONFIDENCE blend mode",
+        path: ["confidence"],
+      });
     }
   });
 export type CommandSeedOperation = z.infer<typeof CommandSeedOperation>;
@@ -191,7 +199,11 @@ export const AdaptationCommand = z
   .superRefine((c, ctx) => {
     const expected = payloadKindOf[c.commandType];
     if (c.payload.kind !== expected) {
-      ctx.addIssue({ code: "custom", message: `must be '${expected}' for this commandType`, path: ["payload", "kind"] });
+      ctx.addIssue({
+        code: "custom",
+        message: `must be '${expected}' for this commandType`,
+        path: ["payload", "kind"],
+      });
     }
     if (c.commandType === CommandType.SEED && c.targetSeedId === undefined) {
       ctx.addIssue({ code: "custom", message: "is required for SEED commands", path: ["targetSeedId"] });

@@ -1,7 +1,18 @@
 import { z } from "zod";
 import { SystemLimits } from "../budgets.ts";
 import { BusMessageType, DeliveryGuarantee, MessagePriority } from "../enums.ts";
-import { boundedTextMap, bytes, count, enumCode, id, name, nonNegative, text, timestampMs, uint32 } from "../primitives.ts";
+import {
+  boundedTextMap,
+  bytes,
+  count,
+  enumCode,
+  id,
+  name,
+  nonNegative,
+  text,
+  timestampMs,
+  uint32,
+} from "../primitives.ts";
 
 /** A NATS subject: printable tokens separated by dots. */
 export const subjectString = z

@@ -1,6 +1,16 @@
 import { z } from "zod";
 import { FieldReportOutcome } from "../enums.ts";
-import { boundedNumberMap, enumCode, finite, id, name, nonNegative, text, timestampMs, uint32 } from "../primitives.ts";
+import {
+  boundedNumberMap,
+  enumCode,
+  finite,
+  id,
+  name,
+  nonNegative,
+  text,
+  timestampMs,
+  uint32,
+} from "../primitives.ts";
 
 /** A follow-up action Tamiyo recommends after a command's outcome. */
 export const MitigationAction = z.strictObject({ actionType: name, rationale: text });

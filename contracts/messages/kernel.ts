@@ -1,6 +1,18 @@
 import { z } from "zod";
 import { BlueprintTier } from "../enums.ts";
-import { count, enumCode, finite, id, name, nonNegative, sha256Hex, text, timestampMs, uint32, unit } from "../primitives.ts";
+import {
+  count,
+  enumCode,
+  finite,
+  id,
+  name,
+  nonNegative,
+  sha256Hex,
+  text,
+  timestampMs,
+  uint32,
+  unit,
+} from "../primitives.ts";
 
 /** Kasmina asks Urza for a blueprint's kernel artifact. */
 export const KernelPrefetchRequest = z.strictObject({
@@ -34,7 +46,10 @@ export const KernelArtifactError = z.strictObject({
 export type KernelArtifactError = z.infer<typeof KernelArtifactError>;
 
 /** The reply to a KernelPrefetchRequest. */
-export const KernelPrefetchResult = z.discriminatedUnion("status", [KernelArtifactReady, KernelArtifactError]);
+export const KernelPrefetchResult = z.discriminatedUnion("status", [
+  KernelArtifactReady,
+  KernelArtifactError,
+]);
 export type KernelPrefetchResult = z.infer<typeof KernelPrefetchResult>;
 
 /** A kernel artifact was (re)built and stored. */

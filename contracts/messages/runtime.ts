@@ -2,7 +2,14 @@ import { z } from "zod";
 import { count, id, name, text, timestampMs } from "../primitives.ts";
 
 /** Lifecycle states of an actor process. */
-export const ActorLifecycleState = z.enum(["created", "preflight", "running", "draining", "stopped", "failed"]);
+export const ActorLifecycleState = z.enum([
+  "created",
+  "preflight",
+  "running",
+  "draining",
+  "stopped",
+  "failed",
+]);
 export type ActorLifecycleState = z.infer<typeof ActorLifecycleState>;
 
 /** Liveness of one actor instance, published on `<ns>.heartbeat.<actor>`. */
@@ -15,7 +22,9 @@ export const Heartbeat = z.strictObject({
   uptimeMs: count,
   timestampMs,
   lastError: text.optional(),
-  mailboxDepths: z.record(name, count).refine((m) => Object.keys(m).length <= 64, "must have at most 64 entries"),
+  mailboxDepths: z
+    .record(name, count)
+    .refine((m) => Object.keys(m).length <= 64, "must have at most 64 entries"),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 

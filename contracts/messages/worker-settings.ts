@@ -2,7 +2,8 @@ import { z } from "zod";
 import { PerformanceBudgets, SystemLimits } from "../budgets.ts";
 import { uint32 } from "../primitives.ts";
 
-const ms = (min: number, max: number, fallback: number) => z.number().int().min(min).max(max).default(fallback);
+const ms = (min: number, max: number, fallback: number) =>
+  z.number().int().min(min).max(max).default(fallback);
 
 /**
  * Worker settings shared by every actor, stored in the `<ns>_settings` KV bucket (written only by

@@ -1,0 +1,216 @@
+import { describe, expect, it } from "vitest";
+import { Mailbox, MailboxClosedError } from "./mailbox.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tick = () => new Promise((r) => setImmediate(r));
+
+function failOnError(error: unknown): never {
+  throw error;
+}
+
+describe("Mailbox", () => {
+  it("ordered mode handles one message at a time in arrival order", async () => {
+    const log: string[] = [];
+    let active = 0;
+    let peak = 0;
+    const box = new Mailbox<number>({
+      name: "commands",
+      mode: "ordered",
+      capacity: 100,
+      concurrency: 8,
+      onError: failOnError,
+      handler: async (n) => {
+        active++;
+        peak = Math.max(peak, active);
+        log.push(`start ${n}`);
+        await sleep(n % 2 === 0 ? 3 : 0);
+        log.push(`end ${n}`);
+        active--;
+      },
+    });
+    for (let i = 0; i < 6; i++) await box.push(i);
+    await box.whenIdle();
+    expect(peak).toBe(1);
+    expect(log).toEqual([0, 1, 2, 3, 4, 5].flatMap((i) => [`start ${i}`, `end ${i}`]));
+    expect(box.metrics()).toMatchObject({ accepted: 6, handled: 6, failed: 0, depth: 0, inFlight: 0 });
+    expect(box.metrics().latency.count).toBe(6);
+  });
+
+  it("concurrent mode runs at most `concurrency` handlers", async () => {
+    let active = 0;
+    let peak = 0;
+    const box = new Mailbox<number>({
+      name: "reports",
+      mode: "concurrent",
+      capacity: 100,
+      concurrency: 3,
+      onError: failOnError,
+      handler: async () => {
+        active++;
+        peak = Math.max(peak, active);
+        await sleep(2);
+        active--;
+      },
+    });
+    for (let i = 0; i < 10; i++) await box.push(i);
+    expect(box.metrics().inFlight).toBe(3);
+    await box.whenIdle();
+    expect(peak).toBe(3);
+    expect(box.metrics().handled).toBe(10);
+  });
+
+  it("push waits for room when the mailbox is full (backpressure), FIFO among pushers", async () => {
+    const gates: (() => void)[] = [];
+    const handled: number[] = [];
+    const box = new Mailbox<number>({
+      name: "bp",
+      mode: "ordered",
+      capacity: 2,
+      onError: failOnError,
+      handler: (n) =>
+        new Promise<void>((resolve) => {
+          gates.push(() => {
+            handled.push(n);
+            resolve();
+          });
+        }),
+    });
+    await box.push(0); // running
+    await box.push(1); // queued
+    await box.push(2); // queued (full)
+    let third = false;
+    let fourth = false;
+    const p3 = box.push(3).then(() => {
+      third = true;
+    });
+    const p4 = box.push(4).then(() => {
+      fourth = true;
+    });
+    await tick();
+    expect([third, fourth]).toEqual([false, false]);
+    expect(box.metrics()).toMatchObject({ depth: 2, waitingPushers: 2, inFlight: 1 });
+    gates.shift()?.();
+    await tick();
+    expect([third, fourth]).toEqual([true, false]);
+    while (handled.length < 5) {
+      gates.shift()?.();
+      await tick();
+    }
+    await Promise.all([p3, p4]);
+    expect(handled).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("counts and reports handler failures and keeps going", async () => {
+    const errors: [unknown, number][] = [];
+    const box = new Mailbox<number>({
+      name: "f",
+      mode: "ordered",
+      capacity: 10,
+      onError: (e, m) => errors.push([e, m]),
+      handler: async (n) => {
+        if (n === 1) throw new Error("bad message");
+      },
+    });
+    for (const n of [0, 1, 2]) await box.push(n);
+    await box.whenIdle();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.[1]).toBe(1);
+    expect(box.metrics()).toMatchObject({ handled: 2, failed: 1 });
+  });
+
+  it("drain finishes queued work within the grace and refuses new pushes", async () => {
+    const handled: number[] = [];
+    const box = new Mailbox<number>({
+      name: "d",
+      mode: "ordered",
+      capacity: 10,
+      onError: failOnError,
+      handler: async (n) => {
+        await sleep(2);
+        handled.push(n);
+      },
+    });
+    for (const n of [0, 1, 2]) await box.push(n);
+    const report = await box.drain(5_000);
+    expect(handled).toEqual([0, 1, 2]);
+    expect(report).toEqual({
+      handledDuringDrain: 3,
+      abandonedQueued: 0,
+      abortedInFlight: 0,
+      refusedPushers: 0,
+    });
+    await expect(box.push(9)).rejects.toBeInstanceOf(MailboxClosedError);
+  });
+
+  it("drain aborts handlers still running at the grace deadline and abandons the queue", async () => {
+    let aborted = false;
+    const box = new Mailbox<number>({
+      name: "slow",
+      mode: "ordered",
+      capacity: 1,
+      onError: () => {},
+      handler: (_n, signal) =>
+        new Promise<void>((_, reject) => {
+          signal.addEventListener("abort", () => {
+            aborted = true;
+            reject(signal.reason);
+          });
+        }),
+    });
+    await box.push(0);
+    await box.push(1);
+    const waiting = box.push(2).catch((e: unknown) => e);
+    const report = await box.drain(20);
+    expect(await waiting).toBeInstanceOf(MailboxClosedError);
+    expect(report).toEqual({
+      handledDuringDrain: 0,
+      abandonedQueued: 1,
+      abortedInFlight: 1,
+      refusedPushers: 1,
+    });
+    await box.whenIdle();
+    expect(aborted).toBe(true);
+    expect(box.metrics()).toMatchObject({ failed: 1, inFlight: 0, depth: 0 });
+  });
+
+  it("reconfigure raises concurrency live and rejects invalid limits", async () => {
+    const gates: (() => void)[] = [];
+    const box = new Mailbox<number>({
+      name: "r",
+      mode: "concurrent",
+      capacity: 10,
+      concurrency: 1,
+      onError: failOnError,
+      handler: () => new Promise<void>((resolve) => gates.push(resolve)),
+    });
+    for (let i = 0; i < 4; i++) await box.push(i);
+    expect(box.metrics().inFlight).toBe(1);
+    box.reconfigure({ concurrency: 3 });
+    expect(box.metrics().inFlight).toBe(3);
+    expect(() => box.reconfigure({ capacity: 0 })).toThrow(/capacity must be an integer >= 1/);
+    while (box.metrics().handled < 4) {
+      gates.shift()?.();
+      await tick();
+    }
+  });
+});
+
+describe("Mailbox.handle", () => {
+  it("resolves when the message was handled and rejects with the handler's error (not via onError)", async () => {
+    const onError: unknown[] = [];
+    const box = new Mailbox<number>({
+      name: "acked",
+      mode: "ordered",
+      capacity: 4,
+      onError: (e) => onError.push(e),
+      handler: async (n) => {
+        await sleep(1);
+        if (n < 0) throw new Error(`negative ${n}`);
+      },
+    });
+    await expect(box.handle(1)).resolves.toBeUndefined();
+    await expect(box.handle(-1)).rejects.toThrow("negative -1");
+    expect(onError).toEqual([]);
+    expect(box.metrics()).toMatchObject({ handled: 1, failed: 1 });
+  });
+});

@@ -1,0 +1,43 @@
+import type { AsyncWorker } from "./async-worker.ts";
+import type { Mailbox } from "./mailbox.ts";
+import type { TelemetryEmitter } from "./telemetry.ts";
+
+/**
+ * Records the runtime's own metrics into `telemetry`: `<actor>.worker.<counter>` for the AsyncWorker
+ * (submitted, completed, failed, cancelled, timed_out, rejected, in_flight, zombies, queue_depth,
+ * latency_p50_ms/p95/p99) and `<actor>.mailbox.<name>.<counter>` for each mailbox (depth, in_flight,
+ * handled, failed, latency_p95_ms).
+ */
+export function recordRuntimeMetrics(
+  telemetry: TelemetryEmitter,
+  worker: AsyncWorker | undefined,
+  mailboxes: Iterable<{ readonly box: Mailbox<never> }>,
+): void {
+  const a = telemetry.actor;
+  if (worker) {
+    const m = worker.metrics();
+    const gauges: Record<string, number> = {
+      submitted: m.submitted,
+      completed: m.completed,
+      failed: m.failed,
+      cancelled: m.cancelled,
+      timed_out: m.timedOut,
+      rejected: m.rejected,
+      in_flight: m.inFlight,
+      zombies: m.zombies,
+      queue_depth: m.queueDepth,
+      latency_p50_ms: m.latency.p50,
+      latency_p95_ms: m.latency.p95,
+      latency_p99_ms: m.latency.p99,
+    };
+    for (const [k, v] of Object.entries(gauges)) telemetry.metric(`${a}.worker.${k}`, v);
+  }
+  for (const { box } of mailboxes) {
+    const m = box.metrics();
+    telemetry.metric(`${a}.mailbox.${m.name}.depth`, m.depth);
+    telemetry.metric(`${a}.mailbox.${m.name}.in_flight`, m.inFlight);
+    telemetry.metric(`${a}.mailbox.${m.name}.handled`, m.handled);
+    telemetry.metric(`${a}.mailbox.${m.name}.failed`, m.failed);
+    telemetry.metric(`${a}.mailbox.${m.name}.latency_p95_ms`, m.latency.p95, { unit: "ms" });
+  }
+}

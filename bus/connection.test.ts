@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startNatsServer, type TestNatsServer } from "../test/nats-server.ts";
+import { BusConnectionError, backoffDelay, connectBus } from "./connection.ts";
+import type { BusEvent } from "./observer.ts";
+
+let server: TestNatsServer;
+beforeAll(async () => {
+  server = await startNatsServer();
+});
+afterAll(async () => {
+  await server.stop();
+});
+
+describe("connectBus", () => {
+  it("connects with a name and namespace, reports it, and drains on close", async () => {
+    const events: BusEvent[] = [];
+    const bus = await connectBus({
+      ...server.address,
+      name: "conn-test",
+      namespace: "tconn",
+      observer: { onEvent: (e) => events.push(e) },
+    });
+    expect(bus.nc.info?.jetstream).toBe(true);
+    let hookRan = false;
+    bus.onClose(async () => {
+      hookRan = true;
+    });
+    await bus.close();
+    await bus.close();
+    expect(hookRan).toBe(true);
+    expect(bus.nc.isClosed()).toBe(true);
+    expect(events.map((e) => e.name)).toContain("bus.connected");
+    expect(events[0]?.attributes.connection).toBe("conn-test");
+  });
+
+  it("fails after the connect window with the URL and the cause", async () => {
+    const url = "nats://127.0.0.1:1";
+    const started = Date.now();
+    const err = await connectBus({ servers: url, name: "x", namespace: "t", connectWindowMs: 600 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(BusConnectionError);
+    expect((err as BusConnectionError).message).toContain(url);
+    expect((err as BusConnectionError).attempts).toBeGreaterThan(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("refuses a namespace that is not one subject token", async () => {
+    await expect(connectBus({ ...server.address, name: "x", namespace: "a.b" })).rejects.toThrow(/namespace/);
+  });
+
+  it("reports disconnect and reconnect when the server is killed and restarted", async () => {
+    const events: BusEvent[] = [];
+    const bus = await connectBus({
+      ...server.address,
+      name: "fault",
+      namespace: "tconn",
+      reconnectBaseMs: 50,
+      reconnectMaxMs: 200,
+      observer: { onEvent: (e) => events.push(e) },
+    });
+    await server.kill();
+    await server.restart();
+    await expect.poll(() => bus.metrics.snapshot().reconnects, { timeout: 10_000 }).toBe(1);
+    expect(bus.metrics.snapshot().disconnects).toBe(1);
+    expect(events.map((e) => e.name)).toEqual(expect.arrayContaining(["bus.disconnected", "bus.reconnected"]));
+    await bus.nc.flush();
+    await bus.close();
+  });
+});
+
+describe("backoffDelay", () => {
+  it("grows exponentially with jitter in [d/2, d] and is capped", () => {
+    for (let a = 0; a < 10; a++) {
+      const d = Math.min(1000, 100 * 2 ** a);
+      const v = backoffDelay(a, 100, 1000);
+      expect(v).toBeGreaterThanOrEqual(d / 2);
+      expect(v).toBeLessThanOrEqual(d);
+    }
+  });
+});

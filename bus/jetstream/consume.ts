@@ -1,0 +1,237 @@
+import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import { SystemLimits } from "../../contracts/budgets.ts";
+import type { MessageOf } from "../../contracts/registry.ts";
+import { type SubjectKey, type SubjectMessage, subjects } from "../../contracts/subjects.ts";
+import type { BusConnection } from "../connection.ts";
+import { type BusHeaders, headerMap, readHeaders } from "../headers.ts";
+import { checkInbound } from "../inbound.ts";
+import { settlesWithin } from "../typed.ts";
+import { jetStreamOf } from "./context.ts";
+import { type ConsumerDeclaration, type ConsumerName, consumers, streamName } from "./declarations.ts";
+import { publishToStream } from "./publish.ts";
+
+/** Thrown by a handler to ask for redelivery after `delayMs` (default: the consumer's retry delay). */
+export class RetryableError extends Error {
+  override readonly name = "RetryableError";
+  constructor(
+    message: string,
+    readonly delayMs?: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Where a JetStream message came from and how often it was delivered. */
+export interface StreamMessageContext {
+  readonly subject: string;
+  readonly headers: BusHeaders;
+  /** 1 on first delivery. */
+  readonly deliveryCount: number;
+  readonly streamSequence: number;
+  /** Messages left in the consumer after this one. */
+  readonly pending: number;
+}
+
+/**
+ * Handles one decoded, valid stream message. Returning acks it; throwing {@link RetryableError} naks
+ * it with a delay (dead-lettered once max deliver is reached); any other error dead-letters it now.
+ */
+export type StreamHandler<M> = (msg: M, ctx: StreamMessageContext) => void | Promise<void>;
+
+/** A consumer and its declaration (a declared one by name, or an explicit one for tools and tests). */
+export type ConsumerRef = ConsumerName | { readonly name: string; readonly declaration: ConsumerDeclaration };
+
+/** Options of {@link consume}. */
+export interface ConsumeOptions {
+  /** Messages handled at once (different subjects run in parallel; one subject runs in order); default min(maxAckPending, 64). */
+  readonly maxInFlight?: number;
+  /** Consumer pending count above which a `bus.consumer_behind` event is raised; default SystemLimits.maxQueueDepth. */
+  readonly behindThreshold?: number;
+}
+
+/** A running JetStream consumer. */
+export interface StreamConsumer {
+  readonly name: string;
+  readonly stream: string;
+  /** Stops pulling, lets running handlers finish for up to `graceMs` (default 5000), then resolves. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+type DeclaredMessage<N extends ConsumerName> = MessageOf<SubjectMessage<(typeof consumers)[N]["subject"]>>;
+
+/** The message type a consumer reads: from its declaration's subject. */
+export type MessageFor<R extends ConsumerRef> = R extends ConsumerName
+  ? DeclaredMessage<R>
+  : R extends { readonly declaration: { readonly subject: infer S extends SubjectKey } }
+    ? MessageOf<SubjectMessage<S>>
+    : never;
+
+/**
+ * Consumes durable consumer `ref` (which `ensureResources`/`ensureConsumer` created). Messages of one
+ * subject are handled in order; at most `maxInFlight` run at once and at most that many are buffered.
+ * An invalid payload or a non-retryable handler error dead-letters the message (a DeadLetter on
+ * `<ns>.deadletter.<stream>`) and terminates it; a retryable error naks it with a delay until max deliver.
+ */
+export async function consume<R extends ConsumerRef>(
+  bus: BusConnection,
+  ref: R,
+  handler: StreamHandler<MessageFor<R>>,
+  opts: ConsumeOptions = {},
+): Promise<StreamConsumer> {
+  const name = typeof ref === "string" ? ref : ref.name;
+  const decl: ConsumerDeclaration = typeof ref === "string" ? consumers[ref as ConsumerName] : ref.declaration;
+  const stream = streamName(bus.namespace, decl.stream);
+  const type = subjects[decl.subject].message;
+  const label = `${stream}/${name}`;
+  const maxInFlight = opts.maxInFlight ?? Math.min(decl.maxAckPending, 64);
+  const behindThreshold = opts.behindThreshold ?? SystemLimits.maxQueueDepth;
+  const consumer = await jetStreamOf(bus).consumers.get(stream, name);
+  const messages: ConsumerMessages = await consumer.consume({ max_messages: maxInFlight });
+  void watchNotifications(bus, label, messages);
+
+  let behind = false;
+  const deadLetter = async (m: JsMsg, reason: string): Promise<void> => {
+    try {
+      await publishToStream(
+        bus,
+        "deadLetter",
+        {
+          originalSubject: m.subject,
+          stream,
+          consumer: name,
+          deliveries: m.info.deliveryCount,
+          reason: reason.slice(0, SystemLimits.maxTextLength),
+          headers: headerMap(m.headers),
+          payload: new Uint8Array(m.data),
+          deadLetteredAt: Date.now(),
+          streamSequence: m.seq,
+        },
+        { params: { stream: decl.stream }, messageId: `${stream}-${m.seq}` },
+      );
+    } catch (err) {
+      bus.emit("bus.dead_letter_failed", "error", { consumer: label, subject: m.subject, seq: m.seq, error: String(err) });
+      m.nak(decl.retryDelayMs);
+      return;
+    }
+    m.term();
+    bus.metrics.deadLettered(m.subject);
+    bus.emit("bus.dead_lettered", "error", {
+      consumer: label,
+      subject: m.subject,
+      seq: m.seq,
+      deliveries: m.info.deliveryCount,
+      reason,
+    });
+  };
+
+  const process = async (m: JsMsg): Promise<void> => {
+    const pending = m.info.pending;
+    bus.metrics.pending(label, pending);
+    if (!behind && pending > behindThreshold) {
+      behind = true;
+      bus.metrics.slowConsumer(label);
+      bus.emit("bus.consumer_behind", "warn", { consumer: label, pending, threshold: behindThreshold });
+    } else if (behind && pending === 0) {
+      behind = false;
+      bus.emit("bus.consumer_caught_up", "info", { consumer: label });
+    }
+    const inbound = checkInbound(bus, type, m.subject, m.data, m.headers);
+    if (!inbound.ok) {
+      await deadLetter(m, `invalid payload: ${inbound.error.message}`);
+      return;
+    }
+    bus.metrics.received(m.subject);
+    const ctx: StreamMessageContext = {
+      subject: m.subject,
+      headers: readHeaders(m.headers),
+      deliveryCount: m.info.deliveryCount,
+      streamSequence: m.seq,
+      pending,
+    };
+    try {
+      await (handler as StreamHandler<unknown>)(inbound.msg, ctx);
+    } catch (err) {
+      bus.metrics.handlerError(m.subject);
+      const text = err instanceof Error ? err.message : String(err);
+      if (err instanceof RetryableError && m.info.deliveryCount < decl.maxDeliver) {
+        bus.emit("bus.redelivery_requested", "warn", {
+          consumer: label,
+          subject: m.subject,
+          seq: m.seq,
+          deliveries: m.info.deliveryCount,
+          error: text,
+        });
+        m.nak(err.delayMs ?? decl.retryDelayMs);
+        return;
+      }
+      const why =
+        err instanceof RetryableError
+          ? `gave up after ${m.info.deliveryCount} deliveries (max ${decl.maxDeliver}): ${text}`
+          : `handler failed: ${text}`;
+      await deadLetter(m, why);
+      return;
+    }
+    m.ack();
+  };
+
+  const chains = new Map<string, Promise<void>>();
+  let inFlight = 0;
+  let slotFree: (() => void) | undefined;
+  const loop = (async () => {
+    for await (const m of messages) {
+      while (inFlight >= maxInFlight) await new Promise<void>((r) => (slotFree = r));
+      inFlight++;
+      const previous = chains.get(m.subject);
+      const run = (previous ?? Promise.resolve()).then(() => process(m));
+      const tail: Promise<void> = run.then(
+        () => release(m.subject, tail),
+        (err: unknown) => {
+          bus.emit("bus.handler_failed", "error", { consumer: label, subject: m.subject, error: String(err) });
+          release(m.subject, tail);
+        },
+      );
+      chains.set(m.subject, tail);
+    }
+  })();
+  const release = (subject: string, tail: Promise<void>): void => {
+    inFlight--;
+    if (chains.get(subject) === tail) chains.delete(subject);
+    const wake = slotFree;
+    slotFree = undefined;
+    wake?.();
+  };
+
+  let stopping: Promise<void> | undefined;
+  let unregister = (): void => {};
+  const stop = (graceMs = 5000): Promise<void> => {
+    stopping ??= (async () => {
+      unregister();
+      await messages.close();
+      const all = Promise.all([loop, ...chains.values()]);
+      if (!(await settlesWithin(all, graceMs))) {
+        bus.emit("bus.handlers_abandoned", "warn", { consumer: label, graceMs, inFlight });
+      }
+    })();
+    return stopping;
+  };
+  unregister = bus.onClose(() => stop());
+  return { name, stream, stop };
+}
+
+async function watchNotifications(bus: BusConnection, label: string, messages: ConsumerMessages): Promise<void> {
+  for await (const s of messages.status()) {
+    switch (s.type) {
+      case "heartbeats_missed":
+        bus.emit("bus.consumer_heartbeats_missed", "warn", { consumer: label, count: s.count });
+        break;
+      case "consumer_not_found":
+      case "stream_not_found":
+      case "consumer_deleted":
+        bus.emit(`bus.${s.type}`, "error", { consumer: label });
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { BusConnection } from "../connection.ts";
+
+const clients = new WeakMap<BusConnection, JetStreamClient>();
+const managers = new WeakMap<BusConnection, Promise<JetStreamManager>>();
+
+/** The JetStream client of a bus connection (created once per connection). */
+export function jetStreamOf(bus: BusConnection): JetStreamClient {
+  let js = clients.get(bus);
+  if (js === undefined) {
+    js = jetstream(bus.nc);
+    clients.set(bus, js);
+  }
+  return js;
+}
+
+/** The JetStream manager of a bus connection (created once; fails when JetStream is not enabled). */
+export function jetStreamManagerOf(bus: BusConnection): Promise<JetStreamManager> {
+  let jsm = managers.get(bus);
+  if (jsm === undefined) {
+    jsm = jetstreamManager(bus.nc, { checkAPI: true });
+    managers.set(bus, jsm);
+    jsm.catch(() => managers.delete(bus));
+  }
+  return jsm;
+}

@@ -1,0 +1,214 @@
+import { SystemLimits } from "../../contracts/budgets.ts";
+import type { BucketKey, ObjectStoreKey } from "../../contracts/stores.ts";
+import type { SubjectKey } from "../../contracts/subjects.ts";
+
+/**
+ * The one place that declares Esper's durable NATS resources (ARCHITECTURE §3): JetStream streams,
+ * durable consumers, KV buckets and the object store, with their limits. `ensure.ts` creates them
+ * idempotently; everything else refers to them by key.
+ */
+
+const MiB = 1024 * 1024;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** What a full stream does with a new message: drop the oldest (`old`) or refuse the new one (`new`). */
+export type DiscardPolicy = "old" | "new";
+
+/** A JetStream stream (file storage, limits retention, one replica). Its NATS name is `<ns>_<key>`. */
+export interface StreamDeclaration {
+  /** Registry subjects stored by the stream (parameters stored for every value). */
+  readonly subjects: readonly SubjectKey[];
+  readonly maxAgeMs: number;
+  readonly maxBytes: number;
+  readonly discard: DiscardPolicy;
+  /** Window within which a repeated `Nats-Msg-Id` is dropped as a duplicate. */
+  readonly duplicateWindowMs: number;
+  /** Largest stored message (the codec's message limit plus room for headers). */
+  readonly maxMsgSize: number;
+}
+
+const maxMsgSize = SystemLimits.maxMessageSizeBytes + 64 * 1024;
+
+/** The JetStream streams. */
+export const streams = {
+  /** Signed AdaptationCommands per target; refuses new commands when full rather than losing old ones. */
+  commands: {
+    subjects: ["command"],
+    maxAgeMs: 7 * DAY_MS,
+    maxBytes: 256 * MiB,
+    discard: "new",
+    duplicateWindowMs: 10 * 60_000,
+    maxMsgSize,
+  },
+  /** Seed directives, seed reports and seed states. */
+  seeds: {
+    subjects: ["seedDirective", "seedReport", "seedState"],
+    maxAgeMs: DAY_MS,
+    maxBytes: 1024 * MiB,
+    discard: "old",
+    duplicateWindowMs: 2 * 60_000,
+    maxMsgSize,
+  },
+  /** SystemStatePacket history. */
+  stateHistory: {
+    subjects: ["statePacket"],
+    maxAgeMs: 7 * DAY_MS,
+    maxBytes: 1024 * MiB,
+    discard: "old",
+    duplicateWindowMs: 2 * 60_000,
+    maxMsgSize,
+  },
+  /** Routed telemetry below CRITICAL. */
+  telemetryNormal: {
+    subjects: ["telemetryNormal"],
+    maxAgeMs: DAY_MS,
+    maxBytes: 512 * MiB,
+    discard: "old",
+    duplicateWindowMs: 2 * 60_000,
+    maxMsgSize,
+  },
+  /** Routed CRITICAL telemetry, kept longer. */
+  telemetryEmergency: {
+    subjects: ["telemetryEmergency"],
+    maxAgeMs: 7 * DAY_MS,
+    maxBytes: 256 * MiB,
+    discard: "old",
+    duplicateWindowMs: 2 * 60_000,
+    maxMsgSize,
+  },
+  /** FieldReports following seed commands. */
+  fieldReports: {
+    subjects: ["fieldReport"],
+    maxAgeMs: 30 * DAY_MS,
+    maxBytes: 256 * MiB,
+    discard: "old",
+    duplicateWindowMs: 2 * 60_000,
+    maxMsgSize,
+  },
+  /** EmergencySignals. */
+  emergencySignals: {
+    subjects: ["emergency"],
+    maxAgeMs: 30 * DAY_MS,
+    maxBytes: 64 * MiB,
+    discard: "old",
+    duplicateWindowMs: 2 * 60_000,
+    maxMsgSize,
+  },
+  /** DeadLetters of every consumer, on `deadletter.<stream key>`. */
+  deadLetters: {
+    subjects: ["deadLetter"],
+    maxAgeMs: 30 * DAY_MS,
+    maxBytes: 256 * MiB,
+    discard: "old",
+    duplicateWindowMs: 10 * 60_000,
+    maxMsgSize: maxMsgSize + 64 * 1024,
+  },
+} as const satisfies Record<string, StreamDeclaration>;
+
+/** The key of a declared stream. */
+export type StreamKey = keyof typeof streams;
+
+/** A durable pull consumer: explicit ack, bounded redelivery, then dead-letter. */
+export interface ConsumerDeclaration {
+  readonly stream: StreamKey;
+  /** The registry subject it reads, with fixed parameters when it reads one value only. */
+  readonly subject: SubjectKey;
+  readonly params?: Readonly<Record<string, string>>;
+  /** Time the server waits for an ack before redelivering. */
+  readonly ackWaitMs: number;
+  /** Deliveries before the message is dead-lettered. */
+  readonly maxDeliver: number;
+  /** Unacknowledged messages outstanding at once; 1 keeps strict order even across redeliveries. */
+  readonly maxAckPending: number;
+  /** Delay before a retryable failure is redelivered. */
+  readonly retryDelayMs: number;
+}
+
+const retries = SystemLimits.maxRetryAttempts;
+
+/** The durable consumers, by durable name. */
+export const consumers = {
+  "kasmina-commands": {
+    stream: "commands",
+    subject: "command",
+    params: { target: "kasmina" },
+    ackWaitMs: 30_000,
+    maxDeliver: retries,
+    maxAckPending: 1,
+    retryDelayMs: 1_000,
+  },
+  "tolaria-commands": {
+    stream: "commands",
+    subject: "command",
+    params: { target: "tolaria" },
+    ackWaitMs: 30_000,
+    maxDeliver: retries,
+    maxAckPending: 1,
+    retryDelayMs: 1_000,
+  },
+  "tolaria-seed-directives": {
+    stream: "seeds",
+    subject: "seedDirective",
+    ackWaitMs: 30_000,
+    maxDeliver: retries,
+    maxAckPending: 1,
+    retryDelayMs: 500,
+  },
+  "tolaria-seed-states": {
+    stream: "seeds",
+    subject: "seedState",
+    ackWaitMs: 30_000,
+    maxDeliver: retries,
+    maxAckPending: 64,
+    retryDelayMs: 500,
+  },
+  "kasmina-seed-reports": {
+    stream: "seeds",
+    subject: "seedReport",
+    ackWaitMs: 30_000,
+    maxDeliver: retries,
+    maxAckPending: 256,
+    retryDelayMs: 500,
+  },
+  "weatherlight-emergency": {
+    stream: "emergencySignals",
+    subject: "emergency",
+    ackWaitMs: 10_000,
+    maxDeliver: retries,
+    maxAckPending: 16,
+    retryDelayMs: 250,
+  },
+} as const satisfies Record<string, ConsumerDeclaration>;
+
+/** The durable name of a declared consumer. */
+export type ConsumerName = keyof typeof consumers;
+
+/** A KV bucket's limits (its value type is in `contracts/stores.ts`). */
+export interface BucketDeclaration {
+  /** Revisions kept per key. */
+  readonly history: number;
+  readonly maxBytes: number;
+  readonly maxValueSize: number;
+}
+
+/** The KV buckets. */
+export const kvBuckets = {
+  settings: { history: 16, maxBytes: 16 * MiB, maxValueSize: 256 * 1024 },
+  catalog: { history: 4, maxBytes: 64 * MiB, maxValueSize: 256 * 1024 },
+} as const satisfies Record<BucketKey, BucketDeclaration>;
+
+/** An object store's limits. */
+export interface ObjectStoreDeclaration {
+  readonly maxBytes: number;
+}
+
+/** The object stores. */
+export const objectStoreLimits = {
+  kernels: { maxBytes: 4096 * MiB },
+} as const satisfies Record<ObjectStoreKey, ObjectStoreDeclaration>;
+
+/** The NATS name of declared stream `key` under namespace `ns`. */
+export function streamName(ns: string, key: StreamKey): string {
+  return `${ns}_${key}`;
+}

@@ -1,0 +1,257 @@
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  ReplayPolicy,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Objm } from "@nats-io/obj";
+import { nanos } from "@nats-io/transport-node";
+import { type BucketKey, buckets, type ObjectStoreKey, objectStores, storeName } from "../../contracts/stores.ts";
+import { subjectFilter } from "../../contracts/subjects.ts";
+import type { BusConnection } from "../connection.ts";
+import { concreteSubject } from "../typed.ts";
+import { jetStreamManagerOf } from "./context.ts";
+import {
+  type ConsumerDeclaration,
+  consumers,
+  kvBuckets,
+  objectStoreLimits,
+  type StreamDeclaration,
+  type StreamKey,
+  streamName,
+  streams,
+} from "./declarations.ts";
+
+/** The oldest nats-server whose JetStream API the bus relies on (named consumer create, 2.9). */
+export const MIN_SERVER_VERSION = "2.9.0";
+
+/** What `ensureResources` did to each resource (NATS names). */
+export interface EnsureReport {
+  readonly created: string[];
+  readonly updated: string[];
+  readonly unchanged: string[];
+}
+
+/** A declared resource cannot be created or differs from the server's copy in a field that cannot change. */
+export class ResourceError extends Error {
+  override readonly name = "ResourceError";
+}
+
+/**
+ * Creates or updates every declared stream, consumer, KV bucket and object store under the
+ * connection's namespace. Idempotent: running it again changes nothing. Fails with a clear error when
+ * the server is older than {@link MIN_SERVER_VERSION} or has JetStream disabled.
+ */
+export async function ensureResources(bus: BusConnection): Promise<EnsureReport> {
+  checkServer(bus);
+  const jsm = await jetStreamManagerOf(bus);
+  const report: EnsureReport = { created: [], updated: [], unchanged: [] };
+  for (const key of Object.keys(streams) as StreamKey[]) {
+    record(report, await ensureStream(jsm, bus.namespace, key, streams[key]));
+  }
+  for (const [name, decl] of Object.entries(consumers)) {
+    record(report, await ensureConsumer(bus, jsm, name, decl));
+  }
+  for (const key of Object.keys(buckets) as BucketKey[]) record(report, await ensureBucket(bus, key));
+  for (const key of Object.keys(objectStores) as ObjectStoreKey[]) record(report, await ensureObjectStore(bus, key));
+  bus.emit("bus.resources_ensured", "info", {
+    created: report.created.length,
+    updated: report.updated.length,
+    unchanged: report.unchanged.length,
+  });
+  return report;
+}
+
+type Outcome = readonly [name: string, what: "created" | "updated" | "unchanged"];
+
+function record(report: EnsureReport, [name, what]: Outcome): void {
+  report[what].push(name);
+}
+
+/** Throws unless the connected server has JetStream and is at least {@link MIN_SERVER_VERSION}. */
+export function checkServer(bus: BusConnection): void {
+  const info = bus.nc.info;
+  if (info === undefined) throw new ResourceError("not connected: no server info");
+  if (!info.jetstream) throw new ResourceError(`nats-server ${info.version} at ${bus.nc.getServer()} has JetStream disabled (start it with -js)`);
+  if (compareVersions(info.version, MIN_SERVER_VERSION) < 0) {
+    throw new ResourceError(`nats-server ${info.version} is older than ${MIN_SERVER_VERSION}, which the bus needs`);
+  }
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The stream configuration the bus wants for declaration `decl` under `ns`. */
+export function streamConfig(ns: string, key: StreamKey, decl: StreamDeclaration): Partial<StreamConfig> & { name: string } {
+  return {
+    name: streamName(ns, key),
+    subjects: decl.subjects.map((s) => subjectFilter(ns, s)),
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: 1,
+    max_age: nanos(decl.maxAgeMs),
+    max_bytes: decl.maxBytes,
+    max_msg_size: decl.maxMsgSize,
+    discard: decl.discard === "new" ? DiscardPolicy.New : DiscardPolicy.Old,
+    duplicate_window: nanos(decl.duplicateWindowMs),
+  };
+}
+
+const mutableStreamFields = ["max_age", "max_bytes", "max_msg_size", "discard", "duplicate_window"] as const;
+
+/** Creates stream `key` or brings its limits and subjects to the declaration. */
+export async function ensureStream(
+  jsm: JetStreamManager,
+  ns: string,
+  key: StreamKey,
+  decl: StreamDeclaration,
+): Promise<Outcome> {
+  const want = streamConfig(ns, key, decl);
+  const have = await streamInfo(jsm, want.name);
+  if (have === undefined) {
+    try {
+      await jsm.streams.add(want);
+      return [want.name, "created"];
+    } catch (err) {
+      const raced = await streamInfo(jsm, want.name);
+      if (raced === undefined) throw new ResourceError(`cannot create stream ${want.name}: ${errText(err)}`, { cause: err });
+      return reconcileStream(jsm, want, raced);
+    }
+  }
+  return reconcileStream(jsm, want, have);
+}
+
+async function reconcileStream(
+  jsm: JetStreamManager,
+  want: Partial<StreamConfig> & { name: string },
+  have: StreamConfig,
+): Promise<Outcome> {
+  if (have.storage !== want.storage || have.retention !== want.retention) {
+    throw new ResourceError(
+      `stream ${want.name} exists with storage=${have.storage} retention=${have.retention}; the declaration needs storage=${want.storage} retention=${want.retention} (these cannot change: delete the stream to recreate it)`,
+    );
+  }
+  const subjectsDiffer = [...(have.subjects ?? [])].sort().join(" ") !== [...(want.subjects ?? [])].sort().join(" ");
+  const differs = subjectsDiffer || mutableStreamFields.some((f) => have[f] !== want[f]);
+  if (!differs) return [want.name, "unchanged"];
+  const { name, retention: _r, storage: _s, ...update } = want;
+  try {
+    await jsm.streams.update(name, { ...update });
+  } catch (err) {
+    throw new ResourceError(`cannot update stream ${name}: ${errText(err)}`, { cause: err });
+  }
+  return [name, "updated"];
+}
+
+async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamConfig | undefined> {
+  try {
+    return (await jsm.streams.info(name)).config;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return undefined;
+    throw err;
+  }
+}
+
+/** The consumer configuration the bus wants for durable `name`. */
+export function consumerConfig(ns: string, name: string, decl: ConsumerDeclaration): Partial<ConsumerConfig> {
+  return {
+    durable_name: name,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    replay_policy: ReplayPolicy.Instant,
+    filter_subject:
+      decl.params === undefined ? subjectFilter(ns, decl.subject) : concreteSubject(ns, decl.subject, decl.params),
+    ack_wait: nanos(decl.ackWaitMs),
+    max_deliver: decl.maxDeliver,
+    max_ack_pending: decl.maxAckPending,
+  };
+}
+
+const mutableConsumerFields = ["ack_wait", "max_deliver", "max_ack_pending", "filter_subject"] as const;
+
+/** Creates durable consumer `name` on its stream or brings it to the declaration. */
+export async function ensureConsumer(
+  bus: BusConnection,
+  jsm: JetStreamManager,
+  name: string,
+  decl: ConsumerDeclaration,
+): Promise<Outcome> {
+  const stream = streamName(bus.namespace, decl.stream);
+  const want = consumerConfig(bus.namespace, name, decl);
+  const label = `${stream}/${name}`;
+  let have: ConsumerConfig | undefined;
+  try {
+    have = (await jsm.consumers.info(stream, name)).config;
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) {
+      throw new ResourceError(`cannot read consumer ${label}: ${errText(err)}`, { cause: err });
+    }
+  }
+  try {
+    if (have === undefined) {
+      await jsm.consumers.add(stream, want);
+      return [label, "created"];
+    }
+    if (have.ack_policy !== want.ack_policy || have.deliver_policy !== want.deliver_policy) {
+      throw new ResourceError(
+        `consumer ${label} exists with ack_policy=${have.ack_policy} deliver_policy=${have.deliver_policy}; the declaration needs ${want.ack_policy}/${want.deliver_policy} (delete the consumer to recreate it)`,
+      );
+    }
+    if (mutableConsumerFields.every((f) => have[f] === want[f])) return [label, "unchanged"];
+    const { durable_name: _d, ack_policy: _a, deliver_policy: _p, replay_policy: _r, ...update } = want;
+    await jsm.consumers.update(stream, name, update);
+    return [label, "updated"];
+  } catch (err) {
+    if (err instanceof ResourceError) throw err;
+    throw new ResourceError(`cannot create or update consumer ${label}: ${errText(err)}`, { cause: err });
+  }
+}
+
+/** Creates KV bucket `key` (or binds to it when it exists with the same limits). */
+export async function ensureBucket(bus: BusConnection, key: BucketKey): Promise<Outcome> {
+  const name = storeName(bus.namespace, key);
+  const limits = kvBuckets[key];
+  const kvm = new Kvm(bus.nc);
+  const existed = await hasStream(bus, `KV_${name}`);
+  try {
+    await kvm.create(name, { history: limits.history, max_bytes: limits.maxBytes, maxValueSize: limits.maxValueSize });
+  } catch (err) {
+    throw new ResourceError(`cannot create KV bucket ${name}: ${errText(err)}`, { cause: err });
+  }
+  return [name, existed ? "unchanged" : "created"];
+}
+
+/** Creates object store `key` (or binds to it when it exists). */
+export async function ensureObjectStore(bus: BusConnection, key: ObjectStoreKey): Promise<Outcome> {
+  const name = storeName(bus.namespace, key);
+  const existed = await hasStream(bus, `OBJ_${name}`);
+  try {
+    await new Objm(bus.nc).create(name, { max_bytes: objectStoreLimits[key].maxBytes, storage: StorageType.File });
+  } catch (err) {
+    throw new ResourceError(`cannot create object store ${name}: ${errText(err)}`, { cause: err });
+  }
+  return [name, existed ? "unchanged" : "created"];
+}
+
+async function hasStream(bus: BusConnection, name: string): Promise<boolean> {
+  return (await streamInfo(await jetStreamManagerOf(bus), name)) !== undefined;
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

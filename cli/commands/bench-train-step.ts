@@ -1,0 +1,49 @@
+import { parseArgs } from "node:util";
+import { benchTrainStep } from "../../harness/bench/train-step.ts";
+
+const HELP = `usage: esper bench train-step [--json] [--threads N] [--batch B] [--warmup W] [--iters K]
+                               [--optimizer adamw|sgd] [--no-torch]
+Times a training step (ORT forward+backward + TypeScript optimizer) of a 784-256-10 MLP and of the
+same MLP with two grafted seeds; runs the PyTorch peer when /usr/bin/python3 has torch. Prints JSON.`;
+
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+/** `esper bench train-step`: prints one JSON report of step timings. */
+export async function run(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      json: { type: "boolean" },
+      threads: { type: "string" },
+      batch: { type: "string" },
+      warmup: { type: "string" },
+      iters: { type: "string" },
+      optimizer: { type: "string" },
+      "no-torch": { type: "boolean" },
+      help: { type: "boolean" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const optimizer = values.optimizer ?? "adamw";
+  if (optimizer !== "adamw" && optimizer !== "sgd")
+    throw new Error(`--optimizer must be adamw or sgd, got '${optimizer}'`);
+  const report = await benchTrainStep({
+    threads: positiveInt(values.threads, "threads", 1),
+    batch: positiveInt(values.batch, "batch", 128),
+    warmup: positiveInt(values.warmup, "warmup", 20),
+    iters: positiveInt(values.iters, "iters", 200),
+    optimizer,
+    torch: values["no-torch"] !== true,
+  });
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  return 0;
+}

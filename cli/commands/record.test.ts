@@ -1,0 +1,143 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { type Msg, headers as natsHeaders } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BusConnection, connectBus } from "../../bus/connection.ts";
+import { RecordingReader } from "../../bus/recording/reader.ts";
+import { startNatsServer, type TestNatsServer } from "../../test/nats-server.ts";
+
+const ESPER = join(import.meta.dirname, "../../bin/esper.js");
+
+let server: TestNatsServer;
+let conn: BusConnection;
+let dir: string;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  dir = await mkdtemp(join(tmpdir(), "esper-cli-rec-"));
+  conn = await connectBus({ ...server.address, name: "cli-test", namespace: "esper" });
+});
+
+afterAll(async () => {
+  await conn?.close();
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly exit: Promise<number | null>;
+}
+
+function esper(args: readonly string[]): Run {
+  const child = spawn(process.execPath, [ESPER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const run: Run = {
+    child,
+    stdout: "",
+    stderr: "",
+    exit: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
+  };
+  child.stdout?.on("data", (c: Buffer) => {
+    run.stdout += c.toString();
+  });
+  child.stderr?.on("data", (c: Buffer) => {
+    run.stderr += c.toString();
+  });
+  return run;
+}
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+
+describe("esper record / replay / export stream (real CLI processes)", () => {
+  it("records until SIGINT, then replays into a remapped namespace", async () => {
+    const out = join(dir, "cli.esperrec");
+    const rec = esper(["record", "--subjects", "cli1.>", "--out", out, "--url", server.url]);
+    await waitFor("the recorder to subscribe", () => rec.stderr.includes("recording cli1.>"));
+
+    const sent = Array.from({ length: 20 }, (_, i) => ({
+      subject: `cli1.${i % 2 ? "seed.report" : "heartbeat.tamiyo"}`,
+      payload: Uint8Array.from({ length: i * 3 }, (_, k) => (k + i) & 0xff),
+    }));
+    for (const m of sent) {
+      const h = natsHeaders();
+      h.append("Esper-Priority", "2");
+      conn.nc.publish(m.subject, m.payload, { headers: h });
+    }
+    await conn.nc.flush();
+    rec.child.kill("SIGINT");
+    expect(await rec.exit).toBe(0);
+    const summary = JSON.parse(rec.stdout) as { frames: number; stoppedBy: string; out: string };
+    expect(summary).toMatchObject({ frames: 20, stoppedBy: "SIGINT", out, drained: true });
+    const reader = await RecordingReader.open(out);
+    expect(reader.header.namespace).toBe("cli1");
+    await reader.close();
+
+    const got: { subject: string; payload: string; priority: string }[] = [];
+    const sub = conn.nc.subscribe("cli2.>", {
+      callback: (_e, m: Msg) => {
+        got.push({
+          subject: m.subject,
+          payload: hex(m.data),
+          priority: m.headers?.get("Esper-Priority") ?? "",
+        });
+      },
+    });
+    await conn.nc.flush();
+    const rep = esper([
+      "replay",
+      out,
+      "--url",
+      server.url,
+      "--speed",
+      "max",
+      "--remap",
+      "cli1=cli2",
+      "--json",
+    ]);
+    expect(await rep.exit).toBe(0);
+    expect(JSON.parse(rep.stdout)).toMatchObject({ read: 20, published: 20, aborted: false });
+    await waitFor("the replayed messages", () => got.length >= 20);
+    sub.unsubscribe();
+    expect(got).toEqual(
+      sent.map((m) => ({
+        subject: m.subject.replace("cli1.", "cli2."),
+        payload: hex(m.payload),
+        priority: "2",
+      })),
+    );
+  });
+
+  it("exports a stream and reports bad input with a clear message", async () => {
+    const jsm = await jetstreamManager(conn.nc);
+    await jsm.streams.add({ name: "CLIEXP", subjects: ["cli3.>"] });
+    const js = jsm.jetstream();
+    for (let i = 0; i < 5; i++) await js.publish(`cli3.x${i}`, new Uint8Array([i]));
+    const out = join(dir, "export.esperrec");
+    const exp = esper(["export", "stream", "CLIEXP", "--out", out, "--url", server.url]);
+    expect(await exp.exit).toBe(0);
+    expect(JSON.parse(exp.stdout)).toMatchObject({ stream: "CLIEXP", firstSeq: 1, lastSeq: 5, frames: 5 });
+
+    const bad = join(dir, "bad.esperrec");
+    await writeFile(bad, "definitely not a recording");
+    const rep = esper(["replay", bad, "--url", server.url]);
+    expect(await rep.exit).toBe(1);
+    expect(rep.stderr).toContain(`${bad}: not an Esper recording (bad magic`);
+
+    const usage = esper(["replay", bad, "--speed", "warp"]);
+    expect(await usage.exit).toBe(2);
+    expect(usage.stderr).toContain("--speed 'warp'");
+  });
+});

@@ -1,0 +1,132 @@
+import { parseArgs } from "node:util";
+import { loadProcessSettings } from "../../actors/runtime/process-settings.ts";
+import { type BusConnection, connectBus } from "../../bus/connection.ts";
+import { startRecorder } from "../../bus/recording/recorder.ts";
+
+const HELP = `usage: esper record --subjects <filter>[,<filter>...] --out <file.esperrec> [--url nats://...] [--duration-ms N]
+
+Records every message on the subject filters (subject, headers, exact payload bytes, receive time)
+into a new recording file (format: bus/recording/README.md). Runs for --duration-ms, or until
+SIGINT/SIGTERM; then flushes, fsyncs, closes the file and prints a JSON summary on stdout.
+
+  --subjects F     NATS subject filter(s), e.g. 'esper.>' (repeatable or comma-separated)
+  --out FILE       recording file to create (an existing file is never overwritten)
+  --url URL        NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)
+  --duration-ms N  stop after N milliseconds`;
+
+/** Connects the CLI to NATS: `--url` (comma-separated) or the ESPER_NATS_URL process setting. */
+export async function connectFromFlags(url: string | undefined, name: string): Promise<BusConnection> {
+  const settings = loadProcessSettings();
+  const servers = url !== undefined ? url.split(",").map((s) => s.trim()) : settings.natsServers;
+  return connectBus({
+    servers,
+    name,
+    namespace: settings.namespace,
+    connectWindowMs: settings.connectTimeoutMs,
+  });
+}
+
+/** Resolves with the name of the first of SIGINT/SIGTERM received, removing both handlers. */
+export function nextStopSignal(): { readonly signal: Promise<NodeJS.Signals>; dispose(): void } {
+  let onSignal: (s: NodeJS.Signals) => void = () => {};
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
+    onSignal = resolve;
+  });
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  return {
+    signal,
+    dispose() {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
+function durationOf(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new Error(`--duration-ms must be a positive integer, got '${value}'`);
+  }
+  return Number(value);
+}
+
+/** `esper record`: records subjects to a file until a duration or a signal; prints a JSON summary. */
+export async function run(args: readonly string[]): Promise<number> {
+  let subjects: string[];
+  let out: string;
+  let url: string | undefined;
+  let durationMs: number | undefined;
+  try {
+    const { values } = parseArgs({
+      args: [...args],
+      options: {
+        subjects: { type: "string", multiple: true },
+        out: { type: "string" },
+        url: { type: "string" },
+        "duration-ms": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    if (values.help) {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    subjects = (values.subjects ?? []).flatMap((s) => s.split(",")).map((s) => s.trim());
+    if (subjects.length === 0 || subjects.includes(""))
+      throw new Error("--subjects needs at least one subject filter");
+    if (values.out === undefined || values.out === "") throw new Error("--out is required");
+    out = values.out;
+    url = values.url;
+    durationMs = durationOf(values["duration-ms"]);
+  } catch (error) {
+    process.stderr.write(`esper record: ${(error as Error).message}\n${HELP}\n`);
+    return 2;
+  }
+
+  const stop = nextStopSignal();
+  let timer: NodeJS.Timeout | undefined;
+  let conn: BusConnection | undefined;
+  try {
+    conn = await connectFromFlags(url, "esper-record");
+    const recorder = await startRecorder(conn, { subjects, out });
+    process.stderr.write(`esper record: recording ${subjects.join(", ")} to ${out}\n`);
+    const ended = await Promise.race([
+      stop.signal,
+      conn.closed.then(() => "connection closed" as const),
+      new Promise<"duration">((resolve) => {
+        if (durationMs !== undefined) timer = setTimeout(() => resolve("duration"), durationMs);
+      }),
+    ]);
+    const summary = await recorder.stop();
+    process.stdout.write(`${JSON.stringify({ ...summary, stoppedBy: ended })}\n`);
+    if (ended === "connection closed") {
+      process.stderr.write("esper record: the NATS connection closed; recording stopped\n");
+      return 1;
+    }
+    return 0;
+  } catch (error) {
+    process.stderr.write(`esper record: ${errorText(error)}\n`);
+    return 1;
+  } finally {
+    clearTimeout(timer);
+    stop.dispose();
+    await conn?.close();
+  }
+}
+
+/** The message of an error followed by the messages of its causes. */
+export function errorText(error: unknown): string {
+  const parts: string[] = [];
+  for (
+    let e: unknown = error;
+    e !== undefined && parts.length < 5;
+    e = e instanceof Error ? e.cause : undefined
+  ) {
+    const text = e instanceof Error ? e.message : String(e);
+    if (!parts.some((p) => p.includes(text))) parts.push(text);
+  }
+  return parts.join(": ");
+}

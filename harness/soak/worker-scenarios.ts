@@ -1,0 +1,312 @@
+import { AsyncWorker } from "../../actors/runtime/async-worker.ts";
+import type { LatencyWindow } from "../../actors/runtime/latency-window.ts";
+import { WorkerCancelledError, WorkerTimeoutError } from "../../actors/runtime/worker-errors.ts";
+import type { Rng } from "../../nn/rng.ts";
+
+/** What a scenario gets: its seeded stream and where to record measurements and broken expectations. */
+export interface ScenarioContext {
+  readonly rng: Rng;
+  /** Submission-to-settlement latency of every task (ms). */
+  readonly latency: LatencyWindow;
+  /** How long after its deadline a timed-out caller was rejected (ms); timeout scenarios only. */
+  readonly lateness: LatencyWindow;
+  /** Records a broken expectation. */
+  violation(what: string): void;
+  /** Adds to a named scenario-specific counter. */
+  count(name: string, by?: number): void;
+  /** Tracks a caller promise so the runner can verify that every caller settled. */
+  track(p: Promise<unknown>): void;
+}
+
+/** One RC1 soak scenario: builds its worker, drives it, and returns it (the runner checks it for leaks). */
+export type Scenario = (ctx: ScenarioContext) => Promise<AsyncWorker>;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Work lasting `ms`; a cooperative task stops (rejecting with the abort reason) when its signal fires. */
+function work(ms: number, signal: AbortSignal, cooperative: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    if (cooperative) signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Submits `task` and records its latency; returns the outcome instead of throwing. */
+async function timed<T>(
+  ctx: ScenarioContext,
+  p: () => Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  const t0 = performance.now();
+  const settled = p().then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  ctx.track(settled);
+  const outcome = await settled;
+  ctx.latency.record(performance.now() - t0);
+  return outcome;
+}
+
+/** Many short tasks through a small pool: all complete, never more than `concurrency` at once. */
+export const concurrentLoad: Scenario = async (ctx) => {
+  const concurrency = 8;
+  const worker = new AsyncWorker({
+    concurrency,
+    queueCapacity: 1024,
+    defaultTimeoutMs: 10_000,
+    shutdownGraceMs: 1_000,
+  });
+  let active = 0;
+  const tasks = Array.from({ length: 300 }, (_, i) => {
+    const ms = ctx.rng.int(4);
+    return timed(ctx, () =>
+      worker.submit(
+        async (signal) => {
+          active++;
+          if (active > concurrency)
+            ctx.violation(`concurrentLoad: ${active} tasks active with concurrency ${concurrency}`);
+          try {
+            await work(ms, signal, true);
+          } finally {
+            active--;
+          }
+          return i;
+        },
+        { name: `load-${i}` },
+      ),
+    ).then((o) => {
+      if (!o.ok || o.value !== i) ctx.violation(`concurrentLoad: task ${i} did not complete with its value`);
+    });
+  });
+  await Promise.all(tasks);
+  return worker;
+};
+
+/** Tasks outlive their deadline (half ignore their signal): every caller is rejected on time with WorkerTimeoutError. */
+export const timeoutEnforcement: Scenario = async (ctx) => {
+  const worker = new AsyncWorker({
+    concurrency: 16,
+    queueCapacity: 64,
+    defaultTimeoutMs: 10_000,
+    shutdownGraceMs: 1_000,
+  });
+  for (let wave = 0; wave < 3; wave++) {
+    const tasks = Array.from({ length: 16 }, (_, i) => {
+      const timeoutMs = 5 + ctx.rng.int(20);
+      const ms = timeoutMs + 15 + ctx.rng.int(20);
+      const cooperative = ctx.rng.next() < 0.5;
+      if (!cooperative) ctx.count("signalIgnored");
+      const deadline = performance.now() + timeoutMs;
+      return timed(ctx, () =>
+        worker.submit((signal) => work(ms, signal, cooperative), { timeoutMs, name: `slow-${wave}-${i}` }),
+      ).then((o) => {
+        const late = performance.now() - deadline;
+        if (o.ok || !(o.error instanceof WorkerTimeoutError)) {
+          ctx.violation(`timeoutEnforcement: task ${wave}-${i} was not rejected with WorkerTimeoutError`);
+          return;
+        }
+        ctx.lateness.record(Math.max(0, late));
+        if (late < -1)
+          ctx.violation(`timeoutEnforcement: rejected ${(-late).toFixed(2)} ms before the deadline`);
+        if (late > 5) ctx.count("lateOver5ms");
+      });
+    });
+    await Promise.all(tasks);
+  }
+  return worker;
+};
+
+/** Running (and some queued) tasks are cancelled by their callers mid-flight; a quarter ignore the signal. */
+export const midFlightCancellation: Scenario = async (ctx) => {
+  const worker = new AsyncWorker({
+    concurrency: 8,
+    queueCapacity: 128,
+    defaultTimeoutMs: 10_000,
+    shutdownGraceMs: 1_000,
+  });
+  const tasks = Array.from({ length: 64 }, (_, i) => {
+    const caller = new AbortController();
+    const cooperative = ctx.rng.next() < 0.75;
+    const ms = 20 + ctx.rng.int(20);
+    let taskSignal: AbortSignal | undefined;
+    setTimeout(() => caller.abort(`cancel-${i}`), 1 + ctx.rng.int(10));
+    return timed(ctx, () =>
+      worker.submit(
+        (signal) => {
+          taskSignal = signal;
+          return work(ms, signal, cooperative);
+        },
+        { signal: caller.signal, name: `cancel-${i}` },
+      ),
+    ).then((o) => {
+      if (o.ok || !(o.error instanceof WorkerCancelledError)) {
+        ctx.violation(`midFlightCancellation: task ${i} was not rejected with WorkerCancelledError`);
+        return;
+      }
+      if (taskSignal === undefined) ctx.count("cancelledWhileQueued");
+      else if (!taskSignal.aborted) ctx.violation(`midFlightCancellation: task ${i} signal did not fire`);
+      else ctx.count("cancelledWhileRunning");
+    });
+  });
+  await Promise.all(tasks);
+  return worker;
+};
+
+/** A third of the tasks throw (sync or async): each caller gets exactly its task's error; the rest complete. */
+export const failurePropagation: Scenario = async (ctx) => {
+  const worker = new AsyncWorker({
+    concurrency: 4,
+    queueCapacity: 256,
+    defaultTimeoutMs: 10_000,
+    shutdownGraceMs: 1_000,
+  });
+  const tasks = Array.from({ length: 120 }, (_, i) => {
+    const kind = ctx.rng.int(3);
+    const error = new Error(`failure ${i}`);
+    const ms = ctx.rng.int(3);
+    return timed(ctx, () =>
+      worker.submit(
+        (signal) => {
+          if (kind === 0) throw error;
+          return work(ms, signal, true).then(() => {
+            if (kind === 1) throw error;
+            return i;
+          });
+        },
+        { name: `fail-${i}` },
+      ),
+    ).then((o) => {
+      const expected = kind === 2 ? o.ok && o.value === i : !o.ok && o.error === error;
+      if (!expected) ctx.violation(`failurePropagation: task ${i} (kind ${kind}) had the wrong outcome`);
+      ctx.count(kind === 2 ? "expectedCompletions" : "expectedFailures");
+    });
+  });
+  await Promise.all(tasks);
+  return worker;
+};
+
+/** Concurrency changes every millisecond under load (with some invalid changes refused); everything completes. */
+export const rapidReconfiguration: Scenario = async (ctx) => {
+  const worker = new AsyncWorker({
+    concurrency: 4,
+    queueCapacity: 1024,
+    defaultTimeoutMs: 10_000,
+    shutdownGraceMs: 1_000,
+  });
+  let active = 0;
+  let done = false;
+  const tasks = Array.from({ length: 400 }, (_, i) => {
+    const ms = ctx.rng.int(3);
+    return timed(ctx, () =>
+      worker.submit(
+        async (signal) => {
+          active++;
+          const limit = worker.settings.concurrency;
+          if (active > limit)
+            ctx.violation(`rapidReconfiguration: task started with ${active} active, limit ${limit}`);
+          try {
+            await work(ms, signal, true);
+          } finally {
+            active--;
+          }
+        },
+        { name: `reconf-${i}` },
+      ),
+    ).then((o) => {
+      if (!o.ok) ctx.violation(`rapidReconfiguration: task ${i} did not complete`);
+    });
+  });
+  const all = Promise.all(tasks).then(() => {
+    done = true;
+  });
+  while (!done) {
+    if (ctx.rng.next() < 0.1) {
+      const before = worker.settings;
+      try {
+        worker.reconfigure({ concurrency: 0 });
+        ctx.violation("rapidReconfiguration: concurrency 0 was accepted");
+      } catch {
+        ctx.count("invalidRefused");
+      }
+      if (worker.settings.concurrency !== before.concurrency)
+        ctx.violation("rapidReconfiguration: refused change altered the config");
+    } else {
+      worker.reconfigure({ concurrency: 1 + ctx.rng.int(16) });
+      ctx.count("reconfigurations");
+    }
+    await sleep(1);
+  }
+  await all;
+  return worker;
+};
+
+/**
+ * Bursts of mixed tasks at jittered times into a small queue: successes, failures, timeouts (some
+ * ignoring their signal), caller cancellations and queue-full refusals. Each caller's outcome must be
+ * one its task's kind allows.
+ */
+export const jitterStorm: Scenario = async (ctx) => {
+  const worker = new AsyncWorker({
+    concurrency: 1 + ctx.rng.int(12),
+    queueCapacity: 64,
+    defaultTimeoutMs: 10_000,
+    shutdownGraceMs: 1_000,
+  });
+  const tasks: Promise<void>[] = [];
+  for (let burst = 0; burst < 20; burst++) {
+    const size = ctx.rng.int(30);
+    for (let i = 0; i < size; i++) {
+      const kind = (["ok", "fail", "timeout", "cancel"] as const)[ctx.rng.int(4)] ?? "ok";
+      const jitter = Math.max(0, ctx.rng.normal(3, 3));
+      const cooperative = ctx.rng.next() < 0.7;
+      const caller = new AbortController();
+      const error = new Error(`storm ${burst}-${i}`);
+      const timeoutMs = kind === "timeout" ? 2 + ctx.rng.int(8) : 2_000;
+      const ms = kind === "timeout" ? timeoutMs + 5 + jitter : jitter;
+      const cancelTimer = kind === "cancel" ? setTimeout(() => caller.abort(), ctx.rng.int(6)) : undefined;
+      tasks.push(
+        timed(ctx, () =>
+          worker.submit(
+            (signal) =>
+              work(ms, signal, cooperative).then(() => {
+                if (kind === "fail") throw error;
+                return kind;
+              }),
+            { timeoutMs, signal: caller.signal, name: `storm-${burst}-${i}` },
+          ),
+        ).then((o) => {
+          clearTimeout(cancelTimer);
+          const name = o.ok ? "completed" : o.error === error ? "failed" : (o.error as Error).name;
+          ctx.count(name);
+          const allowed =
+            name === "QueueFullError" ||
+            (kind === "ok" && name === "completed") ||
+            (kind === "fail" && name === "failed") ||
+            (kind === "timeout" && name === "WorkerTimeoutError") ||
+            (kind === "cancel" && (name === "WorkerCancelledError" || name === "completed"));
+          if (!allowed) ctx.violation(`jitterStorm: ${kind} task ended as ${name}`);
+        }),
+      );
+    }
+    await sleep(ctx.rng.int(3));
+  }
+  await Promise.all(tasks);
+  return worker;
+};
+
+/** The six RC1 soak scenarios in run order. */
+export const workerScenarios = {
+  concurrentLoad,
+  timeoutEnforcement,
+  midFlightCancellation,
+  failurePropagation,
+  rapidReconfiguration,
+  jitterStorm,
+} as const satisfies Record<string, Scenario>;

@@ -1,0 +1,204 @@
+import type * as ort from "onnxruntime-node";
+import type { ParameterStore } from "../params/store.ts";
+import type { Rng } from "../rng.ts";
+import { dropoutInputName, INPUT_NAME, TARGET_NAME } from "./build.ts";
+import { type CompiledGraph, compileEval, compileTraining, gradOutputName, wiringKey } from "./compile.ts";
+import { createSession, floatFeed, floatResult, int32Feed, type SessionConfig } from "./session.ts";
+import { alphaInputName, alphaVecInputName, type SlotWiring } from "./slots.ts";
+import { layoutOf, type ModelLayout, type ModelSpec } from "./spec.ts";
+
+/** One batch and the per-step graph inputs. */
+export interface StepInputs {
+  /** Row-major [batchSize, inputWidth]. */
+  readonly x: Float32Array;
+  /** int32 labels [batchSize] for softmax cross-entropy, float targets [batchSize, out] otherwise. */
+  readonly target: Int32Array | Float32Array;
+  readonly batchSize: number;
+  /** α per blending slot id (required for every slot wired as "blend"). */
+  readonly alphas?: ReadonlyMap<string, number>;
+  /** Per-channel α vectors per slot id (required for "channel" blends). */
+  readonly alphaVecs?: ReadonlyMap<string, Float32Array>;
+  /** Draws dropout masks in training (required when the model has dropout with p > 0). */
+  readonly dropoutRng?: Rng;
+}
+
+/** Results of a training step. Gradients are keyed by parameter name. */
+export interface StepResult {
+  readonly loss: number;
+  readonly logits: Float32Array;
+  readonly grads: Map<string, Float32Array>;
+}
+
+/** Results of an evaluation run. */
+export interface EvalResult {
+  readonly loss: number;
+  readonly logits: Float32Array;
+}
+
+interface CachedSession {
+  readonly session: ort.InferenceSession;
+  readonly graph: CompiledGraph;
+  readonly inputs: ReadonlySet<string>;
+  readonly paramFeeds: Map<string, { data: Float32Array; tensor: ort.Tensor }>;
+}
+
+/**
+ * Runs a host model (with its slot wirings) in ONNX Runtime. Training and evaluation sessions are
+ * compiled on first use for the current wiring and cached by wiring key, so changing α never
+ * recompiles and switching wirings back reuses a session. Parameters are fed zero-copy from the
+ * store's Float32Arrays (optimizers update them in place).
+ */
+export class ModelRunner {
+  /** Parameters, slots and dropouts of the spec. */
+  readonly layout: ModelLayout;
+  private readonly wiringMap = new Map<string, SlotWiring>();
+  private readonly sessions = new Map<string, Promise<CachedSession>>();
+  private readonly masks = new Map<string, Float32Array>();
+  private readonly alphaBuffers = new Map<string, Float32Array>();
+
+  constructor(
+    readonly spec: ModelSpec,
+    readonly store: ParameterStore,
+    readonly config: SessionConfig,
+    private readonly trainable: (param: string) => boolean = () => true,
+  ) {
+    this.layout = layoutOf(spec);
+  }
+
+  /** Number of sessions compiled so far (a wiring change compiles; an α change does not). */
+  get compiledSessions(): number {
+    return this.sessions.size;
+  }
+
+  /** Current wiring of every slot that is not identity. */
+  get wirings(): ReadonlyMap<string, SlotWiring> {
+    return this.wiringMap;
+  }
+
+  /** Sets (or with identity, clears) the wiring of a slot; takes effect at the next step. */
+  setWiring(slotId: string, wiring: SlotWiring): void {
+    if (!this.layout.slots.some((s) => s.slotId === slotId)) throw new Error(`unknown slot '${slotId}'`);
+    if (wiring.kind === "identity") this.wiringMap.delete(slotId);
+    else this.wiringMap.set(slotId, wiring);
+  }
+
+  private session(mode: "train" | "eval"): Promise<CachedSession> {
+    const key = `${mode}|${wiringKey(this.wiringMap)}`;
+    let entry = this.sessions.get(key);
+    if (!entry) {
+      const graph =
+        mode === "train"
+          ? compileTraining(this.spec, this.wiringMap, this.store, this.trainable)
+          : compileEval(this.spec, this.wiringMap, this.store);
+      entry = createSession(graph.bytes, this.config).then((session) => ({
+        session,
+        graph,
+        inputs: new Set(session.inputNames),
+        paramFeeds: new Map(),
+      }));
+      entry.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** Compiles (or reuses) the sessions for the current wiring without running them. */
+  async prepare(): Promise<void> {
+    await Promise.all([this.session("train"), this.session("eval")]);
+  }
+
+  private feeds(c: CachedSession, s: StepInputs, mode: "train" | "eval"): Record<string, ort.Tensor> {
+    const n = s.batchSize;
+    const feeds: Record<string, ort.Tensor> = {
+      [INPUT_NAME]: floatFeed(s.x, [n, this.spec.inputWidth]),
+    };
+    if (c.inputs.has(TARGET_NAME)) {
+      if (s.target instanceof Int32Array) feeds[TARGET_NAME] = int32Feed(s.target, [n]);
+      else feeds[TARGET_NAME] = floatFeed(s.target, [n, this.layout.outputWidth]);
+    }
+    for (const name of c.graph.paramNames) {
+      const data = this.store.get(name);
+      let f = c.paramFeeds.get(name);
+      if (!f || f.data !== data) {
+        f = { data, tensor: floatFeed(data, this.store.shape(name)) };
+        c.paramFeeds.set(name, f);
+      }
+      feeds[name] = f.tensor;
+    }
+    for (const slot of this.layout.slots) {
+      const alphaName = alphaInputName(slot.slotId);
+      if (c.inputs.has(alphaName)) {
+        const alpha = s.alphas?.get(slot.slotId);
+        if (alpha === undefined || !Number.isFinite(alpha))
+          throw new Error(`alphas: slot '${slot.slotId}' needs a finite α`);
+        let buf = this.alphaBuffers.get(slot.slotId);
+        if (!buf) {
+          buf = new Float32Array(1);
+          this.alphaBuffers.set(slot.slotId, buf);
+        }
+        buf[0] = alpha;
+        feeds[alphaName] = floatFeed(buf, [1]);
+      }
+      const vecName = alphaVecInputName(slot.slotId);
+      if (c.inputs.has(vecName)) {
+        const vec = s.alphaVecs?.get(slot.slotId);
+        if (!vec || vec.length !== slot.width) {
+          throw new Error(`alphaVecs: slot '${slot.slotId}' needs a vector of ${slot.width} values`);
+        }
+        feeds[vecName] = floatFeed(vec, [slot.width]);
+      }
+    }
+    if (mode === "train") {
+      for (const d of this.layout.dropouts) {
+        const name = dropoutInputName(d.name);
+        if (!c.inputs.has(name)) continue;
+        if (!s.dropoutRng) throw new Error(`dropoutRng: required for dropout layer '${d.name}'`);
+        const size = n * d.width;
+        let mask = this.masks.get(d.name);
+        if (!mask || mask.length !== size) {
+          mask = new Float32Array(size);
+          this.masks.set(d.name, mask);
+        }
+        const keep = 1 / (1 - d.p);
+        for (let i = 0; i < size; i++) mask[i] = s.dropoutRng.next() < d.p ? 0 : keep;
+        feeds[name] = floatFeed(mask, [n, d.width]);
+      }
+    }
+    return feeds;
+  }
+
+  private check(s: StepInputs): void {
+    if (!Number.isInteger(s.batchSize) || s.batchSize < 1)
+      throw new Error("batchSize must be a positive integer");
+    if (s.x.length !== s.batchSize * this.spec.inputWidth) {
+      throw new Error(`x has ${s.x.length} values, expected ${s.batchSize}×${this.spec.inputWidth}`);
+    }
+    const want = s.target instanceof Int32Array ? s.batchSize : s.batchSize * this.layout.outputWidth;
+    if (s.target.length !== want) throw new Error(`target has ${s.target.length} values, expected ${want}`);
+  }
+
+  /** Runs one training step: loss, logits and the gradient of every trainable parameter in the graph. */
+  async trainStep(s: StepInputs): Promise<StepResult> {
+    this.check(s);
+    const c = await this.session("train");
+    const out = await c.session.run(this.feeds(c, s, "train"));
+    const grads = new Map<string, Float32Array>();
+    for (const p of c.graph.gradParams) grads.set(p, floatResult(out, gradOutputName(p)));
+    return { loss: floatResult(out, "loss")[0] ?? Number.NaN, logits: floatResult(out, "logits"), grads };
+  }
+
+  /** Runs the evaluation graph (no gradients, dropout off). */
+  async evaluate(s: StepInputs): Promise<EvalResult> {
+    this.check(s);
+    const c = await this.session("eval");
+    const out = await c.session.run(this.feeds(c, s, "eval"));
+    return { loss: floatResult(out, "loss")[0] ?? Number.NaN, logits: floatResult(out, "logits") };
+  }
+
+  /** Releases every cached session. */
+  async release(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    for (const p of all) await (await p).session.release();
+  }
+}
