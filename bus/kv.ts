@@ -51,7 +51,7 @@ export async function openBucket<B extends BucketKey>(bus: BusConnection, bucket
   const type = buckets[bucket].message as BucketMessage<B>;
   let kv: KV;
   try {
-    kv = await new Kvm(bus.nc).open(name, { bindOnly: true });
+    kv = await new Kvm(bus.nc).open(name);
   } catch (err) {
     throw new Error(`KV bucket ${name} is not available (were the resources ensured?): ${(err as Error).message}`, {
       cause: err,
@@ -67,8 +67,8 @@ export async function openBucket<B extends BucketKey>(bus: BusConnection, bucket
       if (!inbound.ok) throw inbound.error;
       return { key, value: inbound.msg, revision: e.revision };
     },
-    put: (key, value) => kv.put(key, encode(type, value)),
-    update: (key, value, revision) => kv.update(key, encode(type, value), revision),
+    put: async (key, value) => kv.put(key, encode(type, value)),
+    update: async (key, value, revision) => kv.update(key, encode(type, value), revision),
     delete: (key) => kv.delete(key),
     async keys() {
       const out: string[] = [];

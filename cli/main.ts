@@ -1,4 +1,5 @@
 import { commands } from "./commands.ts";
+import { errorText } from "./errors.ts";
 
 /** Usage text listing every command. */
 export function usage(): string {
@@ -15,8 +16,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     const name = argv.slice(0, words).join(" ");
     const command = commands[name];
     if (command) {
-      const mod = await command.load();
-      return mod.run(argv.slice(words));
+      try {
+        const mod = await command.load();
+        return await mod.run(argv.slice(words));
+      } catch (error) {
+        process.stderr.write(`esper ${name}: ${errorText(error)}\n`);
+        return 1;
+      }
     }
   }
   const asked = argv[0] === undefined || argv[0] === "--help" || argv[0] === "help";

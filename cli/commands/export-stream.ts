@@ -2,7 +2,8 @@ import { parseArgs } from "node:util";
 import type { BusConnection } from "../../bus/connection.ts";
 import { exportStream } from "../../bus/recording/export-stream.ts";
 import { checkSubjectFilter } from "../../bus/recording/subject-filter.ts";
-import { connectFromFlags, errorText } from "./record.ts";
+import { connectFromFlags } from "../connect.ts";
+import { errorText } from "../errors.ts";
 
 const HELP = `usage: esper export stream <name> --out <file.esperrec> [--subject <filter>] [--url nats://...]
 

@@ -1,7 +1,9 @@
 import { parseArgs } from "node:util";
-import { loadProcessSettings } from "../../actors/runtime/process-settings.ts";
-import { type BusConnection, connectBus } from "../../bus/connection.ts";
+import type { BusConnection } from "../../bus/connection.ts";
 import { startRecorder } from "../../bus/recording/recorder.ts";
+import { connectFromFlags } from "../connect.ts";
+import { errorText } from "../errors.ts";
+import { nextStopSignal } from "../signals.ts";
 
 const HELP = `usage: esper record --subjects <filter>[,<filter>...] --out <file.esperrec> [--url nats://...] [--duration-ms N]
 
@@ -13,35 +15,6 @@ SIGINT/SIGTERM; then flushes, fsyncs, closes the file and prints a JSON summary 
   --out FILE       recording file to create (an existing file is never overwritten)
   --url URL        NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)
   --duration-ms N  stop after N milliseconds`;
-
-/** Connects the CLI to NATS: `--url` (comma-separated) or the ESPER_NATS_URL process setting. */
-export async function connectFromFlags(url: string | undefined, name: string): Promise<BusConnection> {
-  const settings = loadProcessSettings();
-  const servers = url !== undefined ? url.split(",").map((s) => s.trim()) : settings.natsServers;
-  return connectBus({
-    servers,
-    name,
-    namespace: settings.namespace,
-    connectWindowMs: settings.connectTimeoutMs,
-  });
-}
-
-/** Resolves with the name of the first of SIGINT/SIGTERM received, removing both handlers. */
-export function nextStopSignal(): { readonly signal: Promise<NodeJS.Signals>; dispose(): void } {
-  let onSignal: (s: NodeJS.Signals) => void = () => {};
-  const signal = new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = resolve;
-  });
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  return {
-    signal,
-    dispose() {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-    },
-  };
-}
 
 function durationOf(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -115,18 +88,4 @@ export async function run(args: readonly string[]): Promise<number> {
     stop.dispose();
     await conn?.close();
   }
-}
-
-/** The message of an error followed by the messages of its causes. */
-export function errorText(error: unknown): string {
-  const parts: string[] = [];
-  for (
-    let e: unknown = error;
-    e !== undefined && parts.length < 5;
-    e = e instanceof Error ? e.cause : undefined
-  ) {
-    const text = e instanceof Error ? e.message : String(e);
-    if (!parts.some((p) => p.includes(text))) parts.push(text);
-  }
-  return parts.join(": ");
 }

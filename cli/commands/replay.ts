@@ -2,7 +2,9 @@ import { parseArgs } from "node:util";
 import type { BusConnection } from "../../bus/connection.ts";
 import { parseSpeed, type ReplayOptions, replayRecording } from "../../bus/recording/replayer.ts";
 import { checkSubjectFilter, parseRemap } from "../../bus/recording/subject-filter.ts";
-import { connectFromFlags, errorText, nextStopSignal } from "./record.ts";
+import { connectFromFlags } from "../connect.ts";
+import { errorText } from "../errors.ts";
+import { nextStopSignal } from "../signals.ts";
 
 const HELP = `usage: esper replay <file.esperrec> [--url nats://...] [--speed original|max|<factor>] [--subject <filter>] [--remap old=new] [--json]
 

@@ -217,7 +217,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   ReduceMean: (g, node, dOut) => [reduceGrad(g, node, first(node, dOut))],
   Transpose: (g, node, dOut) => {
     const p = node.attributes.perm;
-    if (!p || p.kind !== "ints") throw new Error("Transpose: perm attribute required to differentiate");
+    if (p?.kind !== "ints") throw new Error("Transpose: perm attribute required to differentiate");
     const inverse = new Array<number>(p.value.length);
     p.value.forEach((axis, i) => {
       inverse[axis] = i;

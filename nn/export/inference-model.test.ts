@@ -60,7 +60,7 @@ describe("exportInferenceModel", () => {
     const session = await createSession(bytes, { intraOpNumThreads: 1 });
     expect(session.inputNames).toEqual(["x"]);
     const exported = floatResult(await session.run({ x: floatFeed(x, [7, 5]) }), "logits");
-    exported.forEach((v, i) => expect(v).toBeCloseTo(evaluated.logits[i] ?? Number.NaN, 5));
+    for (const [i, v] of exported.entries()) expect(v).toBeCloseTo(evaluated.logits[i] ?? Number.NaN, 5);
     await Promise.all([session.release(), runner.release()]);
 
     runner.setWiring("b", { kind: "blend", seed: seedB, mode: "residual" });
