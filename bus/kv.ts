@@ -4,6 +4,7 @@ import type { MessageInput, MessageOf } from "../contracts/registry.ts";
 import { type BucketKey, buckets, storeName } from "../contracts/stores.ts";
 import type { BusConnection } from "./connection.ts";
 import { checkInbound } from "./inbound.ts";
+import { streamExists } from "./jetstream/context.ts";
 
 /** The message type of the values of bucket `B`. */
 export type BucketMessage<B extends BucketKey> = (typeof buckets)[B]["message"];
@@ -49,14 +50,10 @@ export interface TypedBucket<B extends BucketKey> {
 export async function openBucket<B extends BucketKey>(bus: BusConnection, bucket: B): Promise<TypedBucket<B>> {
   const name = storeName(bus.namespace, bucket);
   const type = buckets[bucket].message as BucketMessage<B>;
-  let kv: KV;
-  try {
-    kv = await new Kvm(bus.nc).open(name);
-  } catch (err) {
-    throw new Error(`KV bucket ${name} is not available (were the resources ensured?): ${(err as Error).message}`, {
-      cause: err,
-    });
+  if (!(await streamExists(bus, `KV_${name}`))) {
+    throw new Error(`KV bucket ${name} does not exist (were the resources ensured?)`);
   }
+  const kv: KV = await new Kvm(bus.nc).open(name);
   const where = (key: string): string => `kv ${name}/${key}`;
   return {
     name,

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import { type ObjectStoreKey, storeName } from "../contracts/stores.ts";
 import type { BusConnection } from "./connection.ts";
+import { streamExists } from "./jetstream/context.ts";
 
 /** An artifact stored under its sha256. */
 export interface StoredArtifact {
@@ -37,14 +38,10 @@ export function sha256Hex(bytes: Uint8Array): string {
 /** Opens declared object store `key` (it must exist: `ensureResources` creates it). */
 export async function openArtifactStore(bus: BusConnection, key: ObjectStoreKey): Promise<ArtifactStore> {
   const name = storeName(bus.namespace, key);
-  let os: ObjectStore;
-  try {
-    os = await new Objm(bus.nc).open(name, true);
-  } catch (err) {
-    throw new Error(`object store ${name} is not available (were the resources ensured?): ${(err as Error).message}`, {
-      cause: err,
-    });
+  if (!(await streamExists(bus, `OBJ_${name}`))) {
+    throw new Error(`object store ${name} does not exist (were the resources ensured?)`);
   }
+  const os: ObjectStore = await new Objm(bus.nc).open(name);
   const checkAddress = (sha256: string): void => {
     if (!SHA256_HEX.test(sha256)) throw new Error(`'${sha256}' is not a lower-case hex sha256`);
   };

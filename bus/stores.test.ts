@@ -63,7 +63,8 @@ describe("typed KV buckets", () => {
 
   it("fails clearly when the bucket was never created", async () => {
     const other = await connectBus({ ...server.address, name: "no-kv", namespace: `${ns}y` });
-    await expect(openBucket(other, "settings")).rejects.toThrow(/KV bucket .*_settings is not available/);
+    await expect(openBucket(other, "settings")).rejects.toThrow(/KV bucket .*_settings does not exist/);
+    await expect(openArtifactStore(other, "kernels")).rejects.toThrow(/object store .*_kernels does not exist/);
     await other.close();
   });
 });

@@ -1,13 +1,15 @@
+import { Encoder } from "@msgpack/msgpack";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SystemLimits } from "./budgets.ts";
-import { decode, encode, validate } from "./codec.ts";
+import { decode, encode, extensionCodec, validate } from "./codec.ts";
 import { ContractError } from "./errors.ts";
 import { type MessageType, messageSchemas } from "./registry.ts";
 import { arbitraries } from "./testing/arbitraries.ts";
 import { sampleOf } from "./testing/samples.ts";
 
 const types = Object.keys(messageSchemas) as MessageType[];
+const rawEncoder = new Encoder({ extensionCodec, ignoreUndefined: true });
 
 function rejection(fn: () => unknown): ContractError {
   try {
@@ -168,3 +170,25 @@ describe("codec rejects bad input with the field path", () => {
     expect(rejection(() => decode("SeedState", bytes)).messageType).toBe("SeedState");
   });
 });
+
+describe("every message type rejects a bad value in each of its fields", () => {
+  const rows = types.flatMap((type) => {
+    const sample = sampleOf(type, 3) as Record<string, unknown>;
+    return [
+      ...Object.keys(sample).map((field) => [type, field, { ...sample, [field]: null }, field] as const),
+      [type, "<unknown key>", { ...sample, notAField: 1 }, "notAField"] as const,
+    ];
+  });
+
+  it.each(rows)("%s.%s", (type, _label, value, field) => {
+    const err = rejection(() => encode(type, value as never));
+    expect(err.messageType).toBe(type);
+    expect(err.field).toBe(field);
+    expect(rejection(() => decode(type, encodeRaw(value))).field).toBe(field);
+  });
+});
+
+/** msgpack bytes of an arbitrary value, bypassing validation (what a faulty or hostile peer sends). */
+function encodeRaw(value: unknown): Uint8Array {
+  return rawEncoder.encode(value);
+}

@@ -10,7 +10,8 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error("contracts/codec: Float32Array wire format is little-endian; this platform is big-endian");
 }
 
-const extensionCodec = new ExtensionCodec();
+/** The msgpack extensions of the Leyline wire format (Float32Array). */
+export const extensionCodec = new ExtensionCodec();
 extensionCodec.register({
   type: FLOAT32_ARRAY_EXT,
   encode: (value: unknown) =>

@@ -1,4 +1,11 @@
-import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
 import type { BusConnection } from "../connection.ts";
 
 const clients = new WeakMap<BusConnection, JetStreamClient>();
@@ -23,4 +30,16 @@ export function jetStreamManagerOf(bus: BusConnection): Promise<JetStreamManager
     jsm.catch(() => managers.delete(bus));
   }
   return jsm;
+}
+
+/** Whether stream `name` exists on the server. */
+export async function streamExists(bus: BusConnection, name: string): Promise<boolean> {
+  const jsm = await jetStreamManagerOf(bus);
+  try {
+    await jsm.streams.info(name);
+    return true;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) return false;
+    throw err;
+  }
 }

@@ -18,7 +18,7 @@ import { type BucketKey, buckets, type ObjectStoreKey, objectStores, storeName }
 import { subjectFilter } from "../../contracts/subjects.ts";
 import type { BusConnection } from "../connection.ts";
 import { concreteSubject } from "../typed.ts";
-import { jetStreamManagerOf } from "./context.ts";
+import { jetStreamManagerOf, streamExists } from "./context.ts";
 import {
   type ConsumerDeclaration,
   consumers,
@@ -227,7 +227,7 @@ export async function ensureBucket(bus: BusConnection, key: BucketKey): Promise<
   const name = storeName(bus.namespace, key);
   const limits = kvBuckets[key];
   const kvm = new Kvm(bus.nc);
-  const existed = await hasStream(bus, `KV_${name}`);
+  const existed = await streamExists(bus, `KV_${name}`);
   try {
     await kvm.create(name, { history: limits.history, max_bytes: limits.maxBytes, maxValueSize: limits.maxValueSize });
   } catch (err) {
@@ -239,7 +239,7 @@ export async function ensureBucket(bus: BusConnection, key: BucketKey): Promise<
 /** Creates object store `key` (or binds to it when it exists). */
 export async function ensureObjectStore(bus: BusConnection, key: ObjectStoreKey): Promise<Outcome> {
   const name = storeName(bus.namespace, key);
-  const existed = await hasStream(bus, `OBJ_${name}`);
+  const existed = await streamExists(bus, `OBJ_${name}`);
   try {
     await new Objm(bus.nc).create(name, { max_bytes: objectStoreLimits[key].maxBytes, storage: StorageType.File });
   } catch (err) {
@@ -248,9 +248,6 @@ export async function ensureObjectStore(bus: BusConnection, key: ObjectStoreKey)
   return [name, existed ? "unchanged" : "created"];
 }
 
-async function hasStream(bus: BusConnection, name: string): Promise<boolean> {
-  return (await streamInfo(await jetStreamManagerOf(bus), name)) !== undefined;
-}
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
