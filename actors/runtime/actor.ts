@@ -22,7 +22,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { Mailbox, MailboxClosedError } from "./mailbox.ts";
 import { loadProcessSettings, type ProcessSettings, ProcessSettingsError } from "./process-settings.ts";
 import { recordRuntimeMetrics } from "./runtime-metrics.ts";
-import { kvSettingsSource } from "./settings-source.ts";
+import { kvSettingsSource, settingsKeyLabel } from "./settings-source.ts";
 import { type SettingsApplied, SettingsWatcher } from "./settings-watcher.ts";
 import { TelemetryEmitter } from "./telemetry.ts";
 
@@ -226,18 +226,21 @@ class Runtime {
     this.heartbeater.start();
     this.lifecycle.onChange(() => this.heartbeater?.beat());
     this.scheduleFlush(settings.cadence.telemetryFlushIntervalMs);
-    this.watcher?.watch({
-      onApplied: (change) => this.applySettings(change),
-      onRejected: (r) => {
-        this.log.error({ revision: r.revision, field: r.field, reason: r.reason }, "worker settings change rejected");
-        this.telemetry?.event(`${name}.settings.rejected`, {
-          level: "ERROR",
-          description: `worker settings revision ${r.revision} rejected; previous values kept: ${r.reason}`,
-          attributes: { revision: String(r.revision), field: r.field },
-        });
-      },
-      onError: (error) => this.reportError("settings", error),
-    });
+    this.watcher
+      ?.watch({
+        onApplied: (change) => this.applySettings(change),
+        onRejected: (r) => {
+          const rev = r.revision === undefined ? "" : ` revision ${r.revision}`;
+          this.log.error({ revision: r.revision, field: r.field, reason: r.reason }, "worker settings change rejected");
+          this.telemetry?.event(`${name}.settings.rejected`, {
+            level: "ERROR",
+            description: `worker settings change${rev} rejected; previous values kept: ${r.reason}`.slice(0, 4096),
+            attributes: { revision: String(r.revision ?? "unknown"), field: r.field },
+          });
+        },
+        onError: (error) => this.reportError("settings", error),
+      })
+      .catch((error: unknown) => this.reportError("settings", error));
     const control = serve(
       bus,
       "control",
@@ -364,6 +367,9 @@ class Runtime {
 
   private onBusEvent(e: BusEvent): void {
     this.log[e.level]({ ...e.attributes }, e.name);
+    if (e.name === "bus.message_rejected" && e.attributes.subject === settingsKeyLabel(this.proc.namespace)) {
+      this.watcher?.rejectInvalid(String(e.attributes.reason), String(e.attributes.field));
+    }
     if ((e.level === "warn" || e.level === "error") && this.telemetry) {
       const attributes = Object.fromEntries(Object.entries(e.attributes).map(([k, v]) => [k, String(v).slice(0, 4096)]));
       this.telemetry.event(`${this.def.name}.${e.name}`, {

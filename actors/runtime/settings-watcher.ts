@@ -1,29 +1,36 @@
-import { decode, validate } from "../../contracts/codec.ts";
+import { validate } from "../../contracts/codec.ts";
 import { ContractError } from "../../contracts/errors.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 
-/** One stored version of the settings key: its revision and bytes (undefined when deleted or purged). */
-export interface SettingsEntry {
+/** A stored version of the settings: its store revision and value. */
+export interface StoredSettings {
   readonly revision: number;
-  readonly value: Uint8Array | undefined;
+  readonly value: WorkerSettings;
 }
 
-/** Where worker settings come from (the `<ns>_settings` KV bucket through the bus). */
+/** A change of the settings key seen by a watch. */
+export type SettingsChange =
+  | { readonly kind: "put"; readonly revision: number; readonly value: WorkerSettings }
+  | { readonly kind: "delete"; readonly revision: number };
+
+/**
+ * Where worker settings come from (the `<ns>_settings` KV bucket through the bus). Values are
+ * validated by the source: `current` throws ContractError for an invalid stored value, and `watch`
+ * never passes an invalid one on (the source reports it; the actor turns that report into
+ * `SettingsWatcher.rejectInvalid`).
+ */
 export interface SettingsSource {
-  /** The current entry, or undefined when the key has never been written. */
-  current(): Promise<SettingsEntry | undefined>;
-  /** Entries written after `afterRevision`, in order, until `signal` fires. */
-  updates(afterRevision: number, signal: AbortSignal): AsyncIterable<SettingsEntry>;
+  /** The stored settings, or undefined when the key has never been written (or was deleted). */
+  current(): Promise<StoredSettings | undefined>;
+  /** Calls `onChange` for the current value and every later change until stopped. */
+  watch(onChange: (change: SettingsChange) => void): Promise<{ stop(): Promise<void> }>;
 }
 
 /** The stored settings are invalid at startup (there is no earlier value to keep). */
 export class SettingsLoadError extends Error {
   override readonly name = "SettingsLoadError";
-  constructor(
-    readonly revision: number,
-    override readonly cause: ContractError,
-  ) {
-    super(`worker settings (revision ${revision}) are invalid: ${cause.message}`);
+  constructor(override readonly cause: ContractError) {
+    super(`stored worker settings are invalid: ${cause.message}`);
   }
 }
 
@@ -41,7 +48,8 @@ export interface SettingsApplied {
 
 /** A change that was refused; the settings in force stay as they were. */
 export interface SettingsRejected {
-  readonly revision: number;
+  /** The store revision, when known (a value refused by the source's validation has none here). */
+  readonly revision: number | undefined;
   readonly reason: string;
   /** The field path of the first problem (`<root>` for a deletion or undecodable value). */
   readonly field: string;
@@ -63,32 +71,32 @@ export interface SettingsListeners {
 export class SettingsWatcher {
   private value: WorkerSettings;
   private revisionInForce: number;
-  private readonly abort = new AbortController();
-  private loop: Promise<void> = Promise.resolve();
+  private listeners: SettingsListeners | undefined;
+  private watching: { stop(): Promise<void> } | undefined;
 
   private constructor(
     private readonly source: SettingsSource,
-    initial: WorkerSettings,
-    revision: number,
+    initial: StoredSettings,
     /** Where the initial settings came from. */
     readonly origin: SettingsOrigin,
   ) {
-    this.value = initial;
-    this.revisionInForce = revision;
+    this.value = initial.value;
+    this.revisionInForce = initial.revision;
   }
 
   /** Reads the current settings; throws SettingsLoadError when the stored value is invalid. */
   static async load(source: SettingsSource): Promise<SettingsWatcher> {
-    const entry = await source.current();
-    if (entry?.value === undefined) {
-      return new SettingsWatcher(source, validate("WorkerSettings", {}), entry?.revision ?? 0, "schema-defaults");
-    }
+    let stored: StoredSettings | undefined;
     try {
-      return new SettingsWatcher(source, decode("WorkerSettings", entry.value), entry.revision, "stored");
+      stored = await source.current();
     } catch (error) {
-      if (error instanceof ContractError) throw new SettingsLoadError(entry.revision, error);
+      if (error instanceof ContractError) throw new SettingsLoadError(error);
       throw error;
     }
+    if (stored === undefined) {
+      return new SettingsWatcher(source, { revision: 0, value: validate("WorkerSettings", {}) }, "schema-defaults");
+    }
+    return new SettingsWatcher(source, stored, "stored");
   }
 
   /** The settings in force. */
@@ -101,43 +109,42 @@ export class SettingsWatcher {
     return this.revisionInForce;
   }
 
-  /** Starts following updates; returns at once. */
-  watch(listeners: SettingsListeners): void {
-    this.loop = (async () => {
-      try {
-        for await (const entry of this.source.updates(this.revisionInForce, this.abort.signal)) {
-          this.apply(entry, listeners);
-        }
-      } catch (error) {
-        if (!this.abort.signal.aborted) listeners.onError(error);
-      }
-    })();
+  /** Starts following changes. */
+  async watch(listeners: SettingsListeners): Promise<void> {
+    this.listeners = listeners;
+    this.watching = await this.source.watch((change) => this.apply(change));
   }
 
-  /** Stops following updates and waits for the loop to end. */
+  /** Reports a change the source refused as invalid; the settings in force stay. */
+  rejectInvalid(reason: string, field: string): void {
+    this.listeners?.onRejected({ revision: undefined, reason, field });
+  }
+
+  /** Stops following changes. */
   async stop(): Promise<void> {
-    this.abort.abort();
-    await this.loop;
+    const w = this.watching;
+    this.watching = undefined;
+    this.listeners = undefined;
+    await w?.stop();
   }
 
-  private apply(entry: SettingsEntry, listeners: SettingsListeners): void {
-    if (entry.value === undefined) {
-      listeners.onRejected({ revision: entry.revision, reason: "the settings key was deleted", field: "<root>" });
-      return;
-    }
-    let next: WorkerSettings;
-    try {
-      next = decode("WorkerSettings", entry.value);
-    } catch (error) {
-      if (!(error instanceof ContractError)) throw error;
-      listeners.onRejected({ revision: entry.revision, reason: error.message, field: error.field });
+  private apply(change: SettingsChange): void {
+    const listeners = this.listeners;
+    if (!listeners || change.revision <= this.revisionInForce) return;
+    if (change.kind === "delete") {
+      listeners.onRejected({ revision: change.revision, reason: "the settings key was deleted", field: "<root>" });
       return;
     }
     const previous = this.value;
-    this.value = next;
-    this.revisionInForce = entry.revision;
+    this.value = change.value;
+    this.revisionInForce = change.revision;
     try {
-      listeners.onApplied({ revision: entry.revision, previous, next, changed: changedPaths(previous, next) });
+      listeners.onApplied({
+        revision: change.revision,
+        previous,
+        next: change.value,
+        changed: changedPaths(previous, change.value),
+      });
     } catch (error) {
       listeners.onError(error);
     }
