@@ -64,7 +64,7 @@ export class BoundedRunner<T> {
 
   private start(item: T): void {
     this.inFlight++;
-    let result: void | Promise<void> = undefined;
+    let result: void | Promise<void>;
     try {
       result = this.run(item);
     } catch (err) {

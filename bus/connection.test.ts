@@ -63,7 +63,9 @@ describe("connectBus", () => {
     await server.restart();
     await expect.poll(() => bus.metrics.snapshot().reconnects, { timeout: 10_000 }).toBe(1);
     expect(bus.metrics.snapshot().disconnects).toBe(1);
-    expect(events.map((e) => e.name)).toEqual(expect.arrayContaining(["bus.disconnected", "bus.reconnected"]));
+    expect(events.map((e) => e.name)).toEqual(
+      expect.arrayContaining(["bus.disconnected", "bus.reconnected"]),
+    );
     await bus.nc.flush();
     await bus.close();
   });

@@ -44,13 +44,18 @@ describe("server killed and restarted mid-stream", () => {
         await server.kill();
         restarted = new Promise((r) => setTimeout(r, 300)).then(() => server.restart());
       }
-      const ack = await publishToStream(producer, "seedReport", report(i), { messageId: `r${i}`, deadlineMs: 15_000 });
+      const ack = await publishToStream(producer, "seedReport", report(i), {
+        messageId: `r${i}`,
+        deadlineMs: 15_000,
+      });
       acked.push(ack.messageId);
     }
     await restarted;
     expect(acked).toHaveLength(total);
     expect(producer.metrics.snapshot().reconnects).toBeGreaterThanOrEqual(1);
-    await expect.poll(() => acked.filter((id) => !seen.has(id)).length, { timeout: 20_000, interval: 100 }).toBe(0);
+    await expect
+      .poll(() => acked.filter((id) => !seen.has(id)).length, { timeout: 20_000, interval: 100 })
+      .toBe(0);
     expect(worker.metrics.snapshot().reconnects).toBeGreaterThanOrEqual(1);
     await consumer.stop();
   }, 60_000);

@@ -1,4 +1,4 @@
-import { headers as natsHeaders, type MsgHdrs, nuid } from "@nats-io/transport-node";
+import { type MsgHdrs, MsgHdrsImpl, nuid } from "@nats-io/transport-node";
 import { CONTRACT_VERSION } from "../contracts/budgets.ts";
 import { MessagePriority } from "../contracts/enums.ts";
 import { HeaderNames } from "../contracts/headers.ts";
@@ -29,17 +29,40 @@ export function messageIdOf(type: string, msg: unknown, opts: SendOptions | unde
   return nuid.next();
 }
 
-/** Builds the headers of an outgoing message of `type` (priority, correlation id, message id, contract version, type). */
+/**
+ * Builds the headers of an outgoing message of `type` (priority, correlation id, message id, contract
+ * version, type). Fills the header map directly: nats.js's `set` scans every key on each call.
+ */
 export function outgoingHeaders(type: string, msg: unknown, opts: SendOptions | undefined): MsgHdrs {
-  const h = natsHeaders();
+  const h = new MsgHdrsImpl();
+  const map = h.headers;
   const own = (msg as { priority?: unknown }).priority;
   const priority = opts?.priority ?? (typeof own === "number" ? own : MessagePriority.NORMAL);
-  h.set(HeaderNames.priority, String(priority));
-  if (opts?.correlationId !== undefined) h.set(HeaderNames.correlationId, opts.correlationId);
-  h.set(HeaderNames.messageId, messageIdOf(type, msg, opts));
-  h.set(HeaderNames.contractVersion, CONTRACT_VERSION_TEXT);
-  h.set(HeaderNames.messageType, type);
+  map.set(HeaderNames.priority, [String(priority)]);
+  if (opts?.correlationId !== undefined) {
+    map.set(HeaderNames.correlationId, [headerValue(HeaderNames.correlationId, opts.correlationId)]);
+  }
+  map.set(HeaderNames.messageId, [headerValue(HeaderNames.messageId, messageIdOf(type, msg, opts))]);
+  map.set(HeaderNames.contractVersion, [CONTRACT_VERSION_TEXT]);
+  map.set(HeaderNames.messageType, [type]);
   return h;
+}
+
+const LINE_BREAK = /[\r\n]/;
+
+function headerValue(name: string, value: string): string {
+  if (LINE_BREAK.test(value) || value.trim() !== value || value === "") {
+    throw new Error(
+      `header ${name} must be non-empty without surrounding whitespace or line breaks, got '${value}'`,
+    );
+  }
+  return value;
+}
+
+/** The first value of header `name`, or "" (reads the parsed map directly when it can). */
+export function headerOf(h: MsgHdrs, name: string): string {
+  if (h instanceof MsgHdrsImpl) return h.headers.get(name)?.[0] ?? "";
+  return h.get(name);
 }
 
 const CONTRACT_VERSION_TEXT = String(CONTRACT_VERSION);
@@ -66,11 +89,11 @@ export function readHeaders(h: MsgHdrs | undefined): BusHeaders {
     };
   }
   return {
-    priority: numberOrUndefined(h.get(HeaderNames.priority)),
-    correlationId: stringOrUndefined(h.get(HeaderNames.correlationId)),
-    messageId: stringOrUndefined(h.get(HeaderNames.messageId)),
-    contractVersion: numberOrUndefined(h.get(HeaderNames.contractVersion)),
-    messageType: stringOrUndefined(h.get(HeaderNames.messageType)),
+    priority: numberOrUndefined(headerOf(h, HeaderNames.priority)),
+    correlationId: stringOrUndefined(headerOf(h, HeaderNames.correlationId)),
+    messageId: stringOrUndefined(headerOf(h, HeaderNames.messageId)),
+    contractVersion: numberOrUndefined(headerOf(h, HeaderNames.contractVersion)),
+    messageType: stringOrUndefined(headerOf(h, HeaderNames.messageType)),
   };
 }
 

@@ -5,6 +5,7 @@ import { ContractError } from "../contracts/errors.ts";
 import { HeaderNames } from "../contracts/headers.ts";
 import type { MessageOf, MessageType } from "../contracts/registry.ts";
 import type { BusConnection } from "./connection.ts";
+import { headerOf } from "./headers.ts";
 
 /** The outcome of checking an incoming message: the decoded message, or the contract error that refused it. */
 export type Inbound<T extends MessageType> =
@@ -28,7 +29,9 @@ export function checkInbound<T extends MessageType>(
     return { ok: true, msg: decode(type, data) };
   } catch (err) {
     const error =
-      err instanceof ContractError ? err : new ContractError(type, [{ path: [], reason: (err as Error).message }]);
+      err instanceof ContractError
+        ? err
+        : new ContractError(type, [{ path: [], reason: (err as Error).message }]);
     bus.metrics.rejected(subject, error.field);
     bus.emit("bus.message_rejected", "warn", {
       subject,
@@ -41,13 +44,16 @@ export function checkInbound<T extends MessageType>(
 }
 
 function checkHeaders(type: string, h: MsgHdrs): void {
-  const sentType = h.get(HeaderNames.messageType);
+  const sentType = headerOf(h, HeaderNames.messageType);
   if (sentType !== "" && sentType !== type) {
     throw new ContractError(type, [
-      { path: [`header:${HeaderNames.messageType}`], reason: `is '${sentType}', this subject carries '${type}'` },
+      {
+        path: [`header:${HeaderNames.messageType}`],
+        reason: `is '${sentType}', this subject carries '${type}'`,
+      },
     ]);
   }
-  const version = h.get(HeaderNames.contractVersion);
+  const version = headerOf(h, HeaderNames.contractVersion);
   if (version !== "" && Number(version) !== CONTRACT_VERSION) {
     throw new ContractError(type, [
       {

@@ -47,7 +47,10 @@ export interface TypedBucket<B extends BucketKey> {
 }
 
 /** Opens declared bucket `bucket` (it must exist: `ensureResources` creates it). */
-export async function openBucket<B extends BucketKey>(bus: BusConnection, bucket: B): Promise<TypedBucket<B>> {
+export async function openBucket<B extends BucketKey>(
+  bus: BusConnection,
+  bucket: B,
+): Promise<TypedBucket<B>> {
   const name = storeName(bus.namespace, bucket);
   const type = buckets[bucket].message as BucketMessage<B>;
   if (!(await streamExists(bus, `KV_${name}`))) {

@@ -58,9 +58,11 @@ export async function openArtifactStore(bus: BusConnection, key: ObjectStoreKey)
     async get(sha256) {
       checkAddress(sha256);
       const bytes = await os.getBlob(sha256);
-      if (bytes === null) throw new ArtifactNotFoundError(`artifact ${sha256} is not in object store ${name}`);
+      if (bytes === null)
+        throw new ArtifactNotFoundError(`artifact ${sha256} is not in object store ${name}`);
       const actual = sha256Hex(bytes);
-      if (actual !== sha256) throw new Error(`artifact ${sha256} in ${name} is corrupt: its bytes hash to ${actual}`);
+      if (actual !== sha256)
+        throw new Error(`artifact ${sha256} in ${name} is corrupt: its bytes hash to ${actual}`);
       return bytes;
     },
     async has(sha256) {

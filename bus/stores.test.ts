@@ -53,7 +53,10 @@ describe("typed KV buckets", () => {
     await raw.put("junk", encode("Heartbeat", sampleOf("Heartbeat", 1)));
     const err = await catalog.get("junk").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ContractError);
-    expect(bus.metrics.snapshot().rejected).toHaveProperty([`kv ${catalog.name}/junk ${(err as ContractError).field}`], 1);
+    expect(bus.metrics.snapshot().rejected).toHaveProperty(
+      [`kv ${catalog.name}/junk ${(err as ContractError).field}`],
+      1,
+    );
     const seen: string[] = [];
     await catalog.put("good", sampleOf("BlueprintDescriptor", 3));
     const watch = await catalog.watch((c) => seen.push(c.key));
@@ -64,7 +67,9 @@ describe("typed KV buckets", () => {
   it("fails clearly when the bucket was never created", async () => {
     const other = await connectBus({ ...server.address, name: "no-kv", namespace: `${ns}y` });
     await expect(openBucket(other, "settings")).rejects.toThrow(/KV bucket .*_settings does not exist/);
-    await expect(openArtifactStore(other, "kernels")).rejects.toThrow(/object store .*_kernels does not exist/);
+    await expect(openArtifactStore(other, "kernels")).rejects.toThrow(
+      /object store .*_kernels does not exist/,
+    );
     await other.close();
   });
 });

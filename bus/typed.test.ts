@@ -16,7 +16,12 @@ const ns = `t${Math.random().toString(36).slice(2, 8)}`;
 
 beforeAll(async () => {
   server = await startNatsServer();
-  bus = await connectBus({ ...server.address, name: "typed-test", namespace: ns, observer: { onEvent: (e) => events.push(e) } });
+  bus = await connectBus({
+    ...server.address,
+    name: "typed-test",
+    namespace: ns,
+    observer: { onEvent: (e) => events.push(e) },
+  });
 });
 afterAll(async () => {
   await bus.close();
@@ -27,7 +32,11 @@ function heartbeat(actor: string, n: number): MessageInput<"Heartbeat"> {
   return { ...sampleOf("Heartbeat", n), actor, runId: undefined };
 }
 
-function collector<T>(): { items: T[]; handler: (m: T, ctx: MessageContext) => void; ctxs: MessageContext[] } {
+function collector<T>(): {
+  items: T[];
+  handler: (m: T, ctx: MessageContext) => void;
+  ctxs: MessageContext[];
+} {
   const items: T[] = [];
   const ctxs: MessageContext[] = [];
   return { items, ctxs, handler: (m, ctx) => void (items.push(m), ctxs.push(ctx)) };
@@ -40,8 +49,14 @@ describe("core publish/subscribe", () => {
     const s1 = subscribe(bus, "heartbeat", one.handler, { params: { actor: "kasmina" } });
     const s2 = subscribe(bus, "heartbeat", all.handler);
     await bus.nc.flush();
-    publish(bus, "heartbeat", heartbeat("kasmina", 1), { params: { actor: "kasmina" }, correlationId: "c-1" });
-    publish(bus, "heartbeat", heartbeat("urza", 2), { params: { actor: "urza" }, priority: MessagePriority.HIGH });
+    publish(bus, "heartbeat", heartbeat("kasmina", 1), {
+      params: { actor: "kasmina" },
+      correlationId: "c-1",
+    });
+    publish(bus, "heartbeat", heartbeat("urza", 2), {
+      params: { actor: "urza" },
+      priority: MessagePriority.HIGH,
+    });
     await expect.poll(() => all.items.length).toBe(2);
     expect(one.items.map((h) => h.actor)).toEqual(["kasmina"]);
     expect(one.items[0]).toEqual(heartbeat("kasmina", 1));
@@ -65,7 +80,8 @@ describe("core publish/subscribe", () => {
     const sa = subscribe(bus, "heartbeat", a.handler, { queue: "q" });
     const sb = subscribe(bus, "heartbeat", b.handler, { queue: "q" });
     await bus.nc.flush();
-    for (let i = 0; i < 40; i++) publish(bus, "heartbeat", heartbeat("tolaria", i + 1), { params: { actor: "tolaria" } });
+    for (let i = 0; i < 40; i++)
+      publish(bus, "heartbeat", heartbeat("tolaria", i + 1), { params: { actor: "tolaria" } });
     await expect.poll(() => a.items.length + b.items.length).toBe(40);
     expect(a.items.length).toBeGreaterThan(0);
     expect(b.items.length).toBeGreaterThan(0);
@@ -131,7 +147,8 @@ describe("core publish/subscribe", () => {
       { params: { actor: "slow" }, maxPending: 10 },
     );
     await bus.nc.flush();
-    for (let i = 0; i < 30; i++) publish(bus, "heartbeat", heartbeat("slow", i + 1), { params: { actor: "slow" } });
+    for (let i = 0; i < 30; i++)
+      publish(bus, "heartbeat", heartbeat("slow", i + 1), { params: { actor: "slow" } });
     const subject = `${ns}.heartbeat.slow`;
     await expect.poll(() => bus.metrics.snapshot().dropped[subject]).toBe(19);
     expect(sub.pending()).toBe(10);
@@ -173,9 +190,14 @@ describe("request/reply", () => {
   });
 
   it("round-trips a typed request and reply with the correlation id", async () => {
-    const sub = serve(bus, "control", (req, ctx) => ({ ...reply(req.requestId), message: ctx.headers.correlationId ?? "" }), {
-      params: { actor: "kasmina" },
-    });
+    const sub = serve(
+      bus,
+      "control",
+      (req, ctx) => ({ ...reply(req.requestId), message: ctx.headers.correlationId ?? "" }),
+      {
+        params: { actor: "kasmina" },
+      },
+    );
     await bus.nc.flush();
     const answer = await request(
       bus,
@@ -190,9 +212,12 @@ describe("request/reply", () => {
   it("times out with a clear error when the responder does not answer in time", async () => {
     const sub = serve(bus, "control", () => new Promise<never>(() => {}), { params: { actor: "mute" } });
     await bus.nc.flush();
-    const err = await request(bus, "control", { requestId: "r", verb: "ping" }, { params: { actor: "mute" }, timeoutMs: 150 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await request(
+      bus,
+      "control",
+      { requestId: "r", verb: "ping" },
+      { params: { actor: "mute" }, timeoutMs: 150 },
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BusRequestError);
     expect((err as BusRequestError).kind).toBe("timeout");
     expect((err as BusRequestError).message).toContain(`${ns}.mute.control`);
@@ -200,9 +225,12 @@ describe("request/reply", () => {
   });
 
   it("reports no responders", async () => {
-    const err = await request(bus, "control", { requestId: "r", verb: "ping" }, { params: { actor: "nobody" }, timeoutMs: 1000 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await request(
+      bus,
+      "control",
+      { requestId: "r", verb: "ping" },
+      { params: { actor: "nobody" }, timeoutMs: 1000 },
+    ).catch((e: unknown) => e);
     expect((err as BusRequestError).kind).toBe("no_responders");
   });
 
@@ -242,11 +270,18 @@ describe("request/reply", () => {
       { params: { actor: "strict" } },
     );
     await bus.nc.flush();
-    const raw = await bus.nc.request(`${ns}.strict.control`, encode("Heartbeat", heartbeat("x", 1)), { timeout: 2000 });
+    const raw = await bus.nc.request(`${ns}.strict.control`, encode("Heartbeat", heartbeat("x", 1)), {
+      timeout: 2000,
+    });
     expect(raw.headers?.get("Nats-Service-Error-Code")).toBe("400");
     expect(raw.headers?.get("Nats-Service-Error")).toMatch(/ControlRequest/);
     expect(calls).toBe(0);
-    const ok = await request(bus, "control", { requestId: "ok", verb: "status" }, { params: { actor: "strict" }, timeoutMs: 2000 });
+    const ok = await request(
+      bus,
+      "control",
+      { requestId: "ok", verb: "status" },
+      { params: { actor: "strict" }, timeoutMs: 2000 },
+    );
     expect(ok.requestId).toBe("ok");
     expect(calls).toBe(1);
     await sub.stop();
@@ -262,9 +297,12 @@ describe("request/reply", () => {
       { params: { actor: "broken" } },
     );
     await bus.nc.flush();
-    const err = await request(bus, "control", { requestId: "r", verb: "drain" }, { params: { actor: "broken" }, timeoutMs: 2000 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await request(
+      bus,
+      "control",
+      { requestId: "r", verb: "drain" },
+      { params: { actor: "broken" }, timeoutMs: 2000 },
+    ).catch((e: unknown) => e);
     expect((err as BusRequestError).kind).toBe("remote_error");
     expect((err as BusRequestError).message).toContain("not ready");
     await sub.stop();

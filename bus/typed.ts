@@ -1,8 +1,8 @@
-import { headers as natsHeaders, type Msg, RequestError, TimeoutError } from "@nats-io/transport-node";
+import { type Msg, headers as natsHeaders, RequestError, TimeoutError } from "@nats-io/transport-node";
 import { SystemLimits } from "../contracts/budgets.ts";
 import { encode } from "../contracts/codec.ts";
 import { ContractError } from "../contracts/errors.ts";
-import type { MessageInput, MessageOf } from "../contracts/registry.ts";
+import type { MessageInput, MessageOf, MessageType } from "../contracts/registry.ts";
 import {
   type ParamArgs,
   type RequestSubjectKey,
@@ -16,7 +16,7 @@ import {
 } from "../contracts/subjects.ts";
 import { BoundedRunner } from "./bounded-runner.ts";
 import type { BusConnection } from "./connection.ts";
-import { type BusHeaders, outgoingHeaders, readHeaders, type SendOptions } from "./headers.ts";
+import { type BusHeaders, headerOf, outgoingHeaders, readHeaders, type SendOptions } from "./headers.ts";
 import { checkInbound } from "./inbound.ts";
 
 /** Keys of subjects carried by plain core publish/subscribe. */
@@ -25,14 +25,12 @@ export type CoreSubjectKey = {
 }[SubjectKey];
 
 /** `params` of a subject: required when its pattern has parameters, absent otherwise. */
-export type SubjectTarget<K extends SubjectKey> = ParamArgs<K> extends []
-  ? { readonly params?: undefined }
-  : { readonly params: SubjectParams<K> };
+export type SubjectTarget<K extends SubjectKey> =
+  ParamArgs<K> extends [] ? { readonly params?: undefined } : { readonly params: SubjectParams<K> };
 
 /** `params` of a subscription: optional; omitted parameters subscribe to every value (`*`). */
-export type SubjectSelection<K extends SubjectKey> = ParamArgs<K> extends []
-  ? { readonly params?: undefined }
-  : { readonly params?: SubjectParams<K> };
+export type SubjectSelection<K extends SubjectKey> =
+  ParamArgs<K> extends [] ? { readonly params?: undefined } : { readonly params?: SubjectParams<K> };
 
 /** An options argument that must be given when the subject has parameters. */
 export type OptionsArg<K extends SubjectKey, O> = ParamArgs<K> extends [] ? [opts?: O] : [opts: O];
@@ -89,13 +87,26 @@ export class BusRequestError extends Error {
 /** Header names of an error answered by a responder (the NATS service-API convention). */
 export const ServiceErrorHeaders = { error: "Nats-Service-Error", code: "Nats-Service-Error-Code" } as const;
 
-/** The concrete subject of `key` with optional `params` under the connection's namespace. */
+const subjectCache = new Map<string, string>();
+const SUBJECT_CACHE_LIMIT = 10_000;
+
+/** The concrete subject of `key` with optional `params` under namespace `ns` (memoised `subjectFor`). */
 export function concreteSubject(ns: string, key: SubjectKey, params: object | undefined): string {
-  return (subjectFor as (ns: string, key: SubjectKey, ...p: unknown[]) => string)(
-    ns,
-    key,
-    ...(params === undefined ? [] : [params]),
-  );
+  let cacheKey = `${ns}\u0000${key}`;
+  if (params !== undefined) {
+    for (const [k, v] of Object.entries(params)) cacheKey += `\u0000${k}=${String(v)}`;
+  }
+  let subject = subjectCache.get(cacheKey);
+  if (subject === undefined) {
+    subject = (subjectFor as (ns: string, key: SubjectKey, ...p: unknown[]) => string)(
+      ns,
+      key,
+      ...(params === undefined ? [] : [params]),
+    );
+    if (subjectCache.size >= SUBJECT_CACHE_LIMIT) subjectCache.clear();
+    subjectCache.set(cacheKey, subject);
+  }
+  return subject;
 }
 
 function selectionSubject(ns: string, key: SubjectKey, params: object | undefined): string {
@@ -113,10 +124,22 @@ export function publish<K extends CoreSubjectKey>(
   ...[opts]: OptionsArg<K, PublishOptions<K>>
 ): void {
   const o = opts as PublishOptions<K> | undefined;
-  const subject = concreteSubject(bus.namespace, key, o?.params);
-  const type = subjects[key].message;
+  sendTyped(bus, concreteSubject(bus.namespace, key, o?.params), subjects[key].message, msg, o);
+}
+
+/**
+ * The publish path behind {@link publish}, for a subject already resolved: validates, encodes and
+ * publishes `msg` as `type` with the Esper headers. For bus tools (replay, benchmarks); actors use `publish`.
+ */
+export function sendTyped<T extends MessageType>(
+  bus: BusConnection,
+  subject: string,
+  type: T,
+  msg: MessageInput<T>,
+  opts: SendOptions | undefined,
+): void {
   const data = encode(type, msg);
-  bus.nc.publish(subject, data, { headers: outgoingHeaders(type, msg, o) });
+  bus.nc.publish(subject, data, { headers: outgoingHeaders(type, msg, opts) });
   bus.metrics.published(subject);
 }
 
@@ -133,14 +156,39 @@ export function subscribe<K extends CoreSubjectKey>(
   handler: MessageHandler<MessageOf<SubjectMessage<K>>>,
   opts?: SubscribeOptions<K>,
 ): BusSubscription {
-  const type = subjects[key].message as SubjectMessage<K>;
-  return listen(bus, selectionSubject(bus.namespace, key, opts?.params), opts ?? {}, (m) => {
+  const subject = selectionSubject(bus.namespace, key, opts?.params);
+  return listenTyped(bus, subject, subjects[key].message as SubjectMessage<K>, handler, opts ?? {});
+}
+
+/**
+ * The subscribe path behind {@link subscribe}, for a subject (or filter) already resolved: each payload
+ * is checked as `type` before `handler` sees it. For bus tools (replay, benchmarks); actors use `subscribe`.
+ */
+export function listenTyped<T extends MessageType>(
+  bus: BusConnection,
+  subject: string,
+  type: T,
+  handler: MessageHandler<MessageOf<T>>,
+  flow: FlowOptions,
+): BusSubscription {
+  return listen(bus, subject, flow, (m) => {
     const inbound = checkInbound(bus, type, m.subject, m.data, m.headers);
     if (!inbound.ok) return;
     bus.metrics.received(m.subject);
-    const ctx: MessageContext = { subject: m.subject, headers: readHeaders(m.headers) };
-    return guard(bus, m.subject, () => handler(inbound.msg, ctx));
+    return guard(bus, m.subject, () => handler(inbound.msg, lazyContext(m)));
   });
+}
+
+/** A context whose headers are read only when the handler asks for them. */
+function lazyContext(m: Msg): MessageContext {
+  let headers: BusHeaders | undefined;
+  return {
+    subject: m.subject,
+    get headers() {
+      headers ??= readHeaders(m.headers);
+      return headers;
+    },
+  };
 }
 
 /** Answers a request: returns the reply message (validated and encoded by the bus). A throw answers an error. */
@@ -185,7 +233,11 @@ export function serve<K extends RequestSubjectKey>(
       }
       const correlationId = headers.correlationId ?? headers.messageId;
       m.respond(data, {
-        headers: outgoingHeaders(replyType, reply, correlationId === undefined ? undefined : { correlationId }),
+        headers: outgoingHeaders(
+          replyType,
+          reply,
+          correlationId === undefined ? undefined : { correlationId },
+        ),
       });
     };
     const fail = (err: unknown): void => {
@@ -239,9 +291,13 @@ export async function request<K extends RequestSubjectKey>(
   const type = spec.message;
   const replyType = spec.reply as SubjectReply<K>;
   const signal = opts.signal;
-  if (signal?.aborted) throw new BusRequestError("aborted", subject, "aborted before sending", { cause: signal.reason });
+  if (signal?.aborted)
+    throw new BusRequestError("aborted", subject, "aborted before sending", { cause: signal.reason });
   const data = encode(type, msg);
-  const sent = bus.nc.request(subject, data, { timeout: opts.timeoutMs, headers: outgoingHeaders(type, msg, opts) });
+  const sent = bus.nc.request(subject, data, {
+    timeout: opts.timeoutMs,
+    headers: outgoingHeaders(type, msg, opts),
+  });
   bus.metrics.published(subject);
   let reply: Msg;
   try {
@@ -250,12 +306,14 @@ export async function request<K extends RequestSubjectKey>(
     throw requestFailure(err, subject, opts.timeoutMs);
   }
   const h = reply.headers;
-  const remote = h?.get(ServiceErrorHeaders.error);
-  if (remote) {
-    throw new BusRequestError("remote_error", subject, `responder answered ${h?.get(ServiceErrorHeaders.code)}: ${remote}`);
+  const remote = h === undefined ? "" : headerOf(h, ServiceErrorHeaders.error);
+  if (h !== undefined && remote !== "") {
+    const code = headerOf(h, ServiceErrorHeaders.code);
+    throw new BusRequestError("remote_error", subject, `responder answered ${code}: ${remote}`);
   }
   const inbound = checkInbound(bus, replyType, subject, reply.data, h);
-  if (!inbound.ok) throw new BusRequestError("invalid_reply", subject, inbound.error.message, { cause: inbound.error });
+  if (!inbound.ok)
+    throw new BusRequestError("invalid_reply", subject, inbound.error.message, { cause: inbound.error });
   bus.metrics.received(subject);
   return inbound.msg;
 }
@@ -263,7 +321,11 @@ export async function request<K extends RequestSubjectKey>(
 function abortable<T>(p: Promise<T>, signal: AbortSignal, subject: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void =>
-      reject(new BusRequestError("aborted", subject, "aborted while waiting for the reply", { cause: signal.reason }));
+      reject(
+        new BusRequestError("aborted", subject, "aborted while waiting for the reply", {
+          cause: signal.reason,
+        }),
+      );
     signal.addEventListener("abort", onAbort, { once: true });
     p.then(
       (v) => {
@@ -293,7 +355,10 @@ function requestFailure(err: unknown, subject: string, timeoutMs: number): Error
 function guard(bus: BusConnection, subject: string, fn: () => void | Promise<void>): void | Promise<void> {
   const fail = (err: unknown): void => {
     bus.metrics.handlerError(subject);
-    bus.emit("bus.handler_failed", "error", { subject, error: err instanceof Error ? err.message : String(err) });
+    bus.emit("bus.handler_failed", "error", {
+      subject,
+      error: err instanceof Error ? err.message : String(err),
+    });
   };
   try {
     const r = fn();

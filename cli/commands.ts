@@ -20,6 +20,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: "encode/decode + validation timings of Leyline messages vs JSON (prints JSON)",
     load: () => import("./commands/bench-codec.ts"),
   },
+  "bench bus": {
+    summary:
+      "bus/ vs raw nats.js: core pub/sub throughput, request/reply p50/p99, JetStream acked publish (prints JSON)",
+    load: () => import("./commands/bench-bus.ts"),
+  },
   "soak worker": {
     summary: "AsyncWorker soak: the six RC1 scenarios, leaks and heap growth (prints JSON)",
     load: () => import("./commands/soak-worker.ts"),

@@ -1,9 +1,9 @@
-import type { MessageOf } from "../../contracts/registry.ts";
-import type { SubjectMessage } from "../../contracts/subjects.ts";
 import type { BusConnection } from "../../bus/connection.ts";
 import type { ConsumerRef, MessageFor, StreamMessageContext } from "../../bus/jetstream/consume.ts";
 import type { CoreSubjectKey, MessageContext, SubjectSelection } from "../../bus/typed.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
+import type { MessageOf } from "../../contracts/registry.ts";
+import type { SubjectMessage } from "../../contracts/subjects.ts";
 import type { AsyncWorker } from "./async-worker.ts";
 import type { Logger } from "./logger.ts";
 import type { Mailbox, MailboxMode } from "./mailbox.ts";

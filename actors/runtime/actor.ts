@@ -82,18 +82,50 @@ async function run(
     level: processSettings.logLevel,
     ...(processSettings.logPretty !== undefined ? { pretty: processSettings.logPretty } : {}),
   });
-  if (processSettings.runId === undefined) log.info({ runId }, "ESPER_RUN_ID not set: generated a run id for this standalone start");
-  lifecycle.onChange((c) => log.info({ from: c.from, to: c.to, reason: c.reason }, `lifecycle ${c.from} → ${c.to}`));
+  if (processSettings.runId === undefined)
+    log.info("ESPER_RUN_ID not set: generated a run id for this standalone start");
+  lifecycle.onChange((c) =>
+    log.info({ from: c.from, to: c.to, reason: c.reason }, `lifecycle ${c.from} → ${c.to}`),
+  );
 
   const signals = opts.handleSignals === false ? undefined : installSignals(def.name, log, requestDrain);
-  const rt = new Runtime(def, processSettings, runId, log, lifecycle, requestDrain);
+  try {
+    return await runLifecycle(
+      def,
+      opts,
+      new Runtime(def, processSettings, runId, log, lifecycle, requestDrain),
+      {
+        lifecycle,
+        log,
+        drainRequested,
+        armHardStop: (ms) => signals?.armHardStop(ms),
+      },
+    );
+  } finally {
+    signals?.remove();
+  }
+}
+
+/** Preflight → running → (drain requested) → drain, or failed. */
+async function runLifecycle(
+  def: ActorDefinition,
+  opts: RunActorOptions,
+  rt: Runtime,
+  env: {
+    lifecycle: Lifecycle;
+    log: Logger;
+    drainRequested: Promise<string>;
+    armHardStop: (ms: number) => void;
+  },
+): Promise<ActorExitCode> {
+  const { lifecycle, log } = env;
   try {
     lifecycle.transition("preflight");
     const failure = await rt.preflight(opts);
     if (failure !== undefined) {
       process.stderr.write(`${def.name}: preflight failed: ${failure}\n`);
-      await rt.closeAfterFailure();
       lifecycle.transition("failed", failure);
+      await rt.closeAfterFailure();
       return ActorExitCode.failed;
     }
     lifecycle.transition("running");
@@ -104,16 +136,13 @@ async function run(
     log.fatal({ err: error }, "actor failed");
     process.stderr.write(`${def.name}: failed: ${reason}\n`);
     rt.criticalEvent("lifecycle", "failed", reason);
-    await rt.closeAfterFailure();
     if (!lifecycle.terminal) lifecycle.transition("failed", reason);
-    signals?.remove();
+    await rt.closeAfterFailure();
     return ActorExitCode.failed;
   }
-  const reason = await drainRequested;
-  signals?.armHardStop(rt.settings().worker.shutdownGraceMs + HARD_STOP_MARGIN_MS);
-  const code = await rt.drain(reason);
-  signals?.remove();
-  return code;
+  const reason = await env.drainRequested;
+  env.armHardStop(rt.settings().worker.shutdownGraceMs + HARD_STOP_MARGIN_MS);
+  return rt.drain(reason);
 }
 
 /** The parts of a running actor and their wiring. */
@@ -124,7 +153,10 @@ class Runtime {
   private telemetry: TelemetryEmitter | undefined;
   private heartbeater: Heartbeater | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
-  private readonly mailboxes = new Map<string, { box: Mailbox<never>; fixed: { capacity: boolean; concurrency: boolean } }>();
+  private readonly mailboxes = new Map<
+    string,
+    { box: Mailbox<never>; fixed: { capacity: boolean; concurrency: boolean } }
+  >();
   private readonly stopIntake: ((graceMs: number) => Promise<void>)[] = [];
   private readonly drainSignal = new AbortController();
   private readonly startedAt = Date.now();
@@ -164,7 +196,7 @@ class Runtime {
         observer: { onEvent: (e) => this.onBusEvent(e) },
       });
     } catch (error) {
-      return `check 'nats' failed: ${errorText(error)}`;
+      return this.preflightFailed("nats", error);
     }
     const bus = this.bus;
     const telemetry = new TelemetryEmitter({
@@ -231,10 +263,16 @@ class Runtime {
         onApplied: (change) => this.applySettings(change),
         onRejected: (r) => {
           const rev = r.revision === undefined ? "" : ` revision ${r.revision}`;
-          this.log.error({ revision: r.revision, field: r.field, reason: r.reason }, "worker settings change rejected");
+          this.log.error(
+            { revision: r.revision, field: r.field, reason: r.reason },
+            "worker settings change rejected",
+          );
           this.telemetry?.event(`${name}.settings.rejected`, {
             level: "ERROR",
-            description: `worker settings change${rev} rejected; previous values kept: ${r.reason}`.slice(0, 4096),
+            description: `worker settings change${rev} rejected; previous values kept: ${r.reason}`.slice(
+              0,
+              4096,
+            ),
             attributes: { revision: String(r.revision ?? "unknown"), field: r.field },
           });
         },
@@ -279,9 +317,11 @@ class Runtime {
       this.reportError("lifecycle", error);
       cutOff++;
     }
-    await withTimeout(Promise.allSettled(this.stopIntake.map((s) => s(left()))), left(), "intake stop").catch(() => {
-      cutOff++;
-    });
+    await withTimeout(Promise.allSettled(this.stopIntake.map((s) => s(left()))), left(), "intake stop").catch(
+      () => {
+        cutOff++;
+      },
+    );
     const reports = await Promise.all([...this.mailboxes.values()].map((m) => m.box.drain(left())));
     for (const r of reports) cutOff += r.abandonedQueued + r.abortedInFlight;
     const workerReport = await this.worker?.shutdown(left());
@@ -371,7 +411,9 @@ class Runtime {
       this.watcher?.rejectInvalid(String(e.attributes.reason), String(e.attributes.field));
     }
     if ((e.level === "warn" || e.level === "error") && this.telemetry) {
-      const attributes = Object.fromEntries(Object.entries(e.attributes).map(([k, v]) => [k, String(v).slice(0, 4096)]));
+      const attributes = Object.fromEntries(
+        Object.entries(e.attributes).map(([k, v]) => [k, String(v).slice(0, 4096)]),
+      );
       this.telemetry.event(`${this.def.name}.${e.name}`, {
         level: e.level === "warn" ? "WARNING" : "ERROR",
         description: e.name,
@@ -383,7 +425,10 @@ class Runtime {
   reportError(area: string, error: unknown): void {
     this.lastError = errorText(error);
     this.log.error({ area, err: error }, `${area} error`);
-    this.telemetry?.event(`${this.def.name}.${area}.error`, { level: "ERROR", description: this.lastError.slice(0, 4096) });
+    this.telemetry?.event(`${this.def.name}.${area}.error`, {
+      level: "ERROR",
+      description: this.lastError.slice(0, 4096),
+    });
   }
 
   private requireBus(): BusConnection {
@@ -436,7 +481,9 @@ class Runtime {
             box.push({ msg, ctx }).catch((error: unknown) => {
               if (!(error instanceof MailboxClosedError)) throw error;
             }),
-          { ...(o.params !== undefined ? { params: o.params } : {}), maxInFlight: 1 } as Parameters<typeof subscribe<typeof key>>[3],
+          { ...(o.params !== undefined ? { params: o.params } : {}), maxInFlight: 1 } as Parameters<
+            typeof subscribe<typeof key>
+          >[3],
         );
         this.stopIntake.push(() => sub.stop());
         return box;

@@ -60,6 +60,7 @@ export class Heartbeater {
 }
 
 function checkInterval(ms: number): number {
-  if (!Number.isInteger(ms) || ms < 1) throw new RangeError(`heartbeat interval must be an integer >= 1 ms, got ${ms}`);
+  if (!Number.isInteger(ms) || ms < 1)
+    throw new RangeError(`heartbeat interval must be an integer >= 1 ms, got ${ms}`);
   return ms;
 }

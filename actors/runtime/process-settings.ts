@@ -83,7 +83,11 @@ export const ProcessEnv = z
   .superRefine((e, ctx) => {
     if ((e.ESPER_NATS_USER === undefined) !== (e.ESPER_NATS_PASS === undefined)) {
       const missing = e.ESPER_NATS_USER === undefined ? "ESPER_NATS_USER" : "ESPER_NATS_PASS";
-      ctx.addIssue({ code: "custom", path: [missing], message: "must be set together with the other NATS credential" });
+      ctx.addIssue({
+        code: "custom",
+        path: [missing],
+        message: "must be set together with the other NATS credential",
+      });
     }
   })
   .transform((e) => ({

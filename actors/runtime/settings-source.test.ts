@@ -7,7 +7,12 @@ import { openBucket } from "../../bus/kv.ts";
 import { storeName, WORKER_SETTINGS_KEY } from "../../contracts/stores.ts";
 import { startNatsServer, type TestNatsServer } from "../../test/nats-server.ts";
 import { kvSettingsSource, settingsKeyLabel } from "./settings-source.ts";
-import { type SettingsApplied, SettingsLoadError, type SettingsRejected, SettingsWatcher } from "./settings-watcher.ts";
+import {
+  type SettingsApplied,
+  SettingsLoadError,
+  type SettingsRejected,
+  SettingsWatcher,
+} from "./settings-watcher.ts";
 
 let server: TestNatsServer;
 let bus: BusConnection;
@@ -66,7 +71,10 @@ describe("worker settings from the KV bucket (real nats-server)", () => {
       },
     });
     const bucket = await openBucket(bus, "settings");
-    const rev = await bucket.put(WORKER_SETTINGS_KEY, { worker: { concurrency: 8 }, cadence: { heartbeatIntervalMs: 200 } });
+    const rev = await bucket.put(WORKER_SETTINGS_KEY, {
+      worker: { concurrency: 8 },
+      cadence: { heartbeatIntervalMs: 200 },
+    });
     await until(() => applied.length === 1, "the valid change");
     expect(applied[0]?.revision).toBe(rev);
     expect(applied[0]?.changed).toEqual(["worker.concurrency", "cadence.heartbeatIntervalMs"]);

@@ -1,5 +1,5 @@
-import { openBucket } from "../../bus/kv.ts";
 import type { BusConnection } from "../../bus/connection.ts";
+import { openBucket } from "../../bus/kv.ts";
 import { storeName, WORKER_SETTINGS_KEY } from "../../contracts/stores.ts";
 import type { SettingsSource } from "./settings-watcher.ts";
 

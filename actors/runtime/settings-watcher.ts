@@ -94,7 +94,11 @@ export class SettingsWatcher {
       throw error;
     }
     if (stored === undefined) {
-      return new SettingsWatcher(source, { revision: 0, value: validate("WorkerSettings", {}) }, "schema-defaults");
+      return new SettingsWatcher(
+        source,
+        { revision: 0, value: validate("WorkerSettings", {}) },
+        "schema-defaults",
+      );
     }
     return new SettingsWatcher(source, stored, "stored");
   }
@@ -132,7 +136,11 @@ export class SettingsWatcher {
     const listeners = this.listeners;
     if (!listeners || change.revision <= this.revisionInForce) return;
     if (change.kind === "delete") {
-      listeners.onRejected({ revision: change.revision, reason: "the settings key was deleted", field: "<root>" });
+      listeners.onRejected({
+        revision: change.revision,
+        reason: "the settings key was deleted",
+        field: "<root>",
+      });
       return;
     }
     const previous = this.value;
@@ -158,7 +166,11 @@ export function changedPaths(a: unknown, b: unknown, prefix = ""): string[] {
     const out: string[] = [];
     for (const k of keys) {
       out.push(
-        ...changedPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k),
+        ...changedPaths(
+          (a as Record<string, unknown>)[k],
+          (b as Record<string, unknown>)[k],
+          prefix ? `${prefix}.${k}` : k,
+        ),
       );
     }
     return out;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decode, encode } from "../../contracts/codec.ts";
-import { ContractError } from "../../contracts/errors.ts";
 import { HealthStatus, MessagePriority, TelemetryLevel } from "../../contracts/enums.ts";
+import { ContractError } from "../../contracts/errors.ts";
 import type { TelemetryPacket } from "../../contracts/messages/telemetry.ts";
 import { priorityForLevel, TelemetryEmitter, TelemetryNameError } from "./telemetry.ts";
 
@@ -34,14 +34,29 @@ describe("TelemetryEmitter", () => {
     expect(packets).toHaveLength(0);
     await t.flush();
     expect(packets).toHaveLength(3);
-    const info = packets.find((p) => p.level === TelemetryLevel.INFO && p.priority === MessagePriority.NORMAL);
-    expect(info?.metrics.map((m) => m.name)).toEqual(["kasmina.gate.checks_total", "kasmina.gate.latency_ms"]);
+    const info = packets.find(
+      (p) => p.level === TelemetryLevel.INFO && p.priority === MessagePriority.NORMAL,
+    );
+    expect(info?.metrics.map((m) => m.name)).toEqual([
+      "kasmina.gate.checks_total",
+      "kasmina.gate.latency_ms",
+    ]);
     expect(info?.events.map((e) => e.eventId)).toEqual(["kasmina.gate.passed"]);
-    expect(info?.systemHealth).toEqual({ status: HealthStatus.DEGRADED, summary: "one gate slow", indicators: { slow_gate: "g2" } });
+    expect(info?.systemHealth).toEqual({
+      status: HealthStatus.DEGRADED,
+      summary: "one gate slow",
+      indicators: { slow_gate: "g2" },
+    });
     expect(info?.sourceSubsystem).toBe("kasmina");
     const warn = packets.find((p) => p.level === TelemetryLevel.WARNING);
-    expect(warn).toMatchObject({ priority: MessagePriority.HIGH, metrics: [], events: [{ eventId: "kasmina.gate.slow" }] });
-    const urgent = packets.find((p) => p.level === TelemetryLevel.INFO && p.priority === MessagePriority.HIGH);
+    expect(warn).toMatchObject({
+      priority: MessagePriority.HIGH,
+      metrics: [],
+      events: [{ eventId: "kasmina.gate.slow" }],
+    });
+    const urgent = packets.find(
+      (p) => p.level === TelemetryLevel.INFO && p.priority === MessagePriority.HIGH,
+    );
     expect(urgent?.events).toHaveLength(1);
     await t.flush();
     expect(packets).toHaveLength(3);

@@ -2,7 +2,12 @@ import { randomUUID } from "node:crypto";
 import { SystemLimits } from "../../contracts/budgets.ts";
 import { validate } from "../../contracts/codec.ts";
 import { HealthStatus, MessagePriority, TelemetryLevel } from "../../contracts/enums.ts";
-import type { MetricPoint, SystemHealth, TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
+import type {
+  MetricPoint,
+  SystemHealth,
+  TelemetryEvent,
+  TelemetryPacket,
+} from "../../contracts/messages/telemetry.ts";
 
 /** A telemetry level by name (UNSPECIFIED is not a level one can emit). */
 export type LevelName = Exclude<keyof typeof TelemetryLevel, "UNSPECIFIED">;
@@ -86,7 +91,11 @@ export class TelemetryEmitter {
   }
 
   /** Records a metric named `<actor>.<area>.<name>`. */
-  metric(name: string, value: number, extra: { unit?: string; attributes?: Record<string, string> } = {}): void {
+  metric(
+    name: string,
+    value: number,
+    extra: { unit?: string; attributes?: Record<string, string> } = {},
+  ): void {
     this.checkName(name);
     const point = validate("MetricPoint", { name, value, ...extra });
     if (!this.admit()) return;
@@ -108,7 +117,11 @@ export class TelemetryEmitter {
   }
 
   /** Sets the health summary carried by the next INFO packet (the latest call wins). */
-  health(status: Exclude<keyof typeof HealthStatus, "UNKNOWN">, summary: string, indicators?: Record<string, string>): void {
+  health(
+    status: Exclude<keyof typeof HealthStatus, "UNKNOWN">,
+    summary: string,
+    indicators?: Record<string, string>,
+  ): void {
     const health = validate("SystemHealth", {
       status: HealthStatus[status],
       summary,
@@ -134,7 +147,9 @@ export class TelemetryEmitter {
     let counter: MetricPoint | undefined;
     if (droppedNow > this.droppedReported) {
       counter = validate("MetricPoint", { name: `${this.actor}.telemetry.dropped_total`, value: droppedNow });
-      const info = built.find((p) => p.level === TelemetryLevel.INFO && p.priority === MessagePriority.NORMAL);
+      const info = built.find(
+        (p) => p.level === TelemetryLevel.INFO && p.priority === MessagePriority.NORMAL,
+      );
       if (info && info.metrics.length < SystemLimits.maxTelemetryItems) info.metrics.push(counter);
       else built.push(this.packet("INFO", "NORMAL", [counter], [], undefined));
     }
@@ -224,7 +239,9 @@ export class TelemetryEmitter {
   private checkName(name: string): void {
     const tokens = name.split(".");
     if (tokens[0] !== this.actor || tokens.length < 3 || !tokens.every((t) => /^[a-z0-9_-]+$/.test(t))) {
-      throw new TelemetryNameError(`telemetry name '${name}' must be '${this.actor}.<area>.<name>' in [a-z0-9_-] tokens`);
+      throw new TelemetryNameError(
+        `telemetry name '${name}' must be '${this.actor}.<area>.<name>' in [a-z0-9_-] tokens`,
+      );
     }
   }
 }

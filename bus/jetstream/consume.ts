@@ -80,7 +80,8 @@ export async function consume<R extends ConsumerRef>(
   opts: ConsumeOptions = {},
 ): Promise<StreamConsumer> {
   const name = typeof ref === "string" ? ref : ref.name;
-  const decl: ConsumerDeclaration = typeof ref === "string" ? consumers[ref as ConsumerName] : ref.declaration;
+  const decl: ConsumerDeclaration =
+    typeof ref === "string" ? consumers[ref as ConsumerName] : ref.declaration;
   const stream = streamName(bus.namespace, decl.stream);
   const type = subjects[decl.subject].message;
   const label = `${stream}/${name}`;
@@ -110,7 +111,12 @@ export async function consume<R extends ConsumerRef>(
         { params: { stream: decl.stream }, messageId: `${stream}-${m.seq}` },
       );
     } catch (err) {
-      bus.emit("bus.dead_letter_failed", "error", { consumer: label, subject: m.subject, seq: m.seq, error: String(err) });
+      bus.emit("bus.dead_letter_failed", "error", {
+        consumer: label,
+        subject: m.subject,
+        seq: m.seq,
+        error: String(err),
+      });
       m.nak(decl.retryDelayMs);
       return;
     }
@@ -187,7 +193,11 @@ export async function consume<R extends ConsumerRef>(
       const tail: Promise<void> = run.then(
         () => release(m.subject, tail),
         (err: unknown) => {
-          bus.emit("bus.handler_failed", "error", { consumer: label, subject: m.subject, error: String(err) });
+          bus.emit("bus.handler_failed", "error", {
+            consumer: label,
+            subject: m.subject,
+            error: String(err),
+          });
           release(m.subject, tail);
         },
       );
@@ -219,7 +229,11 @@ export async function consume<R extends ConsumerRef>(
   return { name, stream, stop };
 }
 
-async function watchNotifications(bus: BusConnection, label: string, messages: ConsumerMessages): Promise<void> {
+async function watchNotifications(
+  bus: BusConnection,
+  label: string,
+  messages: ConsumerMessages,
+): Promise<void> {
   for await (const s of messages.status()) {
     switch (s.type) {
       case "heartbeats_missed":

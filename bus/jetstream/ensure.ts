@@ -14,7 +14,13 @@ import {
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { nanos } from "@nats-io/transport-node";
-import { type BucketKey, buckets, type ObjectStoreKey, objectStores, storeName } from "../../contracts/stores.ts";
+import {
+  type BucketKey,
+  buckets,
+  type ObjectStoreKey,
+  objectStores,
+  storeName,
+} from "../../contracts/stores.ts";
 import { subjectFilter } from "../../contracts/subjects.ts";
 import type { BusConnection } from "../connection.ts";
 import { concreteSubject } from "../typed.ts";
@@ -61,7 +67,8 @@ export async function ensureResources(bus: BusConnection): Promise<EnsureReport>
     record(report, await ensureConsumer(bus, jsm, name, decl));
   }
   for (const key of Object.keys(buckets) as BucketKey[]) record(report, await ensureBucket(bus, key));
-  for (const key of Object.keys(objectStores) as ObjectStoreKey[]) record(report, await ensureObjectStore(bus, key));
+  for (const key of Object.keys(objectStores) as ObjectStoreKey[])
+    record(report, await ensureObjectStore(bus, key));
   bus.emit("bus.resources_ensured", "info", {
     created: report.created.length,
     updated: report.updated.length,
@@ -80,9 +87,14 @@ function record(report: EnsureReport, [name, what]: Outcome): void {
 export function checkServer(bus: BusConnection): void {
   const info = bus.nc.info;
   if (info === undefined) throw new ResourceError("not connected: no server info");
-  if (!info.jetstream) throw new ResourceError(`nats-server ${info.version} at ${bus.nc.getServer()} has JetStream disabled (start it with -js)`);
+  if (!info.jetstream)
+    throw new ResourceError(
+      `nats-server ${info.version} at ${bus.nc.getServer()} has JetStream disabled (start it with -js)`,
+    );
   if (compareVersions(info.version, MIN_SERVER_VERSION) < 0) {
-    throw new ResourceError(`nats-server ${info.version} is older than ${MIN_SERVER_VERSION}, which the bus needs`);
+    throw new ResourceError(
+      `nats-server ${info.version} is older than ${MIN_SERVER_VERSION}, which the bus needs`,
+    );
   }
 }
 
@@ -97,7 +109,11 @@ function compareVersions(a: string, b: string): number {
 }
 
 /** The stream configuration the bus wants for declaration `decl` under `ns`. */
-export function streamConfig(ns: string, key: StreamKey, decl: StreamDeclaration): Partial<StreamConfig> & { name: string } {
+export function streamConfig(
+  ns: string,
+  key: StreamKey,
+  decl: StreamDeclaration,
+): Partial<StreamConfig> & { name: string } {
   return {
     name: streamName(ns, key),
     subjects: decl.subjects.map((s) => subjectFilter(ns, s)),
@@ -129,7 +145,8 @@ export async function ensureStream(
       return [want.name, "created"];
     } catch (err) {
       const raced = await streamInfo(jsm, want.name);
-      if (raced === undefined) throw new ResourceError(`cannot create stream ${want.name}: ${errText(err)}`, { cause: err });
+      if (raced === undefined)
+        throw new ResourceError(`cannot create stream ${want.name}: ${errText(err)}`, { cause: err });
       return reconcileStream(jsm, want, raced);
     }
   }
@@ -146,7 +163,8 @@ async function reconcileStream(
       `stream ${want.name} exists with storage=${have.storage} retention=${have.retention}; the declaration needs storage=${want.storage} retention=${want.retention} (these cannot change: delete the stream to recreate it)`,
     );
   }
-  const subjectsDiffer = [...(have.subjects ?? [])].sort().join(" ") !== [...(want.subjects ?? [])].sort().join(" ");
+  const subjectsDiffer =
+    [...(have.subjects ?? [])].sort().join(" ") !== [...(want.subjects ?? [])].sort().join(" ");
   const differs = subjectsDiffer || mutableStreamFields.some((f) => have[f] !== want[f]);
   if (!differs) return [want.name, "unchanged"];
   const { name, retention: _r, storage: _s, ...update } = want;
@@ -175,7 +193,9 @@ export function consumerConfig(ns: string, name: string, decl: ConsumerDeclarati
     deliver_policy: DeliverPolicy.All,
     replay_policy: ReplayPolicy.Instant,
     filter_subject:
-      decl.params === undefined ? subjectFilter(ns, decl.subject) : concreteSubject(ns, decl.subject, decl.params),
+      decl.params === undefined
+        ? subjectFilter(ns, decl.subject)
+        : concreteSubject(ns, decl.subject, decl.params),
     ack_wait: nanos(decl.ackWaitMs),
     max_deliver: decl.maxDeliver,
     max_ack_pending: decl.maxAckPending,
@@ -229,7 +249,11 @@ export async function ensureBucket(bus: BusConnection, key: BucketKey): Promise<
   const kvm = new Kvm(bus.nc);
   const existed = await streamExists(bus, `KV_${name}`);
   try {
-    await kvm.create(name, { history: limits.history, max_bytes: limits.maxBytes, maxValueSize: limits.maxValueSize });
+    await kvm.create(name, {
+      history: limits.history,
+      max_bytes: limits.maxBytes,
+      maxValueSize: limits.maxValueSize,
+    });
   } catch (err) {
     throw new ResourceError(`cannot create KV bucket ${name}: ${errText(err)}`, { cause: err });
   }
@@ -241,13 +265,15 @@ export async function ensureObjectStore(bus: BusConnection, key: ObjectStoreKey)
   const name = storeName(bus.namespace, key);
   const existed = await streamExists(bus, `OBJ_${name}`);
   try {
-    await new Objm(bus.nc).create(name, { max_bytes: objectStoreLimits[key].maxBytes, storage: StorageType.File });
+    await new Objm(bus.nc).create(name, {
+      max_bytes: objectStoreLimits[key].maxBytes,
+      storage: StorageType.File,
+    });
   } catch (err) {
     throw new ResourceError(`cannot create object store ${name}: ${errText(err)}`, { cause: err });
   }
   return [name, existed ? "unchanged" : "created"];
 }
-
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

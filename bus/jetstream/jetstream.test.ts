@@ -18,7 +18,12 @@ const ns = `t${Math.random().toString(36).slice(2, 8)}`;
 
 beforeAll(async () => {
   server = await startNatsServer();
-  bus = await connectBus({ ...server.address, name: "js-test", namespace: ns, observer: { onEvent: (e) => events.push(e) } });
+  bus = await connectBus({
+    ...server.address,
+    name: "js-test",
+    namespace: ns,
+    observer: { onEvent: (e) => events.push(e) },
+  });
   await ensureResources(bus);
 });
 afterAll(async () => {
@@ -31,7 +36,10 @@ function command(id: string, seed = 1): MessageInput<"AdaptationCommand"> {
 }
 
 /** A command consumer for one test-only target, with short delays. */
-async function testConsumer(target: string, over: Partial<Omit<ConsumerDeclaration, "subject" | "stream">> = {}) {
+async function testConsumer(
+  target: string,
+  over: Partial<Omit<ConsumerDeclaration, "subject" | "stream">> = {},
+) {
   const declaration = {
     stream: "commands",
     subject: "command",
@@ -68,9 +76,7 @@ describe("declared resources", () => {
     expect(again.unchanged).toContain(`${streamName(ns, "commands")}/kasmina-commands`);
     expect(again.unchanged).toContain(`${ns}_settings`);
     expect(again.unchanged).toContain(`${ns}_kernels`);
-    expect(again.unchanged.length).toBe(
-      Object.keys(streams).length + Object.keys(consumers).length + 2 + 1,
-    );
+    expect(again.unchanged.length).toBe(Object.keys(streams).length + Object.keys(consumers).length + 2 + 1);
     const info = await (await jetStreamManagerOf(bus)).streams.info(streamName(ns, "commands"));
     expect(info.config.subjects).toEqual([`${ns}.command.*`]);
     expect(info.config.discard).toBe("new");
@@ -80,7 +86,10 @@ describe("declared resources", () => {
   it("brings a changed limit to the declaration", async () => {
     const jsm = await jetStreamManagerOf(bus);
     const changed = { ...streams.fieldReports, maxBytes: 128 * 1024 * 1024 };
-    expect(await ensureStream(jsm, ns, "fieldReports", changed)).toEqual([streamName(ns, "fieldReports"), "updated"]);
+    expect(await ensureStream(jsm, ns, "fieldReports", changed)).toEqual([
+      streamName(ns, "fieldReports"),
+      "updated",
+    ]);
     expect(await ensureStream(jsm, ns, "fieldReports", streams.fieldReports)).toEqual([
       streamName(ns, "fieldReports"),
       "updated",
@@ -94,7 +103,8 @@ describe("declared resources", () => {
 
 describe("JetStream publish and consume", () => {
   it("round-trips a command through the declared consumer with an ack", async () => {
-    const got: { msg: MessageOf<"AdaptationCommand">; delivery: number; messageId: string | undefined }[] = [];
+    const got: { msg: MessageOf<"AdaptationCommand">; delivery: number; messageId: string | undefined }[] =
+      [];
     const c = await consume(bus, "kasmina-commands", (msg, ctx) => {
       got.push({ msg, delivery: ctx.deliveryCount, messageId: ctx.headers.messageId });
     });
@@ -103,14 +113,19 @@ describe("JetStream publish and consume", () => {
     await expect.poll(() => got.length).toBe(1);
     expect(got[0]).toMatchObject({ msg: command("cmd-rt"), delivery: 1, messageId: "cmd-rt" });
     await c.stop();
-    const info = await (await jetStreamManagerOf(bus)).consumers.info(streamName(ns, "commands"), "kasmina-commands");
+    const info = await (await jetStreamManagerOf(bus)).consumers.info(
+      streamName(ns, "commands"),
+      "kasmina-commands",
+    );
     expect(info.num_ack_pending).toBe(0);
     expect(info.num_pending).toBe(0);
   });
 
   it("deduplicates a re-published command id", async () => {
     const first = await publishToStream(bus, "command", command("cmd-dup"), { params: { target: "dedup" } });
-    const second = await publishToStream(bus, "command", command("cmd-dup", 2), { params: { target: "dedup" } });
+    const second = await publishToStream(bus, "command", command("cmd-dup", 2), {
+      params: { target: "dedup" },
+    });
     expect(second.duplicate).toBe(true);
     expect(second.seq).toBe(first.seq);
     const { name, declaration } = await testConsumer("dedup");
@@ -130,7 +145,9 @@ describe("JetStream publish and consume", () => {
       calls++;
       throw new Error("cannot apply");
     });
-    const ack = await publishToStream(bus, "command", command("cmd-poison"), { params: { target: "poison" } });
+    const ack = await publishToStream(bus, "command", command("cmd-poison"), {
+      params: { target: "poison" },
+    });
     await expect.poll(() => bus.metrics.snapshot().deadLettered[`${ns}.command.poison`]).toBe(1);
     expect(calls).toBe(1);
     const dl = (await deadLetters()).find((d) => d.originalSubject === `${ns}.command.poison`);
@@ -182,7 +199,9 @@ describe("JetStream publish and consume", () => {
       seen.push(m.commandId);
     });
     const subject = `${ns}.command.malformed`;
-    await jetStreamOf(bus).publish(subject, encode("ControlRequest", { requestId: "x", verb: "ping" }), { msgID: "bad-1" });
+    await jetStreamOf(bus).publish(subject, encode("ControlRequest", { requestId: "x", verb: "ping" }), {
+      msgID: "bad-1",
+    });
     await publishToStream(bus, "command", command("cmd-good"), { params: { target: "malformed" } });
     await expect.poll(() => seen).toEqual(["cmd-good"]);
     await expect.poll(() => bus.metrics.snapshot().deadLettered[subject]).toBe(1);
@@ -208,9 +227,13 @@ describe("JetStream publish and consume", () => {
       { maxInFlight: 8 },
     );
     const ids = Array.from({ length: 20 }, (_, i) => `cmd-o${i}`);
-    await Promise.all(ids.map((id) => publishToStream(bus, "command", command(id), { params: { target: "order" } })));
+    await Promise.all(
+      ids.map((id) => publishToStream(bus, "command", command(id), { params: { target: "order" } })),
+    );
     await expect.poll(() => seen.length).toBe(20);
-    const acks = await Promise.all(ids.map((id) => publishToStream(bus, "command", command(id), { params: { target: "order" } })));
+    const acks = await Promise.all(
+      ids.map((id) => publishToStream(bus, "command", command(id), { params: { target: "order" } })),
+    );
     expect(acks.every((a) => a.duplicate)).toBe(true);
     const bySeq = [...seen];
     expect(bySeq).toEqual(ids.slice().sort((a, b) => seqOf(a) - seqOf(b)));
@@ -223,7 +246,10 @@ describe("JetStream publish and consume", () => {
   it("fails a stream publish with a clear error when no stream stores the subject", async () => {
     const other = await connectBus({ ...server.address, name: "no-streams", namespace: `${ns}x` });
     await expect(
-      publishToStream(other, "command", command("cmd-nowhere"), { params: { target: "kasmina" }, deadlineMs: 300 }),
+      publishToStream(other, "command", command("cmd-nowhere"), {
+        params: { target: "kasmina" },
+        deadlineMs: 300,
+      }),
     ).rejects.toThrow(/no stream ack .*cmd-nowhere.*were the resources ensured/);
     await other.close();
   });

@@ -42,7 +42,10 @@ export class StreamPublishError extends Error {
     const hint = /no responders|jetstream is not enabled/i.test(cause)
       ? " (no stream stores this subject, or JetStream is off: were the resources ensured?)"
       : "";
-    super(`no stream ack for ${subject} (message id ${messageId}) after ${attempts} attempt(s): ${cause}${hint}`, options);
+    super(
+      `no stream ack for ${subject} (message id ${messageId}) after ${attempts} attempt(s): ${cause}${hint}`,
+      options,
+    );
   }
 }
 
@@ -75,7 +78,8 @@ export async function storeEncoded(
   deadlineMs: number,
 ): Promise<StreamAck> {
   const messageId = headers.get(HeaderNames.messageId);
-  if (messageId === "") throw new Error(`storeEncoded(${subject}): headers carry no ${HeaderNames.messageId}`);
+  if (messageId === "")
+    throw new Error(`storeEncoded(${subject}): headers carry no ${HeaderNames.messageId}`);
   const js = jetStreamOf(bus);
   const deadline = Date.now() + deadlineMs;
   let attempts = 0;
@@ -95,7 +99,12 @@ export async function storeEncoded(
       if (left <= 0 || bus.nc.isClosed() || !isTransient(err)) {
         throw new StreamPublishError(subject, messageId, attempts, { cause: err });
       }
-      bus.emit("bus.stream_publish_retry", "warn", { subject, messageId, attempt: attempts, error: String(err) });
+      bus.emit("bus.stream_publish_retry", "warn", {
+        subject,
+        messageId,
+        attempt: attempts,
+        error: String(err),
+      });
       await new Promise((r) => setTimeout(r, Math.min(left, 100 * attempts)));
     }
   }
@@ -108,5 +117,8 @@ export async function storeEncoded(
 function isTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const text = `${err.name} ${err.message} ${err.cause instanceof Error ? `${err.cause.name} ${err.cause.message}` : ""}`;
-  return /timeout|no responders|not enabled|disconnect|connection|reconnect/i.test(text) && !/stream not found/i.test(text);
+  return (
+    /timeout|no responders|not enabled|disconnect|connection|reconnect/i.test(text) &&
+    !/stream not found/i.test(text)
+  );
 }

@@ -22,7 +22,7 @@ export interface ScenarioReport {
   readonly latencyMs: LatencySummary;
   /** How late timed-out callers were rejected after their deadline (ms); only where timeouts are the point. */
   readonly timeoutLatenessMs?: LatencySummary;
-  /** Tasks queued, running or with an unsettled caller after the scenario (must be 0). */
+  /** Tasks still queued or running (zombies included) or callers never settled after the scenario (must be 0). */
   readonly leakedTasks: number;
   /** Timers left pending by the scenario (must be 0). */
   readonly leakedTimers: number;
@@ -63,6 +63,8 @@ export interface WorkerSoakOptions {
 }
 
 const MAX_SAMPLES = 5;
+/** How long a scenario's worker may take to become idle before what is left counts as leaked. */
+const IDLE_WAIT_MS = 5_000;
 
 /** Obtains a GC function: the global one under --expose-gc, else one enabled at runtime through V8 flags. */
 function findGc(): (() => void) | undefined {
@@ -134,7 +136,14 @@ async function runOnce(
   const timersBefore = pendingTimers();
   const t0 = performance.now();
   const worker = await workerScenarios[name](ctx);
-  await worker.whenIdle();
+  let idleTimer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    worker.whenIdle(),
+    new Promise((r) => {
+      idleTimer = setTimeout(r, IDLE_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(idleTimer);
   const shutdown = await worker.shutdown(0);
   await new Promise((r) => setImmediate(r));
   acc.durationMs += performance.now() - t0;
@@ -143,7 +152,9 @@ async function runOnce(
   const settledTotal = m.completed + m.failed + m.cancelled + m.timedOut + m.rejected;
   if (settledTotal !== m.submitted)
     violation(`${name}: ${m.submitted} submitted but ${settledTotal} settled`);
-  acc.leakedTasks += m.inFlight + m.queueDepth + m.zombies + unsettled + shutdown.abortedAtGrace.length;
+  if (shutdown.abortedAtGrace.length > 0)
+    violation(`${name}: tasks still running after idle wait: ${shutdown.abortedAtGrace.join(", ")}`);
+  acc.leakedTasks += m.inFlight + m.queueDepth + unsettled;
   acc.leakedTimers += Math.max(0, pendingTimers() - timersBefore);
 }
 

@@ -11,7 +11,12 @@ import { isProcessEntry, runMain } from "../main-entry.ts";
  */
 export const actor: ActorDefinition = {
   name: "example",
-  preflight: [{ name: "example-artifact", run: () => void requireArtifactFile("example artifact", process.env.EXAMPLE_ARTIFACT) }],
+  preflight: [
+    {
+      name: "example-artifact",
+      run: () => void requireArtifactFile("example artifact", process.env.EXAMPLE_ARTIFACT),
+    },
+  ],
   async start(ctx) {
     let ticks = 0;
     const timer = setInterval(() => ctx.telemetry.metric("example.work.ticks", ++ticks), 50);
@@ -33,7 +38,11 @@ export const actor: ActorDefinition = {
         { name: "example-task", timeoutMs: 60_000 },
       )
       .then(
-        () => ctx.telemetry.event("example.work.finished", { level: "INFO", description: `task of ${taskMs} ms finished` }),
+        () =>
+          ctx.telemetry.event("example.work.finished", {
+            level: "INFO",
+            description: `task of ${taskMs} ms finished`,
+          }),
         (error: unknown) => ctx.reportError("work", error),
       );
     ctx.log.info({ taskMs, stubborn }, "example actor started");
