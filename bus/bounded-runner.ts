@@ -64,13 +64,14 @@ export class BoundedRunner<T> {
 
   private start(item: T): void {
     this.inFlight++;
-    let result: void | Promise<void>;
+    let result: Promise<void> | undefined;
     try {
-      result = this.run(item);
+      const r = this.run(item);
+      if (r instanceof Promise) result = r;
     } catch (err) {
       this.signals.onRunError(err);
     }
-    if (result instanceof Promise) {
+    if (result !== undefined) {
       result.then(this.done, (err: unknown) => {
         this.signals.onRunError(err);
         this.done();

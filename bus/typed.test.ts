@@ -39,7 +39,11 @@ function collector<T>(): {
 } {
   const items: T[] = [];
   const ctxs: MessageContext[] = [];
-  return { items, ctxs, handler: (m, ctx) => void (items.push(m), ctxs.push(ctx)) };
+  const handler = (m: T, ctx: MessageContext): void => {
+    items.push(m);
+    ctxs.push(ctx);
+  };
+  return { items, ctxs, handler };
 }
 
 describe("core publish/subscribe", () => {

@@ -41,4 +41,8 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: "export a JetStream stream into a .esperrec recording file (prints JSON)",
     load: () => import("./commands/export-stream.ts"),
   },
+  actor: {
+    summary: "run one actor process until SIGTERM/SIGINT drains it",
+    load: () => import("./commands/actor.ts"),
+  },
 };
