@@ -4,11 +4,9 @@ import { SystemLimits } from "./budgets.ts";
 /** A non-empty identifier without surrounding whitespace or control characters. */
 export const id = z
   .string()
-  .min(1, "must not be empty")
-  .max(SystemLimits.maxIdLength)
   .regex(
-    /^[^\s\p{Cc}](?:[^\p{Cc}]*[^\s\p{Cc}])?$/u,
-    "must not have surrounding whitespace or control characters",
+    new RegExp(`^[^\\s\\p{Cc}](?:[^\\p{Cc}]{0,${SystemLimits.maxIdLength - 2}}[^\\s\\p{Cc}])?$`, "u"),
+    `must be 1 to ${SystemLimits.maxIdLength} characters without surrounding whitespace or control characters`,
   );
 
 /** A bounded free text. */
@@ -27,13 +25,13 @@ export const nonNegative = z.number().min(0);
 export const unit = z.number().min(0).max(1);
 
 /** An unsigned 32-bit integer. */
-export const uint32 = z.number().int().min(0).max(0xffff_ffff);
+export const uint32 = z.uint32();
 
 /** A non-negative safe integer (counters, steps; 64-bit fields of the original). */
-export const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const count = z.int().min(0);
 
 /** Milliseconds since the Unix epoch. */
-export const timestampMs = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const timestampMs = z.int().min(0);
 
 /** A map from name to finite number with at most `max` entries (hand-checked: per-key zod parsing is slow). */
 export function boundedNumberMap(max: number = SystemLimits.maxMapEntries) {
@@ -78,15 +76,12 @@ function boundedMap<V>(max: number, checkValue: (v: unknown) => string | undefin
 
 /** A schema accepting exactly the non-zero codes of a Leyline enum (0 means unset and is refused). */
 export function enumCode<E extends Record<string, number>>(e: E, enumName: string) {
-  const codes = Object.values(e).filter((c) => c !== 0);
-  const allowed = new Set<number>(codes);
+  const codes = Object.values(e).filter((c): c is Exclude<E[keyof E], 0> => c !== 0);
   const names = Object.entries(e)
     .filter(([, c]) => c !== 0)
     .map(([n, c]) => `${n}=${c}`)
     .join(", ");
-  return z.custom<Exclude<E[keyof E], 0>>((v) => typeof v === "number" && allowed.has(v), {
-    message: `must be a ${enumName} code (${names})`,
-  });
+  return z.literal(codes, { error: `must be a ${enumName} code (${names})` });
 }
 
 /** Lowercase hex SHA-256 digest. */
