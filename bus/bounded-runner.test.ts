@@ -54,6 +54,7 @@ describe("BoundedRunner", () => {
       (n) => {
         if (n === 0) throw new Error("sync");
         if (n === 1) return Promise.reject(new Error("async"));
+        return undefined;
       },
       1,
       10,

@@ -2,6 +2,7 @@ import { type Msg, headers as natsHeaders, RequestError, TimeoutError } from "@n
 import { SystemLimits } from "../contracts/budgets.ts";
 import { encode } from "../contracts/codec.ts";
 import { ContractError } from "../contracts/errors.ts";
+import { HeaderNames } from "../contracts/headers.ts";
 import type { MessageInput, MessageOf, MessageType } from "../contracts/registry.ts";
 import {
   type ParamArgs,
@@ -219,8 +220,7 @@ export function serve<K extends RequestSubjectKey>(
       return;
     }
     bus.metrics.received(m.subject);
-    const headers = readHeaders(m.headers);
-    const ctx: MessageContext = { subject: m.subject, headers };
+    const ctx = lazyContext(m);
     const answer = (reply: MessageInput<SubjectReply<K>>): void => {
       let data: Uint8Array;
       try {
@@ -231,7 +231,10 @@ export function serve<K extends RequestSubjectKey>(
         respondError(m, 500, `invalid reply: ${(err as Error).message}`);
         return;
       }
-      const correlationId = headers.correlationId ?? headers.messageId;
+      const h = m.headers;
+      const asked =
+        h === undefined ? "" : headerOf(h, HeaderNames.correlationId) || headerOf(h, HeaderNames.messageId);
+      const correlationId = asked === "" ? undefined : asked;
       m.respond(data, {
         headers: outgoingHeaders(
           replyType,
