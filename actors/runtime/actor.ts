@@ -343,7 +343,7 @@ class Runtime {
   /** Flushes what can be flushed and closes the connection after a failure. */
   async closeAfterFailure(): Promise<void> {
     this.heartbeater?.stop();
-    await this.watcher?.stop().catch(() => {});
+    await this.watcher?.stop().catch((error: unknown) => this.reportError("settings", error));
     await this.worker?.shutdown(0);
     await this.closeOut();
   }

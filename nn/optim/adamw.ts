@@ -21,7 +21,8 @@ export const ADAMW_DEFAULTS: AdamWHyper = Object.freeze({
 
 /**
  * Per step t (1-based, per group): p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
- * p ← p − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps). State slots: [m, v].
+ * p ← p − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + eps). State slots: [m, v]. Step constants are
+ * computed in float64; the per-element update runs in float32 (4 lanes, WebAssembly SIMD), as torch's.
  */
 export class AdamW extends Optimizer<AdamWHyper> {
   readonly family = "adamw";
@@ -57,22 +58,17 @@ export class AdamW extends Optimizer<AdamWHyper> {
     const m = slots[0];
     const v = slots[1];
     if (m === undefined || v === undefined) throw new Error("AdamW state buffers are missing");
-    const n = p.length;
     const b1 = h.beta1;
     const b2 = h.beta2;
-    const c1 = 1 - b1;
-    const c2 = 1 - b2;
-    const eps = h.eps;
-    const decay = 1 - lr * h.weightDecay;
-    const stepSize = lr / (1 - b1 ** step);
-    const invBc2Sqrt = 1 / Math.sqrt(1 - b2 ** step);
-    for (let i = 0; i < n; i++) {
-      const gi = g[i] as number;
-      const mi = b1 * (m[i] as number) + c1 * gi;
-      const vi = b2 * (v[i] as number) + c2 * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = (p[i] as number) * decay - (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps);
-    }
+    this.kernels.adamw(p, g, m, v, {
+      b1,
+      b2,
+      c1: 1 - b1,
+      c2: 1 - b2,
+      decayRate: lr * h.weightDecay,
+      stepSize: lr / (1 - b1 ** step),
+      invBc2Sqrt: 1 / Math.sqrt(1 - b2 ** step),
+      eps: h.eps,
+    });
   }
 }

@@ -1,11 +1,13 @@
 /**
  * The optimizer base: named parameter groups (each with its own learning rate or schedule,
  * hyperparameters, step count and per-parameter state buffers), strict gradient lookup, and
- * snapshots of the whole state. Subclasses provide the per-parameter update loop.
+ * snapshots of the whole state. Subclasses provide the per-parameter update, run as WebAssembly
+ * SIMD kernels (simd/).
  */
 import type { ParameterStore } from "../params/store.ts";
 import { type Gradients, gradientOf } from "./grads.ts";
 import type { LrSchedule } from "./schedule.ts";
+import { OptimizerKernels } from "./simd/runner.ts";
 
 /** A fixed learning rate, or a schedule evaluated at the group's own 0-based step count. */
 export type LrSpec = number | LrSchedule;
@@ -48,14 +50,18 @@ export abstract class Optimizer<H extends object> {
   /** "sgd" or "adamw". */
   abstract readonly family: string;
   protected readonly store: ParameterStore;
+  /** The update kernels, with this optimizer's own scratch memory. */
+  protected readonly kernels: OptimizerKernels;
   private readonly defaults: Readonly<H>;
   private readonly defaultLr: LrSpec;
   private readonly groups = new Map<string, Group<H>>();
   private readonly owner = new Map<string, string>();
 
+  /** Throws when hyperparameters are invalid or the runtime lacks WebAssembly SIMD. */
   protected constructor(store: ParameterStore, defaults: H, lr: LrSpec) {
     checkLr(lr, "optimizer");
     this.validate(defaults, "optimizer");
+    this.kernels = new OptimizerKernels();
     this.store = store;
     this.defaults = Object.freeze({ ...defaults });
     this.defaultLr = lr;

@@ -21,7 +21,8 @@ export const SGD_DEFAULTS: SgdHyper = Object.freeze({
 
 /**
  * Per step: g ← g + wd·p; with momentum, buf ← g on the first step, else momentum·buf + (1 − dampening)·g,
- * then g ← g + momentum·buf (Nesterov) or buf; p ← p − lr·g.
+ * then g ← g + momentum·buf (Nesterov) or buf; p ← p − lr·g. The per-element update runs in float32
+ * (4 lanes, WebAssembly SIMD), as torch's.
  */
 export class Sgd extends Optimizer<SgdHyper> {
   readonly family = "sgd";
@@ -58,41 +59,13 @@ export class Sgd extends Optimizer<SgdHyper> {
     h: SgdHyper,
     step: number,
   ): void {
-    const n = p.length;
-    const wd = h.weightDecay;
     const buf = slots[0];
     if (buf === undefined) {
-      for (let i = 0; i < n; i++) {
-        const pi = p[i] as number;
-        p[i] = pi - lr * ((g[i] as number) + wd * pi);
-      }
-      return;
-    }
-    const mu = h.momentum;
-    const keep = 1 - h.dampening;
-    if (step === 1) {
-      const factor = h.nesterov ? 1 + mu : 1;
-      for (let i = 0; i < n; i++) {
-        const pi = p[i] as number;
-        const gi = (g[i] as number) + wd * pi;
-        buf[i] = gi;
-        p[i] = pi - lr * factor * gi;
-      }
-    } else if (h.nesterov) {
-      for (let i = 0; i < n; i++) {
-        const pi = p[i] as number;
-        const gi = (g[i] as number) + wd * pi;
-        const b = mu * (buf[i] as number) + keep * gi;
-        buf[i] = b;
-        p[i] = pi - lr * (gi + mu * b);
-      }
+      this.kernels.sgd(p, g, lr, h.weightDecay);
+    } else if (step === 1) {
+      this.kernels.sgdMomentumFirst(p, g, buf, lr, h.weightDecay, h.momentum, h.nesterov);
     } else {
-      for (let i = 0; i < n; i++) {
-        const pi = p[i] as number;
-        const b = mu * (buf[i] as number) + keep * ((g[i] as number) + wd * pi);
-        buf[i] = b;
-        p[i] = pi - lr * b;
-      }
+      this.kernels.sgdMomentum(p, g, buf, lr, h.weightDecay, h.momentum, 1 - h.dampening, h.nesterov);
     }
   }
 }
