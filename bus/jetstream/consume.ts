@@ -3,12 +3,13 @@ import { SystemLimits } from "../../contracts/budgets.ts";
 import type { MessageOf } from "../../contracts/registry.ts";
 import { type SubjectKey, type SubjectMessage, subjects } from "../../contracts/subjects.ts";
 import type { BusConnection } from "../connection.ts";
-import { type BusHeaders, headerMap, readHeaders } from "../headers.ts";
+import { type BusHeaders, readHeaders } from "../headers.ts";
 import { checkInbound } from "../inbound.ts";
 import { settlesWithin } from "../typed.ts";
 import { jetStreamOf } from "./context.ts";
+import { publishDeadLetter } from "./dead-letter.ts";
 import { type ConsumerDeclaration, type ConsumerName, consumers, streamName } from "./declarations.ts";
-import { publishToStream } from "./publish.ts";
+import { watchMaxDeliveries } from "./max-deliveries.ts";
 
 /** Thrown by a handler to ask for redelivery after `delayMs` (default: the consumer's retry delay). */
 export class RetryableError extends Error {
@@ -72,6 +73,8 @@ export type MessageFor<R extends ConsumerRef> = R extends ConsumerName
  * subject are handled in order; at most `maxInFlight` run at once and at most that many are buffered.
  * An invalid payload or a non-retryable handler error dead-letters the message (a DeadLetter on
  * `<ns>.deadletter.<stream>`) and terminates it; a retryable error naks it with a delay until max deliver.
+ * A {@link watchMaxDeliveries} sweeper for this consumer runs from before the first pull until `stop()`,
+ * so a message whose last delivery is never settled (a previous process died or hung) is dead-lettered too.
  */
 export async function consume<R extends ConsumerRef>(
   bus: BusConnection,
@@ -88,47 +91,30 @@ export async function consume<R extends ConsumerRef>(
   const maxInFlight = opts.maxInFlight ?? Math.min(decl.maxAckPending, 64);
   const behindThreshold = opts.behindThreshold ?? SystemLimits.maxQueueDepth;
   const consumer = await jetStreamOf(bus).consumers.get(stream, name);
-  const messages: ConsumerMessages = await consumer.consume({ max_messages: maxInFlight });
+  const sweeper = await watchMaxDeliveries(bus, [{ name, declaration: decl }]);
+  let messages: ConsumerMessages;
+  try {
+    messages = await consumer.consume({ max_messages: maxInFlight });
+  } catch (err) {
+    await sweeper.stop();
+    throw err;
+  }
   void watchNotifications(bus, label, messages);
 
   let behind = false;
   const deadLetter = async (m: JsMsg, reason: string): Promise<void> => {
-    try {
-      await publishToStream(
-        bus,
-        "deadLetter",
-        {
-          originalSubject: m.subject,
-          stream,
-          consumer: name,
-          deliveries: m.info.deliveryCount,
-          reason: reason.slice(0, SystemLimits.maxTextLength),
-          headers: headerMap(m.headers),
-          payload: new Uint8Array(m.data),
-          deadLetteredAt: Date.now(),
-          streamSequence: m.seq,
-        },
-        { params: { stream: decl.stream }, messageId: `${stream}-${m.seq}` },
-      );
-    } catch (err) {
-      bus.emit("bus.dead_letter_failed", "error", {
-        consumer: label,
-        subject: m.subject,
-        seq: m.seq,
-        error: String(err),
-      });
-      m.nak(decl.retryDelayMs);
-      return;
-    }
-    m.term();
-    bus.metrics.deadLettered(m.subject);
-    bus.emit("bus.dead_lettered", "error", {
-      consumer: label,
+    const stored = await publishDeadLetter(bus, {
+      streamKey: decl.stream,
+      consumer: name,
       subject: m.subject,
-      seq: m.seq,
+      streamSequence: m.seq,
       deliveries: m.info.deliveryCount,
+      headers: m.headers,
+      payload: m.data,
       reason,
     });
+    if (stored) m.term();
+    else m.nak(decl.retryDelayMs);
   };
 
   const process = async (m: JsMsg): Promise<void> => {
@@ -222,6 +208,7 @@ export async function consume<R extends ConsumerRef>(
       if (!(await settlesWithin(all, graceMs))) {
         bus.emit("bus.handlers_abandoned", "warn", { consumer: label, graceMs, inFlight });
       }
+      await sweeper.stop();
     })();
     return stopping;
   };
