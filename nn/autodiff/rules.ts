@@ -229,18 +229,15 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
     const [dx] = g.op("Reshape", [first(node, dOut), shapeOf(g, x)], {}, [{ shape: x.shape }]);
     return [dx];
   },
-  SoftmaxCrossEntropyLoss: (g, node, dOut) => {
+  /** The composite of `Graph.softmaxCrossEntropy` (mean over the batch): (softmax − one-hot) / N. */
+  SoftmaxCrossEntropy: (g, node, dOut) => {
     const logits = inp(node, 0);
     const labels = inp(node, 1);
     const logProb = node.outputs[1];
-    if (!logProb) throw new Error("SoftmaxCrossEntropyLoss: log_prob output required to differentiate");
-    if (node.attributes.reduction?.kind !== "string" || node.attributes.reduction.value !== "mean") {
-      throw new Error("SoftmaxCrossEntropyLoss: only reduction 'mean' is differentiable here");
-    }
-    if (node.inputs.length > 2)
-      throw new Error("SoftmaxCrossEntropyLoss: class weights are not differentiable here");
+    if (!logProb) throw new Error("SoftmaxCrossEntropy: log-probability output required to differentiate");
+    if (dOut[1]) throw new Error("SoftmaxCrossEntropy: the log-probability output is not differentiable");
     const classes = logits.shape[1];
-    if (typeof classes !== "number") throw new Error("SoftmaxCrossEntropyLoss: class count must be fixed");
+    if (typeof classes !== "number") throw new Error("SoftmaxCrossEntropy: class count must be fixed");
     const [oneHot] = g.op(
       "OneHot",
       [labels, g.constant([classes], [1], "depth"), g.constant([0, 1], [2], "onehot_values")],

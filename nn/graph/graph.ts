@@ -24,6 +24,11 @@ export interface GraphNode {
   readonly outputs: readonly Tensor[];
   readonly attributes: Readonly<Record<string, AttributeValue>>;
   readonly stopGradient: boolean;
+  /**
+   * Set on the primitive nodes of a composite op: the composite node (not itself written to ONNX)
+   * that reverse-mode differentiation uses, with its own rule, in place of its primitives.
+   */
+  readonly composite?: GraphNode;
 }
 
 /** Options of `Graph.gemm`: transposes and scale factors of ONNX Gemm (Y = alpha·A'·B' + beta·C). */
@@ -146,6 +151,22 @@ export class Graph {
     const [out] = this.op(opType, inputs, attrs, [{ shape, dtype }]);
     if (!out) throw new Error(`graph: ${opType} produced no output`);
     return out;
+  }
+
+  /**
+   * Records the nodes `build` emits as the primitives of the composite `opType` over `inputs`; the
+   * composite's outputs are the tensors `build` returns. A composite built inside `build` becomes part
+   * of this one.
+   */
+  private composite(opType: string, inputs: readonly Tensor[], build: () => Tensor[]): Tensor[] {
+    const start = this.nodes.length;
+    const outputs = build();
+    const node: GraphNode = { opType, inputs: [...inputs], outputs, attributes: {}, stopGradient: false };
+    for (let i = start; i < this.nodes.length; i++) {
+      const n = this.nodes[i];
+      if (n) this.nodes[i] = { ...n, composite: node };
+    }
+    return outputs;
   }
 
   private binary(opType: string, a: Tensor, b: Tensor): Tensor {
@@ -321,24 +342,36 @@ export class Graph {
   }
 
   /**
-   * Mean softmax cross-entropy of `logits` [N, C] against integer class `labels` [N]
-   * (ONNX SoftmaxCrossEntropyLoss, reduction "mean"). Returns the rank-0 loss.
+   * Mean softmax cross-entropy of `logits` [N, C] against integer class `labels` [N]. Returns the
+   * rank-0 loss. Written as LogSoftmax, GatherElements and ReduceMean (ORT expands the ONNX
+   * SoftmaxCrossEntropyLoss function into about twice as many nodes); it differentiates as the
+   * composite `SoftmaxCrossEntropy` (rule in `autodiff/rules.ts`), whose second output is the
+   * log-probabilities [N, C].
    */
   softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
-    expectFloat("SoftmaxCrossEntropyLoss", logits);
+    expectFloat("SoftmaxCrossEntropy", logits);
     if (labels.dtype !== "int32" && labels.dtype !== "int64") {
-      throw new Error(`SoftmaxCrossEntropyLoss: labels '${labels.name}' must be int32 or int64`);
+      throw new Error(`SoftmaxCrossEntropy: labels '${labels.name}' must be int32 or int64`);
     }
-    if (logits.shape.length !== 2 || labels.shape.length !== 1 || logits.shape[0] !== labels.shape[0]) {
+    const [n] = labels.shape;
+    if (logits.shape.length !== 2 || labels.shape.length !== 1 || n === undefined || logits.shape[0] !== n) {
       throw new Error(
-        `SoftmaxCrossEntropyLoss: logits ${showShape(logits.shape)} and labels ${showShape(labels.shape)} disagree`,
+        `SoftmaxCrossEntropy: logits ${showShape(logits.shape)} and labels ${showShape(labels.shape)} disagree`,
       );
     }
-    const [loss] = this.op("SoftmaxCrossEntropyLoss", [logits, labels], { reduction: attr.string("mean") }, [
-      { shape: [], hint: "loss" },
-      { shape: logits.shape, hint: "log_prob" },
-    ]);
-    if (!loss) throw new Error("SoftmaxCrossEntropyLoss: no output");
+    const [loss] = this.composite("SoftmaxCrossEntropy", [logits, labels], () => {
+      const logProb = this.one("LogSoftmax", [logits], logits.shape, { axis: attr.int(1) });
+      const column = this.one(
+        "Unsqueeze",
+        [labels, this.constantInt64([1], [1], "axes")],
+        [n, 1],
+        {},
+        labels.dtype,
+      );
+      const picked = this.one("GatherElements", [logProb, column], [n, 1], { axis: attr.int(1) });
+      return [this.neg(this.reduceMean(picked, [0, 1], false)), logProb];
+    });
+    if (!loss) throw new Error("SoftmaxCrossEntropy: no output");
     return loss;
   }
 

@@ -34,7 +34,8 @@ export interface ToModelOptions {
 
 /**
  * Converts a built graph into a ModelProto with the given named outputs. Nodes, constants and inputs
- * that no output depends on are dropped; an output whose tensor has another name gets an Identity.
+ * that no output depends on are dropped. An output whose tensor has another name renames that tensor
+ * when a node computes it and no other output names it, and gets an Identity otherwise.
  */
 export function toModel(g: Graph, outputs: ReadonlyMap<string, Tensor>, options: ToModelOptions): ModelProto {
   const producer = new Map<string, GraphNode>();
@@ -52,33 +53,44 @@ export function toModel(g: Graph, outputs: ReadonlyMap<string, Tensor>, options:
       for (const i of node.inputs) stack.push(i.name);
     }
   }
-  const nodes: NodeProto[] = g.nodes
-    .filter((n) => keep.has(n))
-    .map((n, i) => ({
-      opType: n.opType,
-      inputs: n.inputs.map((t) => t.name),
-      outputs: n.outputs.map((t) => t.name),
-      name: `${n.opType}_${i}`,
-      domain: "",
-      attributes: n.attributes,
-    }));
+  // An output computed by a node under one output name is that node's output renamed; an input, a
+  // constant or a tensor under several output names is passed through an Identity.
+  const uses = new Map<string, number>();
+  for (const t of outputs.values()) uses.set(t.name, (uses.get(t.name) ?? 0) + 1);
+  const rename = new Map<string, string>();
   const outInfos: ValueInfoProto[] = [];
+  const identities: NodeProto[] = [];
   for (const [name, t] of outputs) {
     if (name !== t.name) {
       if (needed.has(name) || g.inputs.some((i) => i.name === name)) {
         throw new Error(`toModel: output name '${name}' collides with a graph tensor`);
       }
-      nodes.push({
-        opType: "Identity",
-        inputs: [t.name],
-        outputs: [name],
-        name: `out_${name}`,
-        domain: "",
-        attributes: {},
-      });
+      if (producer.has(t.name) && uses.get(t.name) === 1) rename.set(t.name, name);
+      else {
+        identities.push({
+          opType: "Identity",
+          inputs: [t.name],
+          outputs: [name],
+          name: `out_${name}`,
+          domain: "",
+          attributes: {},
+        });
+      }
     }
     outInfos.push({ name, elemType: elemType[t.dtype], shape: t.shape });
   }
+  const named = (t: Tensor): string => rename.get(t.name) ?? t.name;
+  const nodes: NodeProto[] = g.nodes
+    .filter((n) => keep.has(n))
+    .map((n, i) => ({
+      opType: n.opType,
+      inputs: n.inputs.map(named),
+      outputs: n.outputs.map(named),
+      name: `${n.opType}_${i}`,
+      domain: "",
+      attributes: n.attributes,
+    }));
+  nodes.push(...identities);
   const initializers: TensorProto[] = [...g.constants.values()].filter((c) => needed.has(c.name));
   const inputs: ValueInfoProto[] = [];
   for (const t of g.inputs) {
