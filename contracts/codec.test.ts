@@ -145,6 +145,14 @@ describe("codec rejects bad input with the field path", () => {
     expect(err.field).toBe("payload.blueprintId");
   });
 
+  it("a bad map entry is reported on the map field with the key in the reason", () => {
+    const err = rejection(() =>
+      encode("SeedState", { ...sampleOf("SeedState"), metrics: { ok: 1, bad: Number.NaN } }),
+    );
+    expect(err.field).toBe("metrics");
+    expect(err.reason).toBe("key 'bad' must be a finite number");
+  });
+
   it("decode rejects bytes that are not msgpack", () => {
     const err = rejection(() => decode("Heartbeat", new Uint8Array([0xc1])));
     expect(err.messageType).toBe("Heartbeat");
