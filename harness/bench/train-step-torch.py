@@ -36,6 +36,7 @@ Percentiles over the K timed steps (time.perf_counter around each step):
 
 import argparse
 import json
+import os
 import math
 import statistics
 import sys
@@ -82,6 +83,14 @@ class Mlp(nn.Module):
             h = adapter(h)
         return self.l2(h)
 
+
+
+def blas_libraries():
+    """The BLAS shared libraries mapped into this process (Debian's torch uses the system libblas.so.3
+    alternative: the reference netlib BLAS unless OpenBLAS is installed), so reports say what was measured."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+    return sorted(os.path.realpath(p) for p in paths)
 
 def positive_int(text: str) -> int:
     value = int(text)
@@ -136,6 +145,7 @@ def main() -> int:
         json.dumps(
             {
                 "torch_version": torch.__version__,
+                "blas": blas_libraries(),
                 "threads": torch.get_num_threads(),
                 "model": args.model,
                 "optimizer": args.optimizer,

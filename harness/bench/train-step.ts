@@ -29,7 +29,7 @@ export interface TrainStepBenchOptions {
 /** Timings of one model. */
 export interface ModelTimings {
   readonly params: number;
-  /** Whole step: ORT forward+backward plus the TypeScript optimizer update. */
+  /** Whole step: ORT forward+backward plus the optimizer update (WebAssembly SIMD kernels). */
   readonly p50_ms: number;
   readonly p95_ms: number;
   /** ORT session run alone. */
@@ -54,6 +54,8 @@ export interface TrainStepBenchReport {
     readonly available: boolean;
     readonly version?: string;
     readonly threads?: number;
+    /** BLAS libraries torch had mapped (the reference netlib BLAS makes torch several times slower). */
+    readonly blas?: readonly string[];
     readonly reason?: string;
   };
   readonly models: { readonly mlp: ModelTimings; readonly seeded: ModelTimings };
@@ -166,6 +168,7 @@ async function torchAvailable(): Promise<{ ok: true } | { ok: false; reason: str
 
 interface TorchResult {
   readonly torch_version: string;
+  readonly blas: readonly string[];
   readonly threads: number;
   readonly params: number;
   readonly p50_ms: number;
@@ -193,7 +196,7 @@ async function runTorch(model: "mlp" | "seeded", o: TrainStepBenchOptions): Prom
 }
 
 /**
- * Times one training step (forward + backward in ORT, then the TypeScript optimizer update) of the
+ * Times one training step (forward + backward in ORT, then the optimizer update in WebAssembly SIMD) of the
  * 784-256-10 MLP and of the same MLP with two grafted bottleneck seeds blended at α = 0.5, and, when
  * torch is importable, the same models in PyTorch with the same thread count (run one after another).
  */
@@ -231,7 +234,7 @@ export async function benchTrainStep(o: TrainStepBenchOptions): Promise<TrainSte
     iters: o.iters,
     optimizer: o.optimizer,
     onnxruntime_version: ort.env.versions.common,
-    torch: { available: true, version: tMlp.torch_version, threads: tMlp.threads },
+    torch: { available: true, version: tMlp.torch_version, threads: tMlp.threads, blas: tMlp.blas },
     models: { mlp: withTorch(mlp, tMlp), seeded: withTorch(seeded, tSeeded) },
   };
 }
