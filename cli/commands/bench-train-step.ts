@@ -3,7 +3,7 @@ import { benchTrainStep } from "../../harness/bench/train-step.ts";
 
 const HELP = `usage: esper bench train-step [--json] [--threads N] [--batch B] [--warmup W] [--iters K]
                                [--optimizer adamw|sgd] [--no-torch]
-Times a training step (ORT forward+backward + TypeScript optimizer) of a 784-256-10 MLP and of the
+Times a training step (ORT forward+backward + WebAssembly SIMD optimizer update) of a 784-256-10 MLP and of the
 same MLP with two grafted seeds; runs the PyTorch peer when /usr/bin/python3 has torch. Prints JSON.`;
 
 function positiveInt(value: string | undefined, flag: string, fallback: number): number {
