@@ -17,8 +17,9 @@ import {
 } from "../contracts/subjects.ts";
 import { BoundedRunner } from "./bounded-runner.ts";
 import type { BusConnection } from "./connection.ts";
-import { type BusHeaders, headerOf, outgoingHeaders, readHeaders, type SendOptions } from "./headers.ts";
-import { checkInbound } from "./inbound.ts";
+import { type BusHeaders, outgoingHeaders, readHeaders, type SendOptions } from "./headers.ts";
+import { checkMessage } from "./inbound.ts";
+import { messageHeader } from "./raw-headers.ts";
 
 /** Keys of subjects carried by plain core publish/subscribe. */
 export type CoreSubjectKey = {
@@ -88,26 +89,77 @@ export class BusRequestError extends Error {
 /** Header names of an error answered by a responder (the NATS service-API convention). */
 export const ServiceErrorHeaders = { error: "Nats-Service-Error", code: "Nats-Service-Error-Code" } as const;
 
-const subjectCache = new Map<string, string>();
-const SUBJECT_CACHE_LIMIT = 10_000;
+/** One level of the subject cache: the subject when every parameter is bound, else the next parameter's values. */
+interface SubjectNode {
+  subject: string | undefined;
+  readonly next: Map<unknown, SubjectNode>;
+}
 
-/** The concrete subject of `key` with optional `params` under namespace `ns` (memoised `subjectFor`). */
+const SUBJECT_CACHE_LIMIT = 10_000;
+const subjectCache = new Map<string, Map<SubjectKey, SubjectNode>>();
+const paramNamesOf = new Map<SubjectKey, readonly string[]>();
+let cachedSubjects = 0;
+const NO_PARAMS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+function paramNames(key: SubjectKey): readonly string[] {
+  let names = paramNamesOf.get(key);
+  if (names === undefined) {
+    names = subjects[key].pattern
+      .split(".")
+      .filter((t) => t.startsWith("{"))
+      .map((t) => t.slice(1, -1));
+    paramNamesOf.set(key, names);
+  }
+  return names;
+}
+
+/**
+ * The concrete subject of `key` with optional `params` under namespace `ns` (memoised `subjectFor`).
+ * The cache is a tree keyed by namespace, subject key, then each parameter value in pattern order,
+ * so a hit allocates nothing; it is cleared when it holds 10 000 subjects.
+ */
 export function concreteSubject(ns: string, key: SubjectKey, params: object | undefined): string {
-  let cacheKey = `${ns}\u0000${key}`;
-  if (params !== undefined) {
-    for (const [k, v] of Object.entries(params)) cacheKey += `\u0000${k}=${String(v)}`;
+  const values = (params ?? NO_PARAMS) as Record<string, unknown>;
+  const names = paramNames(key);
+  let node = subjectCache.get(ns)?.get(key);
+  for (let i = 0; i < names.length && node !== undefined; i++)
+    node = node.next.get(values[names[i] as string]);
+  if (node?.subject !== undefined) return node.subject;
+  const subject = (subjectFor as (ns: string, key: SubjectKey, ...p: unknown[]) => string)(
+    ns,
+    key,
+    ...(params === undefined ? [] : [params]),
+  );
+  if (cachedSubjects >= SUBJECT_CACHE_LIMIT) {
+    subjectCache.clear();
+    cachedSubjects = 0;
   }
-  let subject = subjectCache.get(cacheKey);
-  if (subject === undefined) {
-    subject = (subjectFor as (ns: string, key: SubjectKey, ...p: unknown[]) => string)(
-      ns,
-      key,
-      ...(params === undefined ? [] : [params]),
-    );
-    if (subjectCache.size >= SUBJECT_CACHE_LIMIT) subjectCache.clear();
-    subjectCache.set(cacheKey, subject);
+  let byKey = subjectCache.get(ns);
+  if (byKey === undefined) {
+    byKey = new Map();
+    subjectCache.set(ns, byKey);
   }
+  let at: SubjectNode | undefined = byKey.get(key);
+  if (at === undefined) {
+    at = newNode();
+    byKey.set(key, at);
+  }
+  for (const name of names) {
+    const value = values[name];
+    let child: SubjectNode | undefined = at.next.get(value);
+    if (child === undefined) {
+      child = newNode();
+      at.next.set(value, child);
+    }
+    at = child;
+  }
+  at.subject = subject;
+  cachedSubjects++;
   return subject;
+}
+
+function newNode(): SubjectNode {
+  return { subject: undefined, next: new Map() };
 }
 
 function selectionSubject(ns: string, key: SubjectKey, params: object | undefined): string {
@@ -172,24 +224,35 @@ export function listenTyped<T extends MessageType>(
   handler: MessageHandler<MessageOf<T>>,
   flow: FlowOptions,
 ): BusSubscription {
+  const wildcard = subject.split(".").some((t) => t === "*" || t === ">");
   return listen(bus, subject, flow, (m) => {
-    const inbound = checkInbound(bus, type, m.subject, m.data, m.headers);
+    const concrete = wildcard ? m.subject : subject;
+    const inbound = checkMessage(bus, type, concrete, m);
     if (!inbound.ok) return;
-    bus.metrics.received(m.subject);
-    return guard(bus, m.subject, () => handler(inbound.msg, lazyContext(m)));
+    bus.metrics.received(concrete);
+    let result: void | Promise<void>;
+    try {
+      result = handler(inbound.msg, new LazyContext(m));
+    } catch (err) {
+      handlerFailed(bus, concrete, err);
+      return;
+    }
+    if (result instanceof Promise) return result.catch((err: unknown) => handlerFailed(bus, concrete, err));
+    return;
   });
 }
 
 /** A context whose headers are read only when the handler asks for them. */
-function lazyContext(m: Msg): MessageContext {
-  let headers: BusHeaders | undefined;
-  return {
-    subject: m.subject,
-    get headers() {
-      headers ??= readHeaders(m.headers);
-      return headers;
-    },
-  };
+class LazyContext implements MessageContext {
+  private read: BusHeaders | undefined;
+  constructor(private readonly m: Msg) {}
+  get subject(): string {
+    return this.m.subject;
+  }
+  get headers(): BusHeaders {
+    this.read ??= readHeaders(this.m.headers);
+    return this.read;
+  }
 }
 
 /** Answers a request: returns the reply message (validated and encoded by the bus). A throw answers an error. */
@@ -214,13 +277,13 @@ export function serve<K extends RequestSubjectKey>(
   const type = spec.message as SubjectMessage<K>;
   const replyType = spec.reply as SubjectReply<K>;
   return listen(bus, concreteSubject(bus.namespace, key, o.params), o, (m) => {
-    const inbound = checkInbound(bus, type, m.subject, m.data, m.headers);
+    const inbound = checkMessage(bus, type, m.subject, m);
     if (!inbound.ok) {
       respondError(m, 400, inbound.error.message);
       return;
     }
     bus.metrics.received(m.subject);
-    const ctx = lazyContext(m);
+    const ctx = new LazyContext(m);
     const answer = (reply: MessageInput<SubjectReply<K>>): void => {
       let data: Uint8Array;
       try {
@@ -231,9 +294,7 @@ export function serve<K extends RequestSubjectKey>(
         respondError(m, 500, `invalid reply: ${(err as Error).message}`);
         return;
       }
-      const h = m.headers;
-      const asked =
-        h === undefined ? "" : headerOf(h, HeaderNames.correlationId) || headerOf(h, HeaderNames.messageId);
+      const asked = messageHeader(m, HeaderNames.correlationId) || messageHeader(m, HeaderNames.messageId);
       const correlationId = asked === "" ? undefined : asked;
       m.respond(data, {
         headers: outgoingHeaders(
@@ -308,13 +369,12 @@ export async function request<K extends RequestSubjectKey>(
   } catch (err) {
     throw requestFailure(err, subject, opts.timeoutMs);
   }
-  const h = reply.headers;
-  const remote = h === undefined ? "" : headerOf(h, ServiceErrorHeaders.error);
-  if (h !== undefined && remote !== "") {
-    const code = headerOf(h, ServiceErrorHeaders.code);
+  const remote = messageHeader(reply, ServiceErrorHeaders.error);
+  if (remote !== "") {
+    const code = messageHeader(reply, ServiceErrorHeaders.code);
     throw new BusRequestError("remote_error", subject, `responder answered ${code}: ${remote}`);
   }
-  const inbound = checkInbound(bus, replyType, subject, reply.data, h);
+  const inbound = checkMessage(bus, replyType, subject, reply);
   if (!inbound.ok)
     throw new BusRequestError("invalid_reply", subject, inbound.error.message, { cause: inbound.error });
   bus.metrics.received(subject);
@@ -354,21 +414,13 @@ function requestFailure(err: unknown, subject: string, timeoutMs: number): Error
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** Runs `fn`; a thrown or rejected error is counted and reported as `bus.handler_failed`. */
-function guard(bus: BusConnection, subject: string, fn: () => void | Promise<void>): void | Promise<void> {
-  const fail = (err: unknown): void => {
-    bus.metrics.handlerError(subject);
-    bus.emit("bus.handler_failed", "error", {
-      subject,
-      error: err instanceof Error ? err.message : String(err),
-    });
-  };
-  try {
-    const r = fn();
-    if (r instanceof Promise) return r.catch(fail);
-  } catch (err) {
-    fail(err);
-  }
+/** Counts and reports a handler's thrown or rejected error as `bus.handler_failed`. */
+function handlerFailed(bus: BusConnection, subject: string, err: unknown): void {
+  bus.metrics.handlerError(subject);
+  bus.emit("bus.handler_failed", "error", {
+    subject,
+    error: err instanceof Error ? err.message : String(err),
+  });
 }
 
 /** A core subscription whose messages go through a {@link BoundedRunner}. */
