@@ -243,26 +243,36 @@ async function coreRound<P extends PayloadName>(
     sub.unsubscribe();
     return { msgsPerSec: Math.round(n / secs) };
   };
-  const rounds: { bus: Rate; raw: Rate; rawBytes: Rate }[] = [];
-  for (let r = -1; r < o.rounds; r++) {
-    const round = { bus: await measureBus(), raw: await measureRaw(true), rawBytes: await measureRaw(false) };
-    if (r >= 0) rounds.push(round);
+  return compareRates(name, bytes.byteLength, o.rounds, measureBus, measureRaw);
+}
+
+/**
+ * Runs `rounds` alternating rounds (after one discarded warm-up round) of the bus, raw-with-codec and
+ * raw-bytes measurements and compares the medians.
+ */
+async function compareRates(
+  payload: PayloadName,
+  bytes: number,
+  rounds: number,
+  measureBus: () => Promise<Rate>,
+  measureRaw: (withCodec: boolean) => Promise<Rate>,
+): Promise<Comparison<Rate>> {
+  const results: { bus: Rate; raw: Rate; rawBytes: Rate }[] = [];
+  for (let r = -1; r < rounds; r++) {
+    const one = { bus: await measureBus(), raw: await measureRaw(true), rawBytes: await measureRaw(false) };
+    if (r >= 0) results.push(one);
   }
-  const bus = median(
-    rounds.map((x) => x.bus),
-    (x) => x.msgsPerSec,
-  );
-  const raw = median(
-    rounds.map((x) => x.raw),
-    (x) => x.msgsPerSec,
-  );
-  const rawBytes = median(
-    rounds.map((x) => x.rawBytes),
-    (x) => x.msgsPerSec,
-  );
+  const medianOf = (k: "bus" | "raw" | "rawBytes"): Rate =>
+    median(
+      results.map((x) => x[k]),
+      (x) => x.msgsPerSec,
+    );
+  const bus = medianOf("bus");
+  const raw = medianOf("raw");
+  const rawBytes = medianOf("rawBytes");
   return {
-    payload: name,
-    bytes: bytes.byteLength,
+    payload,
+    bytes,
     bus,
     raw,
     rawBytes,
@@ -385,30 +395,5 @@ async function streamRound<P extends PayloadName>(
       : windowed(() => publishToStream(bus, "statePacket", msg as Payloads["SystemStatePacket"]));
   const measureRaw = (withCodec: boolean): Promise<Rate> =>
     windowed(() => js.publish(subject, withCodec ? encodeAs(name, msg) : bytes, { msgID: nuid.next() }));
-  const rounds: { bus: Rate; raw: Rate; rawBytes: Rate }[] = [];
-  for (let r = -1; r < o.rounds; r++) {
-    const round = { bus: await measureBus(), raw: await measureRaw(true), rawBytes: await measureRaw(false) };
-    if (r >= 0) rounds.push(round);
-  }
-  const b = median(
-    rounds.map((x) => x.bus),
-    (x) => x.msgsPerSec,
-  );
-  const raw = median(
-    rounds.map((x) => x.raw),
-    (x) => x.msgsPerSec,
-  );
-  const rawBytes = median(
-    rounds.map((x) => x.rawBytes),
-    (x) => x.msgsPerSec,
-  );
-  return {
-    payload: name,
-    bytes: bytes.byteLength,
-    bus: b,
-    raw,
-    rawBytes,
-    ratio: round(raw.msgsPerSec / b.msgsPerSec, 3),
-    ratioVsRawBytes: round(rawBytes.msgsPerSec / b.msgsPerSec, 3),
-  };
+  return compareRates(name, bytes.byteLength, o.rounds, measureBus, measureRaw);
 }
