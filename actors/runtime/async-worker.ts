@@ -1,4 +1,5 @@
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
+import { IdleSignal } from "./idle-signal.ts";
 import { type LatencySummary, LatencyWindow } from "./latency-window.ts";
 import {
   QueueFullError,
@@ -94,7 +95,7 @@ export class AsyncWorker {
   private zombies = 0;
   private closing = false;
   private shutdownPromise: Promise<ShutdownReport> | undefined;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idle = new IdleSignal(() => this.isIdle());
   private readonly latency = new LatencyWindow();
   private readonly counts = {
     submitted: 0,
@@ -190,8 +191,8 @@ export class AsyncWorker {
       cancelledQueued++;
     }
     const runningAtStart = this.running.size;
-    this.notifyIdle();
-    this.shutdownPromise = this.waitIdle(graceMs).then(() => {
+    this.idle.notify();
+    this.shutdownPromise = this.idle.within(graceMs).then(() => {
       const abortedAtGrace: string[] = [];
       for (const job of this.running) {
         abortedAtGrace.push(job.name);
@@ -209,8 +210,7 @@ export class AsyncWorker {
 
   /** Resolves when no task is queued or running. */
   whenIdle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.idle.whenIdle();
   }
 
   /** A snapshot of counters and gauges. */
@@ -248,7 +248,7 @@ export class AsyncWorker {
     else if (ok) this.settle(job, "completed", outcome);
     else this.settle(job, "failed", outcome);
     this.pump();
-    this.notifyIdle();
+    this.idle.notify();
   }
 
   private expire(id: number, job: Job): void {
@@ -279,7 +279,7 @@ export class AsyncWorker {
       this.queue.delete(id);
       job.state = "done";
       this.settle(job, outcome, error);
-      this.notifyIdle();
+      this.idle.notify();
       return;
     }
     this.zombies++;
@@ -310,24 +310,6 @@ export class AsyncWorker {
 
   private isIdle(): boolean {
     return this.running.size === 0 && this.queue.size === 0;
-  }
-
-  private notifyIdle(): void {
-    if (!this.isIdle() || this.idleWaiters.length === 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
-  }
-
-  private waitIdle(graceMs: number): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, graceMs);
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 }
 

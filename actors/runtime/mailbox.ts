@@ -1,3 +1,4 @@
+import { IdleSignal } from "./idle-signal.ts";
 import { type LatencySummary, LatencyWindow } from "./latency-window.ts";
 
 /** `ordered`: one message at a time in arrival order. `concurrent`: up to `concurrency` at once. */
@@ -86,7 +87,7 @@ export class Mailbox<M> {
   private readonly waiters: Waiter<M>[] = [];
   private readonly controllers = new Set<AbortController>();
   private closed = false;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idle = new IdleSignal(() => this.isIdle());
   private readonly latency = new LatencyWindow();
   private counts = { accepted: 0, handled: 0, failed: 0 };
 
@@ -150,7 +151,7 @@ export class Mailbox<M> {
     const refusedPushers = this.closed ? 0 : this.waiters.length;
     this.closed = true;
     for (const w of this.waiters.splice(0)) w.reject(new MailboxClosedError(this.name));
-    await this.idleWithin(graceMs);
+    await this.idle.within(graceMs);
     const abandonedQueued = this.depth;
     for (let i = this.head; i < this.items.length; i++) {
       this.items[i]?.outcome?.reject(new MailboxClosedError(this.name));
@@ -169,8 +170,7 @@ export class Mailbox<M> {
 
   /** Resolves when nothing is queued or running. */
   whenIdle(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.idle.whenIdle();
   }
 
   /** A snapshot of counters and gauges. */
@@ -245,30 +245,12 @@ export class Mailbox<M> {
         this.latency.record(performance.now() - t0);
         this.controllers.delete(controller);
         this.pump();
-        this.notifyIdle();
+        this.idle.notify();
       });
   }
 
   private isIdle(): boolean {
     return this.depth === 0 && this.controllers.size === 0;
-  }
-
-  private notifyIdle(): void {
-    if (!this.isIdle()) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
-  }
-
-  private idleWithin(graceMs: number): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, graceMs);
-      this.idleWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 }
 

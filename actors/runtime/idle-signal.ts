@@ -1,0 +1,32 @@
+/** Lets callers wait until something (a worker, a mailbox) has nothing queued or running. */
+export class IdleSignal {
+  private waiters: (() => void)[] = [];
+
+  constructor(private readonly isIdle: () => boolean) {}
+
+  /** Resolves when idle (at once if idle now). */
+  whenIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Resolves when idle or after `graceMs`, whichever comes first. */
+  within(graceMs: number): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Wakes the waiters if idle now; call after anything that can end work. */
+  notify(): void {
+    if (!this.isIdle() || this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
