@@ -29,12 +29,7 @@ const decoder = new Decoder({ extensionCodec });
 
 /** Validates `msg` against the schema of `type`, then encodes it as msgpack. Throws ContractError. */
 export function encode<T extends MessageType>(type: T, msg: MessageInput<T>): Uint8Array {
-  return encodeValidated(type, validate(type, msg));
-}
-
-/** Encodes a message already validated by `validate` (skips the second validation). Throws ContractError on size. */
-export function encodeValidated<T extends MessageType>(type: T, msg: MessageOf<T>): Uint8Array {
-  const bytes = encoder.encode(msg);
+  const bytes = encoder.encode(validate(type, msg));
   if (bytes.byteLength > SystemLimits.maxMessageSizeBytes) throw oversized(type, bytes.byteLength);
   return bytes;
 }

@@ -170,9 +170,3 @@ export const enums = {
   BlendMode,
   BlendSchedule,
 } as const;
-
-/** The name of a code in an enum, for log lines and error messages. */
-export function enumName<E extends Record<string, number>>(e: E, code: number): string {
-  for (const [name, value] of Object.entries(e)) if (value === code) return name;
-  return `#${code}`;
-}

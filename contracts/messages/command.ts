@@ -153,7 +153,11 @@ export const payloadKindOf: Readonly<Record<Exclude<CommandType, 0>, CommandPayl
   [CommandType.STRUCTURAL_PRUNING]: "structuralPruning",
 };
 
-/** Signing block: HMAC-SHA256 (base64) over the canonical encoding of the command without `signature`. */
+/**
+ * Signing block: HMAC-SHA256 (base64) over the canonical encoding of the command with `signature: ""`.
+ * The empty signature is the form that is signed; the contract accepts it so that the verifier (not the
+ * codec) rejects an unsigned command as `missing_signature` with CRITICAL telemetry.
+ */
 export const CommandSecurity = z.strictObject({
   signature: z
     .string()
