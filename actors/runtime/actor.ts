@@ -317,11 +317,17 @@ class Runtime {
       this.reportError("lifecycle", error);
       cutOff++;
     }
-    await withTimeout(Promise.allSettled(this.stopIntake.map((s) => s(left()))), left(), "intake stop").catch(
-      () => {
-        cutOff++;
-      },
-    );
+    try {
+      const stops = await withTimeout(
+        Promise.allSettled(this.stopIntake.map((s) => s(left()))),
+        left(),
+        "intake stop",
+      );
+      for (const s of stops) if (s.status === "rejected") this.reportError("lifecycle", s.reason);
+    } catch (error) {
+      this.reportError("lifecycle", error);
+      cutOff++;
+    }
     const reports = await Promise.all([...this.mailboxes.values()].map((m) => m.box.drain(left())));
     for (const r of reports) cutOff += r.abandonedQueued + r.abortedInFlight;
     const workerReport = await this.worker?.shutdown(left());
@@ -401,7 +407,7 @@ class Runtime {
       const t = this.telemetry;
       if (!t) return;
       recordRuntimeMetrics(t, this.worker, this.mailboxes.values());
-      void t.flush();
+      t.flush().catch((error: unknown) => this.reportError("telemetry", error));
     }, intervalMs);
   }
 

@@ -85,7 +85,9 @@ export function requireArtifactFile(what: string, path: string | null | undefine
     size = st.size;
   } catch (error) {
     if (error instanceof DependencyViolationError) throw error;
-    return violate("artifact", what, `not found at ${path}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return violate("artifact", what, `not found at ${path}`);
+    return violate("artifact", what, `cannot be read at ${path}: ${(error as Error).message}`);
   }
   if (size === 0) return violate("artifact", what, `is an empty file: ${path}`);
   return path;

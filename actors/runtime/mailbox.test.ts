@@ -1,72 +1,76 @@
 import { describe, expect, it } from "vitest";
-import { Mailbox, MailboxClosedError } from "./mailbox.ts";
+import { Mailbox, MailboxClosedError, type MailboxOptions } from "./mailbox.ts";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const tick = () => new Promise((r) => setImmediate(r));
 
 function failOnError(error: unknown): never {
   throw error;
 }
 
+/** A number mailbox named `test` with capacity 10 whose handler failures fail the test, unless overridden. */
+function mailbox(
+  opts: Pick<MailboxOptions<number>, "mode" | "handler"> & Partial<MailboxOptions<number>>,
+): Mailbox<number> {
+  return new Mailbox<number>({ name: "test", capacity: 10, onError: failOnError, ...opts });
+}
+
+/** Wraps handler bodies and records the most running at once in `peak`. */
+function peakTracker() {
+  let active = 0;
+  const t = {
+    peak: 0,
+    async track(body: () => Promise<void>): Promise<void> {
+      active++;
+      t.peak = Math.max(t.peak, active);
+      try {
+        await body();
+      } finally {
+        active--;
+      }
+    },
+  };
+  return t;
+}
+
 describe("Mailbox", () => {
   it("ordered mode handles one message at a time in arrival order", async () => {
     const log: string[] = [];
-    let active = 0;
-    let peak = 0;
-    const box = new Mailbox<number>({
-      name: "commands",
+    const running = peakTracker();
+    const box = mailbox({
       mode: "ordered",
-      capacity: 100,
       concurrency: 8,
-      onError: failOnError,
-      handler: async (n) => {
-        active++;
-        peak = Math.max(peak, active);
-        log.push(`start ${n}`);
-        await sleep(n % 2 === 0 ? 3 : 0);
-        log.push(`end ${n}`);
-        active--;
-      },
+      handler: (n) =>
+        running.track(async () => {
+          log.push(`start ${n}`);
+          await sleep(n % 2 === 0 ? 3 : 0);
+          log.push(`end ${n}`);
+        }),
     });
     for (let i = 0; i < 6; i++) await box.push(i);
     await box.whenIdle();
-    expect(peak).toBe(1);
+    expect(running.peak).toBe(1);
     expect(log).toEqual([0, 1, 2, 3, 4, 5].flatMap((i) => [`start ${i}`, `end ${i}`]));
     expect(box.metrics()).toMatchObject({ accepted: 6, handled: 6, failed: 0, depth: 0, inFlight: 0 });
     expect(box.metrics().latency.count).toBe(6);
   });
 
   it("concurrent mode runs at most `concurrency` handlers", async () => {
-    let active = 0;
-    let peak = 0;
-    const box = new Mailbox<number>({
-      name: "reports",
-      mode: "concurrent",
-      capacity: 100,
-      concurrency: 3,
-      onError: failOnError,
-      handler: async () => {
-        active++;
-        peak = Math.max(peak, active);
-        await sleep(2);
-        active--;
-      },
-    });
+    const running = peakTracker();
+    const box = mailbox({ mode: "concurrent", concurrency: 3, handler: () => running.track(() => sleep(2)) });
     for (let i = 0; i < 10; i++) await box.push(i);
     expect(box.metrics().inFlight).toBe(3);
     await box.whenIdle();
-    expect(peak).toBe(3);
+    expect(running.peak).toBe(3);
     expect(box.metrics().handled).toBe(10);
   });
 
   it("push waits for room when the mailbox is full (backpressure), FIFO among pushers", async () => {
     const gates: (() => void)[] = [];
     const handled: number[] = [];
-    const box = new Mailbox<number>({
-      name: "bp",
+    const box = mailbox({
       mode: "ordered",
       capacity: 2,
-      onError: failOnError,
       handler: (n) =>
         new Promise<void>((resolve) => {
           gates.push(() => {
@@ -102,10 +106,8 @@ describe("Mailbox", () => {
 
   it("counts and reports handler failures and keeps going", async () => {
     const errors: [unknown, number][] = [];
-    const box = new Mailbox<number>({
-      name: "f",
+    const box = mailbox({
       mode: "ordered",
-      capacity: 10,
       onError: (e, m) => errors.push([e, m]),
       handler: async (n) => {
         if (n === 1) throw new Error("bad message");
@@ -120,11 +122,8 @@ describe("Mailbox", () => {
 
   it("drain finishes queued work within the grace and refuses new pushes", async () => {
     const handled: number[] = [];
-    const box = new Mailbox<number>({
-      name: "d",
+    const box = mailbox({
       mode: "ordered",
-      capacity: 10,
-      onError: failOnError,
       handler: async (n) => {
         await sleep(2);
         handled.push(n);
@@ -144,8 +143,7 @@ describe("Mailbox", () => {
 
   it("drain aborts handlers still running at the grace deadline and abandons the queue", async () => {
     let aborted = false;
-    const box = new Mailbox<number>({
-      name: "slow",
+    const box = mailbox({
       mode: "ordered",
       capacity: 1,
       onError: () => {},
@@ -175,12 +173,9 @@ describe("Mailbox", () => {
 
   it("reconfigure raises concurrency live and rejects invalid limits", async () => {
     const gates: (() => void)[] = [];
-    const box = new Mailbox<number>({
-      name: "r",
+    const box = mailbox({
       mode: "concurrent",
-      capacity: 10,
       concurrency: 1,
-      onError: failOnError,
       handler: () => new Promise<void>((resolve) => gates.push(resolve)),
     });
     for (let i = 0; i < 4; i++) await box.push(i);
@@ -198,8 +193,7 @@ describe("Mailbox", () => {
 describe("Mailbox.handle", () => {
   it("resolves when the message was handled and rejects with the handler's error (not via onError)", async () => {
     const onError: unknown[] = [];
-    const box = new Mailbox<number>({
-      name: "acked",
+    const box = mailbox({
       mode: "ordered",
       capacity: 4,
       onError: (e) => onError.push(e),

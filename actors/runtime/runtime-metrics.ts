@@ -6,7 +6,7 @@ import type { TelemetryEmitter } from "./telemetry.ts";
  * Records the runtime's own metrics into `telemetry`: `<actor>.worker.<counter>` for the AsyncWorker
  * (submitted, completed, failed, cancelled, timed_out, rejected, in_flight, zombies, queue_depth,
  * latency_p50_ms/p95/p99) and `<actor>.mailbox.<name>.<counter>` for each mailbox (depth, in_flight,
- * handled, failed, latency_p95_ms).
+ * handled, failed, latency_p95_ms), and `<actor>.telemetry.publish_failures` for the emitter itself.
  */
 export function recordRuntimeMetrics(
   telemetry: TelemetryEmitter,
@@ -14,6 +14,7 @@ export function recordRuntimeMetrics(
   mailboxes: Iterable<{ readonly box: Mailbox<never> }>,
 ): void {
   const a = telemetry.actor;
+  telemetry.metric(`${a}.telemetry.publish_failures`, telemetry.emitterStats().publishFailures);
   if (worker) {
     const m = worker.metrics();
     const gauges: Record<string, number> = {

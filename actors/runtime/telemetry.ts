@@ -130,9 +130,13 @@ export class TelemetryEmitter {
     this.group("INFO", "NORMAL").health = health;
   }
 
-  /** Publishes everything recorded so far (and packets kept from a failed publish). Flushes run one at a time. */
+  /**
+   * Publishes everything recorded so far (and packets kept from a failed publish). Flushes run one at
+   * a time; a flush that throws rejects only its own callers, the next flush still runs.
+   */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushNow());
+    const next = () => this.flushNow();
+    this.flushing = this.flushing.then(next, next);
     return this.flushing;
   }
 

@@ -38,6 +38,26 @@ function work(ms: number, signal: AbortSignal, cooperative: boolean): Promise<vo
   });
 }
 
+/** A worker with the soak's common default deadline (10 s) and shutdown grace (1 s). */
+function pool(concurrency: number, queueCapacity: number): AsyncWorker {
+  return new AsyncWorker({ concurrency, queueCapacity, defaultTimeoutMs: 10_000, shutdownGraceMs: 1_000 });
+}
+
+/** Wraps task bodies so that more than `limit()` of them running at once is recorded as a violation. */
+function activeGuard(ctx: ScenarioContext, scenario: string, limit: () => number) {
+  let active = 0;
+  return async <T>(body: () => Promise<T>): Promise<T> => {
+    active++;
+    const max = limit();
+    if (active > max) ctx.violation(`${scenario}: ${active} tasks active with concurrency ${max}`);
+    try {
+      return await body();
+    } finally {
+      active--;
+    }
+  };
+}
+
 /** Submits `task` and records its latency; returns the outcome instead of throwing. */
 async function timed<T>(
   ctx: ScenarioContext,
@@ -57,30 +77,12 @@ async function timed<T>(
 /** Many short tasks through a small pool: all complete, never more than `concurrency` at once. */
 export const concurrentLoad: Scenario = async (ctx) => {
   const concurrency = 8;
-  const worker = new AsyncWorker({
-    concurrency,
-    queueCapacity: 1024,
-    defaultTimeoutMs: 10_000,
-    shutdownGraceMs: 1_000,
-  });
-  let active = 0;
+  const worker = pool(concurrency, 1024);
+  const guarded = activeGuard(ctx, "concurrentLoad", () => concurrency);
   const tasks = Array.from({ length: 300 }, (_, i) => {
     const ms = ctx.rng.int(4);
     return timed(ctx, () =>
-      worker.submit(
-        async (signal) => {
-          active++;
-          if (active > concurrency)
-            ctx.violation(`concurrentLoad: ${active} tasks active with concurrency ${concurrency}`);
-          try {
-            await work(ms, signal, true);
-          } finally {
-            active--;
-          }
-          return i;
-        },
-        { name: `load-${i}` },
-      ),
+      worker.submit((signal) => guarded(() => work(ms, signal, true).then(() => i)), { name: `load-${i}` }),
     ).then((o) => {
       if (!o.ok || o.value !== i) ctx.violation(`concurrentLoad: task ${i} did not complete with its value`);
     });
@@ -91,12 +93,7 @@ export const concurrentLoad: Scenario = async (ctx) => {
 
 /** Tasks outlive their deadline (half ignore their signal): every caller is rejected on time with WorkerTimeoutError. */
 export const timeoutEnforcement: Scenario = async (ctx) => {
-  const worker = new AsyncWorker({
-    concurrency: 16,
-    queueCapacity: 64,
-    defaultTimeoutMs: 10_000,
-    shutdownGraceMs: 1_000,
-  });
+  const worker = pool(16, 64);
   for (let wave = 0; wave < 3; wave++) {
     const tasks = Array.from({ length: 16 }, (_, i) => {
       const timeoutMs = 5 + ctx.rng.int(20);
@@ -125,12 +122,7 @@ export const timeoutEnforcement: Scenario = async (ctx) => {
 
 /** Running (and some queued) tasks are cancelled by their callers mid-flight; a quarter ignore the signal. */
 export const midFlightCancellation: Scenario = async (ctx) => {
-  const worker = new AsyncWorker({
-    concurrency: 8,
-    queueCapacity: 128,
-    defaultTimeoutMs: 10_000,
-    shutdownGraceMs: 1_000,
-  });
+  const worker = pool(8, 128);
   const tasks = Array.from({ length: 64 }, (_, i) => {
     const caller = new AbortController();
     const cooperative = ctx.rng.next() < 0.75;
@@ -161,12 +153,7 @@ export const midFlightCancellation: Scenario = async (ctx) => {
 
 /** A third of the tasks throw (sync or async): each caller gets exactly its task's error; the rest complete. */
 export const failurePropagation: Scenario = async (ctx) => {
-  const worker = new AsyncWorker({
-    concurrency: 4,
-    queueCapacity: 256,
-    defaultTimeoutMs: 10_000,
-    shutdownGraceMs: 1_000,
-  });
+  const worker = pool(4, 256);
   const tasks = Array.from({ length: 120 }, (_, i) => {
     const kind = ctx.rng.int(3);
     const error = new Error(`failure ${i}`);
@@ -194,31 +181,13 @@ export const failurePropagation: Scenario = async (ctx) => {
 
 /** Concurrency changes every millisecond under load (with some invalid changes refused); everything completes. */
 export const rapidReconfiguration: Scenario = async (ctx) => {
-  const worker = new AsyncWorker({
-    concurrency: 4,
-    queueCapacity: 1024,
-    defaultTimeoutMs: 10_000,
-    shutdownGraceMs: 1_000,
-  });
-  let active = 0;
+  const worker = pool(4, 1024);
+  const guarded = activeGuard(ctx, "rapidReconfiguration", () => worker.settings.concurrency);
   let done = false;
   const tasks = Array.from({ length: 400 }, (_, i) => {
     const ms = ctx.rng.int(3);
     return timed(ctx, () =>
-      worker.submit(
-        async (signal) => {
-          active++;
-          const limit = worker.settings.concurrency;
-          if (active > limit)
-            ctx.violation(`rapidReconfiguration: task started with ${active} active, limit ${limit}`);
-          try {
-            await work(ms, signal, true);
-          } finally {
-            active--;
-          }
-        },
-        { name: `reconf-${i}` },
-      ),
+      worker.submit((signal) => guarded(() => work(ms, signal, true)), { name: `reconf-${i}` }),
     ).then((o) => {
       if (!o.ok) ctx.violation(`rapidReconfiguration: task ${i} did not complete`);
     });
@@ -232,8 +201,9 @@ export const rapidReconfiguration: Scenario = async (ctx) => {
       try {
         worker.reconfigure({ concurrency: 0 });
         ctx.violation("rapidReconfiguration: concurrency 0 was accepted");
-      } catch {
-        ctx.count("invalidRefused");
+      } catch (error) {
+        if (error instanceof RangeError) ctx.count("invalidRefused");
+        else ctx.violation(`rapidReconfiguration: concurrency 0 refused with ${String(error)}`);
       }
       if (worker.settings.concurrency !== before.concurrency)
         ctx.violation("rapidReconfiguration: refused change altered the config");
@@ -253,12 +223,7 @@ export const rapidReconfiguration: Scenario = async (ctx) => {
  * one its task's kind allows.
  */
 export const jitterStorm: Scenario = async (ctx) => {
-  const worker = new AsyncWorker({
-    concurrency: 1 + ctx.rng.int(12),
-    queueCapacity: 64,
-    defaultTimeoutMs: 10_000,
-    shutdownGraceMs: 1_000,
-  });
+  const worker = pool(1 + ctx.rng.int(12), 64);
   const tasks: Promise<void>[] = [];
   for (let burst = 0; burst < 20; burst++) {
     const size = ctx.rng.int(30);

@@ -171,10 +171,7 @@ export async function runWorkerSoak(opts: WorkerSoakOptions): Promise<WorkerSoak
   let afterFirst = 0;
   let afterLast = 0;
   for (let it = 0; it < opts.iterations; it++) {
-    for (const name of names) {
-      const acc = accs.get(name);
-      if (acc) await runOnce(name, opts.seed, it, acc);
-    }
+    for (const [name, acc] of accs) await runOnce(name, opts.seed, it, acc);
     afterLast = heapNow();
     if (it === 0) afterFirst = afterLast;
   }
