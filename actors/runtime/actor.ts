@@ -486,6 +486,11 @@ class Runtime {
           (msg, ctx) =>
             box.push({ msg, ctx }).catch((error: unknown) => {
               if (!(error instanceof MailboxClosedError)) throw error;
+              this.telemetry?.event(`${this.def.name}.mailbox.dropped_after_close`, {
+                level: "WARNING",
+                description: `a message arrived on ${ctx.subject} after mailbox ${o.mailbox} closed (draining)`,
+                attributes: { subject: ctx.subject, mailbox: o.mailbox },
+              });
             }),
           { ...(o.params !== undefined ? { params: o.params } : {}), maxInFlight: 1 } as Parameters<
             typeof subscribe<typeof key>

@@ -14,11 +14,15 @@ export class IdleSignal {
   within(graceMs: number): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, graceMs);
-      this.waiters.push(() => {
+      const wake = (): void => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== wake);
+        resolve();
+      }, graceMs);
+      this.waiters.push(wake);
     });
   }
 
