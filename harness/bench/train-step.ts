@@ -11,6 +11,7 @@ import type { Optimizer } from "../../nn/optim/optimizer.ts";
 import { Sgd } from "../../nn/optim/sgd.ts";
 import { ParameterStore } from "../../nn/params/store.ts";
 import { createRng } from "../../nn/rng.ts";
+import { percentile, round } from "./stats.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -83,18 +84,14 @@ function mlpSpec(slots: boolean): ModelSpec {
   };
 }
 
-function percentile(sorted: readonly number[], q: number): number {
-  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-}
-
+/** Median of ascending-sorted samples (mean of the two middle ones, as Python's statistics.median). */
 function median(sorted: readonly number[]): number {
   const n = sorted.length;
-  const a = sorted[Math.floor((n - 1) / 2)] ?? Number.NaN;
-  const b = sorted[Math.floor(n / 2)] ?? Number.NaN;
-  return (a + b) / 2;
+  if (n === 0) throw new Error("median of no samples");
+  return ((sorted[Math.floor((n - 1) / 2)] as number) + (sorted[Math.floor(n / 2)] as number)) / 2;
 }
 
-const round = (v: number): number => Math.round(v * 10_000) / 10_000;
+const round4 = (v: number): number => round(v, 4);
 
 async function timeModel(seeded: boolean, o: TrainStepBenchOptions): Promise<ModelTimings> {
   const spec = mlpSpec(seeded);
@@ -147,10 +144,10 @@ async function timeModel(seeded: boolean, o: TrainStepBenchOptions): Promise<Mod
   for (const a of [total, run, opt]) a.sort((p, q) => p - q);
   return {
     params: store.size,
-    p50_ms: round(median(total)),
-    p95_ms: round(percentile(total, 0.95)),
-    ort_p50_ms: round(median(run)),
-    optimizer_p50_ms: round(median(opt)),
+    p50_ms: round4(median(total)),
+    p95_ms: round4(percentile(total, 95)),
+    ort_p50_ms: round4(median(run)),
+    optimizer_p50_ms: round4(median(opt)),
   };
 }
 
@@ -184,12 +181,24 @@ async function runTorch(model: "mlp" | "seeded", o: TrainStepBenchOptions): Prom
     String(o.batch),
     "--warmup",
     String(o.warmup),
+    "--iters",
+    String(o.iters),
+    "--model",
+    model,
+    "--optimizer",
+    o.optimizer,
   ];
-  args.push("--iters", String(o.iters), "--model", model, "--optimizer", o.optimizer);
   const { stdout } = await execFileAsync(PYTHON, args, { maxBuffer: 1 << 20 });
-  const parsed: unknown = JSON.parse(stdout);
-  const r = parsed as Partial<TorchResult>;
-  if (typeof r.p50_ms !== "number" || typeof r.p95_ms !== "number" || typeof r.params !== "number") {
+  const r = JSON.parse(stdout) as Partial<TorchResult>;
+  if (
+    typeof r.p50_ms !== "number" ||
+    typeof r.p95_ms !== "number" ||
+    typeof r.params !== "number" ||
+    typeof r.threads !== "number" ||
+    typeof r.torch_version !== "string" ||
+    !Array.isArray(r.blas) ||
+    !r.blas.every((b) => typeof b === "string")
+  ) {
     throw new Error(`train-step-torch.py printed an unexpected report: ${stdout.trim()}`);
   }
   return r as TorchResult;
@@ -206,27 +215,7 @@ export async function benchTrainStep(o: TrainStepBenchOptions): Promise<TrainSte
   const availability = o.torch
     ? await torchAvailable()
     : { ok: false as const, reason: "disabled by --no-torch" };
-  if (!availability.ok) {
-    return {
-      bench: "train-step",
-      intra_op_threads: o.threads,
-      batch: o.batch,
-      warmup: o.warmup,
-      iters: o.iters,
-      optimizer: o.optimizer,
-      onnxruntime_version: ort.env.versions.common,
-      torch: { available: false, reason: availability.reason },
-      models: { mlp, seeded },
-    };
-  }
-  const tMlp = await runTorch("mlp", o);
-  const tSeeded = await runTorch("seeded", o);
-  const withTorch = (m: ModelTimings, t: TorchResult): ModelTimings => ({
-    ...m,
-    torch: { p50_ms: t.p50_ms, p95_ms: t.p95_ms, params: t.params },
-    ratio_p50: round(m.p50_ms / t.p50_ms),
-  });
-  return {
+  const common = {
     bench: "train-step",
     intra_op_threads: o.threads,
     batch: o.batch,
@@ -234,6 +223,19 @@ export async function benchTrainStep(o: TrainStepBenchOptions): Promise<TrainSte
     iters: o.iters,
     optimizer: o.optimizer,
     onnxruntime_version: ort.env.versions.common,
+  } as const;
+  if (!availability.ok) {
+    return { ...common, torch: { available: false, reason: availability.reason }, models: { mlp, seeded } };
+  }
+  const tMlp = await runTorch("mlp", o);
+  const tSeeded = await runTorch("seeded", o);
+  const withTorch = (m: ModelTimings, t: TorchResult): ModelTimings => ({
+    ...m,
+    torch: { p50_ms: t.p50_ms, p95_ms: t.p95_ms, params: t.params },
+    ratio_p50: round4(m.p50_ms / t.p50_ms),
+  });
+  return {
+    ...common,
     torch: { available: true, version: tMlp.torch_version, threads: tMlp.threads, blas: tMlp.blas },
     models: { mlp: withTorch(mlp, tMlp), seeded: withTorch(seeded, tSeeded) },
   };

@@ -35,6 +35,15 @@ export interface EvalResult {
   readonly logits: Float32Array;
 }
 
+/** The scalar `loss` output; throws unless it holds exactly one value. */
+function lossOf(out: ort.InferenceSession.ReturnType): number {
+  const loss = floatResult(out, "loss");
+  const v = loss[0];
+  if (loss.length !== 1 || v === undefined)
+    throw new Error(`onnx run: output 'loss' has ${loss.length} values, expected 1`);
+  return v;
+}
+
 interface CachedSession {
   readonly session: ort.InferenceSession;
   readonly graph: CompiledGraph;
@@ -54,7 +63,7 @@ export class ModelRunner {
   private readonly wiringMap = new Map<string, SlotWiring>();
   private readonly sessions = new Map<string, Promise<CachedSession>>();
   private readonly masks = new Map<string, Float32Array>();
-  private readonly alphaBuffers = new Map<string, Float32Array>();
+  private readonly alphaFeeds = new Map<string, { data: Float32Array; tensor: ort.Tensor }>();
 
   constructor(
     readonly spec: ModelSpec,
@@ -131,13 +140,14 @@ export class ModelRunner {
         const alpha = s.alphas?.get(slot.slotId);
         if (alpha === undefined || !Number.isFinite(alpha))
           throw new Error(`alphas: slot '${slot.slotId}' needs a finite α`);
-        let buf = this.alphaBuffers.get(slot.slotId);
-        if (!buf) {
-          buf = new Float32Array(1);
-          this.alphaBuffers.set(slot.slotId, buf);
+        let f = this.alphaFeeds.get(slot.slotId);
+        if (!f) {
+          const data = new Float32Array(1);
+          f = { data, tensor: floatFeed(data, [1]) };
+          this.alphaFeeds.set(slot.slotId, f);
         }
-        buf[0] = alpha;
-        feeds[alphaName] = floatFeed(buf, [1]);
+        f.data[0] = alpha;
+        feeds[alphaName] = f.tensor;
       }
       const vecName = alphaVecInputName(slot.slotId);
       if (c.inputs.has(vecName)) {
@@ -184,7 +194,7 @@ export class ModelRunner {
     const out = await c.session.run(this.feeds(c, s, "train"));
     const grads = new Map<string, Float32Array>();
     for (const p of c.graph.gradParams) grads.set(p, floatResult(out, gradOutputName(p)));
-    return { loss: floatResult(out, "loss")[0] ?? Number.NaN, logits: floatResult(out, "logits"), grads };
+    return { loss: lossOf(out), logits: floatResult(out, "logits"), grads };
   }
 
   /** Runs the evaluation graph (no gradients, dropout off). */
@@ -192,7 +202,7 @@ export class ModelRunner {
     this.check(s);
     const c = await this.session("eval");
     const out = await c.session.run(this.feeds(c, s, "eval"));
-    return { loss: floatResult(out, "loss")[0] ?? Number.NaN, logits: floatResult(out, "logits") };
+    return { loss: lossOf(out), logits: floatResult(out, "logits") };
   }
 
   /** Releases every cached session. */
