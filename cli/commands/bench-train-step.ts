@@ -6,10 +6,10 @@ const HELP = `usage: esper bench train-step [--json] [--threads N] [--batch B] [
 Times a training step (ORT forward+backward + WebAssembly SIMD optimizer update) of a 784-256-10 MLP and of the
 same MLP with two grafted seeds; runs the PyTorch peer when /usr/bin/python3 has torch. Prints JSON.`;
 
-function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+function intFlag(value: string | undefined, flag: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} must be a positive integer, got '${value}'`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer >= ${min}, got '${value}'`);
   return n;
 }
 
@@ -37,10 +37,10 @@ export async function run(args: readonly string[]): Promise<number> {
   if (optimizer !== "adamw" && optimizer !== "sgd")
     throw new Error(`--optimizer must be adamw or sgd, got '${optimizer}'`);
   const report = await benchTrainStep({
-    threads: positiveInt(values.threads, "threads", 1),
-    batch: positiveInt(values.batch, "batch", 128),
-    warmup: positiveInt(values.warmup, "warmup", 20),
-    iters: positiveInt(values.iters, "iters", 200),
+    threads: intFlag(values.threads, "threads", 1, 1),
+    batch: intFlag(values.batch, "batch", 128, 1),
+    warmup: intFlag(values.warmup, "warmup", 20, 0),
+    iters: intFlag(values.iters, "iters", 200, 1),
     optimizer,
     torch: values["no-torch"] !== true,
   });
