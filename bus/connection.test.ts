@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNatsServer, type TestNatsServer } from "../test/nats-server.ts";
+import { describe, expect, it } from "vitest";
+import { useNatsServer } from "../test/bus-fixture.ts";
 import { BusConnectionError, backoffDelay, connectBus } from "./connection.ts";
 import type { BusEvent } from "./observer.ts";
 
-let server: TestNatsServer;
-beforeAll(async () => {
-  server = await startNatsServer();
-});
-afterAll(async () => {
-  await server.stop();
-});
+const fixture = useNatsServer();
 
 describe("connectBus", () => {
   it("connects with a name and namespace, reports it, and drains on close", async () => {
     const events: BusEvent[] = [];
     const bus = await connectBus({
-      ...server.address,
+      ...fixture.server.address,
       name: "conn-test",
       namespace: "tconn",
       observer: { onEvent: (e) => events.push(e) },
@@ -46,21 +40,23 @@ describe("connectBus", () => {
   });
 
   it("refuses a namespace that is not one subject token", async () => {
-    await expect(connectBus({ ...server.address, name: "x", namespace: "a.b" })).rejects.toThrow(/namespace/);
+    await expect(connectBus({ ...fixture.server.address, name: "x", namespace: "a.b" })).rejects.toThrow(
+      /namespace/,
+    );
   });
 
   it("reports disconnect and reconnect when the server is killed and restarted", async () => {
     const events: BusEvent[] = [];
     const bus = await connectBus({
-      ...server.address,
+      ...fixture.server.address,
       name: "fault",
       namespace: "tconn",
       reconnectBaseMs: 50,
       reconnectMaxMs: 200,
       observer: { onEvent: (e) => events.push(e) },
     });
-    await server.kill();
-    await server.restart();
+    await fixture.server.kill();
+    await fixture.server.restart();
     await expect.poll(() => bus.metrics.snapshot().reconnects, { timeout: 10_000 }).toBe(1);
     expect(bus.metrics.snapshot().disconnects).toBe(1);
     expect(events.map((e) => e.name)).toEqual(

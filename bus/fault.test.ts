@@ -1,28 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { MessageInput } from "../contracts/registry.ts";
 import { sampleOf } from "../contracts/testing/samples.ts";
-import { startNatsServer, type TestNatsServer } from "../test/nats-server.ts";
+import { useNatsServer } from "../test/bus-fixture.ts";
 import { type BusConnection, connectBus } from "./connection.ts";
 import { consume } from "./jetstream/consume.ts";
 import { ensureResources } from "./jetstream/ensure.ts";
 import { publishToStream } from "./jetstream/publish.ts";
 
-let server: TestNatsServer;
+const fixture = useNatsServer();
 let producer: BusConnection;
 let worker: BusConnection;
 const ns = `t${Math.random().toString(36).slice(2, 8)}`;
 
 beforeAll(async () => {
-  server = await startNatsServer();
   const fast = { reconnectBaseMs: 50, reconnectMaxMs: 250 };
-  producer = await connectBus({ ...server.address, ...fast, name: "fault-producer", namespace: ns });
-  worker = await connectBus({ ...server.address, ...fast, name: "fault-worker", namespace: ns });
+  producer = await connectBus({ ...fixture.server.address, ...fast, name: "fault-producer", namespace: ns });
+  worker = await connectBus({ ...fixture.server.address, ...fast, name: "fault-worker", namespace: ns });
   await ensureResources(producer);
 });
 afterAll(async () => {
   await producer.close();
   await worker.close();
-  await server.stop();
 });
 
 function report(i: number): MessageInput<"SeedReport"> {
@@ -41,8 +39,8 @@ describe("server killed and restarted mid-stream", () => {
     let restarted: Promise<void> | undefined;
     for (let i = 0; i < total; i++) {
       if (i === killAt) {
-        await server.kill();
-        restarted = new Promise((r) => setTimeout(r, 300)).then(() => server.restart());
+        await fixture.server.kill();
+        restarted = new Promise((r) => setTimeout(r, 300)).then(() => fixture.server.restart());
       }
       const ack = await publishToStream(producer, "seedReport", report(i), {
         messageId: `r${i}`,

@@ -78,12 +78,6 @@ export class BusMetrics {
   reconnected(): void {
     this.reconnectCount++;
   }
-  /** Total rejected messages across subjects and fields. */
-  get rejectedTotal(): number {
-    let n = 0;
-    for (const v of this.rejectedBy.values()) n += v;
-    return n;
-  }
 
   /** A copy of every counter. */
   snapshot(): BusMetricsSnapshot {

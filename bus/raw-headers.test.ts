@@ -1,13 +1,12 @@
 import { type Msg, MsgHdrsImpl, MsgImpl, TE } from "@nats-io/transport-node";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encode } from "../contracts/codec.ts";
 import { MessagePriority } from "../contracts/enums.ts";
 import { HeaderNames } from "../contracts/headers.ts";
 import type { MessageInput } from "../contracts/registry.ts";
 import { sampleOf } from "../contracts/testing/samples.ts";
-import { startNatsServer, type TestNatsServer } from "../test/nats-server.ts";
-import { type BusConnection, connectBus } from "./connection.ts";
+import { useTestBus } from "../test/bus-fixture.ts";
 import { headerOf, outgoingHeaders } from "./headers.ts";
 import { messageHeader } from "./raw-headers.ts";
 import { subscribe } from "./typed.ts";
@@ -116,23 +115,13 @@ describe("outgoingHeaders", () => {
 });
 
 describe("header checks on received messages", () => {
-  let server: TestNatsServer;
-  let bus: BusConnection;
-  const ns = `r${Math.random().toString(36).slice(2, 8)}`;
-
-  beforeAll(async () => {
-    server = await startNatsServer();
-    bus = await connectBus({ ...server.address, name: "raw-headers-test", namespace: ns });
-  });
-  afterAll(async () => {
-    await bus.close();
-    await server.stop();
-  });
+  const tb = useTestBus("raw-headers-test");
+  const { ns } = tb;
 
   it("rejects a foreign contract version with the header path and accepts the same version spelled differently", async () => {
     const got: number[] = [];
-    const sub = subscribe(bus, "heartbeat", (m) => void got.push(m.pid), { params: { actor: "ver" } });
-    await bus.nc.flush();
+    const sub = subscribe(tb.bus, "heartbeat", (m) => void got.push(m.pid), { params: { actor: "ver" } });
+    await tb.bus.nc.flush();
     const subject = `${ns}.heartbeat.ver`;
     const send = (version: string, pid: number): void => {
       const h = new MsgHdrsImpl();
@@ -144,12 +133,12 @@ describe("header checks on received messages", () => {
         actor: "ver",
         runId: undefined,
       };
-      bus.nc.publish(subject, encode("Heartbeat", hb), { headers: h });
+      tb.bus.nc.publish(subject, encode("Heartbeat", hb), { headers: h });
     };
     send("99", 11);
     send("1.0", 12);
     await expect.poll(() => got).toEqual([12]);
-    expect(bus.metrics.snapshot().rejected[`${subject} header:${HeaderNames.contractVersion}`]).toBe(1);
+    expect(tb.bus.metrics.snapshot().rejected[`${subject} header:${HeaderNames.contractVersion}`]).toBe(1);
     await sub.stop();
   });
 });

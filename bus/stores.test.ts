@@ -1,31 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encode } from "../contracts/codec.ts";
 import { ContractError } from "../contracts/errors.ts";
 import { WORKER_SETTINGS_KEY } from "../contracts/stores.ts";
 import { sampleOf } from "../contracts/testing/samples.ts";
-import { startNatsServer, type TestNatsServer } from "../test/nats-server.ts";
-import { type BusConnection, connectBus } from "./connection.ts";
-import { ensureResources } from "./jetstream/ensure.ts";
+import { useTestBus } from "../test/bus-fixture.ts";
+import { connectBus } from "./connection.ts";
 import { type KvChange, openBucket } from "./kv.ts";
 import { ArtifactNotFoundError, openArtifactStore, sha256Hex } from "./objects.ts";
 
-let server: TestNatsServer;
-let bus: BusConnection;
-const ns = `t${Math.random().toString(36).slice(2, 8)}`;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  bus = await connectBus({ ...server.address, name: "stores-test", namespace: ns });
-  await ensureResources(bus);
-});
-afterAll(async () => {
-  await bus.close();
-  await server.stop();
-});
+const tb = useTestBus("stores-test", { ensure: true });
+const { ns } = tb;
 
 describe("typed KV buckets", () => {
   it("puts, gets and watches validated values", async () => {
-    const settings = await openBucket(bus, "settings");
+    const settings = await openBucket(tb.bus, "settings");
     expect(settings.name).toBe(`${ns}_settings`);
     expect(await settings.get(WORKER_SETTINGS_KEY)).toBeUndefined();
     const v1 = sampleOf("WorkerSettings", 1);
@@ -45,15 +33,15 @@ describe("typed KV buckets", () => {
   });
 
   it("refuses invalid values on write and on read, naming the field", async () => {
-    const catalog = await openBucket(bus, "catalog");
+    const catalog = await openBucket(tb.bus, "catalog");
     const bad = { ...sampleOf("BlueprintDescriptor", 1), blueprintId: "" };
     await expect(catalog.put("bp", bad)).rejects.toBeInstanceOf(ContractError);
     const { Kvm } = await import("@nats-io/kv");
-    const raw = await new Kvm(bus.nc).open(catalog.name);
+    const raw = await new Kvm(tb.bus.nc).open(catalog.name);
     await raw.put("junk", encode("Heartbeat", sampleOf("Heartbeat", 1)));
     const err = await catalog.get("junk").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ContractError);
-    expect(bus.metrics.snapshot().rejected).toHaveProperty(
+    expect(tb.bus.metrics.snapshot().rejected).toHaveProperty(
       [`kv ${catalog.name}/junk ${(err as ContractError).field}`],
       1,
     );
@@ -65,7 +53,7 @@ describe("typed KV buckets", () => {
   });
 
   it("fails clearly when the bucket was never created", async () => {
-    const other = await connectBus({ ...server.address, name: "no-kv", namespace: `${ns}y` });
+    const other = await connectBus({ ...tb.server.address, name: "no-kv", namespace: `${ns}y` });
     await expect(openBucket(other, "settings")).rejects.toThrow(/KV bucket .*_settings does not exist/);
     await expect(openArtifactStore(other, "kernels")).rejects.toThrow(
       /object store .*_kernels does not exist/,
@@ -76,7 +64,7 @@ describe("typed KV buckets", () => {
 
 describe("artifact object store", () => {
   it("stores by sha256 and returns verified bytes", async () => {
-    const kernels = await openArtifactStore(bus, "kernels");
+    const kernels = await openArtifactStore(tb.bus, "kernels");
     const bytes = new Uint8Array(300_000).map((_, i) => (i * 31) % 251);
     const stored = await kernels.put(bytes, "test kernel");
     expect(stored).toEqual({ sha256: sha256Hex(bytes), size: bytes.byteLength });

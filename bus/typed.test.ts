@@ -1,32 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encode } from "../contracts/codec.ts";
 import { MessagePriority } from "../contracts/enums.ts";
 import { HeaderNames } from "../contracts/headers.ts";
 import type { MessageInput, MessageOf } from "../contracts/registry.ts";
 import { sampleOf } from "../contracts/testing/samples.ts";
-import { startNatsServer, type TestNatsServer } from "../test/nats-server.ts";
-import { type BusConnection, connectBus } from "./connection.ts";
-import type { BusEvent } from "./observer.ts";
+import { useTestBus } from "../test/bus-fixture.ts";
 import { BusRequestError, type MessageContext, publish, request, serve, subscribe } from "./typed.ts";
 
-let server: TestNatsServer;
-let bus: BusConnection;
-const events: BusEvent[] = [];
-const ns = `t${Math.random().toString(36).slice(2, 8)}`;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  bus = await connectBus({
-    ...server.address,
-    name: "typed-test",
-    namespace: ns,
-    observer: { onEvent: (e) => events.push(e) },
-  });
-});
-afterAll(async () => {
-  await bus.close();
-  await server.stop();
-});
+const tb = useTestBus("typed-test");
+const { events, ns } = tb;
 
 function heartbeat(actor: string, n: number): MessageInput<"Heartbeat"> {
   return { ...sampleOf("Heartbeat", n), actor, runId: undefined };
@@ -50,14 +32,14 @@ describe("core publish/subscribe", () => {
   it("round-trips a typed message with Esper headers, per actor and by wildcard", async () => {
     const one = collector<MessageOf<"Heartbeat">>();
     const all = collector<MessageOf<"Heartbeat">>();
-    const s1 = subscribe(bus, "heartbeat", one.handler, { params: { actor: "kasmina" } });
-    const s2 = subscribe(bus, "heartbeat", all.handler);
-    await bus.nc.flush();
-    publish(bus, "heartbeat", heartbeat("kasmina", 1), {
+    const s1 = subscribe(tb.bus, "heartbeat", one.handler, { params: { actor: "kasmina" } });
+    const s2 = subscribe(tb.bus, "heartbeat", all.handler);
+    await tb.bus.nc.flush();
+    publish(tb.bus, "heartbeat", heartbeat("kasmina", 1), {
       params: { actor: "kasmina" },
       correlationId: "c-1",
     });
-    publish(bus, "heartbeat", heartbeat("urza", 2), {
+    publish(tb.bus, "heartbeat", heartbeat("urza", 2), {
       params: { actor: "urza" },
       priority: MessagePriority.HIGH,
     });
@@ -81,11 +63,11 @@ describe("core publish/subscribe", () => {
   it("spreads messages over a queue group", async () => {
     const a = collector<MessageOf<"Heartbeat">>();
     const b = collector<MessageOf<"Heartbeat">>();
-    const sa = subscribe(bus, "heartbeat", a.handler, { queue: "q" });
-    const sb = subscribe(bus, "heartbeat", b.handler, { queue: "q" });
-    await bus.nc.flush();
+    const sa = subscribe(tb.bus, "heartbeat", a.handler, { queue: "q" });
+    const sb = subscribe(tb.bus, "heartbeat", b.handler, { queue: "q" });
+    await tb.bus.nc.flush();
     for (let i = 0; i < 40; i++)
-      publish(bus, "heartbeat", heartbeat("tolaria", i + 1), { params: { actor: "tolaria" } });
+      publish(tb.bus, "heartbeat", heartbeat("tolaria", i + 1), { params: { actor: "tolaria" } });
     await expect.poll(() => a.items.length + b.items.length).toBe(40);
     expect(a.items.length).toBeGreaterThan(0);
     expect(b.items.length).toBeGreaterThan(0);
@@ -95,21 +77,21 @@ describe("core publish/subscribe", () => {
 
   it("refuses an invalid message before publishing", () => {
     const bad = { ...heartbeat("x", 1), pid: 0 };
-    expect(() => publish(bus, "heartbeat", bad, { params: { actor: "x" } })).toThrow(/pid/);
+    expect(() => publish(tb.bus, "heartbeat", bad, { params: { actor: "x" } })).toThrow(/pid/);
   });
 
   it("rejects malformed payloads with subject and field path, counts them, and keeps handling", async () => {
     const got = collector<MessageOf<"Heartbeat">>();
-    const sub = subscribe(bus, "heartbeat", got.handler, { params: { actor: "bad" } });
-    await bus.nc.flush();
+    const sub = subscribe(tb.bus, "heartbeat", got.handler, { params: { actor: "bad" } });
+    await tb.bus.nc.flush();
     const subject = `${ns}.heartbeat.bad`;
-    bus.nc.publish(subject, new Uint8Array([0xc1, 0xff, 0x00]));
+    tb.bus.nc.publish(subject, new Uint8Array([0xc1, 0xff, 0x00]));
     const wrongField = encode("ControlRequest", { requestId: "r1", verb: "ping" });
-    bus.nc.publish(subject, wrongField);
-    publish(bus, "heartbeat", heartbeat("bad", 7), { params: { actor: "bad" } });
+    tb.bus.nc.publish(subject, wrongField);
+    publish(tb.bus, "heartbeat", heartbeat("bad", 7), { params: { actor: "bad" } });
     await expect.poll(() => got.items.length).toBe(1);
     expect(got.items[0]?.actor).toBe("bad");
-    const rejected = bus.metrics.snapshot().rejected;
+    const rejected = tb.bus.metrics.snapshot().rejected;
     expect(rejected[`${subject} <root>`]).toBe(1);
     expect(Object.keys(rejected).filter((k) => k.startsWith(subject)).length).toBe(2);
     const ev = events.filter((e) => e.name === "bus.message_rejected" && e.attributes.subject === subject);
@@ -121,15 +103,15 @@ describe("core publish/subscribe", () => {
 
   it("rejects a payload whose header names another message type", async () => {
     const got = collector<MessageOf<"Heartbeat">>();
-    const sub = subscribe(bus, "heartbeat", got.handler, { params: { actor: "hdr" } });
-    await bus.nc.flush();
+    const sub = subscribe(tb.bus, "heartbeat", got.handler, { params: { actor: "hdr" } });
+    await tb.bus.nc.flush();
     const { headers } = await import("@nats-io/transport-node");
     const h = headers();
     h.set(HeaderNames.messageType, "SeedReport");
-    bus.nc.publish(`${ns}.heartbeat.hdr`, encode("Heartbeat", heartbeat("hdr", 3)), { headers: h });
-    await bus.nc.flush();
+    tb.bus.nc.publish(`${ns}.heartbeat.hdr`, encode("Heartbeat", heartbeat("hdr", 3)), { headers: h });
+    await tb.bus.nc.flush();
     await expect
-      .poll(() => bus.metrics.snapshot().rejected[`${ns}.heartbeat.hdr header:${HeaderNames.messageType}`])
+      .poll(() => tb.bus.metrics.snapshot().rejected[`${ns}.heartbeat.hdr header:${HeaderNames.messageType}`])
       .toBe(1);
     expect(got.items).toHaveLength(0);
     await sub.stop();
@@ -142,7 +124,7 @@ describe("core publish/subscribe", () => {
     });
     let handled = 0;
     const sub = subscribe(
-      bus,
+      tb.bus,
       "heartbeat",
       async () => {
         await gate;
@@ -150,13 +132,13 @@ describe("core publish/subscribe", () => {
       },
       { params: { actor: "slow" }, maxPending: 10 },
     );
-    await bus.nc.flush();
+    await tb.bus.nc.flush();
     for (let i = 0; i < 30; i++)
-      publish(bus, "heartbeat", heartbeat("slow", i + 1), { params: { actor: "slow" } });
+      publish(tb.bus, "heartbeat", heartbeat("slow", i + 1), { params: { actor: "slow" } });
     const subject = `${ns}.heartbeat.slow`;
-    await expect.poll(() => bus.metrics.snapshot().dropped[subject]).toBe(19);
+    await expect.poll(() => tb.bus.metrics.snapshot().dropped[subject]).toBe(19);
     expect(sub.pending()).toBe(10);
-    expect(bus.metrics.snapshot().slowConsumer[subject]).toBe(1);
+    expect(tb.bus.metrics.snapshot().slowConsumer[subject]).toBe(1);
     expect(events.some((e) => e.name === "bus.slow_consumer" && e.attributes.subject === subject)).toBe(true);
     release();
     await sub.stop();
@@ -166,7 +148,7 @@ describe("core publish/subscribe", () => {
   it("counts a failing handler and keeps the subscription running", async () => {
     const seen: number[] = [];
     const sub = subscribe(
-      bus,
+      tb.bus,
       "heartbeat",
       (m) => {
         seen.push(m.pid);
@@ -174,11 +156,11 @@ describe("core publish/subscribe", () => {
       },
       { params: { actor: "err" } },
     );
-    await bus.nc.flush();
-    publish(bus, "heartbeat", { ...heartbeat("err", 1), pid: 1 }, { params: { actor: "err" } });
-    publish(bus, "heartbeat", { ...heartbeat("err", 2), pid: 2 }, { params: { actor: "err" } });
+    await tb.bus.nc.flush();
+    publish(tb.bus, "heartbeat", { ...heartbeat("err", 1), pid: 1 }, { params: { actor: "err" } });
+    publish(tb.bus, "heartbeat", { ...heartbeat("err", 2), pid: 2 }, { params: { actor: "err" } });
     await expect.poll(() => seen).toEqual([1, 2]);
-    expect(bus.metrics.snapshot().handlerErrors[`${ns}.heartbeat.err`]).toBe(1);
+    expect(tb.bus.metrics.snapshot().handlerErrors[`${ns}.heartbeat.err`]).toBe(1);
     await sub.stop();
   });
 });
@@ -195,16 +177,16 @@ describe("request/reply", () => {
 
   it("round-trips a typed request and reply with the correlation id", async () => {
     const sub = serve(
-      bus,
+      tb.bus,
       "control",
       (req, ctx) => ({ ...reply(req.requestId), message: ctx.headers.correlationId ?? "" }),
       {
         params: { actor: "kasmina" },
       },
     );
-    await bus.nc.flush();
+    await tb.bus.nc.flush();
     const answer = await request(
-      bus,
+      tb.bus,
       "control",
       { requestId: "r-1", verb: "ping" },
       { params: { actor: "kasmina" }, timeoutMs: 2000, correlationId: "corr-9" },
@@ -214,10 +196,10 @@ describe("request/reply", () => {
   });
 
   it("times out with a clear error when the responder does not answer in time", async () => {
-    const sub = serve(bus, "control", () => new Promise<never>(() => {}), { params: { actor: "mute" } });
-    await bus.nc.flush();
+    const sub = serve(tb.bus, "control", () => new Promise<never>(() => {}), { params: { actor: "mute" } });
+    await tb.bus.nc.flush();
     const err = await request(
-      bus,
+      tb.bus,
       "control",
       { requestId: "r", verb: "ping" },
       { params: { actor: "mute" }, timeoutMs: 150 },
@@ -230,7 +212,7 @@ describe("request/reply", () => {
 
   it("reports no responders", async () => {
     const err = await request(
-      bus,
+      tb.bus,
       "control",
       { requestId: "r", verb: "ping" },
       { params: { actor: "nobody" }, timeoutMs: 1000 },
@@ -239,13 +221,13 @@ describe("request/reply", () => {
   });
 
   it("stops waiting when the AbortSignal fires", async () => {
-    const sub = serve(bus, "control", () => new Promise<never>(() => {}), { params: { actor: "abort" } });
-    await bus.nc.flush();
+    const sub = serve(tb.bus, "control", () => new Promise<never>(() => {}), { params: { actor: "abort" } });
+    await tb.bus.nc.flush();
     const ac = new AbortController();
     const started = Date.now();
     setTimeout(() => ac.abort(new Error("shutdown")), 50);
     const err = await request(
-      bus,
+      tb.bus,
       "control",
       { requestId: "r", verb: "ping" },
       { params: { actor: "abort" }, timeoutMs: 5000, signal: ac.signal },
@@ -253,7 +235,7 @@ describe("request/reply", () => {
     expect((err as BusRequestError).kind).toBe("aborted");
     expect(Date.now() - started).toBeLessThan(2000);
     const pre = await request(
-      bus,
+      tb.bus,
       "control",
       { requestId: "r", verb: "ping" },
       { params: { actor: "abort" }, timeoutMs: 5000, signal: AbortSignal.abort() },
@@ -265,7 +247,7 @@ describe("request/reply", () => {
   it("answers an invalid request with an error naming the field; the handler never sees it", async () => {
     let calls = 0;
     const sub = serve(
-      bus,
+      tb.bus,
       "control",
       (req) => {
         calls++;
@@ -273,15 +255,15 @@ describe("request/reply", () => {
       },
       { params: { actor: "strict" } },
     );
-    await bus.nc.flush();
-    const raw = await bus.nc.request(`${ns}.strict.control`, encode("Heartbeat", heartbeat("x", 1)), {
+    await tb.bus.nc.flush();
+    const raw = await tb.bus.nc.request(`${ns}.strict.control`, encode("Heartbeat", heartbeat("x", 1)), {
       timeout: 2000,
     });
     expect(raw.headers?.get("Nats-Service-Error-Code")).toBe("400");
     expect(raw.headers?.get("Nats-Service-Error")).toMatch(/ControlRequest/);
     expect(calls).toBe(0);
     const ok = await request(
-      bus,
+      tb.bus,
       "control",
       { requestId: "ok", verb: "status" },
       { params: { actor: "strict" }, timeoutMs: 2000 },
@@ -293,16 +275,16 @@ describe("request/reply", () => {
 
   it("turns a handler error into a remote error for the requester", async () => {
     const sub = serve(
-      bus,
+      tb.bus,
       "control",
       () => {
         throw new Error("not ready");
       },
       { params: { actor: "broken" } },
     );
-    await bus.nc.flush();
+    await tb.bus.nc.flush();
     const err = await request(
-      bus,
+      tb.bus,
       "control",
       { requestId: "r", verb: "drain" },
       { params: { actor: "broken" }, timeoutMs: 2000 },

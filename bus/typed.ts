@@ -305,8 +305,7 @@ export function serve<K extends RequestSubjectKey>(
       });
     };
     const fail = (err: unknown): void => {
-      bus.metrics.handlerError(m.subject);
-      bus.emit("bus.handler_failed", "error", { subject: m.subject, error: String(err) });
+      handlerFailed(bus, m.subject, err);
       respondError(m, 500, err instanceof Error ? err.message : String(err));
     };
     let result: MessageInput<SubjectReply<K>> | Promise<MessageInput<SubjectReply<K>>>;
@@ -450,8 +449,7 @@ function listen(
       bus.emit("bus.consumer_caught_up", "info", { subject, pending });
     },
     onRunError(err) {
-      bus.metrics.handlerError(subject);
-      bus.emit("bus.handler_failed", "error", { subject, error: String(err) });
+      handlerFailed(bus, subject, err);
     },
   });
   const sub = bus.nc.subscribe(subject, {

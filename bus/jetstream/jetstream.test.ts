@@ -1,35 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decode, encode } from "../../contracts/codec.ts";
 import type { MessageInput, MessageOf } from "../../contracts/registry.ts";
 import { sampleOf } from "../../contracts/testing/samples.ts";
-import { startNatsServer, type TestNatsServer } from "../../test/nats-server.ts";
-import { type BusConnection, connectBus } from "../connection.ts";
-import type { BusEvent } from "../observer.ts";
+import { useTestBus } from "../../test/bus-fixture.ts";
+import { connectBus } from "../connection.ts";
 import { consume, RetryableError } from "./consume.ts";
 import { jetStreamManagerOf, jetStreamOf } from "./context.ts";
 import { type ConsumerDeclaration, consumers, streamName, streams } from "./declarations.ts";
 import { ensureConsumer, ensureResources, ensureStream } from "./ensure.ts";
 import { publishToStream } from "./publish.ts";
 
-let server: TestNatsServer;
-let bus: BusConnection;
-const events: BusEvent[] = [];
-const ns = `t${Math.random().toString(36).slice(2, 8)}`;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  bus = await connectBus({
-    ...server.address,
-    name: "js-test",
-    namespace: ns,
-    observer: { onEvent: (e) => events.push(e) },
-  });
-  await ensureResources(bus);
-});
-afterAll(async () => {
-  await bus.close();
-  await server.stop();
-});
+const tb = useTestBus("js-test", { ensure: true });
+const { ns } = tb;
 
 function command(id: string, seed = 1): MessageInput<"AdaptationCommand"> {
   return { ...sampleOf("AdaptationCommand", seed), commandId: id };
@@ -51,12 +33,12 @@ async function testConsumer(
     ...over,
   } as const satisfies ConsumerDeclaration;
   const name = `test-${target}`;
-  await ensureConsumer(bus, await jetStreamManagerOf(bus), name, declaration);
+  await ensureConsumer(tb.bus, await jetStreamManagerOf(tb.bus), name, declaration);
   return { name, declaration };
 }
 
 async function deadLetters(): Promise<MessageOf<"DeadLetter">[]> {
-  const jsm = await jetStreamManagerOf(bus);
+  const jsm = await jetStreamManagerOf(tb.bus);
   const stream = streamName(ns, "deadLetters");
   const info = await jsm.streams.info(stream);
   const out: MessageOf<"DeadLetter">[] = [];
@@ -69,7 +51,7 @@ async function deadLetters(): Promise<MessageOf<"DeadLetter">[]> {
 
 describe("declared resources", () => {
   it("are created once and then left unchanged", async () => {
-    const again = await ensureResources(bus);
+    const again = await ensureResources(tb.bus);
     expect(again.created).toEqual([]);
     expect(again.updated).toEqual([]);
     expect(again.unchanged).toContain(streamName(ns, "commands"));
@@ -77,14 +59,14 @@ describe("declared resources", () => {
     expect(again.unchanged).toContain(`${ns}_settings`);
     expect(again.unchanged).toContain(`${ns}_kernels`);
     expect(again.unchanged.length).toBe(Object.keys(streams).length + Object.keys(consumers).length + 2 + 1);
-    const info = await (await jetStreamManagerOf(bus)).streams.info(streamName(ns, "commands"));
+    const info = await (await jetStreamManagerOf(tb.bus)).streams.info(streamName(ns, "commands"));
     expect(info.config.subjects).toEqual([`${ns}.command.*`]);
     expect(info.config.discard).toBe("new");
     expect(info.config.duplicate_window).toBe(10 * 60_000 * 1_000_000);
   });
 
   it("brings a changed limit to the declaration", async () => {
-    const jsm = await jetStreamManagerOf(bus);
+    const jsm = await jetStreamManagerOf(tb.bus);
     const changed = { ...streams.fieldReports, maxBytes: 128 * 1024 * 1024 };
     expect(await ensureStream(jsm, ns, "fieldReports", changed)).toEqual([
       streamName(ns, "fieldReports"),
@@ -105,15 +87,17 @@ describe("JetStream publish and consume", () => {
   it("round-trips a command through the declared consumer with an ack", async () => {
     const got: { msg: MessageOf<"AdaptationCommand">; delivery: number; messageId: string | undefined }[] =
       [];
-    const c = await consume(bus, "kasmina-commands", (msg, ctx) => {
+    const c = await consume(tb.bus, "kasmina-commands", (msg, ctx) => {
       got.push({ msg, delivery: ctx.deliveryCount, messageId: ctx.headers.messageId });
     });
-    const ack = await publishToStream(bus, "command", command("cmd-rt"), { params: { target: "kasmina" } });
+    const ack = await publishToStream(tb.bus, "command", command("cmd-rt"), {
+      params: { target: "kasmina" },
+    });
     expect(ack).toMatchObject({ stream: streamName(ns, "commands"), duplicate: false, messageId: "cmd-rt" });
     await expect.poll(() => got.length).toBe(1);
     expect(got[0]).toMatchObject({ msg: command("cmd-rt"), delivery: 1, messageId: "cmd-rt" });
     await c.stop();
-    const info = await (await jetStreamManagerOf(bus)).consumers.info(
+    const info = await (await jetStreamManagerOf(tb.bus)).consumers.info(
       streamName(ns, "commands"),
       "kasmina-commands",
     );
@@ -122,18 +106,20 @@ describe("JetStream publish and consume", () => {
   });
 
   it("deduplicates a re-published command id", async () => {
-    const first = await publishToStream(bus, "command", command("cmd-dup"), { params: { target: "dedup" } });
-    const second = await publishToStream(bus, "command", command("cmd-dup", 2), {
+    const first = await publishToStream(tb.bus, "command", command("cmd-dup"), {
+      params: { target: "dedup" },
+    });
+    const second = await publishToStream(tb.bus, "command", command("cmd-dup", 2), {
       params: { target: "dedup" },
     });
     expect(second.duplicate).toBe(true);
     expect(second.seq).toBe(first.seq);
     const { name, declaration } = await testConsumer("dedup");
     const seen: string[] = [];
-    const c = await consume(bus, { name, declaration }, (m) => {
+    const c = await consume(tb.bus, { name, declaration }, (m) => {
       seen.push(m.commandId);
     });
-    await publishToStream(bus, "command", command("cmd-after"), { params: { target: "dedup" } });
+    await publishToStream(tb.bus, "command", command("cmd-after"), { params: { target: "dedup" } });
     await expect.poll(() => seen).toEqual(["cmd-dup", "cmd-after"]);
     await c.stop();
   });
@@ -141,14 +127,14 @@ describe("JetStream publish and consume", () => {
   it("dead-letters a message whose handler fails with a non-retryable error, at once", async () => {
     const ref = await testConsumer("poison");
     let calls = 0;
-    const c = await consume(bus, ref, () => {
+    const c = await consume(tb.bus, ref, () => {
       calls++;
       throw new Error("cannot apply");
     });
-    const ack = await publishToStream(bus, "command", command("cmd-poison"), {
+    const ack = await publishToStream(tb.bus, "command", command("cmd-poison"), {
       params: { target: "poison" },
     });
-    await expect.poll(() => bus.metrics.snapshot().deadLettered[`${ns}.command.poison`]).toBe(1);
+    await expect.poll(() => tb.bus.metrics.snapshot().deadLettered[`${ns}.command.poison`]).toBe(1);
     expect(calls).toBe(1);
     const dl = (await deadLetters()).find((d) => d.originalSubject === `${ns}.command.poison`);
     expect(dl).toMatchObject({
@@ -166,12 +152,12 @@ describe("JetStream publish and consume", () => {
   it("naks retryable failures with a delay and dead-letters after max deliver", async () => {
     const ref = await testConsumer("retry", { maxDeliver: 3, retryDelayMs: 20 });
     const deliveries: number[] = [];
-    const c = await consume(bus, ref, (_m, ctx) => {
+    const c = await consume(tb.bus, ref, (_m, ctx) => {
       deliveries.push(ctx.deliveryCount);
       throw new RetryableError("kernel not ready");
     });
-    await publishToStream(bus, "command", command("cmd-retry"), { params: { target: "retry" } });
-    await expect.poll(() => bus.metrics.snapshot().deadLettered[`${ns}.command.retry`]).toBe(1);
+    await publishToStream(tb.bus, "command", command("cmd-retry"), { params: { target: "retry" } });
+    await expect.poll(() => tb.bus.metrics.snapshot().deadLettered[`${ns}.command.retry`]).toBe(1);
     expect(deliveries).toEqual([1, 2, 3]);
     const dl = (await deadLetters()).find((d) => d.originalSubject === `${ns}.command.retry`);
     expect(dl?.deliveries).toBe(3);
@@ -182,30 +168,30 @@ describe("JetStream publish and consume", () => {
   it("acks a message that succeeds on redelivery", async () => {
     const ref = await testConsumer("flaky");
     const deliveries: number[] = [];
-    const c = await consume(bus, ref, (_m, ctx) => {
+    const c = await consume(tb.bus, ref, (_m, ctx) => {
       deliveries.push(ctx.deliveryCount);
       if (ctx.deliveryCount === 1) throw new RetryableError("busy", 10);
     });
-    await publishToStream(bus, "command", command("cmd-flaky"), { params: { target: "flaky" } });
+    await publishToStream(tb.bus, "command", command("cmd-flaky"), { params: { target: "flaky" } });
     await expect.poll(() => deliveries).toEqual([1, 2]);
     await c.stop();
-    expect(bus.metrics.snapshot().deadLettered[`${ns}.command.flaky`]).toBeUndefined();
+    expect(tb.bus.metrics.snapshot().deadLettered[`${ns}.command.flaky`]).toBeUndefined();
   });
 
   it("rejects a malformed stored payload with its field path, terminates it, and goes on", async () => {
     const ref = await testConsumer("malformed");
     const seen: string[] = [];
-    const c = await consume(bus, ref, (m) => {
+    const c = await consume(tb.bus, ref, (m) => {
       seen.push(m.commandId);
     });
     const subject = `${ns}.command.malformed`;
-    await jetStreamOf(bus).publish(subject, encode("ControlRequest", { requestId: "x", verb: "ping" }), {
+    await jetStreamOf(tb.bus).publish(subject, encode("ControlRequest", { requestId: "x", verb: "ping" }), {
       msgID: "bad-1",
     });
-    await publishToStream(bus, "command", command("cmd-good"), { params: { target: "malformed" } });
+    await publishToStream(tb.bus, "command", command("cmd-good"), { params: { target: "malformed" } });
     await expect.poll(() => seen).toEqual(["cmd-good"]);
-    await expect.poll(() => bus.metrics.snapshot().deadLettered[subject]).toBe(1);
-    const rejected = Object.keys(bus.metrics.snapshot().rejected).filter((k) => k.startsWith(subject));
+    await expect.poll(() => tb.bus.metrics.snapshot().deadLettered[subject]).toBe(1);
+    const rejected = Object.keys(tb.bus.metrics.snapshot().rejected).filter((k) => k.startsWith(subject));
     expect(rejected).toHaveLength(1);
     expect(rejected[0]).not.toBe(`${subject} <root>`);
     const dl = (await deadLetters()).find((d) => d.originalSubject === subject);
@@ -218,7 +204,7 @@ describe("JetStream publish and consume", () => {
     const ref = await testConsumer("order", { maxAckPending: 32 });
     const seen: string[] = [];
     const c = await consume(
-      bus,
+      tb.bus,
       ref,
       async (m) => {
         await new Promise((r) => setTimeout(r, Math.random() * 3));
@@ -228,11 +214,11 @@ describe("JetStream publish and consume", () => {
     );
     const ids = Array.from({ length: 20 }, (_, i) => `cmd-o${i}`);
     await Promise.all(
-      ids.map((id) => publishToStream(bus, "command", command(id), { params: { target: "order" } })),
+      ids.map((id) => publishToStream(tb.bus, "command", command(id), { params: { target: "order" } })),
     );
     await expect.poll(() => seen.length).toBe(20);
     const acks = await Promise.all(
-      ids.map((id) => publishToStream(bus, "command", command(id), { params: { target: "order" } })),
+      ids.map((id) => publishToStream(tb.bus, "command", command(id), { params: { target: "order" } })),
     );
     expect(acks.every((a) => a.duplicate)).toBe(true);
     const bySeq = [...seen];
@@ -244,7 +230,7 @@ describe("JetStream publish and consume", () => {
   });
 
   it("fails a stream publish with a clear error when no stream stores the subject", async () => {
-    const other = await connectBus({ ...server.address, name: "no-streams", namespace: `${ns}x` });
+    const other = await connectBus({ ...tb.server.address, name: "no-streams", namespace: `${ns}x` });
     await expect(
       publishToStream(other, "command", command("cmd-nowhere"), {
         params: { target: "kasmina" },

@@ -1,14 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decode } from "../../contracts/codec.ts";
 import type { MessageInput, MessageOf } from "../../contracts/registry.ts";
 import { sampleOf } from "../../contracts/testing/samples.ts";
-import { startNatsServer, type TestNatsServer } from "../../test/nats-server.ts";
-import { type BusConnection, connectBus } from "../connection.ts";
-import type { BusEvent } from "../observer.ts";
+import { useTestBus } from "../../test/bus-fixture.ts";
 import { consume } from "./consume.ts";
 import { jetStreamManagerOf, jetStreamOf } from "./context.ts";
 import { type ConsumerDeclaration, streamName } from "./declarations.ts";
-import { ensureConsumer, ensureResources } from "./ensure.ts";
+import { ensureConsumer } from "./ensure.ts";
 import {
   MAX_DELIVERIES_ADVISORY_PREFIX,
   maxDeliveriesSubject,
@@ -16,26 +14,9 @@ import {
 } from "./max-deliveries.ts";
 import { publishToStream } from "./publish.ts";
 
-let server: TestNatsServer;
-let bus: BusConnection;
-const events: BusEvent[] = [];
-const ns = `t${Math.random().toString(36).slice(2, 8)}`;
+const tb = useTestBus("max-deliveries-test", { ensure: true });
+const { events, ns } = tb;
 const commands = (): string => streamName(ns, "commands");
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  bus = await connectBus({
-    ...server.address,
-    name: "max-deliveries-test",
-    namespace: ns,
-    observer: { onEvent: (e) => events.push(e) },
-  });
-  await ensureResources(bus);
-});
-afterAll(async () => {
-  await bus.close();
-  await server.stop();
-});
 
 function command(id: string): MessageInput<"AdaptationCommand"> {
   return { ...sampleOf("AdaptationCommand", 1), commandId: id };
@@ -53,13 +34,13 @@ async function testConsumer(target: string) {
     retryDelayMs: 20,
   } as const satisfies ConsumerDeclaration;
   const name = `md-${target}`;
-  await ensureConsumer(bus, await jetStreamManagerOf(bus), name, declaration);
+  await ensureConsumer(tb.bus, await jetStreamManagerOf(tb.bus), name, declaration);
   return { name, declaration };
 }
 
 /** Takes every allowed delivery of the consumer's next message and settles none, like a process that dies. */
 async function deliverWithoutAck(name: string, times: number): Promise<number[]> {
-  const c = await jetStreamOf(bus).consumers.get(commands(), name);
+  const c = await jetStreamOf(tb.bus).consumers.get(commands(), name);
   const deliveries: number[] = [];
   while (deliveries.length < times) {
     const batch = await c.fetch({ max_messages: 1, expires: 2_000 });
@@ -73,7 +54,7 @@ async function deliverWithoutAck(name: string, times: number): Promise<number[]>
  * when a pull makes it look at the expired last delivery.
  */
 async function waitingPull(name: string) {
-  const c = await jetStreamOf(bus).consumers.get(commands(), name);
+  const c = await jetStreamOf(tb.bus).consumers.get(commands(), name);
   const batch = await c.fetch({ max_messages: 1, expires: 5_000 });
   const drained = (async () => {
     for await (const _ of batch);
@@ -87,7 +68,7 @@ async function waitingPull(name: string) {
 }
 
 async function deadLettersOf(seq: number): Promise<MessageOf<"DeadLetter">[]> {
-  const jsm = await jetStreamManagerOf(bus);
+  const jsm = await jetStreamManagerOf(tb.bus);
   const stream = streamName(ns, "deadLetters");
   const info = await jsm.streams.info(stream);
   const out: MessageOf<"DeadLetter">[] = [];
@@ -104,12 +85,12 @@ describe("max-deliveries sweeper", () => {
   it("observes the server's advisory: subject and fields", async () => {
     const { name } = await testConsumer("observe");
     const seen: { subject: string; body: Record<string, unknown> }[] = [];
-    const sub = bus.nc.subscribe(`${MAX_DELIVERIES_ADVISORY_PREFIX}.>`, {
+    const sub = tb.bus.nc.subscribe(`${MAX_DELIVERIES_ADVISORY_PREFIX}.>`, {
       callback: (_e, m) => {
         seen.push({ subject: m.subject, body: m.json() });
       },
     });
-    const ack = await publishToStream(bus, "command", command("cmd-observe"), {
+    const ack = await publishToStream(tb.bus, "command", command("cmd-observe"), {
       params: { target: "observe" },
     });
     expect(await deliverWithoutAck(name, 2)).toEqual([1, 2]);
@@ -129,13 +110,15 @@ describe("max-deliveries sweeper", () => {
 
   it("dead-letters a message whose last delivery was never acked (consumer died), when the consumer comes back", async () => {
     const ref = await testConsumer("crash");
-    const ack = await publishToStream(bus, "command", command("cmd-crash"), { params: { target: "crash" } });
+    const ack = await publishToStream(tb.bus, "command", command("cmd-crash"), {
+      params: { target: "crash" },
+    });
     expect(await deliverWithoutAck(ref.name, 2)).toEqual([1, 2]);
     const handled: string[] = [];
-    const c = await consume(bus, ref, (m) => {
+    const c = await consume(tb.bus, ref, (m) => {
       handled.push(m.commandId);
     });
-    await publishToStream(bus, "command", command("cmd-after-crash"), { params: { target: "crash" } });
+    await publishToStream(tb.bus, "command", command("cmd-after-crash"), { params: { target: "crash" } });
     await expect.poll(() => deadLettersOf(ack.seq), { timeout: 5_000 }).toHaveLength(1);
     await expect.poll(() => handled).toEqual(["cmd-after-crash"]);
     await c.stop();
@@ -150,15 +133,15 @@ describe("max-deliveries sweeper", () => {
     });
     expect(dl?.reason).toMatch(/not acknowledged after 2 deliveries \(max 2\)/);
     expect(decode("AdaptationCommand", dl?.payload ?? new Uint8Array())).toEqual(command("cmd-crash"));
-    expect(bus.metrics.snapshot().deadLettered[`${ns}.command.crash`]).toBe(1);
+    expect(tb.bus.metrics.snapshot().deadLettered[`${ns}.command.crash`]).toBe(1);
   });
 
   it("dead-letters a message whose handler hangs past the last ack wait", async () => {
     const ref = await testConsumer("hang");
-    const ack = await publishToStream(bus, "command", command("cmd-hang"), { params: { target: "hang" } });
+    const ack = await publishToStream(tb.bus, "command", command("cmd-hang"), { params: { target: "hang" } });
     const deliveries: number[] = [];
     const c = await consume(
-      bus,
+      tb.bus,
       ref,
       (m, ctx) => {
         deliveries.push(ctx.deliveryCount);
@@ -182,12 +165,12 @@ describe("max-deliveries sweeper", () => {
     // The race where limits remove the message between the advisory and the read: the advisory is
     // sent here by the test, since nats-server 2.9.10 sends none for a message deleted while pending.
     const ref = await testConsumer("gone");
-    const ack = await publishToStream(bus, "command", command("cmd-gone"), { params: { target: "gone" } });
+    const ack = await publishToStream(tb.bus, "command", command("cmd-gone"), { params: { target: "gone" } });
     expect(await deliverWithoutAck(ref.name, 2)).toEqual([1, 2]);
-    await (await jetStreamManagerOf(bus)).streams.deleteMessage(commands(), ack.seq);
-    const watch = await watchMaxDeliveries(bus, [ref]);
+    await (await jetStreamManagerOf(tb.bus)).streams.deleteMessage(commands(), ack.seq);
+    const watch = await watchMaxDeliveries(tb.bus, [ref]);
     const advisory = { stream: commands(), consumer: ref.name, stream_seq: ack.seq, deliveries: 2 };
-    bus.nc.publish(maxDeliveriesSubject(commands(), ref.name), JSON.stringify(advisory));
+    tb.bus.nc.publish(maxDeliveriesSubject(commands(), ref.name), JSON.stringify(advisory));
     await expect.poll(() => deadLettersOf(ack.seq), { timeout: 3_000 }).toHaveLength(1);
     await watch.stop();
     const [dl] = await deadLettersOf(ack.seq);
@@ -200,13 +183,13 @@ describe("max-deliveries sweeper", () => {
 
   it("stores a message dead-lettered by the handler and by an advisory once", async () => {
     const ref = await testConsumer("both");
-    const c = await consume(bus, ref, () => {
+    const c = await consume(tb.bus, ref, () => {
       throw new Error("cannot apply");
     });
-    const ack = await publishToStream(bus, "command", command("cmd-both"), { params: { target: "both" } });
+    const ack = await publishToStream(tb.bus, "command", command("cmd-both"), { params: { target: "both" } });
     await expect.poll(() => deadLettersOf(ack.seq)).toHaveLength(1);
     const advisory = { stream: commands(), consumer: ref.name, stream_seq: ack.seq, deliveries: 2 };
-    bus.nc.publish(maxDeliveriesSubject(commands(), ref.name), JSON.stringify(advisory));
+    tb.bus.nc.publish(maxDeliveriesSubject(commands(), ref.name), JSON.stringify(advisory));
     await expect
       .poll(() => events.some((e) => e.name === "bus.dead_letter_duplicate" && e.attributes.seq === ack.seq))
       .toBe(true);
@@ -214,13 +197,13 @@ describe("max-deliveries sweeper", () => {
     const letters = await deadLettersOf(ack.seq);
     expect(letters).toHaveLength(1);
     expect(letters[0]?.reason).toBe("handler failed: cannot apply");
-    expect(bus.metrics.snapshot().deadLettered[`${ns}.command.both`]).toBe(1);
+    expect(tb.bus.metrics.snapshot().deadLettered[`${ns}.command.both`]).toBe(1);
   });
 
   it("reports a malformed advisory, naming the field", async () => {
     const ref = await testConsumer("bad-advisory");
-    const watch = await watchMaxDeliveries(bus, [ref]);
-    bus.nc.publish(
+    const watch = await watchMaxDeliveries(tb.bus, [ref]);
+    tb.bus.nc.publish(
       maxDeliveriesSubject(commands(), ref.name),
       JSON.stringify({ stream: commands(), consumer: ref.name, deliveries: 2 }),
     );

@@ -4,31 +4,25 @@ import { join } from "node:path";
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { type Msg, headers as natsHeaders } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNatsServer, type TestNatsServer } from "../../test/nats-server.ts";
-import { type BusConnection, connectBus } from "../connection.ts";
+import { useTestBus } from "../../test/bus-fixture.ts";
 import { exportStream } from "./export-stream.ts";
 import { readRecording as readFile } from "./reader.ts";
 import { headersOf } from "./recorder.ts";
 import { replayRecording } from "./replayer.ts";
 
-let server: TestNatsServer;
-let conn: BusConnection;
+const tb = useTestBus("export-test", { namespace: "esper" });
 let jsm: JetStreamManager;
 let dir: string;
 let n = 0;
 const tmp = (): string => join(dir, `e${n++}.esperrec`);
 
 beforeAll(async () => {
-  server = await startNatsServer();
   dir = await mkdtemp(join(tmpdir(), "esper-export-"));
-  conn = await connectBus({ ...server.address, name: "export-test", namespace: "esper" });
   // Test setup only: the stream is created with the raw client.
-  jsm = await jetstreamManager(conn.nc);
+  jsm = await jetstreamManager(tb.bus.nc);
 });
 
 afterAll(async () => {
-  await conn?.close();
-  await server?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -63,7 +57,7 @@ describe("export a JetStream stream to a recording", () => {
     await jsm.streams.deleteMessage("EXP1", 4);
     const kept = stored.filter((m) => m.seq !== 4);
     const out = tmp();
-    const summary = await exportStream(conn, { stream: "EXP1", out });
+    const summary = await exportStream(tb.bus, { stream: "EXP1", out });
     expect(summary).toMatchObject({ stream: "EXP1", firstSeq: 1, lastSeq: 10, frames: 9 });
 
     const { header, frames } = await readFile(out);
@@ -89,7 +83,7 @@ describe("export a JetStream stream to a recording", () => {
   it("exports only the subjects matching the filter", async () => {
     const stored = await fillStream("EXP2", "ex2", 9);
     const out = tmp();
-    const summary = await exportStream(conn, { stream: "EXP2", out, subject: "ex2.b" });
+    const summary = await exportStream(tb.bus, { stream: "EXP2", out, subject: "ex2.b" });
     const expected = stored.filter((m) => m.subject === "ex2.b");
     expect(summary.frames).toBe(expected.length);
     const { header, frames } = await readFile(out);
@@ -100,17 +94,17 @@ describe("export a JetStream stream to a recording", () => {
   it("writes a header-only file for an empty stream or a filter that matches nothing", async () => {
     await jsm.streams.add({ name: "EXP3", subjects: ["ex3.>"] });
     const empty = tmp();
-    expect((await exportStream(conn, { stream: "EXP3", out: empty })).frames).toBe(0);
+    expect((await exportStream(tb.bus, { stream: "EXP3", out: empty })).frames).toBe(0);
     expect((await readFile(empty)).frames).toEqual([]);
     await fillStream("EXP4", "ex4", 3);
     const none = tmp();
-    expect((await exportStream(conn, { stream: "EXP4", out: none, subject: "ex4.zzz" })).frames).toBe(0);
+    expect((await exportStream(tb.bus, { stream: "EXP4", out: none, subject: "ex4.zzz" })).frames).toBe(0);
   });
 
   it("stops at the last sequence of the call while messages keep arriving", async () => {
     await fillStream("EXP6", "ex6", 300);
     const out = tmp();
-    const exporting = exportStream(conn, { stream: "EXP6", out });
+    const exporting = exportStream(tb.bus, { stream: "EXP6", out });
     const js = jsm.jetstream();
     for (let i = 0; i < 50; i++) await js.publish("ex6.late", new Uint8Array([i]));
     const summary = await exporting;
@@ -120,22 +114,22 @@ describe("export a JetStream stream to a recording", () => {
   });
 
   it("names a stream that does not exist", async () => {
-    await expect(exportStream(conn, { stream: "NOPE", out: tmp() })).rejects.toThrow(/stream 'NOPE'/);
+    await expect(exportStream(tb.bus, { stream: "NOPE", out: tmp() })).rejects.toThrow(/stream 'NOPE'/);
   });
 
   it("round-trips: an export replayed into another namespace publishes the same messages in order", async () => {
     const stored = await fillStream("EXP5", "ex5", 8);
     const out = tmp();
-    await exportStream(conn, { stream: "EXP5", out });
+    await exportStream(tb.bus, { stream: "EXP5", out });
     const got: { subject: string; payload: string; msgId: string | undefined }[] = [];
-    const sub = conn.nc.subscribe("ex5r.>", {
+    const sub = tb.bus.nc.subscribe("ex5r.>", {
       callback: (_e, m: Msg) => {
         got.push({ subject: m.subject, payload: hex(m.data), msgId: headersOf(m)["Nats-Msg-Id"]?.[0] });
       },
     });
-    await conn.nc.flush();
-    await replayRecording(conn, out, { speed: "max", remap: { from: "ex5", to: "ex5r" } });
-    await conn.nc.flush();
+    await tb.bus.nc.flush();
+    await replayRecording(tb.bus, out, { speed: "max", remap: { from: "ex5", to: "ex5r" } });
+    await tb.bus.nc.flush();
     sub.unsubscribe();
     expect(got).toEqual(
       stored.map((m) => ({

@@ -1,6 +1,7 @@
-import { type ConsumerMessages, type JsMsg, jetstreamManager } from "@nats-io/jetstream";
+import type { ConsumerMessages, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { CONTRACT_VERSION } from "../../contracts/budgets.ts";
 import type { BusConnection } from "../connection.ts";
+import { jetStreamManagerOf } from "../jetstream/context.ts";
 import type { RecordedFrame } from "./format.ts";
 import { headersOf } from "./recorder.ts";
 import { checkSubjectFilter, namespaceOfFilters } from "./subject-filter.ts";
@@ -41,7 +42,7 @@ export interface ExportSummary {
  */
 export async function exportStream(conn: BusConnection, opts: ExportStreamOptions): Promise<ExportSummary> {
   if (opts.subject !== undefined) checkSubjectFilter(opts.subject, "subject");
-  const jsm = await jetstreamManager(conn.nc);
+  const jsm = await jetStreamManagerOf(conn);
   const info = await jsm.streams.info(opts.stream).catch((err: unknown) => {
     throw new Error(`stream '${opts.stream}': ${err instanceof Error ? err.message : String(err)}`, {
       cause: err,
@@ -61,7 +62,7 @@ export async function exportStream(conn: BusConnection, opts: ExportStreamOption
     opts.writer,
   );
   try {
-    if (messages > 0) await copyMessages(conn, opts, firstSeq, lastSeq, writer);
+    if (messages > 0) await copyMessages(jsm, opts, firstSeq, lastSeq, writer);
   } finally {
     await writer.close();
   }
@@ -76,13 +77,13 @@ export async function exportStream(conn: BusConnection, opts: ExportStreamOption
 }
 
 async function copyMessages(
-  conn: BusConnection,
+  jsm: JetStreamManager,
   opts: ExportStreamOptions,
   firstSeq: number,
   lastSeq: number,
   writer: RecordingWriter,
 ): Promise<void> {
-  const js = (await jetstreamManager(conn.nc)).jetstream();
+  const js = jsm.jetstream();
   const consumer = await js.consumers.get(opts.stream, {
     opt_start_seq: firstSeq,
     ...(opts.subject !== undefined ? { filter_subjects: opts.subject } : {}),

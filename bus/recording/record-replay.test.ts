@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Msg, headers as natsHeaders } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startNatsServer, type TestNatsServer } from "../../test/nats-server.ts";
+import { useNatsServer } from "../../test/bus-fixture.ts";
 import { type BusConnection, connectBus } from "../connection.ts";
 import { headersOf, startRecorder } from "./recorder.ts";
 import { replayRecording } from "./replayer.ts";
 
-let server: TestNatsServer;
+const fixture = useNatsServer();
 let pub: BusConnection;
 let rec: BusConnection;
 let sub: BusConnection;
@@ -17,15 +17,13 @@ let n = 0;
 const tmp = (): string => join(dir, `r${n++}.esperrec`);
 
 beforeAll(async () => {
-  server = await startNatsServer();
   dir = await mkdtemp(join(tmpdir(), "esper-rec-"));
-  const open = (name: string) => connectBus({ ...server.address, name, namespace: "esper" });
+  const open = (name: string) => connectBus({ ...fixture.server.address, name, namespace: "esper" });
   [pub, rec, sub] = await Promise.all([open("rr-pub"), open("rr-rec"), open("rr-sub")]);
 });
 
 afterAll(async () => {
   await Promise.all([pub?.close(), rec?.close(), sub?.close()]);
-  await server?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 

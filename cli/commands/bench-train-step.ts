@@ -9,7 +9,8 @@ same MLP with two grafted seeds; runs the PyTorch peer when /usr/bin/python3 has
 function intFlag(value: string | undefined, flag: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be an integer >= ${min}, got '${value}'`);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`--${flag} must be an integer >= ${min}, got '${value}'`);
   return n;
 }
 
