@@ -190,6 +190,12 @@ export async function consume<R extends ConsumerRef>(
       chains.set(m.subject, tail);
     }
   })();
+  // A consume loop that dies (e.g. its consumer was deleted) must not leave a silently dead consumer:
+  // it is reported, then rethrown so the process fails loudly and its supervisor restarts it.
+  void loop.catch((err: unknown) => {
+    bus.emit("bus.consumer_failed", "error", { consumer: label, error: String(err) });
+    throw err;
+  });
   const release = (subject: string, tail: Promise<void>): void => {
     inFlight--;
     if (chains.get(subject) === tail) chains.delete(subject);

@@ -99,13 +99,19 @@ export function checkServer(bus: BusConnection): void {
 }
 
 function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
-  const pb = b.split(/[.-]/).map((x) => Number.parseInt(x, 10) || 0);
+  const pa = versionParts(a);
+  const pb = versionParts(b);
   for (let i = 0; i < 3; i++) {
     const d = (pa[i] ?? 0) - (pb[i] ?? 0);
     if (d !== 0) return d;
   }
   return 0;
+}
+
+function versionParts(version: string): number[] {
+  const match = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (match === null) throw new ResourceError(`cannot read the nats-server version '${version}'`);
+  return match.slice(1).map(Number);
 }
 
 /** The stream configuration the bus wants for declaration `decl` under `ns`. */
