@@ -263,7 +263,12 @@ export async function ensureBucket(bus: BusConnection, key: BucketKey): Promise<
   } catch (err) {
     throw new ResourceError(`cannot create KV bucket ${name}: ${errText(err)}`, { cause: err });
   }
-  return [name, existed ? "unchanged" : "created"];
+  if (!existed) return [name, "created"];
+  return alignLimits(bus, name, `KV_${name}`, {
+    max_msgs_per_subject: limits.history,
+    max_bytes: limits.maxBytes,
+    max_msg_size: limits.maxValueSize,
+  });
 }
 
 /** Creates object store `key` (or binds to it when it exists). */
@@ -278,7 +283,33 @@ export async function ensureObjectStore(bus: BusConnection, key: ObjectStoreKey)
   } catch (err) {
     throw new ResourceError(`cannot create object store ${name}: ${errText(err)}`, { cause: err });
   }
-  return [name, existed ? "unchanged" : "created"];
+  if (!existed) return [name, "created"];
+  return alignLimits(bus, name, `OBJ_${name}`, { max_bytes: objectStoreLimits[key].maxBytes });
+}
+
+type StoreLimits = { max_msgs_per_subject?: number; max_bytes?: number; max_msg_size?: number };
+
+/**
+ * Brings the limits of an existing bucket or object store (the stream behind it) to the declared ones:
+ * creating a bucket that exists binds to it without comparing, so a changed declaration is applied here.
+ */
+async function alignLimits(
+  bus: BusConnection,
+  name: string,
+  stream: string,
+  wanted: StoreLimits,
+): Promise<Outcome> {
+  const jsm = await jetStreamManagerOf(bus);
+  try {
+    const { config } = await jsm.streams.info(stream);
+    const current: StoreLimits = config;
+    const differs = (Object.keys(wanted) as (keyof StoreLimits)[]).some((k) => current[k] !== wanted[k]);
+    if (!differs) return [name, "unchanged"];
+    await jsm.streams.update(stream, { ...config, ...wanted });
+    return [name, "updated"];
+  } catch (err) {
+    throw new ResourceError(`cannot apply the declared limits to ${name}: ${errText(err)}`, { cause: err });
+  }
 }
 
 function errText(err: unknown): string {

@@ -6,7 +6,7 @@ import { useTestBus } from "../../test/bus-fixture.ts";
 import { connectBus } from "../connection.ts";
 import { consume, RetryableError } from "./consume.ts";
 import { jetStreamManagerOf, jetStreamOf } from "./context.ts";
-import { type ConsumerDeclaration, consumers, streamName, streams } from "./declarations.ts";
+import { type ConsumerDeclaration, consumers, kvBuckets, streamName, streams } from "./declarations.ts";
 import { ensureConsumer, ensureResources, ensureStream } from "./ensure.ts";
 import { publishToStream } from "./publish.ts";
 
@@ -63,6 +63,16 @@ describe("declared resources", () => {
     expect(info.config.subjects).toEqual([`${ns}.command.*`]);
     expect(info.config.discard).toBe("new");
     expect(info.config.duplicate_window).toBe(10 * 60_000 * 1_000_000);
+  });
+
+  it("brings a KV bucket whose limits drifted back to the declaration", async () => {
+    const jsm = await jetStreamManagerOf(tb.bus);
+    const stream = `KV_${ns}_settings`;
+    const { config } = await jsm.streams.info(stream);
+    await jsm.streams.update(stream, { ...config, max_bytes: 1024 * 1024 });
+    const again = await ensureResources(tb.bus);
+    expect(again.updated).toEqual([`${ns}_settings`]);
+    expect((await jsm.streams.info(stream)).config.max_bytes).toBe(kvBuckets.settings.maxBytes);
   });
 
   it("brings a changed limit to the declaration", async () => {
