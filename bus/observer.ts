@@ -16,25 +16,3 @@ export interface BusEvent {
 export interface BusObserver {
   onEvent(event: BusEvent): void;
 }
-
-/** The part of a pino-style logger a {@link logObserver} writes to. */
-export interface BusLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-/** An observer that writes every event as one log line at the event's level. */
-export function logObserver(logger: BusLogger): BusObserver {
-  return { onEvent: (e) => logger[e.level]({ ...e.attributes }, e.name) };
-}
-
-/** An observer that forwards each event to every observer given, in order. */
-export function fanOutObserver(...observers: readonly BusObserver[]): BusObserver {
-  return {
-    onEvent(event) {
-      for (const o of observers) o.onEvent(event);
-    },
-  };
-}
