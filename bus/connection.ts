@@ -2,6 +2,7 @@ import { connect, type NatsConnection, type Status } from "@nats-io/transport-no
 import { subjectFilter } from "../contracts/subjects.ts";
 import { BusMetrics } from "./metrics.ts";
 import type { BusEventAttributes, BusEventLevel, BusObserver } from "./observer.ts";
+import { settlesWithin } from "./settles-within.ts";
 
 /** Where a NATS server is and how to authenticate to it. */
 export interface BusAddress {
@@ -128,18 +129,14 @@ export async function connectBus(opts: BusConnectionOptions): Promise<BusConnect
         }
       }
       if (conn.isClosed()) return;
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<"timeout">((r) => {
-        timer = setTimeout(() => r("timeout"), drainTimeoutMs);
-      });
-      const result = await Promise.race([conn.drain().then(() => "drained" as const), timedOut]).catch(
-        (err: unknown) => err,
-      );
-      clearTimeout(timer);
-      if (result !== "drained") {
-        emit("bus.drain_incomplete", "warn", { reason: String(result) });
-        await conn.close();
+      let reason = `not drained within ${drainTimeoutMs} ms`;
+      try {
+        if (await settlesWithin(conn.drain(), drainTimeoutMs)) return;
+      } catch (err) {
+        reason = String(err);
       }
+      emit("bus.drain_incomplete", "warn", { reason });
+      await conn.close();
     })();
     return closing;
   };

@@ -20,6 +20,7 @@ import type { BusConnection } from "./connection.ts";
 import { type BusHeaders, outgoingHeaders, readHeaders, type SendOptions } from "./headers.ts";
 import { checkMessage } from "./inbound.ts";
 import { messageHeader } from "./raw-headers.ts";
+import { settlesWithin } from "./settles-within.ts";
 
 /** Keys of subjects carried by plain core publish/subscribe. */
 export type CoreSubjectKey = {
@@ -476,15 +477,4 @@ function listen(
   };
   unregister = bus.onClose(() => stop());
   return { subject, pending: () => runner.pending, stop };
-}
-
-/** Whether `p` settles within `ms`. */
-export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((r) => {
-    timer = setTimeout(() => r(false), ms);
-  });
-  const result = await Promise.race([p.then(() => true as const), late]);
-  clearTimeout(timer);
-  return result;
 }

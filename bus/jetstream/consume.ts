@@ -5,7 +5,7 @@ import { type SubjectKey, type SubjectMessage, subjects } from "../../contracts/
 import type { BusConnection } from "../connection.ts";
 import { type BusHeaders, readHeaders } from "../headers.ts";
 import { checkInbound } from "../inbound.ts";
-import { settlesWithin } from "../typed.ts";
+import { settlesWithin } from "../settles-within.ts";
 import { jetStreamOf } from "./context.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
 import { type ConsumerDeclaration, type ConsumerName, consumers, streamName } from "./declarations.ts";

@@ -1,6 +1,7 @@
 import type { Msg, MsgHdrs, Subscription } from "@nats-io/transport-node";
 import { CONTRACT_VERSION } from "../../contracts/budgets.ts";
 import type { BusConnection } from "../connection.ts";
+import { settlesWithin } from "../settles-within.ts";
 import { checkSubjectFilter, namespaceOfFilters } from "./subject-filter.ts";
 import { RecordingWriter, type WriterOptions } from "./writer.ts";
 
@@ -129,19 +130,7 @@ export async function startRecorder(conn: BusConnection, opts: RecorderOptions):
 
 /** Drains the subscriptions; on timeout unsubscribes them instead. True when every drain completed. */
 async function drainWithin(subs: readonly Subscription[], timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  const all = Promise.all(subs.map((s) => s.drain())).then(
-    () => true,
-    () => false,
-  );
-  try {
-    const done = await Promise.race([all, timedOut]);
-    if (!done) for (const s of subs) if (!s.isClosed()) s.unsubscribe();
-    return done;
-  } finally {
-    clearTimeout(timer);
-  }
+  const done = await settlesWithin(Promise.all(subs.map((s) => s.drain())), timeoutMs);
+  if (!done) for (const s of subs) if (!s.isClosed()) s.unsubscribe();
+  return done;
 }
