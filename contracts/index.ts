@@ -16,5 +16,6 @@ export * from "./messages/state.ts";
 export * from "./messages/telemetry.ts";
 export * from "./messages/worker-settings.ts";
 export * from "./registry.ts";
+export * from "./signing.ts";
 export * from "./stores.ts";
 export * from "./subjects.ts";
