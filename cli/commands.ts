@@ -26,7 +26,7 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     load: () => import("./commands/bench-bus.ts"),
   },
   "soak worker": {
-    summary: "AsyncWorker soak: the six RC1 scenarios, leaks and heap growth (prints JSON)",
+    summary: "TaskQueue soak: the six RC1 scenarios, leaks and heap growth (prints JSON)",
     load: () => import("./commands/soak-worker.ts"),
   },
   record: {

@@ -4,11 +4,11 @@ import type { CoreSubjectKey, MessageContext, SubjectSelection } from "../../bus
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import type { MessageOf } from "../../contracts/registry.ts";
 import type { SubjectMessage } from "../../contracts/subjects.ts";
-import type { AsyncWorker } from "./async-worker.ts";
 import type { Logger } from "./logger.ts";
 import type { Mailbox, MailboxMode } from "./mailbox.ts";
 import type { ProcessSettings } from "./process-settings.ts";
 import type { SettingsApplied, SettingsSource } from "./settings-watcher.ts";
+import type { TaskQueue } from "./task-queue.ts";
 import type { TelemetryEmitter } from "./telemetry.ts";
 
 /** A named check run during preflight; throwing (e.g. a DependencyViolationError) stops the start. */
@@ -57,8 +57,8 @@ export interface ActorContext {
   readonly runId: string;
   readonly log: Logger;
   readonly bus: BusConnection;
-  /** The process's shared AsyncWorker, configured from the worker settings. */
-  readonly worker: AsyncWorker;
+  /** The process's shared TaskQueue (async tasks on the main thread with deadlines), configured from the `worker` settings. */
+  readonly worker: TaskQueue;
   readonly telemetry: TelemetryEmitter;
   /** Fires when the actor starts draining. */
   readonly signal: AbortSignal;

@@ -14,7 +14,6 @@ import {
   type RunActorOptions,
   type StreamDelivery,
 } from "./actor-types.ts";
-import { AsyncWorker } from "./async-worker.ts";
 import { onViolation } from "./dependency-guard.ts";
 import { Heartbeater } from "./heartbeat.ts";
 import { Lifecycle } from "./lifecycle.ts";
@@ -24,6 +23,7 @@ import { loadProcessSettings, type ProcessSettings, ProcessSettingsError } from 
 import { recordRuntimeMetrics } from "./runtime-metrics.ts";
 import { kvSettingsSource, settingsKeyLabel } from "./settings-source.ts";
 import { type SettingsApplied, SettingsWatcher } from "./settings-watcher.ts";
+import { TaskQueue } from "./task-queue.ts";
 import { TelemetryEmitter } from "./telemetry.ts";
 
 /** A started actor: its lifecycle, a way to ask it to drain, and its exit code once stopped. */
@@ -149,7 +149,7 @@ async function runLifecycle(
 class Runtime {
   private bus: BusConnection | undefined;
   private watcher: SettingsWatcher | undefined;
-  private worker: AsyncWorker | undefined;
+  private worker: TaskQueue | undefined;
   private telemetry: TelemetryEmitter | undefined;
   private heartbeater: Heartbeater | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -221,7 +221,7 @@ class Runtime {
       this.log.info("no worker settings stored: using the WorkerSettings schema defaults");
     }
     const settings = this.watcher.settings;
-    this.worker = new AsyncWorker(settings.worker);
+    this.worker = new TaskQueue(settings.worker);
     this.ctx = this.buildContext(bus, telemetry, this.worker);
     for (const check of this.def.preflight ?? []) {
       try {
@@ -442,7 +442,7 @@ class Runtime {
     return this.bus;
   }
 
-  private buildContext(bus: BusConnection, telemetry: TelemetryEmitter, worker: AsyncWorker): ActorContext {
+  private buildContext(bus: BusConnection, telemetry: TelemetryEmitter, worker: TaskQueue): ActorContext {
     const createMailbox = <M>(o: ActorMailboxOptions<M>): Mailbox<M> => {
       if (!NAME.test(o.name)) throw new RangeError(`mailbox name '${o.name}' must match ${NAME.source}`);
       if (this.mailboxes.has(o.name)) throw new Error(`mailbox '${o.name}' already exists`);

@@ -1,16 +1,16 @@
-import type { AsyncWorker } from "./async-worker.ts";
 import type { Mailbox } from "./mailbox.ts";
+import type { TaskQueue } from "./task-queue.ts";
 import type { TelemetryEmitter } from "./telemetry.ts";
 
 /**
- * Records the runtime's own metrics into `telemetry`: `<actor>.worker.<counter>` for the AsyncWorker
+ * Records the runtime's own metrics into `telemetry`: `<actor>.worker.<counter>` for the TaskQueue
  * (submitted, completed, failed, cancelled, timed_out, rejected, in_flight, zombies, queue_depth,
  * latency_p50_ms/p95/p99) and `<actor>.mailbox.<name>.<counter>` for each mailbox (depth, in_flight,
  * handled, failed, latency_p95_ms), and `<actor>.telemetry.publish_failures` for the emitter itself.
  */
 export function recordRuntimeMetrics(
   telemetry: TelemetryEmitter,
-  worker: AsyncWorker | undefined,
+  worker: TaskQueue | undefined,
   mailboxes: Iterable<{ readonly box: Mailbox<never> }>,
 ): void {
   const a = telemetry.actor;

@@ -1,4 +1,4 @@
-/** Base class of the errors with which the AsyncWorker rejects a caller. */
+/** Base class of the errors with which the TaskQueue rejects a caller. */
 export class WorkerError extends Error {
   constructor(
     message: string,

@@ -4,7 +4,7 @@ import { runWorkerSoak, type WorkerScenarioName } from "../../harness/soak/worke
 
 const HELP = `usage: esper soak worker [--iterations N] [--seed S] [--scenario NAME]... [--json]
 
-Runs the six RC1 AsyncWorker soak scenarios (${Object.keys(workerScenarios).join(", ")})
+Runs the six RC1 TaskQueue soak scenarios (${Object.keys(workerScenarios).join(", ")})
 N times each and prints one JSON object: per-scenario counts, latency percentiles, leaked tasks
 and timers (must be 0), broken expectations (must be 0) and heap growth across iterations.
 Exit code 1 when anything leaked or an expectation broke.
@@ -22,7 +22,7 @@ function integer(flag: string, value: string | undefined, fallback: number, min:
   return Number(value);
 }
 
-/** `esper soak worker`: the AsyncWorker soak; prints a JSON report, exit 1 on leaks or violations. */
+/** `esper soak worker`: the TaskQueue soak; prints a JSON report, exit 1 on leaks or violations. */
 export async function run(args: readonly string[]): Promise<number> {
   let values: { iterations?: string; seed?: string; scenario?: string[]; json?: boolean; help?: boolean };
   let iterations: number;

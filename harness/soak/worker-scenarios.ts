@@ -1,5 +1,5 @@
-import { AsyncWorker } from "../../actors/runtime/async-worker.ts";
 import type { LatencyWindow } from "../../actors/runtime/latency-window.ts";
+import { TaskQueue } from "../../actors/runtime/task-queue.ts";
 import { WorkerCancelledError, WorkerTimeoutError } from "../../actors/runtime/worker-errors.ts";
 import type { Rng } from "../../nn/rng.ts";
 
@@ -19,7 +19,7 @@ export interface ScenarioContext {
 }
 
 /** One RC1 soak scenario: builds its worker, drives it, and returns it (the runner checks it for leaks). */
-export type Scenario = (ctx: ScenarioContext) => Promise<AsyncWorker>;
+export type Scenario = (ctx: ScenarioContext) => Promise<TaskQueue>;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -39,8 +39,8 @@ function work(ms: number, signal: AbortSignal, cooperative: boolean): Promise<vo
 }
 
 /** A worker with the soak's common default deadline (10 s) and shutdown grace (1 s). */
-function pool(concurrency: number, queueCapacity: number): AsyncWorker {
-  return new AsyncWorker({ concurrency, queueCapacity, defaultTimeoutMs: 10_000, shutdownGraceMs: 1_000 });
+function pool(concurrency: number, queueCapacity: number): TaskQueue {
+  return new TaskQueue({ concurrency, queueCapacity, defaultTimeoutMs: 10_000, shutdownGraceMs: 1_000 });
 }
 
 /** Wraps task bodies so that more than `limit()` of them running at once is recorded as a violation. */

@@ -158,7 +158,7 @@ async function runOnce(
   acc.leakedTimers += Math.max(0, pendingTimers() - timersBefore);
 }
 
-/** Runs the six RC1 worker soak scenarios `iterations` times each against the real AsyncWorker. */
+/** Runs the six RC1 worker soak scenarios `iterations` times each against the real TaskQueue. */
 export async function runWorkerSoak(opts: WorkerSoakOptions): Promise<WorkerSoakReport> {
   const names = opts.only ?? (Object.keys(workerScenarios) as WorkerScenarioName[]);
   const gc = findGc();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AsyncWorker, type AsyncWorkerConfig } from "./async-worker.ts";
+import { TaskQueue, type TaskQueueConfig } from "./task-queue.ts";
 import {
   QueueFullError,
   WorkerCancelledError,
@@ -7,7 +7,7 @@ import {
   WorkerTimeoutError,
 } from "./worker-errors.ts";
 
-const base: AsyncWorkerConfig = {
+const base: TaskQueueConfig = {
   concurrency: 2,
   queueCapacity: 100,
   defaultTimeoutMs: 5_000,
@@ -33,9 +33,9 @@ function untilAborted(signal: AbortSignal): Promise<never> {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-describe("AsyncWorker", () => {
+describe("TaskQueue", () => {
   it("never runs more tasks at once than its concurrency, and starts them in FIFO order", async () => {
-    const worker = new AsyncWorker({ ...base, concurrency: 3 });
+    const worker = new TaskQueue({ ...base, concurrency: 3 });
     let active = 0;
     let peak = 0;
     const order: number[] = [];
@@ -67,7 +67,7 @@ describe("AsyncWorker", () => {
   });
 
   it("rejects the caller on time when the task ignores its signal, and keeps the slot until the task settles", async () => {
-    const worker = new AsyncWorker({ ...base, concurrency: 1 });
+    const worker = new TaskQueue({ ...base, concurrency: 1 });
     const lateness: number[] = [];
     for (let i = 0; i < 5; i++) {
       const release = deferred();
@@ -106,7 +106,7 @@ describe("AsyncWorker", () => {
   });
 
   it("aborts a cooperative task on timeout and frees its slot", async () => {
-    const worker = new AsyncWorker(base);
+    const worker = new TaskQueue(base);
     let reason: unknown;
     const error = await worker
       .submit(
@@ -126,7 +126,7 @@ describe("AsyncWorker", () => {
   });
 
   it("times out a task still waiting in the queue without ever starting it", async () => {
-    const worker = new AsyncWorker({ ...base, concurrency: 1 });
+    const worker = new TaskQueue({ ...base, concurrency: 1 });
     const blocker = deferred();
     const first = worker.submit(() => blocker.promise);
     let started = false;
@@ -147,7 +147,7 @@ describe("AsyncWorker", () => {
   });
 
   it("cancels a running task mid-flight through the caller's signal", async () => {
-    const worker = new AsyncWorker(base);
+    const worker = new TaskQueue(base);
     const caller = new AbortController();
     let taskSignal: AbortSignal | undefined;
     const p = worker.submit(
@@ -168,7 +168,7 @@ describe("AsyncWorker", () => {
   });
 
   it("drops a cancelled queued task and refuses an already-aborted signal", async () => {
-    const worker = new AsyncWorker({ ...base, concurrency: 1 });
+    const worker = new TaskQueue({ ...base, concurrency: 1 });
     const blocker = deferred();
     const first = worker.submit(() => blocker.promise);
     const caller = new AbortController();
@@ -191,7 +191,7 @@ describe("AsyncWorker", () => {
   });
 
   it("propagates task failures (sync and async) to the caller without stalling the worker", async () => {
-    const worker = new AsyncWorker({ ...base, concurrency: 1 });
+    const worker = new TaskQueue({ ...base, concurrency: 1 });
     const boom = new Error("boom");
     const results = await Promise.allSettled([
       worker.submit(async () => {
@@ -209,7 +209,7 @@ describe("AsyncWorker", () => {
   });
 
   it("refuses a submission when the queue is full", async () => {
-    const worker = new AsyncWorker({ ...base, concurrency: 1, queueCapacity: 2 });
+    const worker = new TaskQueue({ ...base, concurrency: 1, queueCapacity: 2 });
     const blocker = deferred();
     const accepted = [0, 1, 2].map(() => worker.submit(() => blocker.promise));
     const error = await worker.submit(async () => 0, { name: "extra" }).catch((e: unknown) => e);
@@ -221,7 +221,7 @@ describe("AsyncWorker", () => {
   });
 
   it("applies a new concurrency live and refuses an invalid configuration", async () => {
-    const worker = new AsyncWorker({ ...base, concurrency: 1 });
+    const worker = new TaskQueue({ ...base, concurrency: 1 });
     const blocker = deferred();
     const tasks = Array.from({ length: 4 }, () => worker.submit(() => blocker.promise));
     expect(worker.metrics().inFlight).toBe(1);
@@ -236,7 +236,7 @@ describe("AsyncWorker", () => {
   });
 
   it("shutdown cancels queued tasks, waits for running ones, aborts those left at the grace deadline", async () => {
-    const worker = new AsyncWorker({ ...base, concurrency: 2 });
+    const worker = new TaskQueue({ ...base, concurrency: 2 });
     const quick = deferred<string>();
     const stubborn = deferred();
     const p1 = worker.submit(() => quick.promise, { name: "quick" });
@@ -264,7 +264,7 @@ describe("AsyncWorker", () => {
   });
 
   it("shutdown returns as soon as running tasks finish within the grace", async () => {
-    const worker = new AsyncWorker(base);
+    const worker = new TaskQueue(base);
     const p = worker.submit(() => new Promise((r) => setTimeout(() => r("done"), 5)));
     const t0 = performance.now();
     const report = await worker.shutdown(10_000);
@@ -274,7 +274,7 @@ describe("AsyncWorker", () => {
   });
 
   it("rejects an invalid timeout without counting a submission", async () => {
-    const worker = new AsyncWorker(base);
+    const worker = new TaskQueue(base);
     await expect(worker.submit(async () => 1, { timeoutMs: 0 })).rejects.toThrow(/timeoutMs must be/);
     expect(worker.metrics().submitted).toBe(0);
   });

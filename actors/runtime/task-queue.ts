@@ -8,8 +8,8 @@ import {
   WorkerTimeoutError,
 } from "./worker-errors.ts";
 
-/** Configuration of the AsyncWorker: the `worker` section of the worker settings. */
-export type AsyncWorkerConfig = WorkerSettings["worker"];
+/** Configuration of the TaskQueue: the `worker` section of the worker settings. */
+export type TaskQueueConfig = WorkerSettings["worker"];
 
 /** A unit of work: it receives an AbortSignal that fires on timeout, caller cancellation or shutdown. */
 export type WorkerTask<T> = (signal: AbortSignal) => Promise<T>;
@@ -25,7 +25,7 @@ export interface SubmitOptions {
 }
 
 /** Counters and gauges of the worker. */
-export interface AsyncWorkerMetrics {
+export interface TaskQueueMetrics {
   /** Every call to `submit` that passed argument checks. */
   readonly submitted: number;
   /** Tasks whose function was invoked. */
@@ -80,15 +80,16 @@ interface Job {
 const MAX_TIMER_MS = 2_147_483_647;
 
 /**
- * The shared async worker (one per process): runs submitted tasks with bounded concurrency from a
+ * The process's shared task queue (the "worker" of the worker settings). It runs promises on the
+ * main thread, not in a worker thread: submitted tasks run with bounded concurrency from a
  * bounded FIFO queue, each with a deadline counted from submission. When the deadline passes, or the
  * caller's signal fires, the caller is rejected at once (WorkerTimeoutError / WorkerCancelledError)
  * and the task's AbortSignal fires; a task that ignores its signal keeps its slot until it really
  * settles and is counted as a zombie meanwhile. A task that times out while queued never starts.
  * A task's own error rejects its caller and does not affect other tasks.
  */
-export class AsyncWorker {
-  private config: AsyncWorkerConfig;
+export class TaskQueue {
+  private config: TaskQueueConfig;
   private readonly queue = new Map<number, Job>();
   private readonly running = new Set<Job>();
   private nextId = 0;
@@ -107,13 +108,13 @@ export class AsyncWorker {
     rejected: 0,
   };
 
-  constructor(config: AsyncWorkerConfig) {
+  constructor(config: TaskQueueConfig) {
     checkConfig(config);
     this.config = { ...config };
   }
 
   /** The configuration in force. */
-  get settings(): AsyncWorkerConfig {
+  get settings(): TaskQueueConfig {
     return { ...this.config };
   }
 
@@ -168,7 +169,7 @@ export class AsyncWorker {
    * running tasks finish and starts no new ones until below it. A lower queue capacity refuses new
    * submissions until the queue is below it; queued tasks are kept.
    */
-  reconfigure(change: Partial<AsyncWorkerConfig>): AsyncWorkerConfig {
+  reconfigure(change: Partial<TaskQueueConfig>): TaskQueueConfig {
     const next = { ...this.config, ...change };
     checkConfig(next);
     this.config = next;
@@ -214,7 +215,7 @@ export class AsyncWorker {
   }
 
   /** A snapshot of counters and gauges. */
-  metrics(): AsyncWorkerMetrics {
+  metrics(): TaskQueueMetrics {
     return {
       ...this.counts,
       inFlight: this.running.size,
@@ -313,9 +314,9 @@ export class AsyncWorker {
   }
 }
 
-function checkConfig(c: AsyncWorkerConfig): void {
+function checkConfig(c: TaskQueueConfig): void {
   const problems: string[] = [];
-  const positiveInt = (field: keyof AsyncWorkerConfig, min: number) => {
+  const positiveInt = (field: keyof TaskQueueConfig, min: number) => {
     const v = c[field];
     if (!Number.isInteger(v) || v < min) problems.push(`${field} must be an integer >= ${min}, got ${v}`);
   };
@@ -323,5 +324,5 @@ function checkConfig(c: AsyncWorkerConfig): void {
   positiveInt("queueCapacity", 1);
   positiveInt("defaultTimeoutMs", 1);
   positiveInt("shutdownGraceMs", 0);
-  if (problems.length > 0) throw new RangeError(`invalid AsyncWorker config: ${problems.join("; ")}`);
+  if (problems.length > 0) throw new RangeError(`invalid TaskQueue config: ${problems.join("; ")}`);
 }
