@@ -72,9 +72,8 @@ export const nonFiniteValues: Rule = (reports) => {
         reason: `report ${r.reportId} has non-finite gradients`,
       };
     }
-    const values = { loss: r.loss, lossDelta: r.lossDelta, seedGradientNorm: r.seedGradientNorm };
-    for (const [field, value] of Object.entries(values)) {
-      if (!Number.isFinite(value)) {
+    for (const [field, value] of Object.entries(r)) {
+      if (typeof value === "number" && !Number.isFinite(value)) {
         return {
           decision: "cull",
           rule: "nonFiniteValues",
