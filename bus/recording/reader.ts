@@ -113,7 +113,10 @@ export class RecordingReader implements AsyncIterable<RecordedFrame> {
       const start = src.offset;
       const body = await readRecord(file, src, null);
       if (body === null) {
-        throw new RecordingFormatError(file, start, "missing header record", { frame: null, truncated: true });
+        throw new RecordingFormatError(file, start, "missing header record", {
+          frame: null,
+          truncated: true,
+        });
       }
       const header = parseRecord(file, start, null, body, headerFromRecord);
       if (header.formatVersion !== version) {
