@@ -239,8 +239,8 @@ describe("recording file format v2", () => {
     fc.assert(
       fc.property(arbFrame, (f) => {
         const rec = encodeRecord(f);
-        expect(new DataView(rec.buffer).getUint32(0, false)).toBe(rec.length - 4 - 8);
-        expect(frameFromRecord(decodeRecordBody(rec.subarray(4, rec.length - 8)))).toEqual(f);
+        expect(new DataView(rec.buffer).getUint32(0, false)).toBe(rec.length - 4 - 4);
+        expect(frameFromRecord(decodeRecordBody(rec.subarray(4, rec.length - 4)))).toEqual(f);
       }),
       { numRuns: 200 },
     );

@@ -1,7 +1,7 @@
 /**
  * The `.esperrec` recording file format, version 2 (described byte by byte in ./README.md):
  * an 8-byte magic, a uint32 big-endian format version, then checksummed records (uint32 big-endian
- * byte length, the msgpack map, an 8-byte checksum): first the header record, then one frame per
+ * byte length, the msgpack map, a CRC-32 checksum): first the header record, then one frame per
  * recorded message. Payloads are opaque bytes; nothing here decodes them.
  */
 
@@ -17,8 +17,8 @@ export const PREAMBLE_BYTES = 12;
 /** Bytes of the length prefix before each msgpack record. */
 export const LENGTH_PREFIX_BYTES = 4;
 
-/** Bytes of the checksum after each msgpack record: the first 8 bytes of SHA-256 over the length prefix and the body. */
-export const CHECKSUM_BYTES = 8;
+/** Bytes of the checksum after each msgpack record: CRC-32 of the length prefix and the body, uint32 big-endian. */
+export const CHECKSUM_BYTES = 4;
 
 /** Largest msgpack record (header or frame) a file may hold; a larger length prefix means corruption. */
 export const MAX_RECORD_BYTES = 64 * 1024 * 1024;

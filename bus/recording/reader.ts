@@ -183,13 +183,11 @@ async function readRecord(file: string, src: ByteSource, frame: number | null): 
     );
   }
   const body = rest.subarray(0, length);
-  const stored = rest.subarray(length);
+  const stored = new DataView(rest.buffer, rest.byteOffset + length).getUint32(0, false);
   const computed = recordChecksum(prefix, body);
-  if (!stored.every((b, i) => b === computed[i])) {
-    throw fail(
-      `${what} checksum mismatch (stored ${Buffer.from(stored).toString("hex")}, computed ${Buffer.from(computed).toString("hex")})`,
-      false,
-    );
+  if (stored !== computed) {
+    const hex = (v: number): string => v.toString(16).padStart(8, "0");
+    throw fail(`${what} checksum mismatch (stored CRC-32 ${hex(stored)}, computed ${hex(computed)})`, false);
   }
   return body;
 }

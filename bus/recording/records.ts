@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import {
   CHECKSUM_BYTES,
@@ -37,13 +37,14 @@ export function recordOfBody(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(LENGTH_PREFIX_BYTES + body.length + CHECKSUM_BYTES);
   new DataView(out.buffer).setUint32(0, body.length, false);
   out.set(body, LENGTH_PREFIX_BYTES);
-  out.set(recordChecksum(out.subarray(0, LENGTH_PREFIX_BYTES), body), LENGTH_PREFIX_BYTES + body.length);
+  const checksum = recordChecksum(out.subarray(0, LENGTH_PREFIX_BYTES), body);
+  new DataView(out.buffer).setUint32(LENGTH_PREFIX_BYTES + body.length, checksum, false);
   return out;
 }
 
-/** The first {@link CHECKSUM_BYTES} bytes of SHA-256 over a record's length prefix and body. */
-export function recordChecksum(prefix: Uint8Array, body: Uint8Array): Uint8Array {
-  return createHash("sha256").update(prefix).update(body).digest().subarray(0, CHECKSUM_BYTES);
+/** CRC-32 (IEEE 802.3, as zlib computes it) over a record's length prefix and body, stored after the body in {@link CHECKSUM_BYTES} bytes. */
+export function recordChecksum(prefix: Uint8Array, body: Uint8Array): number {
+  return crc32(body, crc32(prefix));
 }
 
 /** Decodes the msgpack body of a record (without its length prefix). */
