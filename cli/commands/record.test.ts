@@ -222,6 +222,9 @@ describe("esper record / replay / export stream (real CLI processes)", () => {
         },
       ],
     });
+    const text = esper(["replay", out, "--url", server.url, "--speed", "max", "--requests"]);
+    expect(await text.exit).toBe(0);
+    expect(text.stdout).toMatch(/^frame #0 request on cli6\.svc: no-responders: /);
     const usage = esper(["replay", out, "--request-timeout-ms", "5"]);
     expect(await usage.exit).toBe(2);
     expect(usage.stderr).toContain("--request-timeout-ms needs --requests");

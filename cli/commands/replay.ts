@@ -67,6 +67,10 @@ function printSummary(
     process.stdout.write(`${JSON.stringify(printed)}\n`);
     return;
   }
+  for (const r of [...replies].sort((a, b) => a.frame - b.frame)) {
+    const what = r.outcome === "reply" ? `reply of ${r.payload.length} bytes` : `${r.outcome}: ${r.error}`;
+    process.stdout.write(`frame #${r.frame} request on ${r.subject}: ${what} after ${r.latencyMs} ms\n`);
+  }
   const stop = summary.stoppedAt;
   process.stdout.write(
     `replayed ${summary.published} of ${summary.read} frames from ${summary.file} in ${summary.durationMs} ms` +
