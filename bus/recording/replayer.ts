@@ -72,9 +72,8 @@ export class ReplayIncompleteError extends Error {
   readonly summary: ReplaySummary;
 
   constructor(summary: ReplaySummary, cause: RecordingFormatError) {
-    const stop = summary.stoppedAt;
     super(
-      `${summary.file}: replay stopped at ${stop?.truncated === true ? "truncated" : "corrupt"} record at byte ${stop?.offset}` +
+      `${summary.file}: replay stopped at ${cause.truncated ? "truncated" : "corrupt"} record at byte ${cause.offset}` +
         ` after publishing ${summary.published} of ${summary.read} whole frames (${summary.rejected} rejected): ${cause.message}`,
       { cause },
     );
