@@ -76,7 +76,8 @@ async function recordWhile(
   await recorder.stop();
 }
 
-describe("esper record / replay / export stream (real CLI processes)", () => {
+// Each test spawns up to four CLI processes (tsx start-up each); on a loaded 2-core machine that exceeds 30 s.
+describe("esper record / replay / export stream (real CLI processes)", { timeout: 90_000 }, () => {
   it("records until SIGINT, then replays into a remapped namespace", async () => {
     const out = join(dir, "cli.esperrec");
     const rec = esper(["record", "--subjects", "cli1.>", "--out", out, "--url", server.url]);
