@@ -37,7 +37,7 @@ export interface ExportSummary {
  * Exports the messages of a JetStream stream, from its first sequence to its last sequence at the
  * time of the call (optionally only those matching `subject`), into a new recording file, in stream
  * order, through an ephemeral ordered pull consumer (nats-server 2.9+). Each frame carries the
- * stream sequence; `receivedAtMs` is the stream timestamp and `offsetUs` is measured from the first
+ * stream sequence and no reply subject (a stream does not keep the publisher's); `receivedAtMs` is the stream timestamp and `offsetUs` is measured from the first
  * exported message's timestamp (kept non-decreasing).
  */
 export async function exportStream(conn: BusConnection, opts: ExportStreamOptions): Promise<ExportSummary> {
@@ -119,6 +119,7 @@ async function appendUntil(iter: ConsumerMessages, lastSeq: number, writer: Reco
 function frameOf(m: JsMsg, offsetUs: number): RecordedFrame {
   return {
     subject: m.subject,
+    reply: null,
     headers: headersOf(m),
     payload: m.data,
     receivedAtMs: Number(m.timestampNanos / 1_000_000n),

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PREAMBLE_BYTES, type RecordedFrame, RecordingFormatError } from "./format.ts";
 import { RecordingReader, readRecording as readAll } from "./reader.ts";
-import { decodeRecordBody, encodeRecord, frameFromRecord } from "./records.ts";
+import { decodeRecordBody, encodeRecord, frameFromRecord, recordOfBody } from "./records.ts";
 import { type RecordingHeaderInput, RecordingWriter } from "./writer.ts";
 
 const header: RecordingHeaderInput = {
@@ -30,6 +30,7 @@ afterAll(async () => {
 function frame(i: number, payload: Uint8Array, extra: Partial<RecordedFrame> = {}): RecordedFrame {
   return {
     subject: `rt.s.${i % 3}`,
+    reply: i % 2 === 0 ? null : `_INBOX.rt.${i}`,
     headers: i % 2 === 0 ? {} : { "Esper-Priority": ["2"], Multi: ["a", "b", ""] },
     payload,
     receivedAtMs: 1_700_000_000_000 + i,
@@ -53,7 +54,7 @@ async function formatError(p: Promise<unknown>): Promise<RecordingFormatError> {
   return err as RecordingFormatError;
 }
 
-describe("recording file format v1", () => {
+describe("recording file format v2", () => {
   it("round-trips header and frames, including empty, binary and multi-MiB payloads", async () => {
     const big = new Uint8Array(2.5 * 1024 * 1024).map((_, i) => (i * 7) % 251);
     const frames = [
@@ -69,7 +70,7 @@ describe("recording file format v1", () => {
     const before = Date.now();
     await writeFrames(file, frames);
     const { header: back0, frames: back } = await readAll(file);
-    expect(back0).toEqual({ ...header, formatVersion: 1, createdAtMs: back0.createdAtMs });
+    expect(back0).toEqual({ ...header, formatVersion: 2, createdAtMs: back0.createdAtMs });
     expect(back0.createdAtMs).toBeGreaterThanOrEqual(before);
     // Payloads compared as buffers: element-wise deep equality of MiB arrays is slow.
     expect(back.map((f) => Buffer.from(f.payload).toString("base64"))).toEqual(
@@ -84,7 +85,7 @@ describe("recording file format v1", () => {
     await writeFrames(file, []);
     const bytes = await readFile(file);
     expect(bytes.subarray(0, 8).toString("ascii")).toBe("ESPERREC");
-    expect(bytes.readUInt32BE(8)).toBe(1);
+    expect(bytes.readUInt32BE(8)).toBe(2);
     expect((await readAll(file)).frames).toEqual([]);
   });
 
@@ -109,11 +110,11 @@ describe("recording file format v1", () => {
     const file = tmp();
     await writeFrames(file, [frame(0, new Uint8Array([1]))]);
     const bytes = await readFile(file);
-    bytes.writeUInt32BE(2, 8);
+    bytes.writeUInt32BE(1, 8);
     await writeFile(file, bytes);
     const err = await formatError(RecordingReader.open(file));
     expect(err.offset).toBe(8);
-    expect(err.message).toMatch(/unsupported format version 2/);
+    expect(err.message).toMatch(/unsupported format version 1/);
   });
 
   it("rejects a file that ends inside a frame body, at the frame's offset", async () => {
@@ -132,7 +133,53 @@ describe("recording file format v1", () => {
     );
     expect(seen).toHaveLength(1);
     expect(err.offset).toBe(lastStart);
+    expect(err).toMatchObject({ frame: 1, truncated: true });
     expect(err.message).toMatch(/truncated frame #1/);
+  });
+
+  it("detects a flipped payload byte by the frame checksum, naming the frame index and its offset", async () => {
+    const file = tmp();
+    const payload = new TextEncoder().encode("payload-of-frame-two");
+    const frames = [frame(0, new Uint8Array([1, 2])), frame(1, new Uint8Array([3])), frame(2, payload)];
+    await writeFrames(file, frames);
+    const bytes = await readFile(file);
+    const third = bytes.length - encodeRecord(frames[2] as RecordedFrame).length;
+    const at = bytes.indexOf(Buffer.from(payload), third);
+    expect(at).toBeGreaterThan(third);
+    bytes[at + 3] = (bytes[at + 3] ?? 0) ^ 0x01;
+    await writeFile(file, bytes);
+    const reader = await RecordingReader.open(file);
+    const seen: RecordedFrame[] = [];
+    const err = await formatError(
+      (async () => {
+        for await (const f of reader) seen.push(f);
+      })(),
+    );
+    expect(seen).toHaveLength(2);
+    expect(err).toMatchObject({ frame: 2, offset: third, truncated: false });
+    expect(err.message).toMatch(new RegExp(`frame #2 checksum mismatch .* at byte offset ${third}$`));
+  });
+
+  it("detects a flipped byte in a length prefix or the header record", async () => {
+    const file = tmp();
+    const frames = [frame(0, new Uint8Array(40)), frame(1, new Uint8Array(40))];
+    await writeFrames(file, frames);
+    const bytes = await readFile(file);
+    const first = bytes.length - frames.reduce((sum, f) => sum + encodeRecord(f).length, 0);
+    const lengthFlipped = Buffer.from(bytes);
+    lengthFlipped[first + 3] = (lengthFlipped[first + 3] ?? 0) ^ 0x02;
+    await writeFile(file, lengthFlipped);
+    const e1 = await formatError(readAll(file));
+    expect(e1).toMatchObject({ frame: 0, offset: first });
+    expect(e1.message).toMatch(/frame #0 (checksum mismatch|.*truncated)/);
+
+    const headerFlipped = Buffer.from(bytes);
+    headerFlipped[PREAMBLE_BYTES + 10] = (headerFlipped[PREAMBLE_BYTES + 10] ?? 0) ^ 0x40;
+    const other = tmp();
+    await writeFile(other, headerFlipped);
+    const e2 = await formatError(RecordingReader.open(other));
+    expect(e2).toMatchObject({ frame: null, offset: PREAMBLE_BYTES });
+    expect(e2.message).toMatch(/header record checksum mismatch/);
   });
 
   it("rejects a file that ends inside a length prefix", async () => {
@@ -161,7 +208,7 @@ describe("recording file format v1", () => {
 
     const junk = tmp();
     await writeFrames(junk, []);
-    await writeFile(junk, new Uint8Array([0, 0, 0, 2, 0xc1, 0xc1]), { flag: "a" });
+    await writeFile(junk, recordOfBody(new Uint8Array([0xc1, 0xc1])), { flag: "a" });
     expect((await formatError(readAll(junk))).message).toMatch(/frame #0 is not valid msgpack/);
   });
 
@@ -183,6 +230,7 @@ describe("recording file format v1", () => {
     const token = fc.stringMatching(/^[A-Za-z0-9_-]{1,8}$/);
     const arbFrame = fc.record({
       subject: fc.array(token, { minLength: 1, maxLength: 5 }).map((t) => t.join(".")),
+      reply: fc.option(token, { nil: null }),
       headers: fc.dictionary(token, fc.array(fc.string(), { maxLength: 3 }), { maxKeys: 4 }),
       payload: fc.uint8Array({ maxLength: 512 }),
       receivedAtMs: fc.nat(),
@@ -191,8 +239,8 @@ describe("recording file format v1", () => {
     fc.assert(
       fc.property(arbFrame, (f) => {
         const rec = encodeRecord(f);
-        expect(new DataView(rec.buffer).getUint32(0, false)).toBe(rec.length - 4);
-        expect(frameFromRecord(decodeRecordBody(rec.subarray(4)))).toEqual(f);
+        expect(new DataView(rec.buffer).getUint32(0, false)).toBe(rec.length - 4 - 4);
+        expect(frameFromRecord(decodeRecordBody(rec.subarray(4, rec.length - 4)))).toEqual(f);
       }),
       { numRuns: 200 },
     );

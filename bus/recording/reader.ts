@@ -1,5 +1,6 @@
 import { type FileHandle, open } from "node:fs/promises";
 import {
+  CHECKSUM_BYTES,
   LENGTH_PREFIX_BYTES,
   MAX_RECORD_BYTES,
   PREAMBLE_BYTES,
@@ -9,7 +10,13 @@ import {
   RecordingFormatError,
   type RecordingHeader,
 } from "./format.ts";
-import { decodeRecordBody, frameFromRecord, headerFromRecord, RecordShapeError } from "./records.ts";
+import {
+  decodeRecordBody,
+  frameFromRecord,
+  headerFromRecord,
+  RecordShapeError,
+  recordChecksum,
+} from "./records.ts";
 
 const CHUNK_BYTES = 1024 * 1024;
 
@@ -49,8 +56,9 @@ class ByteSource {
 
 /**
  * Reads a recording: `open` checks the magic, format version and header record; iterating yields
- * each frame in file order. Every defect (bad magic, unsupported version, truncated or malformed
- * record) is a RecordingFormatError naming the file and byte offset. The file closes when iteration ends.
+ * each frame in file order. Every defect (bad magic, unsupported version, truncated record, checksum
+ * mismatch, malformed record) is a RecordingFormatError naming the file, the byte offset and the
+ * frame index. Frames before a defect are yielded. The file closes when iteration ends.
  */
 export class RecordingReader implements AsyncIterable<RecordedFrame> {
   /** The file path. */
@@ -77,13 +85,17 @@ export class RecordingReader implements AsyncIterable<RecordedFrame> {
       const preamble = await src.read(PREAMBLE_BYTES);
       const magic = preamble.subarray(0, RECORDING_MAGIC.length);
       if (magic.length < RECORDING_MAGIC.length || !magic.every((b, i) => b === RECORDING_MAGIC[i])) {
-        throw new RecordingFormatError(file, 0, "not an Esper recording (bad magic, expected 'ESPERREC')");
+        throw new RecordingFormatError(file, 0, "not an Esper recording (bad magic, expected 'ESPERREC')", {
+          frame: null,
+          truncated: false,
+        });
       }
       if (preamble.length < PREAMBLE_BYTES) {
         throw new RecordingFormatError(
           file,
           RECORDING_MAGIC.length,
           "truncated preamble: format version missing",
+          { frame: null, truncated: true },
         );
       }
       const version = new DataView(preamble.buffer, preamble.byteOffset).getUint32(
@@ -95,17 +107,24 @@ export class RecordingReader implements AsyncIterable<RecordedFrame> {
           file,
           RECORDING_MAGIC.length,
           `unsupported format version ${version} (this reader supports ${RECORDING_FORMAT_VERSION})`,
+          { frame: null, truncated: false },
         );
       }
       const start = src.offset;
-      const body = await readRecord(file, src, "header record");
-      if (body === null) throw new RecordingFormatError(file, start, "missing header record");
-      const header = parseRecord(file, start, "header record", body, headerFromRecord);
+      const body = await readRecord(file, src, null);
+      if (body === null) {
+        throw new RecordingFormatError(file, start, "missing header record", {
+          frame: null,
+          truncated: true,
+        });
+      }
+      const header = parseRecord(file, start, null, body, headerFromRecord);
       if (header.formatVersion !== version) {
         throw new RecordingFormatError(
           file,
           start,
           `header record formatVersion ${header.formatVersion} differs from the preamble's ${version}`,
+          { frame: null, truncated: false },
         );
       }
       return new RecordingReader(file, fh, src, header);
@@ -122,10 +141,9 @@ export class RecordingReader implements AsyncIterable<RecordedFrame> {
     try {
       for (let index = 0; ; index++) {
         const start = this.#src.offset;
-        const what = `frame #${index}`;
-        const body = await readRecord(this.file, this.#src, what);
+        const body = await readRecord(this.file, this.#src, index);
         if (body === null) return;
-        yield parseRecord(this.file, start, what, body, frameFromRecord);
+        yield parseRecord(this.file, start, index, body, frameFromRecord);
       }
     } finally {
       await this.close();
@@ -140,33 +158,36 @@ export class RecordingReader implements AsyncIterable<RecordedFrame> {
   }
 }
 
-/** Reads one length-prefixed record body; null at a clean end of file. */
-async function readRecord(file: string, src: ByteSource, what: string): Promise<Uint8Array | null> {
+const describe = (frame: number | null): string => (frame === null ? "header record" : `frame #${frame}`);
+
+/** Reads one record and checks its checksum; returns its body, or null at a clean end of file. */
+async function readRecord(file: string, src: ByteSource, frame: number | null): Promise<Uint8Array | null> {
   const start = src.offset;
+  const what = describe(frame);
+  const fail = (reason: string, truncated: boolean): RecordingFormatError =>
+    new RecordingFormatError(file, start, reason, { frame, truncated });
   const prefix = await src.read(LENGTH_PREFIX_BYTES);
   if (prefix.length === 0) return null;
   if (prefix.length < LENGTH_PREFIX_BYTES) {
-    throw new RecordingFormatError(
-      file,
-      start,
-      `truncated ${what}: length prefix has ${prefix.length} of ${LENGTH_PREFIX_BYTES} bytes`,
-    );
+    throw fail(`truncated ${what}: length prefix has ${prefix.length} of ${LENGTH_PREFIX_BYTES} bytes`, true);
   }
   const length = new DataView(prefix.buffer, prefix.byteOffset).getUint32(0, false);
   if (length === 0 || length > MAX_RECORD_BYTES) {
-    throw new RecordingFormatError(
-      file,
-      start,
-      `${what} has invalid length ${length} (must be 1..${MAX_RECORD_BYTES})`,
+    throw fail(`${what} has invalid length ${length} (must be 1..${MAX_RECORD_BYTES})`, false);
+  }
+  const rest = await src.read(length + CHECKSUM_BYTES);
+  if (rest.length < length + CHECKSUM_BYTES) {
+    throw fail(
+      `truncated ${what}: expected ${length} bytes and a ${CHECKSUM_BYTES}-byte checksum after the length prefix, file has ${rest.length}`,
+      true,
     );
   }
-  const body = await src.read(length);
-  if (body.length < length) {
-    throw new RecordingFormatError(
-      file,
-      start,
-      `truncated ${what}: expected ${length} bytes after the length prefix, file has ${body.length}`,
-    );
+  const body = rest.subarray(0, length);
+  const stored = new DataView(rest.buffer, rest.byteOffset + length).getUint32(0, false);
+  const computed = recordChecksum(prefix, body);
+  if (stored !== computed) {
+    const hex = (v: number): string => v.toString(16).padStart(8, "0");
+    throw fail(`${what} checksum mismatch (stored CRC-32 ${hex(stored)}, computed ${hex(computed)})`, false);
   }
   return body;
 }
@@ -174,21 +195,25 @@ async function readRecord(file: string, src: ByteSource, what: string): Promise<
 function parseRecord<T>(
   file: string,
   start: number,
-  what: string,
+  frame: number | null,
   body: Uint8Array,
   check: (value: unknown) => T,
 ): T {
+  const what = describe(frame);
   let value: unknown;
   try {
     value = decodeRecordBody(body);
   } catch (err) {
-    throw new RecordingFormatError(file, start, `${what} is not valid msgpack (${(err as Error).message})`);
+    throw new RecordingFormatError(file, start, `${what} is not valid msgpack (${(err as Error).message})`, {
+      frame,
+      truncated: false,
+    });
   }
   try {
     return check(value);
   } catch (err) {
     if (err instanceof RecordShapeError)
-      throw new RecordingFormatError(file, start, `${what}: ${err.message}`);
+      throw new RecordingFormatError(file, start, `${what}: ${err.message}`, { frame, truncated: false });
     throw err;
   }
 }

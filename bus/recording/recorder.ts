@@ -53,8 +53,8 @@ export function headersOf(msg: { readonly headers?: MsgHdrs | undefined }): Reco
 }
 
 /**
- * Subscribes to every subject filter on `conn` and appends each message (subject, headers, exact
- * payload bytes, wall-clock receive time, monotonic offset) to a new recording file. Resolves once
+ * Subscribes to every subject filter on `conn` and appends each message (subject, reply subject,
+ * headers, exact payload bytes, wall-clock receive time, monotonic offset) to a new recording file. Resolves once
  * the server has registered the subscriptions. A subscription or write error makes `stop` reject.
  */
 export async function startRecorder(conn: BusConnection, opts: RecorderOptions): Promise<Recorder> {
@@ -84,6 +84,7 @@ export async function startRecorder(conn: BusConnection, opts: RecorderOptions):
     try {
       writer.append({
         subject: msg.subject,
+        reply: msg.reply === undefined || msg.reply === "" ? null : msg.reply,
         headers: headersOf(msg),
         payload: msg.data,
         receivedAtMs: Date.now(),

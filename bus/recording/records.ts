@@ -1,5 +1,7 @@
+import { crc32 } from "node:zlib";
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import {
+  CHECKSUM_BYTES,
   LENGTH_PREFIX_BYTES,
   MAX_RECORD_BYTES,
   type RecordedFrame,
@@ -22,16 +24,27 @@ export class RecordShapeError extends Error {
 const encoder = new Encoder();
 const decoder = new Decoder();
 
-/** Encodes a header or frame as one length-prefixed msgpack record (format v1). */
+/** Encodes a header or frame as one checksummed record: length prefix, msgpack body, checksum. */
 export function encodeRecord(value: RecordingHeader | RecordedFrame): Uint8Array {
-  const body = encoder.encodeSharedRef(toPlain(value));
+  return recordOfBody(encoder.encodeSharedRef(toPlain(value)));
+}
+
+/** Frames a record body: uint32 BE length prefix, the body, then {@link recordChecksum} of both. */
+export function recordOfBody(body: Uint8Array): Uint8Array {
   if (body.length > MAX_RECORD_BYTES) {
     throw new RangeError(`record of ${body.length} bytes exceeds the maximum of ${MAX_RECORD_BYTES} bytes`);
   }
-  const out = new Uint8Array(LENGTH_PREFIX_BYTES + body.length);
+  const out = new Uint8Array(LENGTH_PREFIX_BYTES + body.length + CHECKSUM_BYTES);
   new DataView(out.buffer).setUint32(0, body.length, false);
   out.set(body, LENGTH_PREFIX_BYTES);
+  const checksum = recordChecksum(out.subarray(0, LENGTH_PREFIX_BYTES), body);
+  new DataView(out.buffer).setUint32(LENGTH_PREFIX_BYTES + body.length, checksum, false);
   return out;
+}
+
+/** CRC-32 (IEEE 802.3, as zlib computes it) over a record's length prefix and body, stored after the body in {@link CHECKSUM_BYTES} bytes. */
+export function recordChecksum(prefix: Uint8Array, body: Uint8Array): number {
+  return crc32(body, crc32(prefix));
 }
 
 /** Decodes the msgpack body of a record (without its length prefix). */
@@ -53,6 +66,7 @@ function toPlain(value: RecordingHeader | RecordedFrame): Record<string, unknown
   }
   const plain: Record<string, unknown> = {
     subject: value.subject,
+    reply: value.reply,
     headers: value.headers,
     payload: value.payload,
     receivedAtMs: value.receivedAtMs,
@@ -142,7 +156,7 @@ export function headerFromRecord(value: unknown): RecordingHeader {
   };
 }
 
-const FRAME_KEYS = ["subject", "headers", "payload", "receivedAtMs", "offsetUs", "streamSeq"];
+const FRAME_KEYS = ["subject", "reply", "headers", "payload", "receivedAtMs", "offsetUs", "streamSeq"];
 
 function headerMap(v: unknown): Record<string, readonly string[]> {
   if (!isRecord(v)) throw new RecordShapeError("headers", "must be a map");
@@ -158,10 +172,11 @@ function headerMap(v: unknown): Record<string, readonly string[]> {
 /** Checks a decoded frame record; throws RecordShapeError naming the field. */
 export function frameFromRecord(value: unknown): RecordedFrame {
   const o = strictObject(value, "", FRAME_KEYS);
-  for (const key of FRAME_KEYS.slice(0, 5)) if (!(key in o)) throw new RecordShapeError(key, "is missing");
+  for (const key of FRAME_KEYS.slice(0, 6)) if (!(key in o)) throw new RecordShapeError(key, "is missing");
   if (!(o.payload instanceof Uint8Array)) throw new RecordShapeError("payload", "must be binary");
   const frame = {
     subject: subject(o.subject, "subject"),
+    reply: o.reply === null ? null : subject(o.reply, "reply"),
     headers: headerMap(o.headers),
     payload: o.payload,
     receivedAtMs: uint(o.receivedAtMs, "receivedAtMs"),

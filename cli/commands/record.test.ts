@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -7,6 +7,7 @@ import { type Msg, headers as natsHeaders } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BusConnection, connectBus } from "../../bus/connection.ts";
 import { RecordingReader } from "../../bus/recording/reader.ts";
+import { startRecorder } from "../../bus/recording/recorder.ts";
 import { startNatsServer, type TestNatsServer } from "../../test/nats-server.ts";
 
 const ESPER = join(import.meta.dirname, "../../bin/esper.js");
@@ -61,7 +62,22 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): P
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
-describe("esper record / replay / export stream (real CLI processes)", () => {
+/** Records `filter` with the library recorder while `act` runs, until `frames` frames are in. */
+async function recordWhile(
+  out: string,
+  filter: string,
+  frames: number,
+  act: () => Promise<void>,
+): Promise<void> {
+  const recorder = await startRecorder(conn, { subjects: [filter], out });
+  await act();
+  await conn.nc.flush();
+  await waitFor(`${frames} recorded frames`, () => recorder.frames === frames);
+  await recorder.stop();
+}
+
+// Each test spawns up to four CLI processes (tsx start-up each); on a loaded 2-core machine that exceeds 30 s.
+describe("esper record / replay / export stream (real CLI processes)", { timeout: 90_000 }, () => {
   it("records until SIGINT, then replays into a remapped namespace", async () => {
     const out = join(dir, "cli.esperrec");
     const rec = esper(["record", "--subjects", "cli1.>", "--out", out, "--url", server.url]);
@@ -139,5 +155,79 @@ describe("esper record / replay / export stream (real CLI processes)", () => {
     const usage = esper(["replay", bad, "--speed", "warp"]);
     expect(await usage.exit).toBe(2);
     expect(usage.stderr).toContain("--speed 'warp'");
+  });
+
+  it("replays the whole frames of a truncated file, then exits 1 with a JSON summary naming the byte", async () => {
+    const out = join(dir, "truncated.esperrec");
+    await recordWhile(out, "cli4.>", 4, async () => {
+      for (let i = 0; i < 4; i++) conn.nc.publish("cli4.x", new Uint8Array(20).fill(i));
+    });
+    const size = (await readFile(out)).length;
+    await truncate(out, size - 3);
+    const rep = esper(["replay", out, "--url", server.url, "--speed", "max", "--json"]);
+    expect(await rep.exit).toBe(1);
+    const summary = JSON.parse(rep.stdout) as { stoppedAt: { offset: number } };
+    expect(summary).toMatchObject({
+      read: 3,
+      published: 3,
+      rejected: 0,
+      stoppedAt: { frame: 3, truncated: true },
+    });
+    expect(summary.stoppedAt.offset).toBeLessThan(size - 3);
+    expect(rep.stderr).toContain(`truncated record at byte ${summary.stoppedAt.offset}`);
+  });
+
+  it("exits 1 and says so when JetStream drops the replay as duplicates, and stores it with --fresh-ids", async () => {
+    const jsm = await jetstreamManager(conn.nc);
+    await jsm.streams.add({ name: "CLIDD", subjects: ["cli5.>"] });
+    const js = jsm.jetstream();
+    const out = join(dir, "dedup.esperrec");
+    await recordWhile(out, "cli5.>", 3, async () => {
+      for (let i = 0; i < 3; i++) await js.publish("cli5.cmd", new Uint8Array([i]), { msgID: `cli5-${i}` });
+    });
+    const again = esper(["replay", out, "--url", server.url, "--speed", "max", "--json"]);
+    expect(await again.exit).toBe(1);
+    expect(JSON.parse(again.stdout)).toMatchObject({ published: 3, stored: 0, duplicates: 3 });
+    expect(again.stderr).toContain("3 frame(s) were dropped by JetStream as duplicates");
+    const fresh = esper(["replay", out, "--url", server.url, "--speed", "max", "--fresh-ids", "--json"]);
+    expect(await fresh.exit).toBe(0);
+    expect(JSON.parse(fresh.stdout)).toMatchObject({
+      published: 3,
+      stored: 3,
+      duplicates: 0,
+      freshIds: true,
+    });
+    expect((await jsm.streams.info("CLIDD")).state.messages).toBe(6);
+  });
+
+  it("re-issues recorded requests with --requests and prints each reply", async () => {
+    const responder = conn.nc.subscribe("cli6.svc", {
+      callback: (_e, m: Msg) => void m.respond(new TextEncoder().encode(`re:${m.data.length}`)),
+    });
+    await conn.nc.flush();
+    const out = join(dir, "requests.esperrec");
+    await recordWhile(out, "cli6.>", 1, async () => {
+      await conn.nc.request("cli6.svc", new Uint8Array(7), { timeout: 2000 });
+    });
+    const rep = esper(["replay", out, "--url", server.url, "--speed", "max", "--requests", "--json"]);
+    expect(await rep.exit).toBe(0);
+    responder.unsubscribe();
+    expect(JSON.parse(rep.stdout)).toMatchObject({
+      requests: 1,
+      replies: [
+        {
+          frame: 0,
+          subject: "cli6.svc",
+          outcome: "reply",
+          payloadBase64: Buffer.from("re:7").toString("base64"),
+        },
+      ],
+    });
+    const text = esper(["replay", out, "--url", server.url, "--speed", "max", "--requests"]);
+    expect(await text.exit).toBe(0);
+    expect(text.stdout).toMatch(/^frame #0 request on cli6\.svc: no-responders: /);
+    const usage = esper(["replay", out, "--request-timeout-ms", "5"]);
+    expect(await usage.exit).toBe(2);
+    expect(usage.stderr).toContain("--request-timeout-ms needs --requests");
   });
 });

@@ -7,8 +7,8 @@ import { nextStopSignal } from "../signals.ts";
 
 const HELP = `usage: esper record --subjects <filter>[,<filter>...] --out <file.esperrec> [--url nats://...] [--duration-ms N]
 
-Records every message on the subject filters (subject, headers, exact payload bytes, receive time)
-into a new recording file (format: bus/recording/README.md). Runs for --duration-ms, or until
+Records every message on the subject filters (subject, reply subject, headers, exact payload bytes,
+receive time) into a new recording file (format: bus/recording/README.md). Runs for --duration-ms, or until
 SIGINT/SIGTERM; then flushes, fsyncs, closes the file and prints a JSON summary on stdout.
 
   --subjects F     NATS subject filter(s), e.g. 'esper.>' (repeatable or comma-separated)
