@@ -27,7 +27,8 @@ export function detectPlateau(losses: readonly number[], rule: PlateauRule): Pla
     throw new RangeError(`plateau minRelativeImprovement must be a finite number >= 0, got ${eps}`);
   }
   const first = losses[0];
-  if (first === undefined) return { plateaued: false, epochsWithoutImprovement: 0, best: undefined, observed: 0 };
+  if (first === undefined)
+    return { plateaued: false, epochsWithoutImprovement: 0, best: undefined, observed: 0 };
   let best = checkedLoss(first, 0);
   let stale = 0;
   for (let i = 1; i < losses.length; i++) {
