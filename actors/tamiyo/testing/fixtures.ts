@@ -8,7 +8,7 @@ import { sampleOf } from "../../../contracts/testing/samples.ts";
 import { type BlueprintConfig, buildBlueprint } from "../../../nn/blueprints/artifact.ts";
 
 /** A valid seed state with the given id, stage and layer depth. */
-export function seedState(seedId: string, stage: SeedLifecycleStage, layerDepth = 0): SeedState {
+export function seedState(seedId: string, stage: SeedState["stage"], layerDepth = 0): SeedState {
   return {
     seedId,
     stage,
