@@ -32,3 +32,16 @@ export class UnknownTargetError extends Error {
     super(`${kind} id '${targetId}' is not in ${where}: a command may only target ids seen there`);
   }
 }
+
+/** An action's target id appears more than once where it must be unique. */
+export class AmbiguousTargetError extends Error {
+  override readonly name = "AmbiguousTargetError";
+  constructor(
+    readonly kind: "seed" | "blueprint",
+    readonly targetId: string,
+    readonly where: string,
+    readonly occurrences: number,
+  ) {
+    super(`${kind} id '${targetId}' appears ${occurrences} times in ${where}: ambiguous target`);
+  }
+}

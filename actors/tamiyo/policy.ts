@@ -37,6 +37,12 @@ export type PolicyAction =
     }
   | { readonly kind: "noop"; readonly reason: NoopReason; readonly detail: string };
 
+/** A policy's decision to germinate a blueprint on a seed's slot. */
+export type GerminateAction = Extract<PolicyAction, { kind: "germinate" }>;
+
+/** A policy's decision to do nothing, with its reason. */
+export type NoopAction = Extract<PolicyAction, { kind: "noop" }>;
+
 /** Which policy decided: its version name and the sha256 (hex) of its rule set or model. */
 export interface PolicyIdentity {
   readonly version: string;
