@@ -130,6 +130,23 @@ describe("rule policy", () => {
     expect(run()).toEqual(run());
   });
 
+  it("applies the rule set it was built with, even if the caller changes its object later", () => {
+    const mutable = structuredClone(rules) as {
+      plateau: { epochs: number; minRelativeImprovement: number };
+    } & RuleSet;
+    const own = createRulePolicy(mutable);
+    const digest = own.identity.digest;
+    mutable.plateau.epochs = 50;
+    let memory = emptyRunMemory("run-a");
+    let last = packet(0, 0, []);
+    flat.forEach((loss, epoch) => {
+      last = packet(epoch, loss, [seedState("seed-a", DORMANT)]);
+      memory = observePacket(memory, last);
+    });
+    expect(own.decide({ packet: last, catalog, memory, slotWidths })).toMatchObject({ kind: "germinate" });
+    expect(own.identity.digest).toBe(digest);
+  });
+
   it("refuses an invalid rule set at construction", () => {
     expect(() => createRulePolicy({ ...rules, plateau: { epochs: 0, minRelativeImprovement: 0 } })).toThrow(
       /plateau\.epochs/,

@@ -26,12 +26,13 @@ const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  * improvement > ε since the last germination) and no seed is in flight, germinate on the first free
  * slot (lowest layer depth, then seed id) the lowest-risk catalog blueprint (then lowest id) whose
  * input and output widths equal the slot's width and that needs neither quarantine nor approval.
- * Otherwise a no-op naming the first unmet condition. Deterministic: the order of seeds in the packet
+ * Otherwise a no-op naming the first unmet condition. The rule set is copied at construction, so its
+ * digest always describes the rules applied. Deterministic: the order of seeds in the packet
  * and of the catalog does not matter.
  */
 export function createRulePolicy(rules: RuleSet): Policy {
-  checkRuleSet(rules);
-  return { identity: ruleSetIdentity(rules), decide: (input) => decide(input, rules) };
+  const own = structuredClone(checkRuleSet(rules));
+  return { identity: ruleSetIdentity(own), decide: (input) => decide(input, own) };
 }
 
 function decide(input: PolicyInput, rules: RuleSet): PolicyAction {
