@@ -1,0 +1,47 @@
+/** A Tamiyo setting or construction input is missing or out of range; names the field. */
+export class TamiyoSettingsError extends Error {
+  override readonly name = "TamiyoSettingsError";
+  constructor(
+    /** Dotted path of the offending field, e.g. `blend.schedule.steps`. */
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`tamiyo setting ${field} ${reason}`);
+  }
+}
+
+/** An input the decision needs is absent (never replaced by a default); names the thing. */
+export class MissingInputError extends Error {
+  override readonly name = "MissingInputError";
+  constructor(
+    readonly what: string,
+    readonly reason: string,
+  ) {
+    super(`tamiyo input missing: ${what} ${reason}`);
+  }
+}
+
+/** An action targets an id that the packet or the catalog does not hold. */
+export class UnknownTargetError extends Error {
+  override readonly name = "UnknownTargetError";
+  constructor(
+    readonly kind: "seed" | "blueprint" | "trainingRun",
+    readonly targetId: string,
+    readonly where: string,
+  ) {
+    super(`${kind} id '${targetId}' is not in ${where}: a command may only target ids seen there`);
+  }
+}
+
+/** An action's target id appears more than once where it must be unique. */
+export class AmbiguousTargetError extends Error {
+  override readonly name = "AmbiguousTargetError";
+  constructor(
+    readonly kind: "seed" | "blueprint",
+    readonly targetId: string,
+    readonly where: string,
+    readonly occurrences: number,
+  ) {
+    super(`${kind} id '${targetId}' appears ${occurrences} times in ${where}: ambiguous target`);
+  }
+}

@@ -1,0 +1,77 @@
+import type {
+  AdaptationCommand,
+  BlueprintDescriptor,
+  SystemStatePacket,
+  TamiyoDecision,
+} from "../../contracts/index.ts";
+import type { CommandBuilder } from "./command-builder.ts";
+import { commandReply, noActionReply } from "./decision-reply.ts";
+import { checkGerminationTargets } from "./id-checks.ts";
+import type { Policy } from "./policy.ts";
+import { observePacket, type RunMemory, recordGermination } from "./run-memory.ts";
+
+/** What the evaluator is built from: the policy, the command builder, and injected clock and ids. */
+export interface EvaluatorOptions {
+  readonly policy: Policy;
+  readonly commands: CommandBuilder;
+  /** Monotonic milliseconds, for latencies. */
+  readonly now: () => number;
+  /** A fresh unique id per call, for decision ids. */
+  readonly newId: () => string;
+}
+
+/** One packet to decide on, with the run's memory before it. */
+export interface EvaluationInput {
+  readonly packet: SystemStatePacket;
+  readonly catalog: readonly BlueprintDescriptor[];
+  readonly memory: RunMemory;
+  /** Width of each seed's slot by seed id (the packet does not carry it). */
+  readonly slotWidths: ReadonlyMap<string, number>;
+}
+
+/** The outcome of one evaluation. */
+export interface Evaluation {
+  readonly reply: TamiyoDecision;
+  /** The signed command to publish on its target's command stream before replying; undefined for a no-op. */
+  readonly command: AdaptationCommand | undefined;
+  /** The run's memory after this packet (and the germination, if one was commanded). */
+  readonly memory: RunMemory;
+}
+
+/** Evaluates packets: observe → policy → action → (risk, later) → id checks → command build and sign → reply. */
+export interface Evaluator {
+  /** Pure apart from the injected clock and ids; throws (never a synthetic command) on missing or unknown input. */
+  evaluate(input: EvaluationInput): Evaluation;
+}
+
+/** Creates the evaluator of Tamiyo's decision pipeline. */
+export function createEvaluator({ policy, commands, now, newId }: EvaluatorOptions): Evaluator {
+  return {
+    evaluate({ packet, catalog, memory: before, slotWidths }) {
+      const started = now();
+      const memory = observePacket(before, packet);
+      const action = policy.decide({ packet, catalog, memory, slotWidths });
+      const policyLatencyMs = now() - started;
+      if (action.kind === "noop") {
+        const reply = noActionReply(replyContext(), action);
+        return { reply, command: undefined, memory };
+      }
+      const checked = checkGerminationTargets(action, packet, catalog);
+      const command = commands.germinate(checked, packet, policyLatencyMs);
+      const germination = {
+        epoch: packet.currentEpoch,
+        seedId: action.seedId,
+        blueprintId: action.blueprintId,
+      };
+      return {
+        reply: commandReply(replyContext(), command),
+        command,
+        memory: recordGermination(memory, germination),
+      };
+
+      function replyContext() {
+        return { packet, decisionId: newId(), policy: policy.identity, latencyMs: now() - started };
+      }
+    },
+  };
+}
