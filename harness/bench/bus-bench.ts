@@ -36,9 +36,10 @@ export interface BusBenchOptions {
   readonly url?: string;
 }
 
-/** Throughput figure. */
+/** Throughput figure: wall-clock rate and this process's CPU time (user + system) per message. */
 export interface Rate {
   readonly msgsPerSec: number;
+  readonly cpuUsPerMsg: number;
 }
 
 /** Latency figure: the median of the rounds' p50s, and the p99 of every round-trip of the run. */
@@ -56,10 +57,16 @@ export interface Comparison<F> {
   readonly raw: F;
   /** nats.js sending pre-encoded bytes without headers and not decoding: the transport ceiling, for reference. */
   readonly rawBytes: F;
-  /** Bus slowdown vs `raw` per round (raw/bus for throughput, bus/raw p50 for latency). */
+  /** Bus slowdown vs `raw` per round: bus/raw CPU per message for throughput, bus/raw p50 for latency. */
   readonly ratio: RatioSpread;
-  /** Bus slowdown vs `rawBytes` per round. */
+  /** Bus slowdown vs `rawBytes` per round, measured like `ratio`. */
   readonly ratioVsRawBytes: RatioSpread;
+}
+
+/** A throughput figure, with the wall-clock ratio per round too. */
+export interface RateComparison extends Comparison<Rate> {
+  /** raw/bus msgs/s per round (wall clock: on a shared machine mostly the other processes' load). */
+  readonly wallRatio: RatioSpread;
 }
 
 /** A latency figure with its tail compared apart (pooled over all rounds, not gated). */
@@ -72,9 +79,9 @@ export interface LatencyComparison extends Comparison<Latency> {
 export interface BusBenchResult {
   readonly server: { readonly url: string; readonly version: string; readonly private: boolean };
   readonly options: BusBenchOptions;
-  readonly corePublishSubscribe: Comparison<Rate>[];
+  readonly corePublishSubscribe: RateComparison[];
   readonly requestReply: LatencyComparison[];
-  readonly jetStreamAckedPublish: Comparison<Rate>[];
+  readonly jetStreamAckedPublish: RateComparison[];
   /** Largest acceptable median paired ratio. */
   readonly goal: number;
   /** Largest median paired ratio over every figure (request/reply: p50). */
@@ -192,7 +199,9 @@ export async function runBusBench(o: BusBenchOptions): Promise<BusBenchResult> {
       withinGoal: worstRatio <= GOAL,
       seconds: round((performance.now() - started) / 1000, 1),
       notes: [
-        "ratio: per-round paired bus slowdown vs raw (raw/bus msgs/s; bus/raw p50 for request/reply); median, quartiles, range and each round; worstRatio and the goal use the medians",
+        "ratio: per-round paired bus slowdown vs raw; median, quartiles, range and each round; worstRatio and the goal use the medians",
+        "throughput ratio: bus/raw CPU time of this process (user + system, publisher and subscriber both run here) per message; wallRatio: raw/bus msgs/s per round, reported, not gated (on a shared machine it mostly measures the other processes)",
+        "request/reply ratio: bus/raw p50 round-trip per round",
         "raw is nats.js by hand sending the same wire messages: the bus's five headers built with headers()+set, contracts encode+validate, and on receipt the type/version header checks and decode+validate",
         "rawBytes is nats.js sending pre-encoded bytes without headers and not decoding (the transport ceiling, for reference)",
         "each round measures bus and raw back to back, bus first in even rounds and raw first in odd ones, then rawBytes; warm-up rounds are discarded",
@@ -216,22 +225,35 @@ interface Pair {
   readonly rawSub: NatsConnection;
 }
 
-/** Medians of each side's rates and the per-round ratios raw/bus and rawBytes/bus. */
-function compareRates(payload: string, bytes: number, got: Record<Side, Rate[]>): Comparison<Rate> {
+/** Medians of each side's rates and the per-round ratios of CPU per message (bus/raw) and wall rate (raw/bus). */
+function compareRates(payload: string, bytes: number, got: Record<Side, Rate[]>): RateComparison {
+  const mid = (side: Side, k: keyof Rate): number => median(got[side].map((r) => r[k]).sort((a, b) => a - b));
   const rate = (side: Side): Rate => ({
-    msgsPerSec: Math.round(median(got[side].map((r) => r.msgsPerSec).sort((a, b) => a - b))),
+    msgsPerSec: Math.round(mid(side, "msgsPerSec")),
+    cpuUsPerMsg: round(mid(side, "cpuUsPerMsg"), 2),
   });
-  const per = (side: Side): number[] =>
-    got.bus.map((b, i) => (got[side][i] as Rate).msgsPerSec / b.msgsPerSec);
+  const cpu = (side: Side): number[] =>
+    got.bus.map((b, i) => b.cpuUsPerMsg / (got[side][i] as Rate).cpuUsPerMsg);
   return {
     payload,
     bytes,
     bus: rate("bus"),
     raw: rate("raw"),
     rawBytes: rate("rawBytes"),
-    ratio: ratioSpread(per("raw")),
-    ratioVsRawBytes: ratioSpread(per("rawBytes")),
+    ratio: ratioSpread(cpu("raw")),
+    ratioVsRawBytes: ratioSpread(cpu("rawBytes")),
+    wallRatio: ratioSpread(got.bus.map((b, i) => (got.raw[i] as Rate).msgsPerSec / b.msgsPerSec)),
   };
+}
+
+/** Runs `body` and returns its {@link Rate} over `n` messages. */
+async function timed(n: number, body: () => Promise<void>): Promise<Rate> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await body();
+  const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { msgsPerSec: n / secs, cpuUsPerMsg: (cpu.user + cpu.system) / n };
 }
 
 async function coreFigure<P extends PayloadName>(
@@ -239,7 +261,7 @@ async function coreFigure<P extends PayloadName>(
   pair: Pair,
   name: P,
   msg: Payloads[P],
-): Promise<Comparison<Rate>> {
+): Promise<RateComparison> {
   const { ns, busPub, busSub, rawPub, rawSub } = pair;
   const bytes = encodeAs(name, msg);
   const priority = priorityOf(msg);
@@ -254,22 +276,22 @@ async function coreFigure<P extends PayloadName>(
         ? subscribe(busSub, "telemetryRaw", a.hit, { params: { actor: "bench" } })
         : listenTyped(busSub, busSubject, "SystemStatePacket", a.hit, {});
     await busSub.nc.flush();
-    const t0 = performance.now();
-    if (name === "TelemetryPacket") {
-      const m = msg as Payloads["TelemetryPacket"];
-      await publishInBatches(busPub.nc, n, () =>
-        publish(busPub, "telemetryRaw", m, { params: { actor: "bench" } }),
-      );
-    } else {
-      const m = msg as Payloads["SystemStatePacket"];
-      await publishInBatches(busPub.nc, n, () =>
-        sendTyped(busPub, busSubject, "SystemStatePacket", m, undefined),
-      );
-    }
-    await waitAll(a, n);
-    const secs = (performance.now() - t0) / 1000;
+    const rate = await timed(n, async () => {
+      if (name === "TelemetryPacket") {
+        const m = msg as Payloads["TelemetryPacket"];
+        await publishInBatches(busPub.nc, n, () =>
+          publish(busPub, "telemetryRaw", m, { params: { actor: "bench" } }),
+        );
+      } else {
+        const m = msg as Payloads["SystemStatePacket"];
+        await publishInBatches(busPub.nc, n, () =>
+          sendTyped(busPub, busSubject, "SystemStatePacket", m, undefined),
+        );
+      }
+      await waitAll(a, n);
+    });
     await sub.stop();
-    return { msgsPerSec: n / secs };
+    return rate;
   };
   const measureRaw = async (withCodec: boolean): Promise<Rate> => {
     const a = arrivals(n);
@@ -280,15 +302,16 @@ async function coreFigure<P extends PayloadName>(
       },
     });
     await rawSub.flush();
-    const t0 = performance.now();
-    await publishInBatches(rawPub, n, () => {
-      if (withCodec) rawPub.publish(rawSubject, encodeAs(name, msg), { headers: rawHeaders(name, priority) });
-      else rawPub.publish(rawSubject, bytes);
+    const rate = await timed(n, async () => {
+      await publishInBatches(rawPub, n, () => {
+        if (withCodec)
+          rawPub.publish(rawSubject, encodeAs(name, msg), { headers: rawHeaders(name, priority) });
+        else rawPub.publish(rawSubject, bytes);
+      });
+      await waitAll(a, n);
     });
-    await waitAll(a, n);
-    const secs = (performance.now() - t0) / 1000;
     sub.unsubscribe();
-    return { msgsPerSec: n / secs };
+    return rate;
   };
   const got = await pairedRounds(o.rounds, o.warmup, (side) =>
     side === "bus" ? measureBus() : measureRaw(side === "raw"),
@@ -386,23 +409,22 @@ async function streamFigure<P extends PayloadName>(
   pair: Pair,
   name: P,
   msg: Payloads[P],
-): Promise<Comparison<Rate>> {
+): Promise<RateComparison> {
   const { ns, busPub: bus, rawPub } = pair;
   const bytes = encodeAs(name, msg);
   const priority = priorityOf(msg);
   const js = jetstream(rawPub);
   const n = o.streamMessages;
-  const windowed = async (send: () => Promise<unknown>): Promise<Rate> => {
-    const inFlight = new Set<Promise<unknown>>();
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const p = send().finally(() => inFlight.delete(p));
-      inFlight.add(p);
-      if (inFlight.size >= o.streamWindow) await Promise.race(inFlight);
-    }
-    await Promise.all(inFlight);
-    return { msgsPerSec: n / ((performance.now() - t0) / 1000) };
-  };
+  const windowed = (send: () => Promise<unknown>): Promise<Rate> =>
+    timed(n, async () => {
+      const inFlight = new Set<Promise<unknown>>();
+      for (let i = 0; i < n; i++) {
+        const p = send().finally(() => inFlight.delete(p));
+        inFlight.add(p);
+        if (inFlight.size >= o.streamWindow) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+    });
   const subject =
     name === "TelemetryPacket" ? subjectFor(ns, "telemetryNormal") : subjectFor(ns, "statePacket");
   const measureBus = (): Promise<Rate> =>
