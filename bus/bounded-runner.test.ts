@@ -9,6 +9,7 @@ function recorder(): RunnerSignals & { log: string[] } {
     onDropped: (p) => log.push(`dropped ${p}`),
     onCaughtUp: (p) => log.push(`caught-up ${p}`),
     onRunError: (e) => log.push(`error ${(e as Error).message}`),
+    onDiscarded: (n) => log.push(`discarded ${n}`),
   };
 }
 
@@ -65,5 +66,31 @@ describe("BoundedRunner", () => {
     r.push(2);
     await r.idle();
     expect(signals.log).toEqual(["error sync", "error async"]);
+  });
+
+  it("discards the queue, reports its count, keeps running handlers and reports later pushes", async () => {
+    const signals = recorder();
+    const gates: (() => void)[] = [];
+    const started: number[] = [];
+    const r = new BoundedRunner<number>(
+      (n) => {
+        started.push(n);
+        return new Promise<void>((res) => gates.push(res));
+      },
+      1,
+      10,
+      signals,
+    );
+    for (let i = 0; i < 4; i++) r.push(i);
+    expect(r.discard()).toBe(3);
+    expect(r.pending).toBe(0);
+    expect(r.running).toBe(1);
+    r.push(9);
+    expect(signals.log).toEqual(["discarded 3", "discarded 1"]);
+    const idle = r.idle();
+    gates.shift()?.();
+    await idle;
+    expect(started).toEqual([0]);
+    expect(r.running).toBe(0);
   });
 });

@@ -8,6 +8,8 @@ export interface RunnerSignals {
   onCaughtUp(pending: number): void;
   /** The handler threw or rejected (handlers are expected to report their own errors; this is the backstop). */
   onRunError(err: unknown): void;
+  /** `count` items were discarded unhandled: the queue at {@link BoundedRunner.discard}, or an item pushed after it. */
+  onDiscarded(count: number): void;
 }
 
 /**
@@ -21,6 +23,7 @@ export class BoundedRunner<T> {
   private inFlight = 0;
   private behind = false;
   private pumping = false;
+  private discarded = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -38,8 +41,20 @@ export class BoundedRunner<T> {
     return this.queue.length - this.head;
   }
 
-  /** Hands `item` to the handler now if a slot is free, else queues it (or drops it when the queue is full). */
+  /** Handler runs not yet finished. */
+  get running(): number {
+    return this.inFlight;
+  }
+
+  /**
+   * Hands `item` to the handler now if a slot is free, else queues it (or drops it when the queue is
+   * full). After {@link discard}, the item is discarded and reported instead.
+   */
   push(item: T): void {
+    if (this.discarded) {
+      this.signals.onDiscarded(1);
+      return;
+    }
     if (this.inFlight < this.maxInFlight && this.pending === 0) {
       this.start(item);
       if (this.inFlight === 0 && this.idleWaiters.length > 0) this.pump();
@@ -54,6 +69,20 @@ export class BoundedRunner<T> {
       this.behind = true;
       this.signals.onBehind(this.pending);
     }
+  }
+
+  /**
+   * Drops every queued item unhandled and returns how many (reported through `onDiscarded` when
+   * any); later pushes are discarded too. Running handlers go on.
+   */
+  discard(): number {
+    this.discarded = true;
+    const count = this.pending;
+    this.queue.length = 0;
+    this.head = 0;
+    if (count > 0) this.signals.onDiscarded(count);
+    this.pump();
+    return count;
   }
 
   /** Resolves when nothing is running or queued. */

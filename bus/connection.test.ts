@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { sampleOf } from "../contracts/testing/samples.ts";
 import { useNatsServer } from "../test/bus-fixture.ts";
 import { BusConnectionError, backoffDelay, connectBus } from "./connection.ts";
 import type { BusEvent } from "./observer.ts";
+import { publish, subscribe } from "./typed.ts";
 
 const fixture = useNatsServer();
 
@@ -25,6 +27,42 @@ describe("connectBus", () => {
     expect(bus.nc.isClosed()).toBe(true);
     expect(events.map((e) => e.name)).toContain("bus.connected");
     expect(events[0]?.attributes.connection).toBe("conn-test");
+  });
+
+  it("close() stops every subscription within drainTimeoutMs, counting and reporting the messages it discards", async () => {
+    const events: BusEvent[] = [];
+    const bus = await connectBus({
+      ...fixture.server.address,
+      name: "close-test",
+      namespace: "tclose",
+      drainTimeoutMs: 100,
+      observer: { onEvent: (e) => events.push(e) },
+    });
+    let release = (): void => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const sub = subscribe(bus, "heartbeat", () => gate, { params: { actor: "closer" } });
+    await bus.nc.flush();
+    for (let i = 0; i < 3; i++)
+      publish(
+        bus,
+        "heartbeat",
+        { ...sampleOf("Heartbeat", i), actor: "closer", runId: undefined },
+        {
+          params: { actor: "closer" },
+        },
+      );
+    await expect.poll(() => sub.pending()).toBe(2);
+    const started = Date.now();
+    await bus.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const discarded = events.filter((e) => e.name === "bus.subscription_discarded");
+    expect(discarded.map((e) => [e.attributes.subject, e.attributes.count])).toEqual([
+      ["tclose.heartbeat.closer", 2],
+    ]);
+    expect(bus.metrics.snapshot().dropped["tclose.heartbeat.closer"]).toBe(2);
+    release();
   });
 
   it("fails after the connect window with the URL and the cause", async () => {

@@ -26,7 +26,7 @@ export interface BusConnectionOptions extends BusAddress {
   readonly reconnectMaxMs?: number;
   /** Receives status events (disconnect, reconnect, slow consumer, rejected messages, dead letters). */
   readonly observer?: BusObserver;
-  /** Longest wait for `close()` to drain before closing outright; default 5 000 ms. */
+  /** Grace period of `close()`: for each close hook (subscriptions' handlers) and for the drain; default 5 000 ms. */
   readonly drainTimeoutMs?: number;
 }
 
@@ -55,9 +55,15 @@ export interface BusConnection {
   readonly metrics: BusMetrics;
   /** Reports an event to the observer (no-op without one). */
   emit(name: string, level: BusEventLevel, attributes: BusEventAttributes): void;
-  /** Registers work to finish before the connection drains (e.g. stopping consumers); returns its removal. */
-  onClose(hook: () => Promise<void>): () => void;
-  /** Runs the close hooks, drains subscriptions and closes; resolves when closed. Safe to call twice. */
+  /**
+   * Registers work to finish before the connection drains (e.g. stopping consumers), given the close
+   * grace period (`drainTimeoutMs`); returns its removal.
+   */
+  onClose(hook: (graceMs: number) => Promise<void>): () => void;
+  /**
+   * Runs the close hooks (every subscription stops, reporting what it discards), drains and closes;
+   * resolves when closed. Safe to call twice.
+   */
   close(): Promise<void>;
   /** Resolves when the connection has closed (by `close()` or for good after a fatal error). */
   readonly closed: Promise<void>;
@@ -116,14 +122,14 @@ export async function connectBus(opts: BusConnectionOptions): Promise<BusConnect
   });
   emit("bus.connected", "info", { server: conn.getServer(), attempts });
 
-  const hooks: (() => Promise<void>)[] = [];
+  const hooks: ((graceMs: number) => Promise<void>)[] = [];
   let closing: Promise<void> | undefined;
   const drainTimeoutMs = opts.drainTimeoutMs ?? 5_000;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       for (const hook of hooks.splice(0)) {
         try {
-          await hook();
+          await hook(drainTimeoutMs);
         } catch (err) {
           emit("bus.close_hook_failed", "error", { error: String(err) });
         }

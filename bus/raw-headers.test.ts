@@ -2,12 +2,11 @@ import { type Msg, MsgHdrsImpl, MsgImpl, TE } from "@nats-io/transport-node";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { encode } from "../contracts/codec.ts";
-import { MessagePriority } from "../contracts/enums.ts";
 import { HeaderNames } from "../contracts/headers.ts";
 import type { MessageInput } from "../contracts/registry.ts";
 import { sampleOf } from "../contracts/testing/samples.ts";
 import { useTestBus } from "../test/bus-fixture.ts";
-import { headerOf, outgoingHeaders } from "./headers.ts";
+import { headerOf } from "./headers.ts";
 import { messageHeader } from "./raw-headers.ts";
 import { subscribe } from "./typed.ts";
 
@@ -81,36 +80,6 @@ describe("messageHeader", () => {
     const plain = { headers: h } as unknown as Msg;
     expect(messageHeader(plain, NAME)).toBe("Heartbeat");
     expect(messageHeader({ headers: undefined } as unknown as Msg, NAME)).toBe("");
-  });
-});
-
-describe("outgoingHeaders", () => {
-  const msg = sampleOf("Heartbeat", 1);
-
-  it("encodes the same bytes as nats.js, with and without a correlation id", () => {
-    for (const opts of [
-      undefined,
-      { correlationId: "c-1", priority: MessagePriority.HIGH },
-      { messageId: "m-é" },
-    ]) {
-      const h = outgoingHeaders("Heartbeat", msg, opts) as MsgHdrsImpl;
-      expect(h.encode()).toEqual(MsgHdrsImpl.prototype.encode.call(h));
-    }
-  });
-
-  it("encodes later changes (JetStream's own headers) and keeps the bytes when the message id is set to itself", () => {
-    const h = outgoingHeaders("Heartbeat", msg, { messageId: "m-1" }) as MsgHdrsImpl;
-    const before = h.encode();
-    h.set(HeaderNames.messageId, "m-1");
-    expect(h.encode()).toEqual(before);
-    h.set("Nats-Expected-Stream", "S");
-    const text = new TextDecoder().decode(h.encode());
-    expect(text).toContain("Nats-Expected-Stream: S\r\n");
-    expect(h.encode()).toEqual(MsgHdrsImpl.prototype.encode.call(h));
-    const m = outgoingHeaders("Heartbeat", msg, { messageId: "m-2" }) as MsgHdrsImpl;
-    m.set(HeaderNames.messageId, "m-3");
-    expect(new TextDecoder().decode(m.encode())).toContain("Nats-Msg-Id: m-3\r\n");
-    expect(new TextDecoder().decode(m.encode())).not.toContain("m-2");
   });
 });
 

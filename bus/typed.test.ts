@@ -145,6 +145,43 @@ describe("core publish/subscribe", () => {
     expect(handled).toBe(11);
   });
 
+  it("a stop past its grace period discards the queue, counts and reports it, and reports the running handler", async () => {
+    let release = (): void => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const seen: number[] = [];
+    const sub = subscribe(
+      tb.bus,
+      "heartbeat",
+      async (m) => {
+        seen.push(m.pid);
+        await gate;
+      },
+      { params: { actor: "stopper" } },
+    );
+    await tb.bus.nc.flush();
+    for (let i = 0; i < 5; i++)
+      publish(
+        tb.bus,
+        "heartbeat",
+        { ...heartbeat("stopper", i), pid: i + 1 },
+        { params: { actor: "stopper" } },
+      );
+    await expect.poll(() => sub.pending()).toBe(4);
+    await sub.stop(50);
+    const subject = `${ns}.heartbeat.stopper`;
+    const mine = events.filter((e) => e.attributes.subject === subject);
+    expect(
+      mine.filter((e) => e.name === "bus.subscription_discarded").map((e) => e.attributes.count),
+    ).toEqual([4]);
+    expect(mine.find((e) => e.name === "bus.handlers_abandoned")?.attributes.running).toBe(1);
+    expect(tb.bus.metrics.snapshot().dropped[subject]).toBe(4);
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual([1]);
+  });
+
   it("counts a failing handler and keeps the subscription running", async () => {
     const seen: number[] = [];
     const sub = subscribe(

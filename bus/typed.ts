@@ -65,8 +65,10 @@ export interface BusSubscription {
   /** Messages received but not yet handed to a handler. */
   pending(): number;
   /**
-   * Stops receiving and lets running and queued handlers finish for up to `graceMs` (default 5000);
-   * handlers still running after that are reported (`bus.handlers_abandoned`) and left behind.
+   * Stops receiving and lets running and queued handlers finish for up to `graceMs` (default 5000).
+   * Then messages still queued are discarded, counted as dropped and reported with their count
+   * (`bus.subscription_discarded`), and handlers still running are reported (`bus.handlers_abandoned`)
+   * and left behind.
    */
   stop(graceMs?: number): Promise<void>;
 }
@@ -452,6 +454,10 @@ function listen(
     onRunError(err) {
       handlerFailed(bus, subject, err);
     },
+    onDiscarded(count) {
+      for (let i = 0; i < count; i++) bus.metrics.dropped(subject);
+      bus.emit("bus.subscription_discarded", "error", { subject, count });
+    },
   });
   const sub = bus.nc.subscribe(subject, {
     ...(flow.queue !== undefined ? { queue: flow.queue } : {}),
@@ -469,12 +475,13 @@ function listen(
     stopping ??= (async () => {
       unregister();
       if (!sub.isClosed() && !bus.nc.isClosed()) await sub.drain();
-      if (!(await settlesWithin(runner.idle(), graceMs))) {
-        bus.emit("bus.handlers_abandoned", "warn", { subject, graceMs, pending: runner.pending });
-      }
+      if (await settlesWithin(runner.idle(), graceMs)) return;
+      runner.discard();
+      if (runner.running > 0)
+        bus.emit("bus.handlers_abandoned", "warn", { subject, graceMs, running: runner.running });
     })();
     return stopping;
   };
-  unregister = bus.onClose(() => stop());
+  unregister = bus.onClose((graceMs) => stop(graceMs));
   return { subject, pending: () => runner.pending, stop };
 }

@@ -1,23 +1,34 @@
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
 import { createServer, connect as netConnect } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BusAddress } from "../bus/connection.ts";
+import { findExecutable } from "../bus/server/executable-path.ts";
 import { type LocalNatsServer, startLocalNatsServer } from "../bus/server/local-nats-server.ts";
+import {
+  chooseNatsServer,
+  type NatsServerChoice,
+  type NatsServerKind,
+  type NatsServerProbes,
+  TEST_NATS_ENV,
+} from "./nats-server-choice.ts";
 
 /** Options of {@link startNatsServer}. */
 export interface TestNatsServerOptions {
   /** Store directory to use (kept on stop); default a fresh temp directory, removed by `stop()`. */
   readonly storeDir?: string;
-  /** Container image used when a Docker engine is reachable; default `nats:2.9.10-alpine`. */
+  /** Container image when a container is chosen; default `nats:2.9.10-alpine`. */
   readonly image?: string;
 }
 
 /** A nats-server with JetStream for one test file: ephemeral port, own store directory. */
 export interface TestNatsServer {
   /** Which kind of server runs: the local binary or a testcontainers container. */
-  readonly kind: "binary" | "container";
+  readonly kind: NatsServerKind;
+  /** Why that kind was chosen (`ESPER_TEST_NATS`, the default, or an image already present). */
+  readonly why: string;
   /** `nats://host:port`; stays the same across `restart()`. */
   readonly url: string;
   readonly port: number;
@@ -32,45 +43,65 @@ export interface TestNatsServer {
   restart(): Promise<void>;
 }
 
-/** Neither a Docker engine nor the nats-server binary is available. */
-export class NoNatsServerError extends Error {
-  override readonly name = "NoNatsServerError";
-}
+const DEFAULT_IMAGE = "nats:2.9.10-alpine";
+let announced = false;
 
 /**
- * Starts a real nats-server with JetStream on an ephemeral port with its own store directory.
- * Uses testcontainers' NATS module when a Docker engine answers (checked within ~1 s), otherwise the
- * local `nats-server` binary; when neither is there, throws {@link NoNatsServerError} naming both.
+ * Starts a real nats-server with JetStream on an ephemeral port with its own store directory, of the
+ * kind {@link chooseNatsServer} picks from `ESPER_TEST_NATS` (default: the local binary; a container
+ * only when asked for, or when the binary is missing and the Docker engine already holds the image).
+ * Says once per process on stderr which kind it chose and why. Throws `NoNatsServerError` (naming the
+ * Debian package `nats-server`) when no allowed kind is available.
  */
 export async function startNatsServer(opts: TestNatsServerOptions = {}): Promise<TestNatsServer> {
+  const image = opts.image ?? DEFAULT_IMAGE;
+  const choice = await chooseNatsServer(process.env[TEST_NATS_ENV], image, machineProbes);
+  if (!announced) {
+    announced = true;
+    process.stderr.write(`test nats-server: ${choice.kind} ${choice.target} (${choice.why})\n`);
+  }
   const ownDir = opts.storeDir === undefined;
   const storeDir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), "esper-nats-")));
   const removeDir = async (): Promise<void> => {
     if (ownDir) await rm(storeDir, { recursive: true, force: true });
   };
-  const docker = await dockerEngine();
   try {
-    if (docker.reachable)
-      return await startContainer(storeDir, opts.image ?? "nats:2.9.10-alpine", removeDir);
-    return await startBinary(storeDir, removeDir);
+    if (choice.kind === "container") return await startContainer(storeDir, choice, removeDir);
+    return await startBinary(storeDir, choice, removeDir);
   } catch (err) {
     await removeDir();
-    const message = (err as Error).message;
-    if (!docker.reachable && /not found on PATH/.test(message)) {
-      throw new NoNatsServerError(
-        `no NATS server for tests: no Docker engine is reachable (${docker.why}) and ${message}`,
-      );
-    }
     throw err;
   }
 }
 
-async function startBinary(storeDir: string, removeDir: () => Promise<void>): Promise<TestNatsServer> {
-  let server: LocalNatsServer = await startLocalNatsServer({ storeDir });
+/** The probes of this machine: PATH lookup, the Docker engine socket and its image list. */
+const machineProbes: NatsServerProbes = {
+  binary: () => findExecutable("nats-server"),
+  docker: async () => {
+    const socket = await dockerSocket();
+    return socket.reachable
+      ? { reachable: true, why: socket.candidate.label }
+      : { reachable: false, why: socket.why };
+  },
+  async imagePresent(image) {
+    const socket = await dockerSocket();
+    if (!socket.reachable) return false;
+    return (await dockerGet(socket.candidate, `/images/${encodeURIComponent(image)}/json`)) === 200;
+  },
+};
+
+async function startBinary(
+  storeDir: string,
+  choice: NatsServerChoice,
+  removeDir: () => Promise<void>,
+): Promise<TestNatsServer> {
+  const binary = choice.target;
+  let server: LocalNatsServer = await startLocalNatsServer({ storeDir, binary });
   const { url, port } = server;
   let stopped = false;
   return {
     kind: "binary",
+    why: choice.why,
     url,
     port,
     storeDir,
@@ -84,20 +115,34 @@ async function startBinary(storeDir: string, removeDir: () => Promise<void>): Pr
     kill: () => server.kill(),
     async restart() {
       await server.kill();
-      server = await startLocalNatsServer({ storeDir, port });
+      server = await startLocalNatsServer({ storeDir, port, binary });
     },
   };
 }
 
-interface DockerProbe {
-  readonly reachable: boolean;
-  readonly why: string;
+/** Where a Docker engine may listen: a unix socket path or a TCP host and port. */
+interface DockerCandidate {
+  readonly path?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly label: string;
 }
 
-/** Whether a Docker engine socket accepts connections (DOCKER_HOST or the usual socket paths), within 1 s. */
-async function dockerEngine(): Promise<DockerProbe> {
+type DockerSocket =
+  | { readonly reachable: true; readonly candidate: DockerCandidate }
+  | { readonly reachable: false; readonly why: string };
+
+let dockerSocketProbe: Promise<DockerSocket> | undefined;
+
+/** The first Docker engine socket (DOCKER_HOST or the usual paths) that accepts a connection within 1 s; probed once. */
+function dockerSocket(): Promise<DockerSocket> {
+  dockerSocketProbe ??= probeDockerSocket();
+  return dockerSocketProbe;
+}
+
+async function probeDockerSocket(): Promise<DockerSocket> {
   const host = process.env.DOCKER_HOST;
-  const candidates: { path?: string; host?: string; port?: number; label: string }[] = [];
+  const candidates: DockerCandidate[] = [];
   if (host?.startsWith("unix://")) candidates.push({ path: host.slice(7), label: host });
   else if (host?.startsWith("tcp://")) {
     const u = new URL(host.replace(/^tcp:/, "http:"));
@@ -125,9 +170,33 @@ async function dockerEngine(): Promise<DockerProbe> {
       s.once("connect", () => done(true));
       s.once("error", () => done(false));
     });
-    if (ok) return { reachable: true, why: c.label };
+    if (ok) return { reachable: true, candidate: c };
   }
   return { reachable: false, why: `no answer from ${candidates.map((c) => c.label).join(", ")}` };
+}
+
+/** The HTTP status of a GET on the Docker engine API, or 0 when it does not answer within 1 s. */
+function dockerGet(c: DockerCandidate, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = httpRequest(
+      {
+        ...(c.path !== undefined ? { socketPath: c.path } : { host: c.host, port: c.port }),
+        path,
+        method: "GET",
+        timeout: 1000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.once("timeout", () => {
+      req.destroy();
+      resolve(0);
+    });
+    req.once("error", () => resolve(0));
+    req.end();
+  });
 }
 
 async function freePort(): Promise<number> {
@@ -144,9 +213,10 @@ async function freePort(): Promise<number> {
 
 async function startContainer(
   storeDir: string,
-  image: string,
+  choice: NatsServerChoice,
   removeDir: () => Promise<void>,
 ): Promise<TestNatsServer> {
+  const image = choice.target;
   const { NatsContainer } = await import("@testcontainers/nats");
   const port = await freePort();
   const launch = () =>
@@ -172,6 +242,7 @@ async function startContainer(
   };
   return {
     kind: "container",
+    why: choice.why,
     url,
     port,
     storeDir,

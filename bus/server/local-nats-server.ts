@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
+import { findExecutable } from "./executable-path.ts";
 
 /** Options of {@link startLocalNatsServer}. */
 export interface LocalNatsServerOptions {
@@ -43,13 +44,19 @@ const READY = /Server is ready/;
 
 /**
  * Spawns `nats-server -js -sd <storeDir> -p <port|-1> -a <host> -n <name>` and resolves once the
- * server logs that it is ready. Rejects with {@link NatsServerStartError} (including the server's
- * last output) when the binary is missing, exits early or is not ready within the timeout.
+ * server logs that it is ready. Rejects with {@link NatsServerStartError} when the binary is missing
+ * (naming the Debian package `nats-server`), and (with the server's last output) when it exits early
+ * or is not ready within the timeout.
  */
 export async function startLocalNatsServer(opts: LocalNatsServerOptions): Promise<LocalNatsServer> {
   const host = opts.host ?? "127.0.0.1";
   const binary = opts.binary ?? "nats-server";
   const timeoutMs = opts.readyTimeoutMs ?? 10_000;
+  if (findExecutable(binary) === undefined) {
+    throw new NatsServerStartError(
+      `${binary} not found${binary.includes("/") ? "" : " on PATH"}: install the Debian package nats-server (apt-get install nats-server)`,
+    );
+  }
   await mkdir(opts.storeDir, { recursive: true });
   const args = [
     "-js",
@@ -107,12 +114,7 @@ function waitReady(child: ChildProcess, binary: string, args: string[], timeoutM
         resolve(port);
       }
     };
-    const onError = (err: NodeJS.ErrnoException): void =>
-      fail(
-        err.code === "ENOENT"
-          ? "executable not found on PATH (install the Debian package nats-server)"
-          : `cannot start: ${err.message}`,
-      );
+    const onError = (err: Error): void => fail(`cannot start: ${err.message}`);
     const onExit = (code: number | null, signal: string | null): void =>
       fail(`exited before it was ready (${code ?? signal})`);
     const timer = setTimeout(() => fail(`not ready after ${timeoutMs} ms`), timeoutMs);
