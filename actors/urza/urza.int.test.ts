@@ -8,6 +8,7 @@ import { storeName } from "../../contracts/stores.ts";
 import { useTestBus } from "../../test/bus-fixture.ts";
 import { type BusStores, openBusStores } from "./bus-stores.ts";
 import { publishLibrary } from "./catalog-publisher.ts";
+import { KernelPrewarmError } from "./errors.ts";
 import { guardDigest } from "./guard-digest.ts";
 import { prewarmKernel } from "./kernel-prewarm.ts";
 import { buildLibrary, type LibraryEntry } from "./library.ts";
@@ -131,6 +132,19 @@ describe("Urza on a real nats-server", () => {
     const catalog = await openBucket(t.bus, "catalog");
     expect((await catalog.get(changed.descriptor.blueprintId))?.value.risk).toBe(0.5);
     await publishLibrary(t.bus, library, { prewarm: prewarmKernel });
+  });
+
+  it("writes nothing for a kernel that fails to prewarm", async () => {
+    const [bad] = buildLibrary([{ kind: "residual-mlp", inputWidth: 4, hiddenWidth: 4, initSeed: 9 }], 1);
+    if (bad === undefined) throw new Error("no entry built");
+    const refuse = async (): Promise<number> => {
+      throw new KernelPrewarmError("kernel does not load");
+    };
+    await expect(publishLibrary(t.bus, [bad], { prewarm: refuse })).rejects.toThrow("kernel does not load");
+    const catalog = await openBucket(t.bus, "catalog");
+    const kernels = await openArtifactStore(t.bus, "kernels");
+    expect(await catalog.get(bad.descriptor.blueprintId)).toBeUndefined();
+    expect(await kernels.has(bad.descriptor.artifactSha256)).toBe(false);
   });
 
   it("answers a prefetch request over the bus (queue group) with the artifact reference", async () => {
