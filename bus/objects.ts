@@ -28,6 +28,18 @@ export class ArtifactNotFoundError extends Error {
   override readonly name = "ArtifactNotFoundError";
 }
 
+/** The bytes stored under an address do not hash to it. */
+export class ArtifactCorruptError extends Error {
+  override readonly name = "ArtifactCorruptError";
+  constructor(
+    readonly expectedSha256: string,
+    readonly actualSha256: string,
+    store: string,
+  ) {
+    super(`artifact ${expectedSha256} in ${store} is corrupt: its bytes hash to ${actualSha256}`);
+  }
+}
+
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
 /** Hex sha256 of `bytes`. */
@@ -61,8 +73,7 @@ export async function openArtifactStore(bus: BusConnection, key: ObjectStoreKey)
       if (bytes === null)
         throw new ArtifactNotFoundError(`artifact ${sha256} is not in object store ${name}`);
       const actual = sha256Hex(bytes);
-      if (actual !== sha256)
-        throw new Error(`artifact ${sha256} in ${name} is corrupt: its bytes hash to ${actual}`);
+      if (actual !== sha256) throw new ArtifactCorruptError(sha256, actual, name);
       return bytes;
     },
     async has(sha256) {

@@ -1,0 +1,60 @@
+import { performance } from "node:perf_hooks";
+import {
+  type BlueprintArtifact,
+  type BlueprintConfig,
+  buildBlueprint,
+} from "../../nn/blueprints/artifact.ts";
+import { blueprintTemplates } from "../../nn/blueprints/library.ts";
+
+/**
+ * Slot widths the library is built for. A host slot of another width finds no blueprint in the
+ * catalog: extend this list (and restart Urza) rather than expecting a fallback.
+ */
+export const LIBRARY_WIDTHS: readonly number[] = [16, 32, 64, 128, 256];
+
+/** Seed of the weight initialisation of every library kernel. */
+export const LIBRARY_INIT_SEED = 1;
+
+/** Hidden width of each template kind for a slot of width `w` (within the template's bounds). */
+const hiddenWidthOf: Readonly<Record<string, (w: number) => number>> = {
+  "residual-mlp": (w) => w,
+  "bottleneck-adapter": (w) => Math.max(1, w / 4),
+  "low-rank-linear": () => 4,
+  "gated-unit": (w) => w,
+  "wide-single-layer": (w) => 4 * w,
+};
+
+/** The blueprint configurations Urza publishes: every template kind at every library width. */
+export function libraryConfigs(): BlueprintConfig[] {
+  const out: BlueprintConfig[] = [];
+  for (const kind of Object.keys(blueprintTemplates)) {
+    const hidden = hiddenWidthOf[kind];
+    if (hidden === undefined)
+      throw new Error(`urza library: no hidden width rule for blueprint kind '${kind}'`);
+    for (const w of LIBRARY_WIDTHS)
+      out.push({ kind, inputWidth: w, hiddenWidth: hidden(w), initSeed: LIBRARY_INIT_SEED });
+  }
+  return out;
+}
+
+/** One built blueprint of the library with the time its artifact took to build. */
+export interface LibraryEntry extends BlueprintArtifact {
+  readonly compileMs: number;
+}
+
+/**
+ * Builds the artifact and descriptor of every config (bytes are deterministic per config, so the same
+ * config always gets the same sha256; `createdAt` only enters the descriptor). Duplicate ids are an error.
+ */
+export function buildLibrary(configs: readonly BlueprintConfig[], createdAt: number): LibraryEntry[] {
+  const seen = new Set<string>();
+  return configs.map((config) => {
+    const start = performance.now();
+    const artifact = buildBlueprint(config, createdAt);
+    const compileMs = performance.now() - start;
+    const id = artifact.descriptor.blueprintId;
+    if (seen.has(id)) throw new Error(`urza library: blueprint ${id} is listed twice`);
+    seen.add(id);
+    return { ...artifact, compileMs };
+  });
+}
