@@ -45,6 +45,30 @@ function work(ms: number, signal: AbortSignal, cooperative: boolean): Promise<vo
   });
 }
 
+/**
+ * Work that outlives its deadline: it lasts `ms` and, unless it stopped on its signal, ends only once
+ * its caller has settled (`callerSettled`). The TaskQueue measures deadlines in wall time while timers
+ * run on the loop's cached clock; a task that merely lasted longer than its deadline could still end
+ * before the deadline timer fired on a loaded machine, and the outcome would depend on timing.
+ */
+function outlive(
+  ms: number,
+  signal: AbortSignal,
+  cooperative: boolean,
+  callerSettled: Promise<void>,
+): Promise<void> {
+  return work(ms, signal, cooperative).then(() => callerSettled);
+}
+
+/** A promise and the function that resolves it. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open: () => void = () => {};
+  const wait = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { wait, open };
+}
+
 /** A queue configuration with the soak's common default deadline (10 s) and shutdown grace (1 s). */
 function pool(concurrency: number, queueCapacity: number): TaskQueueConfig {
   return { concurrency, queueCapacity, defaultTimeoutMs: 10_000, shutdownGraceMs: 1_000 };
@@ -107,9 +131,14 @@ export const timeoutEnforcement: Scenario = async (ctx) => {
       const cooperative = ctx.rng.next() < 0.5;
       if (!cooperative) ctx.count("signalIgnored");
       const deadline = performance.now() + timeoutMs;
+      const callerSettled = gate();
       return timed(ctx, () =>
-        worker.submit((signal) => work(ms, signal, cooperative), { timeoutMs, name: `slow-${wave}-${i}` }),
+        worker.submit((signal) => outlive(ms, signal, cooperative, callerSettled.wait), {
+          timeoutMs,
+          name: `slow-${wave}-${i}`,
+        }),
       ).then((o) => {
+        callerSettled.open();
         const late = performance.now() - deadline;
         if (o.ok || !(o.error instanceof WorkerTimeoutError)) {
           ctx.violation(`timeoutEnforcement: task ${wave}-${i} was not rejected with WorkerTimeoutError`);
@@ -222,8 +251,8 @@ export const rapidReconfiguration: Scenario = async (ctx) => {
  * A burst larger than the slots plus the queue, submitted in one turn (exactly the excess is refused
  * with QueueFullError), then bursts of mixed tasks at jittered times: successes, failures, timeouts
  * (some ignoring their signal) and caller cancellations. Every task's outcome follows from its kind
- * (a cancellation or deadline always comes before the work could end), so the counts depend only on
- * the seed.
+ * (a cancellation timer always fires before the work's; a timed-out task outlives its caller), so the
+ * counts depend only on the seed.
  */
 export const jitterStorm: Scenario = async (ctx) => {
   const concurrency = 4 + ctx.rng.int(9);
@@ -261,17 +290,22 @@ export const jitterStorm: Scenario = async (ctx) => {
             ? cancelAfterMs + 10 + jitter
             : jitter;
       const cancelTimer = kind === "cancel" ? setTimeout(() => caller.abort(), cancelAfterMs) : undefined;
+      const callerSettled = gate();
       tasks.push(
         timed(ctx, () =>
           worker.submit(
             (signal) =>
-              work(ms, signal, cooperative).then(() => {
+              (kind === "timeout"
+                ? outlive(ms, signal, cooperative, callerSettled.wait)
+                : work(ms, signal, cooperative)
+              ).then(() => {
                 if (kind === "fail") throw error;
                 return kind;
               }),
             { timeoutMs, signal: caller.signal, name: `storm-${burst}-${i}` },
           ),
         ).then((o) => {
+          callerSettled.open();
           clearTimeout(cancelTimer);
           const name = !o.ok && o.error === error ? "failed" : outcome(o);
           ctx.count(name);
