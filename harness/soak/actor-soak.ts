@@ -37,15 +37,16 @@ export interface ActorSoakOutcomes {
   readonly localItems: number;
   readonly settingsChanges: number;
   readonly settingsApplied: number;
+  /** `soak.load.handled` metric points that reached the driver in the actor's telemetry packets. */
+  readonly handledMetricPoints: number;
 }
 
 /** How the cycles went on this machine; these vary between runs. */
 export interface ActorSoakTiming {
   /** Heartbeats of the soak actor seen by the driver. */
   readonly heartbeats: number;
-  /** Telemetry packets of the soak actor seen by the driver, and `soak.load.handled` points in them. */
+  /** Telemetry packets of the soak actor seen by the driver. */
   readonly telemetryPackets: number;
-  readonly handledMetricPoints: number;
   readonly cycleMsMax: number;
 }
 
@@ -178,8 +179,9 @@ export async function runActorSoak(opts: ActorSoakOptions): Promise<ActorSoakRep
     localItems: 0,
     settingsChanges: 0,
     settingsApplied: 0,
+    handledMetricPoints: 0,
   };
-  const timing = { heartbeats: 0, telemetryPackets: 0, handledMetricPoints: 0, cycleMsMax: 0 };
+  const timing = { heartbeats: 0, telemetryPackets: 0, cycleMsMax: 0 };
   const exitCodes: Record<string, number> = {};
   const leakedHandles: Record<string, number> = {};
   let leakedTimers = 0;
@@ -190,6 +192,7 @@ export async function runActorSoak(opts: ActorSoakOptions): Promise<ActorSoakRep
   const violationSamples: string[] = [];
   const heapSamples: number[] = [];
   let cycleHeartbeats = 0;
+  let cycleMetricPoints = 0;
   const subs = [
     subscribe(
       bus,
@@ -205,9 +208,9 @@ export async function runActorSoak(opts: ActorSoakOptions): Promise<ActorSoakRep
       "telemetryRaw",
       async (packet) => {
         timing.telemetryPackets++;
-        timing.handledMetricPoints += packet.metrics.filter(
-          (m) => m.name === `${SOAK_ACTOR}.load.handled`,
-        ).length;
+        const points = packet.metrics.filter((m) => m.name === `${SOAK_ACTOR}.load.handled`).length;
+        outcomes.handledMetricPoints += points;
+        cycleMetricPoints += points;
       },
       { params: { actor: SOAK_ACTOR } },
     ),
@@ -231,6 +234,7 @@ export async function runActorSoak(opts: ActorSoakOptions): Promise<ActorSoakRep
       const mark = ledger.mark();
       const started = performance.now();
       cycleHeartbeats = 0;
+      cycleMetricPoints = 0;
       const { probe, markReady } = soakActorProbe();
       const handle = startActor(soakActor(probe, markReady, plants), {
         handleSignals: false,
@@ -299,6 +303,10 @@ export async function runActorSoak(opts: ActorSoakOptions): Promise<ActorSoakRep
       if (probe.localItems !== probe.handled)
         violation(`${probe.handled} messages handled but ${probe.localItems} local items`);
       unsettledHandlers += probe.handlersInFlight;
+      if (!(await until(() => cycleMetricPoints === probe.handled, SETTLE_MS)))
+        violation(
+          `telemetry: ${cycleMetricPoints} of ${probe.handled} handled-message metric points arrived`,
+        );
       await settle(() => {
         const t = ledger.pendingSince(mark);
         return t.ref + t.unref === 0 && Object.keys(handlesBeyond(handlesBefore)).length === 0;
