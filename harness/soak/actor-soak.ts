@@ -247,9 +247,15 @@ export async function runActorSoak(opts: ActorSoakOptions): Promise<ActorSoakRep
         },
       });
       const budget = () => Math.max(0, cycleTimeoutMs - (performance.now() - started));
-      const early = await within(Promise.race([probe.ready.then(() => undefined), handle.done]), budget());
-      if (early !== undefined) {
-        violation(`the actor stopped before it was ready (exit code ${early})`);
+      const start = await within(
+        Promise.race([probe.ready.then(() => "ready" as const), handle.done.then((code) => ({ code }))]),
+        budget(),
+      );
+      if (start === undefined) {
+        cycleTimeouts++;
+        violation(`the actor was not ready within ${cycleTimeoutMs} ms`);
+      } else if (start !== "ready") {
+        violation(`the actor stopped before it was ready (exit code ${start.code})`);
       } else {
         for (let i = 0; i < messages; i++) {
           publish(
