@@ -46,10 +46,11 @@ function work(ms: number, signal: AbortSignal, cooperative: boolean): Promise<vo
 }
 
 /**
- * Work that outlives its deadline: it lasts `ms` and, unless it stopped on its signal, ends only once
- * its caller has settled (`callerSettled`). The TaskQueue measures deadlines in wall time while timers
- * run on the loop's cached clock; a task that merely lasted longer than its deadline could still end
- * before the deadline timer fired on a loaded machine, and the outcome would depend on timing.
+ * Work that outlives its deadline or cancellation: it lasts `ms` and, unless it stopped on its signal,
+ * ends only once its caller has settled (`callerSettled`). The TaskQueue measures deadlines in wall
+ * time while timers run on the loop's cached clock; a task that merely lasted longer than its deadline
+ * could still end before the deadline timer fired on a loaded machine (seen under load for timeouts
+ * and cancellations), and the outcome would depend on timing.
  */
 function outlive(
   ms: number,
@@ -163,15 +164,17 @@ export const midFlightCancellation: Scenario = async (ctx) => {
     const ms = 20 + ctx.rng.int(20);
     let taskSignal: AbortSignal | undefined;
     setTimeout(() => caller.abort(`cancel-${i}`), 1 + ctx.rng.int(10));
+    const callerSettled = gate();
     return timed(ctx, () =>
       worker.submit(
         (signal) => {
           taskSignal = signal;
-          return work(ms, signal, cooperative);
+          return outlive(ms, signal, cooperative, callerSettled.wait);
         },
         { signal: caller.signal, name: `cancel-${i}` },
       ),
     ).then((o) => {
+      callerSettled.open();
       if (o.ok || !(o.error instanceof WorkerCancelledError)) {
         ctx.violation(`midFlightCancellation: task ${i} was not rejected with WorkerCancelledError`);
         return;
@@ -251,8 +254,7 @@ export const rapidReconfiguration: Scenario = async (ctx) => {
  * A burst larger than the slots plus the queue, submitted in one turn (exactly the excess is refused
  * with QueueFullError), then bursts of mixed tasks at jittered times: successes, failures, timeouts
  * (some ignoring their signal) and caller cancellations. Every task's outcome follows from its kind
- * (a cancellation timer always fires before the work's; a timed-out task outlives its caller), so the
- * counts depend only on the seed.
+ * (timed-out and cancelled tasks outlive their callers), so the counts depend only on the seed.
  */
 export const jitterStorm: Scenario = async (ctx) => {
   const concurrency = 4 + ctx.rng.int(9);
@@ -295,7 +297,7 @@ export const jitterStorm: Scenario = async (ctx) => {
         timed(ctx, () =>
           worker.submit(
             (signal) =>
-              (kind === "timeout"
+              (kind === "timeout" || kind === "cancel"
                 ? outlive(ms, signal, cooperative, callerSettled.wait)
                 : work(ms, signal, cooperative)
               ).then(() => {
