@@ -29,6 +29,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: "TaskQueue soak: the six RC1 scenarios, leaks and heap growth (prints JSON)",
     load: () => import("./commands/soak-worker.ts"),
   },
+  "soak actor": {
+    summary:
+      "actor runtime soak: start/drain cycles against its own nats-server, leaks and heap (prints JSON)",
+    load: () => import("./commands/soak-actor.ts"),
+  },
   record: {
     summary: "record messages on subject filters into a .esperrec file until a duration or SIGINT",
     load: () => import("./commands/record.ts"),

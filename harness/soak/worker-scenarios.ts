@@ -1,9 +1,12 @@
 import type { LatencyWindow } from "../../actors/runtime/latency-window.ts";
-import { TaskQueue } from "../../actors/runtime/task-queue.ts";
+import type { TaskQueue, TaskQueueConfig } from "../../actors/runtime/task-queue.ts";
 import { WorkerCancelledError, WorkerTimeoutError } from "../../actors/runtime/worker-errors.ts";
 import type { Rng } from "../../nn/rng.ts";
 
-/** What a scenario gets: its seeded stream and where to record measurements and broken expectations. */
+/**
+ * What a scenario gets: its seeded stream, where to record measurements and broken expectations, and
+ * the TaskQueues it drives (created through `queue` so the runner can drain and check them).
+ */
 export interface ScenarioContext {
   readonly rng: Rng;
   /** Submission-to-settlement latency of every task (ms). */
@@ -12,14 +15,18 @@ export interface ScenarioContext {
   readonly lateness: LatencyWindow;
   /** Records a broken expectation. */
   violation(what: string): void;
-  /** Adds to a named scenario-specific counter. */
+  /** Adds to a named outcome counter; outcome counters depend only on the seed. */
   count(name: string, by?: number): void;
+  /** Adds to a named timing counter (how the run went on this machine; varies between runs). */
+  observe(name: string, by?: number): void;
   /** Tracks a caller promise so the runner can verify that every caller settled. */
   track(p: Promise<unknown>): void;
+  /** Creates a TaskQueue that the runner waits for, shuts down and checks for leaks after the scenario. */
+  queue(config: TaskQueueConfig): TaskQueue;
 }
 
-/** One RC1 soak scenario: builds its worker, drives it, and returns it (the runner checks it for leaks). */
-export type Scenario = (ctx: ScenarioContext) => Promise<TaskQueue>;
+/** One RC1 soak scenario: drives its queues until every caller it started has settled. */
+export type Scenario = (ctx: ScenarioContext) => Promise<void>;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -38,9 +45,34 @@ function work(ms: number, signal: AbortSignal, cooperative: boolean): Promise<vo
   });
 }
 
-/** A worker with the soak's common default deadline (10 s) and shutdown grace (1 s). */
-function pool(concurrency: number, queueCapacity: number): TaskQueue {
-  return new TaskQueue({ concurrency, queueCapacity, defaultTimeoutMs: 10_000, shutdownGraceMs: 1_000 });
+/**
+ * Work that outlives its deadline or cancellation: it lasts `ms` and, unless it stopped on its signal,
+ * ends only once its caller has settled (`callerSettled`). The TaskQueue measures deadlines in wall
+ * time while timers run on the loop's cached clock; a task that merely lasted longer than its deadline
+ * could still end before the deadline timer fired on a loaded machine (seen under load for timeouts
+ * and cancellations), and the outcome would depend on timing.
+ */
+function outlive(
+  ms: number,
+  signal: AbortSignal,
+  cooperative: boolean,
+  callerSettled: Promise<void>,
+): Promise<void> {
+  return work(ms, signal, cooperative).then(() => callerSettled);
+}
+
+/** A promise and the function that resolves it. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open: () => void = () => {};
+  const wait = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { wait, open };
+}
+
+/** A queue configuration with the soak's common default deadline (10 s) and shutdown grace (1 s). */
+function pool(concurrency: number, queueCapacity: number): TaskQueueConfig {
+  return { concurrency, queueCapacity, defaultTimeoutMs: 10_000, shutdownGraceMs: 1_000 };
 }
 
 /** Wraps task bodies so that more than `limit()` of them running at once is recorded as a violation. */
@@ -77,7 +109,7 @@ async function timed<T>(
 /** Many short tasks through a small pool: all complete, never more than `concurrency` at once. */
 export const concurrentLoad: Scenario = async (ctx) => {
   const concurrency = 8;
-  const worker = pool(concurrency, 1024);
+  const worker = ctx.queue(pool(concurrency, 1024));
   const guarded = activeGuard(ctx, "concurrentLoad", () => concurrency);
   const tasks = Array.from({ length: 300 }, (_, i) => {
     const ms = ctx.rng.int(4);
@@ -88,12 +120,11 @@ export const concurrentLoad: Scenario = async (ctx) => {
     });
   });
   await Promise.all(tasks);
-  return worker;
 };
 
 /** Tasks outlive their deadline (half ignore their signal): every caller is rejected on time with WorkerTimeoutError. */
 export const timeoutEnforcement: Scenario = async (ctx) => {
-  const worker = pool(16, 64);
+  const worker = ctx.queue(pool(16, 64));
   for (let wave = 0; wave < 3; wave++) {
     const tasks = Array.from({ length: 16 }, (_, i) => {
       const timeoutMs = 5 + ctx.rng.int(20);
@@ -101,9 +132,14 @@ export const timeoutEnforcement: Scenario = async (ctx) => {
       const cooperative = ctx.rng.next() < 0.5;
       if (!cooperative) ctx.count("signalIgnored");
       const deadline = performance.now() + timeoutMs;
+      const callerSettled = gate();
       return timed(ctx, () =>
-        worker.submit((signal) => work(ms, signal, cooperative), { timeoutMs, name: `slow-${wave}-${i}` }),
+        worker.submit((signal) => outlive(ms, signal, cooperative, callerSettled.wait), {
+          timeoutMs,
+          name: `slow-${wave}-${i}`,
+        }),
       ).then((o) => {
+        callerSettled.open();
         const late = performance.now() - deadline;
         if (o.ok || !(o.error instanceof WorkerTimeoutError)) {
           ctx.violation(`timeoutEnforcement: task ${wave}-${i} was not rejected with WorkerTimeoutError`);
@@ -112,48 +148,48 @@ export const timeoutEnforcement: Scenario = async (ctx) => {
         ctx.lateness.record(Math.max(0, late));
         if (late < -1)
           ctx.violation(`timeoutEnforcement: rejected ${(-late).toFixed(2)} ms before the deadline`);
-        if (late > 5) ctx.count("lateOver5ms");
+        if (late > 5) ctx.observe("lateOver5ms");
       });
     });
     await Promise.all(tasks);
   }
-  return worker;
 };
 
 /** Running (and some queued) tasks are cancelled by their callers mid-flight; a quarter ignore the signal. */
 export const midFlightCancellation: Scenario = async (ctx) => {
-  const worker = pool(8, 128);
+  const worker = ctx.queue(pool(8, 128));
   const tasks = Array.from({ length: 64 }, (_, i) => {
     const caller = new AbortController();
     const cooperative = ctx.rng.next() < 0.75;
     const ms = 20 + ctx.rng.int(20);
     let taskSignal: AbortSignal | undefined;
     setTimeout(() => caller.abort(`cancel-${i}`), 1 + ctx.rng.int(10));
+    const callerSettled = gate();
     return timed(ctx, () =>
       worker.submit(
         (signal) => {
           taskSignal = signal;
-          return work(ms, signal, cooperative);
+          return outlive(ms, signal, cooperative, callerSettled.wait);
         },
         { signal: caller.signal, name: `cancel-${i}` },
       ),
     ).then((o) => {
+      callerSettled.open();
       if (o.ok || !(o.error instanceof WorkerCancelledError)) {
         ctx.violation(`midFlightCancellation: task ${i} was not rejected with WorkerCancelledError`);
         return;
       }
-      if (taskSignal === undefined) ctx.count("cancelledWhileQueued");
+      if (taskSignal === undefined) ctx.observe("cancelledWhileQueued");
       else if (!taskSignal.aborted) ctx.violation(`midFlightCancellation: task ${i} signal did not fire`);
-      else ctx.count("cancelledWhileRunning");
+      else ctx.observe("cancelledWhileRunning");
     });
   });
   await Promise.all(tasks);
-  return worker;
 };
 
 /** A third of the tasks throw (sync or async): each caller gets exactly its task's error; the rest complete. */
 export const failurePropagation: Scenario = async (ctx) => {
-  const worker = pool(4, 256);
+  const worker = ctx.queue(pool(4, 256));
   const tasks = Array.from({ length: 120 }, (_, i) => {
     const kind = ctx.rng.int(3);
     const error = new Error(`failure ${i}`);
@@ -176,14 +212,15 @@ export const failurePropagation: Scenario = async (ctx) => {
     });
   });
   await Promise.all(tasks);
-  return worker;
 };
 
-/** Concurrency changes every millisecond under load (with some invalid changes refused); everything completes. */
+/**
+ * Concurrency changes every millisecond under load (a fixed, seeded number of changes, some invalid
+ * and refused); everything completes.
+ */
 export const rapidReconfiguration: Scenario = async (ctx) => {
-  const worker = pool(4, 1024);
+  const worker = ctx.queue(pool(4, 1024));
   const guarded = activeGuard(ctx, "rapidReconfiguration", () => worker.settings.concurrency);
-  let done = false;
   const tasks = Array.from({ length: 400 }, (_, i) => {
     const ms = ctx.rng.int(3);
     return timed(ctx, () =>
@@ -192,10 +229,7 @@ export const rapidReconfiguration: Scenario = async (ctx) => {
       if (!o.ok) ctx.violation(`rapidReconfiguration: task ${i} did not complete`);
     });
   });
-  const all = Promise.all(tasks).then(() => {
-    done = true;
-  });
-  while (!done) {
+  for (let step = 0; step < 80; step++) {
     if (ctx.rng.next() < 0.1) {
       const before = worker.settings;
       try {
@@ -213,17 +247,33 @@ export const rapidReconfiguration: Scenario = async (ctx) => {
     }
     await sleep(1);
   }
-  await all;
-  return worker;
+  await Promise.all(tasks);
 };
 
 /**
- * Bursts of mixed tasks at jittered times into a small queue: successes, failures, timeouts (some
- * ignoring their signal), caller cancellations and queue-full refusals. Each caller's outcome must be
- * one its task's kind allows.
+ * A burst larger than the slots plus the queue, submitted in one turn (exactly the excess is refused
+ * with QueueFullError), then bursts of mixed tasks at jittered times: successes, failures, timeouts
+ * (some ignoring their signal) and caller cancellations. Every task's outcome follows from its kind
+ * (timed-out and cancelled tasks outlive their callers), so the counts depend only on the seed.
  */
 export const jitterStorm: Scenario = async (ctx) => {
-  const worker = pool(1 + ctx.rng.int(12), 64);
+  const concurrency = 4 + ctx.rng.int(9);
+  const capacity = 16;
+  const worker = ctx.queue(pool(concurrency, capacity));
+  const outcome = (o: { ok: true } | { ok: false; error: unknown }) =>
+    o.ok ? "completed" : ((o.error as Error).name ?? "unknown");
+  const overflow = Array.from({ length: concurrency + capacity + 1 + ctx.rng.int(16) }, (_, i) =>
+    timed(ctx, () => worker.submit((signal) => work(1, signal, true), { name: `overflow-${i}` })).then(
+      (o) => {
+        const name = outcome(o);
+        ctx.count(`overflow.${name}`);
+        if (name !== "completed" && name !== "QueueFullError")
+          ctx.violation(`jitterStorm: overflow task ended as ${name}`);
+      },
+    ),
+  );
+  await Promise.all(overflow);
+  worker.reconfigure({ queueCapacity: 4096 });
   const tasks: Promise<void>[] = [];
   for (let burst = 0; burst < 20; burst++) {
     const size = ctx.rng.int(30);
@@ -233,37 +283,47 @@ export const jitterStorm: Scenario = async (ctx) => {
       const cooperative = ctx.rng.next() < 0.7;
       const caller = new AbortController();
       const error = new Error(`storm ${burst}-${i}`);
-      const timeoutMs = kind === "timeout" ? 2 + ctx.rng.int(8) : 2_000;
-      const ms = kind === "timeout" ? timeoutMs + 5 + jitter : jitter;
-      const cancelTimer = kind === "cancel" ? setTimeout(() => caller.abort(), ctx.rng.int(6)) : undefined;
+      const timeoutMs = kind === "timeout" ? 2 + ctx.rng.int(8) : 10_000;
+      const cancelAfterMs = kind === "cancel" ? ctx.rng.int(6) : 0;
+      const ms =
+        kind === "timeout"
+          ? timeoutMs + 5 + jitter
+          : kind === "cancel"
+            ? cancelAfterMs + 10 + jitter
+            : jitter;
+      const cancelTimer = kind === "cancel" ? setTimeout(() => caller.abort(), cancelAfterMs) : undefined;
+      const callerSettled = gate();
       tasks.push(
         timed(ctx, () =>
           worker.submit(
             (signal) =>
-              work(ms, signal, cooperative).then(() => {
+              (kind === "timeout" || kind === "cancel"
+                ? outlive(ms, signal, cooperative, callerSettled.wait)
+                : work(ms, signal, cooperative)
+              ).then(() => {
                 if (kind === "fail") throw error;
                 return kind;
               }),
             { timeoutMs, signal: caller.signal, name: `storm-${burst}-${i}` },
           ),
         ).then((o) => {
+          callerSettled.open();
           clearTimeout(cancelTimer);
-          const name = o.ok ? "completed" : o.error === error ? "failed" : (o.error as Error).name;
+          const name = !o.ok && o.error === error ? "failed" : outcome(o);
           ctx.count(name);
-          const allowed =
-            name === "QueueFullError" ||
-            (kind === "ok" && name === "completed") ||
-            (kind === "fail" && name === "failed") ||
-            (kind === "timeout" && name === "WorkerTimeoutError") ||
-            (kind === "cancel" && (name === "WorkerCancelledError" || name === "completed"));
-          if (!allowed) ctx.violation(`jitterStorm: ${kind} task ended as ${name}`);
+          const expected = {
+            ok: "completed",
+            fail: "failed",
+            timeout: "WorkerTimeoutError",
+            cancel: "WorkerCancelledError",
+          }[kind];
+          if (name !== expected) ctx.violation(`jitterStorm: ${kind} task ended as ${name}`);
         }),
       );
     }
     await sleep(ctx.rng.int(3));
   }
   await Promise.all(tasks);
-  return worker;
 };
 
 /** The six RC1 soak scenarios in run order. */

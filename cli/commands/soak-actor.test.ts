@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { run } from "./soak-actor.ts";
+
+/** Runs the command, returning its exit code and what it wrote to stdout and stderr. */
+async function capture(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  const code = await run(args);
+  vi.restoreAllMocks();
+  return { code, out, err };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("esper soak actor", () => {
+  it("starts its own nats-server, prints JSON with ok true and exits 0 on a clean run", async () => {
+    const { code, out } = await capture(["--cycles", "2", "--json"]);
+    const report = JSON.parse(out) as { ok: boolean; command: string; outcomes: { cyclesDrained: number } };
+    expect(report).toMatchObject({ command: "soak actor", ok: true, outcomes: { cyclesDrained: 2 } });
+    expect(code).toBe(0);
+  });
+
+  it("prints ok false and exits 1 when a leak is planted", async () => {
+    const { code, out } = await capture(["--cycles", "2", "--plant", "unref-timer", "--json"]);
+    expect(JSON.parse(out)).toMatchObject({ ok: false, plant: "unref-timer", leakedUnrefTimers: 2 });
+    expect(code).toBe(1);
+  });
+
+  it("refuses an unknown plant kind with exit 2, naming the kinds", async () => {
+    const { code, err } = await capture(["--plant", "gremlin"]);
+    expect(code).toBe(2);
+    expect(err).toContain("--plant 'gremlin' is not one of timer, unref-timer, heap, unsettled");
+  });
+});

@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { run } from "./soak-worker.ts";
+
+/** Runs the command, returning its exit code and what it wrote to stdout and stderr. */
+async function capture(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  const code = await run(args);
+  vi.restoreAllMocks();
+  return { code, out, err };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const FAST = ["--iterations", "2", "--scenario", "failurePropagation", "--json"];
+
+describe("esper soak worker", () => {
+  it("prints JSON with ok true and exits 0 on a clean run", async () => {
+    const { code, out } = await capture(FAST);
+    expect(JSON.parse(out)).toMatchObject({ command: "soak worker", ok: true, failures: [] });
+    expect(code).toBe(0);
+  });
+
+  it("prints ok false and exits 1 when a leak is planted", async () => {
+    const { code, out } = await capture([...FAST, "--plant", "timer"]);
+    expect(JSON.parse(out)).toMatchObject({ ok: false, plant: "timer", failures: ["leakedTimers: 2"] });
+    expect(code).toBe(1);
+  });
+
+  it("refuses a single iteration with exit 2", async () => {
+    const { code, err } = await capture(["--iterations", "1"]);
+    expect(code).toBe(2);
+    expect(err).toContain("--iterations must be an integer >= 2, got '1'");
+  });
+});
