@@ -1,0 +1,254 @@
+import { extensionCodec } from "./msgpack-extensions.ts";
+
+/** Deepest array/map nesting {@link decodeMsgpack} accepts (the encoder of @msgpack/msgpack stops at 100 too). */
+export const MAX_NESTING_DEPTH = 100;
+
+/** The bytes are not one well-formed msgpack value. */
+export class MsgpackDecodeError extends Error {
+  override readonly name = "MsgpackDecodeError";
+}
+
+/** Map keys up to this many bytes are looked up in the key cache. */
+const CACHED_KEY_MAX_BYTES = 32;
+/** Slots of the key cache (a power of two). */
+const KEY_CACHE_SLOTS = 1024;
+const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SLOTS).fill(undefined);
+const keyCacheStrings: string[] = new Array(KEY_CACHE_SLOTS).fill("");
+
+/** Strings up to this many bytes are decoded in JavaScript when they are ASCII (a TextDecoder call costs more). */
+const SHORT_STRING_MAX_BYTES = 64;
+const utf8 = new TextDecoder();
+
+/**
+ * Decodes one msgpack value from `bytes`, producing what `@msgpack/msgpack`'s `Decoder` with the same
+ * `extensionCodec` produces: plain objects for maps (string or number keys, `__proto__` refused), bin as
+ * a view into `bytes`, 64-bit integers as (possibly rounded) numbers, extensions through `extensionCodec`
+ * (Float32Array copied out of `bytes`, timestamp → Date, others → ExtData). Invalid UTF-8
+ * becomes U+FFFD. Throws {@link MsgpackDecodeError} for truncated or trailing bytes, an unknown type
+ * byte, a bad map key or nesting deeper than {@link MAX_NESTING_DEPTH}.
+ */
+export function decodeMsgpack(bytes: Uint8Array): unknown {
+  const reader = new Reader(bytes);
+  const value = reader.value(0);
+  if (reader.pos !== bytes.byteLength) {
+    throw new MsgpackDecodeError(
+      `${bytes.byteLength - reader.pos} extra byte(s) after the value at offset ${reader.pos}`,
+    );
+  }
+  return value;
+}
+
+class Reader {
+  pos = 0;
+  private readonly view: DataView;
+  private readonly end: number;
+
+  constructor(private readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.end = bytes.byteLength;
+  }
+
+  value(depth: number): unknown {
+    const b = this.u8();
+    if (b < 0x80) return b;
+    if (b < 0x90) return this.map(b - 0x80, depth);
+    if (b < 0xa0) return this.array(b - 0x90, depth);
+    if (b < 0xc0) return this.string(b - 0xa0);
+    if (b >= 0xe0) return b - 0x100;
+    switch (b) {
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xc4:
+        return this.bin(this.u8());
+      case 0xc5:
+        return this.bin(this.u16());
+      case 0xc6:
+        return this.bin(this.u32());
+      case 0xc7:
+        return this.ext(this.u8());
+      case 0xc8:
+        return this.ext(this.u16());
+      case 0xc9:
+        return this.ext(this.u32());
+      case 0xca:
+        return this.view.getFloat32(this.take(4));
+      case 0xcb:
+        return this.view.getFloat64(this.take(8));
+      case 0xcc:
+        return this.u8();
+      case 0xcd:
+        return this.u16();
+      case 0xce:
+        return this.u32();
+      case 0xcf: {
+        const at = this.take(8);
+        return this.view.getUint32(at) * 0x1_0000_0000 + this.view.getUint32(at + 4);
+      }
+      case 0xd0:
+        return this.view.getInt8(this.take(1));
+      case 0xd1:
+        return this.view.getInt16(this.take(2));
+      case 0xd2:
+        return this.view.getInt32(this.take(4));
+      case 0xd3: {
+        const at = this.take(8);
+        return this.view.getInt32(at) * 0x1_0000_0000 + this.view.getUint32(at + 4);
+      }
+      case 0xd4:
+        return this.ext(1);
+      case 0xd5:
+        return this.ext(2);
+      case 0xd6:
+        return this.ext(4);
+      case 0xd7:
+        return this.ext(8);
+      case 0xd8:
+        return this.ext(16);
+      case 0xd9:
+        return this.string(this.u8());
+      case 0xda:
+        return this.string(this.u16());
+      case 0xdb:
+        return this.string(this.u32());
+      case 0xdc:
+        return this.array(this.u16(), depth);
+      case 0xdd:
+        return this.array(this.u32(), depth);
+      case 0xde:
+        return this.map(this.u16(), depth);
+      case 0xdf:
+        return this.map(this.u32(), depth);
+      default:
+        throw new MsgpackDecodeError(`unknown type byte 0x${b.toString(16)} at offset ${this.pos - 1}`);
+    }
+  }
+
+  private array(size: number, depth: number): unknown[] {
+    if (depth >= MAX_NESTING_DEPTH) throw this.tooDeep();
+    if (size > this.end - this.pos) throw this.truncated();
+    const out = new Array<unknown>(size);
+    for (let i = 0; i < size; i++) out[i] = this.value(depth + 1);
+    return out;
+  }
+
+  private map(size: number, depth: number): Record<string, unknown> {
+    if (depth >= MAX_NESTING_DEPTH) throw this.tooDeep();
+    if (size * 2 > this.end - this.pos) throw this.truncated();
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < size; i++) {
+      const key = this.key(depth);
+      out[key] = this.value(depth + 1);
+    }
+    return out;
+  }
+
+  private key(depth: number): string | number {
+    const b = this.bytes[this.pos];
+    if (b !== undefined && b >= 0xa0 && b < 0xc0) {
+      this.pos++;
+      const length = b - 0xa0;
+      return length === 0 ? "" : this.cachedKey(length);
+    }
+    const at = this.pos;
+    const key = this.value(depth + 1);
+    if (typeof key === "number") return key;
+    if (typeof key !== "string") {
+      throw new MsgpackDecodeError(
+        `map key at offset ${at} must be a string or a number, not ${key === null ? "nil" : typeof key}`,
+      );
+    }
+    if (key === "__proto__") throw new MsgpackDecodeError(`map key at offset ${at} is __proto__`);
+    return key;
+  }
+
+  /** A fixstr map key of `length` bytes, from the cache when those bytes were seen before. */
+  private cachedKey(length: number): string {
+    const start = this.take(length);
+    if (length > CACHED_KEY_MAX_BYTES) return this.checkedKey(this.utf8(start, length), start);
+    const bytes = this.bytes;
+    let hash = length;
+    for (let i = 0; i < length; i++) hash = (Math.imul(hash, 31) + (bytes[start + i] as number)) | 0;
+    const slot = hash & (KEY_CACHE_SLOTS - 1);
+    const known = keyCacheBytes[slot];
+    if (known !== undefined && known.length === length) {
+      let same = true;
+      for (let i = 0; i < length; i++) {
+        if (known[i] !== bytes[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return keyCacheStrings[slot] as string;
+    }
+    const key = this.checkedKey(this.utf8(start, length), start);
+    keyCacheBytes[slot] = bytes.slice(start, start + length);
+    keyCacheStrings[slot] = key;
+    return key;
+  }
+
+  private checkedKey(key: string, at: number): string {
+    if (key === "__proto__") throw new MsgpackDecodeError(`map key at offset ${at - 1} is __proto__`);
+    return key;
+  }
+
+  private string(length: number): string {
+    return this.utf8(this.take(length), length);
+  }
+
+  private utf8(start: number, length: number): string {
+    if (length <= SHORT_STRING_MAX_BYTES) {
+      const bytes = this.bytes;
+      let s = "";
+      for (let i = start; i < start + length; i++) {
+        const c = bytes[i] as number;
+        if (c >= 0x80) return utf8.decode(bytes.subarray(start, start + length));
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return utf8.decode(this.bytes.subarray(start, start + length));
+  }
+
+  private bin(length: number): Uint8Array {
+    const start = this.take(length);
+    return this.bytes.subarray(start, start + length);
+  }
+
+  private ext(length: number): unknown {
+    const type = this.view.getInt8(this.take(1));
+    const start = this.take(length);
+    return extensionCodec.decode(this.bytes.subarray(start, start + length), type, undefined);
+  }
+
+  private u8(): number {
+    return this.bytes[this.take(1)] as number;
+  }
+
+  private u16(): number {
+    return this.view.getUint16(this.take(2));
+  }
+
+  private u32(): number {
+    return this.view.getUint32(this.take(4));
+  }
+
+  /** Advances over `n` bytes and returns the offset of the first; throws when fewer remain. */
+  private take(n: number): number {
+    const at = this.pos;
+    if (n > this.end - at) throw this.truncated();
+    this.pos = at + n;
+    return at;
+  }
+
+  private truncated(): MsgpackDecodeError {
+    return new MsgpackDecodeError(`insufficient data at offset ${this.pos} of ${this.end}`);
+  }
+
+  private tooDeep(): MsgpackDecodeError {
+    return new MsgpackDecodeError(`nesting deeper than ${MAX_NESTING_DEPTH} levels at offset ${this.pos}`);
+  }
+}
