@@ -1,19 +1,11 @@
-import { z } from "zod";
 import { SystemLimits } from "./budgets.ts";
+import { compiledSchemas } from "./compiled.ts";
 import { ContractError } from "./errors.ts";
 import { decodeMsgpack } from "./msgpack-decode.ts";
 import { encodeMsgpack } from "./msgpack-encode.ts";
-import { type MessageInput, type MessageOf, type MessageType, messageSchemas } from "./registry.ts";
+import type { MessageInput, MessageOf, MessageType } from "./registry.ts";
 
 export { extensionCodec, FLOAT32_ARRAY_EXT } from "./msgpack-extensions.ts";
-
-/**
- * The message schemas compiled by `z.compile`: a generated fast path that falls back to the schema's own
- * parser for any input it does not accept, so issues (paths and messages) are the schema's.
- */
-const compiledSchemas: { readonly [T in MessageType]: (typeof messageSchemas)[T] } = Object.fromEntries(
-  Object.entries(messageSchemas).map(([type, schema]) => [type, z.compile(schema)]),
-) as never;
 
 /** Validates `msg` against the schema of `type`, then encodes it as msgpack. Throws ContractError. */
 export function encode<T extends MessageType>(type: T, msg: MessageInput<T>): Uint8Array {

@@ -8,12 +8,15 @@ export class MsgpackDecodeError extends Error {
   override readonly name = "MsgpackDecodeError";
 }
 
-/** Map keys up to this many bytes are looked up in the key cache. */
-const CACHED_KEY_MAX_BYTES = 32;
-/** Slots of the key cache (a power of two). */
-const KEY_CACHE_SLOTS = 1024;
-const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SLOTS).fill(undefined);
-const keyCacheStrings: string[] = new Array(KEY_CACHE_SLOTS).fill("");
+/** Strings up to this many bytes are looked up in the string cache. */
+const CACHED_MAX_BYTES = 32;
+/** Slots of the string cache (a power of two). */
+const CACHE_SLOTS = 4096;
+/** The bytes of the string in each slot, CACHED_MAX_BYTES apart. */
+const cacheBytes = new Uint8Array(CACHE_SLOTS * CACHED_MAX_BYTES);
+/** The byte length of the string in each slot; 0 for an empty slot. */
+const cacheLengths = new Uint8Array(CACHE_SLOTS);
+const cacheStrings: string[] = new Array<string>(CACHE_SLOTS).fill("");
 
 /** Strings up to this many bytes are decoded in JavaScript when they are ASCII (a TextDecoder call costs more). */
 const SHORT_STRING_MAX_BYTES = 64;
@@ -146,57 +149,48 @@ class Reader {
     return out;
   }
 
+  /** A map key: a string (fixstr keys take the short path) or a number; `__proto__` is refused. */
   private key(depth: number): string | number {
-    const b = this.bytes[this.pos];
-    if (b !== undefined && b >= 0xa0 && b < 0xc0) {
-      this.pos++;
-      const length = b - 0xa0;
-      return length === 0 ? "" : this.cachedKey(length);
-    }
     const at = this.pos;
-    const key = this.value(depth + 1);
+    const b = this.bytes[at];
+    const key =
+      b !== undefined && b >= 0xa0 && b < 0xc0 ? this.string(this.u8() - 0xa0) : this.value(depth + 1);
+    if (typeof key === "string") {
+      if (key === "__proto__") throw new MsgpackDecodeError(`map key at offset ${at} is __proto__`);
+      return key;
+    }
     if (typeof key === "number") return key;
-    if (typeof key !== "string") {
-      throw new MsgpackDecodeError(
-        `map key at offset ${at} must be a string or a number, not ${key === null ? "nil" : typeof key}`,
-      );
-    }
-    if (key === "__proto__") throw new MsgpackDecodeError(`map key at offset ${at} is __proto__`);
-    return key;
+    throw new MsgpackDecodeError(
+      `map key at offset ${at} must be a string or a number, not ${key === null ? "nil" : typeof key}`,
+    );
   }
 
-  /** A fixstr map key of `length` bytes, from the cache when those bytes were seen before. */
-  private cachedKey(length: number): string {
-    const start = this.take(length);
-    if (length > CACHED_KEY_MAX_BYTES) return this.checkedKey(this.utf8(start, length), start);
+  /** A string of `length` bytes at `start`, from the cache when those bytes were seen before. */
+  private cached(start: number, length: number): string {
     const bytes = this.bytes;
-    let hash = length;
-    for (let i = 0; i < length; i++) hash = (Math.imul(hash, 31) + (bytes[start + i] as number)) | 0;
-    const slot = hash & (KEY_CACHE_SLOTS - 1);
-    const known = keyCacheBytes[slot];
-    if (known !== undefined && known.length === length) {
-      let same = true;
-      for (let i = 0; i < length; i++) {
-        if (known[i] !== bytes[start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return keyCacheStrings[slot] as string;
+    const slot =
+      (length * 0x9e1 +
+        (bytes[start] as number) * 0x3b +
+        (bytes[start + length - 1] as number) * 7 +
+        (bytes[start + (length >> 1)] as number)) &
+      (CACHE_SLOTS - 1);
+    const base = slot * CACHED_MAX_BYTES;
+    if (cacheLengths[slot] === length) {
+      let i = 0;
+      while (i < length && cacheBytes[base + i] === bytes[start + i]) i++;
+      if (i === length) return cacheStrings[slot] as string;
     }
-    const key = this.checkedKey(this.utf8(start, length), start);
-    keyCacheBytes[slot] = bytes.slice(start, start + length);
-    keyCacheStrings[slot] = key;
-    return key;
-  }
-
-  private checkedKey(key: string, at: number): string {
-    if (key === "__proto__") throw new MsgpackDecodeError(`map key at offset ${at - 1} is __proto__`);
-    return key;
+    const s = this.utf8(start, length);
+    cacheBytes.set(bytes.subarray(start, start + length), base);
+    cacheLengths[slot] = length;
+    cacheStrings[slot] = s;
+    return s;
   }
 
   private string(length: number): string {
-    return this.utf8(this.take(length), length);
+    const start = this.take(length);
+    if (length === 0) return "";
+    return length <= CACHED_MAX_BYTES ? this.cached(start, length) : this.utf8(start, length);
   }
 
   private utf8(start: number, length: number): string {

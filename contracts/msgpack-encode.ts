@@ -1,4 +1,4 @@
-import { ExtData } from "@msgpack/msgpack";
+import type { ExtData } from "@msgpack/msgpack";
 import { extensionCodec, FLOAT32_ARRAY_EXT } from "./msgpack-extensions.ts";
 
 /** Deepest array/map nesting {@link encodeMsgpack} writes (the default of @msgpack/msgpack's Encoder). */
@@ -44,35 +44,27 @@ class Writer {
 
   private value(v: unknown, depth: number): void {
     if (depth > MAX_DEPTH) throw new Error(`msgpack: objects nested deeper than ${MAX_DEPTH} levels`);
-    switch (typeof v) {
-      case "number":
-        return this.number(v);
-      case "string":
-        return this.string(v);
-      case "boolean":
-        return this.u8(v ? 0xc3 : 0xc2);
-      case "undefined":
-        return this.u8(0xc0);
-      case "object":
-        if (v === null) return this.u8(0xc0);
-        return this.object(v, depth);
-      default:
-        throw new Error(`msgpack: cannot encode a ${typeof v}`);
-    }
+    if (typeof v === "number") this.number(v);
+    else if (typeof v === "string") this.string(v);
+    else if (typeof v === "boolean") this.u8(v ? 0xc3 : 0xc2);
+    else if (v === undefined || v === null) this.u8(0xc0);
+    else if (typeof v === "object") this.object(v, depth);
+    else throw new Error(`msgpack: cannot encode a ${typeof v}`);
   }
 
   private object(v: object, depth: number): void {
-    if (Array.isArray(v)) return this.array(v, depth);
     const proto = Object.getPrototypeOf(v);
-    if (proto === Object.prototype || proto === null) return this.map(v as Record<string, unknown>, depth);
-    if (v instanceof Float32Array) {
-      return this.ext(FLOAT32_ARRAY_EXT, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    if (Array.isArray(v)) this.array(v, depth);
+    else if (proto === Object.prototype || proto === null) this.map(v as Record<string, unknown>, depth);
+    else if (v instanceof Float32Array) {
+      this.ext(FLOAT32_ARRAY_EXT, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    } else if (v instanceof Uint8Array) this.bin(v);
+    else {
+      const ext = extensionCodec.tryToEncode(v, undefined);
+      if (ext !== null) this.extData(ext);
+      else if (ArrayBuffer.isView(v)) this.bin(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      else this.map(v as Record<string, unknown>, depth);
     }
-    if (v instanceof Uint8Array) return this.bin(v);
-    const ext = extensionCodec.tryToEncode(v, undefined);
-    if (ext !== null) return this.extData(ext);
-    if (ArrayBuffer.isView(v)) return this.bin(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-    return this.map(v as Record<string, unknown>, depth);
   }
 
   private number(n: number): void {
@@ -200,7 +192,8 @@ class Writer {
   }
 
   private extData(ext: ExtData): void {
-    if (!(ext.data instanceof Uint8Array)) throw new Error(`msgpack: extension ${ext.type} did not give bytes`);
+    if (!(ext.data instanceof Uint8Array))
+      throw new Error(`msgpack: extension ${ext.type} did not give bytes`);
     this.ext(ext.type, ext.data);
   }
 
