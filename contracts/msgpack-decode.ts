@@ -10,8 +10,9 @@ export class MsgpackDecodeError extends Error {
 
 /** Strings up to this many bytes are looked up in the string cache. */
 const CACHED_MAX_BYTES = 32;
-/** Slots of the string cache (a power of two). */
-const CACHE_SLOTS = 4096;
+/** The string cache has 2^CACHE_SLOT_BITS slots. */
+const CACHE_SLOT_BITS = 12;
+const CACHE_SLOTS = 1 << CACHE_SLOT_BITS;
 /** The bytes of the string in each slot, CACHED_MAX_BYTES apart. */
 const cacheBytes = new Uint8Array(CACHE_SLOTS * CACHED_MAX_BYTES);
 /** The byte length of the string in each slot; 0 for an empty slot. */
@@ -168,12 +169,12 @@ class Reader {
   /** A string of `length` bytes at `start`, from the cache when those bytes were seen before. */
   private cached(start: number, length: number): string {
     const bytes = this.bytes;
-    const slot =
-      (length * 0x9e1 +
-        (bytes[start] as number) * 0x3b +
-        (bytes[start + length - 1] as number) * 7 +
-        (bytes[start + (length >> 1)] as number)) &
-      (CACHE_SLOTS - 1);
+    const end = start + length;
+    let h = Math.imul(length ^ (bytes[start] as number), 0x9e3779b1);
+    h = Math.imul(h ^ (bytes[start + (length >> 1)] as number), 0x9e3779b1);
+    h = Math.imul(h ^ (bytes[end - 2] as number), 0x9e3779b1);
+    h = Math.imul(h ^ (bytes[end - 1] as number), 0x9e3779b1);
+    const slot = h >>> (32 - CACHE_SLOT_BITS);
     const base = slot * CACHED_MAX_BYTES;
     if (cacheLengths[slot] === length) {
       let i = 0;
