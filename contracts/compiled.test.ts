@@ -34,8 +34,9 @@ const junk = fc.constantFrom<unknown>(
 /** Every path into `value` (object keys and array indexes), the empty path included. */
 function pathsOf(value: unknown, prefix: Path = []): Path[] {
   const out: Path[] = [prefix];
-  if (Array.isArray(value)) value.forEach((v, i) => out.push(...pathsOf(v, [...prefix, i])));
-  else if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value)) {
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) out.push(...pathsOf(v, [...prefix, i]));
+  } else if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value)) {
     for (const [k, v] of Object.entries(value)) out.push(...pathsOf(v, [...prefix, k]));
   }
   return out;
