@@ -102,6 +102,18 @@ describe("encodeMsgpack", () => {
     expect(libDecoder.decode(first)).toEqual({ a: "first" });
   });
 
+  it("survives being called again while encoding (a getter that encodes)", () => {
+    const inner = { note: "written while the outer map is half done" };
+    const outer = {
+      first: "before",
+      get nested() {
+        return encodeMsgpack(inner).length;
+      },
+      last: "after",
+    };
+    expect(encodeMsgpack(outer)).toEqual(libEncoder.encode(outer));
+  });
+
   it("refuses values msgpack cannot carry", () => {
     expect(() => encodeMsgpack({ n: 10n })).toThrow(/cannot encode a bigint/);
     expect(() => encodeMsgpack([() => 1])).toThrow(/cannot encode a function/);
@@ -171,7 +183,16 @@ describe("decodeMsgpack", () => {
     ["truncated string", Uint8Array.of(0xa3, 0x61), /insufficient data/],
     ["truncated float", Uint8Array.of(0xcb, 0, 0), /insufficient data/],
     ["empty input", new Uint8Array(0), /insufficient data/],
-    ["array longer than the input", Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff, 0x01), /insufficient data/],
+    [
+      "array longer than the input, at its header",
+      Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff, 0x01),
+      /insufficient data at offset 5 of 6/,
+    ],
+    [
+      "map longer than the input, at its header",
+      Uint8Array.of(0xdf, 0x00, 0x00, 0x00, 0x02, 0x01, 0x01),
+      /insufficient data at offset 5 of 7/,
+    ],
     ["trailing bytes", Uint8Array.of(0x01, 0x02), /1 extra byte\(s\)/],
     ["the never-used type byte", Uint8Array.of(0xc1), /unknown type byte 0xc1/],
     ["__proto__ key", libEncoder.encode(JSON.parse('{"__proto__": {"x": 1}}')), /__proto__/],
