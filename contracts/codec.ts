@@ -1,35 +1,15 @@
-import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
 import { SystemLimits } from "./budgets.ts";
+import { compiledSchemas } from "./compiled.ts";
 import { ContractError } from "./errors.ts";
-import { type MessageInput, type MessageOf, type MessageType, messageSchemas } from "./registry.ts";
+import { decodeMsgpack } from "./msgpack-decode.ts";
+import { encodeMsgpack } from "./msgpack-encode.ts";
+import type { MessageInput, MessageOf, MessageType } from "./registry.ts";
 
-/** msgpack extension type carrying a little-endian Float32Array. */
-export const FLOAT32_ARRAY_EXT = 1;
-
-if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
-  throw new Error("contracts/codec: Float32Array wire format is little-endian; this platform is big-endian");
-}
-
-/** The msgpack extensions of the Leyline wire format (Float32Array). */
-export const extensionCodec = new ExtensionCodec();
-extensionCodec.register({
-  type: FLOAT32_ARRAY_EXT,
-  encode: (value: unknown) =>
-    value instanceof Float32Array ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength) : null,
-  decode: (data: Uint8Array) => {
-    if (data.byteLength % 4 !== 0) throw new Error("Float32Array extension length is not a multiple of 4");
-    const copy = new Uint8Array(data.byteLength);
-    copy.set(data);
-    return new Float32Array(copy.buffer);
-  },
-});
-
-const encoder = new Encoder({ extensionCodec, ignoreUndefined: true });
-const decoder = new Decoder({ extensionCodec });
+export { extensionCodec, FLOAT32_ARRAY_EXT } from "./msgpack-extensions.ts";
 
 /** Validates `msg` against the schema of `type`, then encodes it as msgpack. Throws ContractError. */
 export function encode<T extends MessageType>(type: T, msg: MessageInput<T>): Uint8Array {
-  const bytes = encoder.encode(validate(type, msg));
+  const bytes = encodeMsgpack(validate(type, msg));
   if (bytes.byteLength > SystemLimits.maxMessageSizeBytes) throw oversized(type, bytes.byteLength);
   return bytes;
 }
@@ -39,7 +19,7 @@ export function decode<T extends MessageType>(type: T, bytes: Uint8Array): Messa
   if (bytes.byteLength > SystemLimits.maxMessageSizeBytes) throw oversized(type, bytes.byteLength);
   let value: unknown;
   try {
-    value = decoder.decode(bytes);
+    value = decodeMsgpack(bytes);
   } catch (err) {
     throw new ContractError(type, [{ path: [], reason: `not valid msgpack: ${(err as Error).message}` }]);
   }
@@ -48,7 +28,7 @@ export function decode<T extends MessageType>(type: T, bytes: Uint8Array): Messa
 
 /** Validates an in-memory value as `type` (applying schema defaults). Throws ContractError. */
 export function validate<T extends MessageType>(type: T, value: unknown): MessageOf<T> {
-  const result = messageSchemas[type].safeParse(value);
+  const result = compiledSchemas[type].safeParse(value);
   if (!result.success) throw ContractError.fromZod(type, result.error);
   return result.data as MessageOf<T>;
 }

@@ -1,6 +1,7 @@
+import { Decoder, Encoder } from "@msgpack/msgpack";
 import { PerformanceBudgets } from "../../contracts/budgets.ts";
-import { decode, encode, validate } from "../../contracts/codec.ts";
-import type { MessageInput, MessageType } from "../../contracts/registry.ts";
+import { decode, encode, extensionCodec, validate } from "../../contracts/codec.ts";
+import { type MessageInput, type MessageType, messageSchemas } from "../../contracts/registry.ts";
 import { statePacketFixture, telemetryFixture } from "../fixtures/messages.ts";
 import { round, summarize } from "./stats.ts";
 
@@ -26,7 +27,12 @@ export interface MessageFigures {
   readonly validateOnly: OpFigures;
   readonly jsonStringify: OpFigures;
   readonly jsonParse: OpFigures;
+  /** The same work done the way the codec did it before: @msgpack/msgpack and the uncompiled schema. */
+  readonly baseline: { readonly encodeValidate: OpFigures; readonly decodeValidate: OpFigures };
 }
+
+const libEncoder = new Encoder({ extensionCodec, ignoreUndefined: true });
+const libDecoder = new Decoder({ extensionCodec });
 
 function time(iterations: number, warmup: number, op: () => unknown): OpFigures {
   for (let i = 0; i < warmup; i++) op();
@@ -57,12 +63,19 @@ function measure<T extends MessageType>(
     validateOnly: time(o.iterations, o.warmup, () => validate(type, msg)),
     jsonStringify: time(o.iterations, o.warmup, () => JSON.stringify(msg)),
     jsonParse: time(o.iterations, o.warmup, () => JSON.parse(json)),
+    baseline: {
+      encodeValidate: time(o.iterations, o.warmup, () => libEncoder.encode(messageSchemas[type].parse(msg))),
+      decodeValidate: time(o.iterations, o.warmup, () =>
+        messageSchemas[type].parse(libDecoder.decode(bytes)),
+      ),
+    },
   };
 }
 
 /**
  * Times encode+validate, decode+validate and validation alone for a SystemStatePacket with 16 seed
- * states and a TelemetryPacket with 32 metrics, with JSON.stringify/parse of the same object as a reference,
+ * states and a TelemetryPacket with 32 metrics, with JSON.stringify/parse of the same object and the
+ * pre-compilation codec (@msgpack/msgpack, uncompiled schemas) as references measured in the same run,
  * and compares the p50s with the serialization and validation budgets.
  */
 export function runCodecBench(o: CodecBenchOptions) {
