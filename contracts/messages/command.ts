@@ -169,17 +169,20 @@ export const CommandSecurity = z.strictObject({
 });
 export type CommandSecurity = z.infer<typeof CommandSecurity>;
 
-/** Typed decision metadata (RC1 replaces the annotation map). */
+/**
+ * Typed decision metadata (RC1 replaces the annotation map). `paramDelta`, `valueEstimate` and the
+ * risk class `index` come from a learned policy and risk head; a rule policy leaves them out.
+ */
 export const DecisionMetadata = z.strictObject({
   policy: z.strictObject({
     version: name,
     digest: sha256Hex,
     action: name,
-    paramDelta: finite,
-    valueEstimate: finite,
+    paramDelta: finite.optional(),
+    valueEstimate: finite.optional(),
     latencyMs: nonNegative,
   }),
-  risk: z.strictObject({ reason: name, score: unit, index: uint32 }),
+  risk: z.strictObject({ reason: name, score: unit, index: uint32.optional() }),
   blend: z.strictObject({ methodIndex: uint32, scheduleStart: unit, scheduleEnd: unit }).optional(),
   coverage: z.strictObject({ featureCoverage: unit, byType: boundedNumberMap() }),
   selection: z.strictObject({ seedIndex: uint32, seedScore: finite, blueprintIndex: uint32 }).optional(),

@@ -36,11 +36,21 @@ export const KernelArtifactReady = z.strictObject({
 });
 export type KernelArtifactReady = z.infer<typeof KernelArtifactReady>;
 
-/** Urza cannot supply the kernel; `reason` says why. Never followed by a fallback kernel. */
+/** Why Urza cannot supply a kernel. */
+export const KernelArtifactErrorCode = z.enum([
+  "unknown_blueprint",
+  "artifact_missing",
+  "digest_mismatch",
+  "kernel_invalid",
+]);
+export type KernelArtifactErrorCode = z.infer<typeof KernelArtifactErrorCode>;
+
+/** Urza cannot supply the kernel: `code` says why, `reason` gives the detail. Never followed by a fallback kernel. */
 export const KernelArtifactError = z.strictObject({
   status: z.literal("error"),
   requestId: id,
   blueprintId: id,
+  code: KernelArtifactErrorCode,
   reason: text.min(1, "must not be empty"),
 });
 export type KernelArtifactError = z.infer<typeof KernelArtifactError>;

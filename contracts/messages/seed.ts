@@ -49,7 +49,11 @@ export const SeedDirective = z
   });
 export type SeedDirective = z.infer<typeof SeedDirective>;
 
-/** Tolaria → Kasmina: how a live seed trained over the last reporting interval. */
+/**
+ * Tolaria → Kasmina: how a live seed trained over the last reporting interval. `loss` is the model's
+ * loss with the seed wired as its stage says, `hostLoss` the loss of the same batches with the seed's
+ * slot as identity, and `lossDelta` = `loss − hostLoss` (negative: the seed helps).
+ */
 export const SeedReport = z.strictObject({
   reportId: id,
   trainingRunId: id,
@@ -60,6 +64,7 @@ export const SeedReport = z.strictObject({
   steps: uint32,
   alpha: unit,
   loss: finite,
+  hostLoss: finite,
   lossDelta: finite,
   seedGradientNorm: nonNegative,
   hostGradientNorm: nonNegative,

@@ -26,9 +26,14 @@ export const HardwareContext = z.strictObject({
 });
 export type HardwareContext = z.infer<typeof HardwareContext>;
 
-/** The state of one seed as seen by Tamiyo. */
+/**
+ * The state of one seed slot as seen by Tamiyo: the slot (id and width, from the host's layout) and
+ * the seed in it. A DORMANT seed is an empty slot that can be germinated.
+ */
 export const SeedState = z.strictObject({
   seedId: id,
+  slotId: id,
+  slotWidth: z.number().int().min(1).max(65_536),
   stage: enumCode(SeedLifecycleStage, "SeedLifecycleStage"),
   blueprintId: id.optional(),
   gradientNorm: nonNegative,

@@ -59,6 +59,8 @@ const hardwareContext = record({
 });
 const seedState = record({
   seedId: id,
+  slotId: id,
+  slotWidth: fc.integer({ min: 1, max: 65_536 }),
   stage: code(SeedLifecycleStage),
   blueprintId: opt(id),
   gradientNorm: nonNeg,
@@ -167,11 +169,11 @@ const decisionMetadata = record({
     version: name,
     digest: sha,
     action: name,
-    paramDelta: real,
-    valueEstimate: real,
+    paramDelta: opt(real),
+    valueEstimate: opt(real),
     latencyMs: nonNeg,
   }),
-  risk: record({ reason: name, score: unit, index: u32 }),
+  risk: record({ reason: name, score: unit, index: opt(u32) }),
   blend: opt(record({ methodIndex: u32, scheduleStart: unit, scheduleEnd: unit })),
   coverage: record({ featureCoverage: unit, byType: numMap }),
   selection: opt(record({ seedIndex: u32, seedScore: real, blueprintIndex: u32 })),
@@ -246,6 +248,7 @@ const kernelError = record({
   status: fc.constant("error" as const),
   requestId: id,
   blueprintId: id,
+  code: fc.constantFrom("unknown_blueprint", "artifact_missing", "digest_mismatch", "kernel_invalid" as const),
   reason: fc.string({ minLength: 1, maxLength: 40 }),
 });
 const bounds = fc.tuple(real, real).map(([a, b]) => ({ minValue: Math.min(a, b), maxValue: Math.max(a, b) }));
@@ -423,6 +426,7 @@ export const arbitraries: { readonly [T in MessageType]: fc.Arbitrary<MessageInp
     steps: u32,
     alpha: unit,
     loss: real,
+    hostLoss: real,
     lossDelta: real,
     seedGradientNorm: nonNeg,
     hostGradientNorm: nonNeg,
