@@ -136,31 +136,6 @@ describe("max-deliveries sweeper", () => {
     expect(tb.bus.metrics.snapshot().deadLettered[`${ns}.command.crash`]).toBe(1);
   });
 
-  it("dead-letters a message whose handler hangs past the last ack wait", async () => {
-    const ref = await testConsumer("hang");
-    const ack = await publishToStream(tb.bus, "command", command("cmd-hang"), { params: { target: "hang" } });
-    const deliveries: number[] = [];
-    const c = await consume(
-      tb.bus,
-      ref,
-      (m, ctx) => {
-        deliveries.push(ctx.deliveryCount);
-        return m.commandId === "cmd-hang" ? new Promise<void>(() => {}) : undefined;
-      },
-      { maxInFlight: 4 },
-    );
-    await expect.poll(() => deadLettersOf(ack.seq), { timeout: 5_000 }).toHaveLength(1);
-    await c.stop(50);
-    expect(deliveries).toEqual([1]);
-    const [dl] = await deadLettersOf(ack.seq);
-    expect(dl).toMatchObject({
-      originalSubject: `${ns}.command.hang`,
-      deliveries: 2,
-      streamSequence: ack.seq,
-    });
-    expect(decode("AdaptationCommand", dl?.payload ?? new Uint8Array())).toEqual(command("cmd-hang"));
-  });
-
   it("dead-letters a message that left the stream with an empty payload and a reason saying so", async () => {
     // The race where limits remove the message between the advisory and the read: the advisory is
     // sent here by the test, since nats-server 2.9.10 sends none for a message deleted while pending.
