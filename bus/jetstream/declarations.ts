@@ -24,11 +24,11 @@ export interface StreamDeclaration {
   readonly discard: DiscardPolicy;
   /** Window within which a repeated `Nats-Msg-Id` is dropped as a duplicate. */
   readonly duplicateWindowMs: number;
-  /** Largest stored message (the codec's message limit plus room for headers). */
+  /** Largest stored message, headers included: the server's max payload, which a codec-valid message with its headers reaches. */
   readonly maxMsgSize: number;
 }
 
-const maxMsgSize = SystemLimits.maxMessageSizeBytes + 64 * 1024;
+const maxMsgSize = SystemLimits.serverMaxPayloadBytes;
 
 /** The JetStream streams. */
 export const streams = {
@@ -102,7 +102,7 @@ export const streams = {
     maxBytes: 256 * MiB,
     discard: "old",
     duplicateWindowMs: 10 * 60_000,
-    maxMsgSize: maxMsgSize + 64 * 1024,
+    maxMsgSize,
   },
 } as const satisfies Record<string, StreamDeclaration>;
 

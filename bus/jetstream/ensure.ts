@@ -14,6 +14,7 @@ import {
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { nanos } from "@nats-io/transport-node";
+import { SystemLimits } from "../../contracts/budgets.ts";
 import {
   type BucketKey,
   buckets,
@@ -91,6 +92,11 @@ export function checkServer(bus: BusConnection): void {
     throw new ResourceError(
       `nats-server ${info.version} at ${bus.nc.getServer()} has JetStream disabled (start it with -js)`,
     );
+  if (info.max_payload < SystemLimits.serverMaxPayloadBytes) {
+    throw new ResourceError(
+      `nats-server at ${bus.nc.getServer()} has max_payload ${info.max_payload}; the bus needs at least ${SystemLimits.serverMaxPayloadBytes} (the codec limit plus the header budget)`,
+    );
+  }
   if (compareVersions(info.version, MIN_SERVER_VERSION) < 0) {
     throw new ResourceError(
       `nats-server ${info.version} is older than ${MIN_SERVER_VERSION}, which the bus needs`,

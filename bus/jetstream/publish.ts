@@ -1,4 +1,5 @@
-import type { MsgHdrs } from "@nats-io/transport-node";
+import { type MsgHdrs, MsgHdrsImpl } from "@nats-io/transport-node";
+import { SystemLimits } from "../../contracts/budgets.ts";
 import { encode } from "../../contracts/codec.ts";
 import { HeaderNames } from "../../contracts/headers.ts";
 import type { MessageInput } from "../../contracts/registry.ts";
@@ -49,6 +50,11 @@ export class StreamPublishError extends Error {
   }
 }
 
+/** A message with its headers is larger than the server accepts, or its headers exceed the header budget. */
+export class MessageTooLargeError extends Error {
+  override readonly name = "MessageTooLargeError";
+}
+
 /**
  * Validates, encodes and stores `msg` on JetStream subject `key`, waiting for the stream's ack.
  * The `Nats-Msg-Id` header (the command id for commands) lets the stream drop duplicates, so the
@@ -80,6 +86,7 @@ export async function storeEncoded(
   const messageId = headers.get(HeaderNames.messageId);
   if (messageId === "")
     throw new Error(`storeEncoded(${subject}): headers carry no ${HeaderNames.messageId}`);
+  checkSize(bus, subject, data, headers);
   const js = jetStreamOf(bus);
   const deadline = Date.now() + deadlineMs;
   let attempts = 0;
@@ -107,6 +114,29 @@ export async function storeEncoded(
       });
       await new Promise((r) => setTimeout(r, Math.min(left, 100 * attempts)));
     }
+  }
+}
+
+/**
+ * Refuses headers over `SystemLimits.maxHeaderBytes` and a message (headers + payload) over the
+ * server's `max_payload`, naming the sizes, before anything is sent.
+ */
+function checkSize(bus: BusConnection, subject: string, data: Uint8Array, headers: MsgHdrs): void {
+  if (!(headers instanceof MsgHdrsImpl)) throw new Error(`${subject}: headers are not nats.js MsgHdrsImpl`);
+  const headerBytes = headers.encode().byteLength;
+  if (headerBytes > SystemLimits.maxHeaderBytes) {
+    throw new MessageTooLargeError(
+      `${subject}: headers take ${headerBytes} bytes, over the header budget of ${SystemLimits.maxHeaderBytes} bytes`,
+    );
+  }
+  const info = bus.nc.info;
+  if (info === undefined) throw new Error(`${subject}: not connected, the server's max payload is unknown`);
+  const maxPayload = info.max_payload;
+  const total = headerBytes + data.byteLength;
+  if (total > maxPayload) {
+    throw new MessageTooLargeError(
+      `${subject}: message of ${data.byteLength} bytes plus ${headerBytes} header bytes (${total}) exceeds the server's max payload of ${maxPayload} bytes`,
+    );
   }
 }
 
