@@ -37,6 +37,8 @@ export const SystemLimits = {
   maxMapEntries: 64,
   /** Most metrics, events or spans in one telemetry packet. */
   maxTelemetryItems: 1024,
+  /** Longest freshness window a signed command may declare (CommandSecurity.freshnessWindowMs). */
+  maxCommandFreshnessMs: 3_600_000,
   /** Largest per-channel alpha vector of a CHANNEL blend. */
   maxAlphaVectorLength: 4096,
 } as const;

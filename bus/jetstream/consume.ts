@@ -6,7 +6,7 @@ import type { BusConnection } from "../connection.ts";
 import { type BusHeaders, readHeaders } from "../headers.ts";
 import { checkInbound } from "../inbound.ts";
 import { settlesWithin } from "../settles-within.ts";
-import { jetStreamOf, streamIncarnation } from "./context.ts";
+import { jetStreamOf } from "./context.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
 import { type ConsumerDeclaration, type ConsumerName, consumers, streamName } from "./declarations.ts";
 import { watchMaxDeliveries } from "./max-deliveries.ts";
@@ -118,7 +118,6 @@ export async function consume<R extends ConsumerRef>(
   const heartbeatMs = Math.max(1, Math.floor(decl.ackWaitMs / 2));
   let abandoned = 0;
   const consumer = await jetStreamOf(bus).consumers.get(stream, name);
-  await streamIncarnation(bus, stream, true);
   const sweeper = await watchMaxDeliveries(bus, [{ name, declaration: decl }]);
   let messages: ConsumerMessages;
   try {

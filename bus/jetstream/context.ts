@@ -32,28 +32,13 @@ export function jetStreamManagerOf(bus: BusConnection): Promise<JetStreamManager
   return jsm;
 }
 
-const incarnations = new WeakMap<BusConnection, Map<string, Promise<string>>>();
-
 /**
- * The `created` timestamp of stream `name` (what tells one incarnation of a stream from a recreated
- * one), read once per connection; `refresh` reads it again (a consumer starting re-reads it).
+ * The `created` timestamp of stream `name`: what tells one incarnation of a stream from a recreated one
+ * (whose sequences restart at 1). Read from the server on every call, so a recreation is never missed.
  */
-export function streamIncarnation(bus: BusConnection, name: string, refresh = false): Promise<string> {
-  let byStream = incarnations.get(bus);
-  if (byStream === undefined) {
-    byStream = new Map();
-    incarnations.set(bus, byStream);
-  }
-  let created = refresh ? undefined : byStream.get(name);
-  if (created === undefined) {
-    const read = jetStreamManagerOf(bus).then(async (jsm) => (await jsm.streams.info(name)).created);
-    byStream.set(name, read);
-    read.catch(() => {
-      if (byStream.get(name) === read) byStream.delete(name);
-    });
-    created = read;
-  }
-  return created;
+export async function streamIncarnation(bus: BusConnection, name: string): Promise<string> {
+  const jsm = await jetStreamManagerOf(bus);
+  return (await jsm.streams.info(name)).created;
 }
 
 /** Whether stream `name` exists on the server. */

@@ -26,6 +26,7 @@ async function productionLike(target: string) {
     maxDeliver: 2,
     maxAckPending: 1,
     retryDelayMs: 20,
+    replayWindowMs: 60_000,
   } as const satisfies ConsumerDeclaration;
   const name = `dl-${target}`;
   await ensureConsumer(tb.bus, await jetStreamManagerOf(tb.bus), name, declaration);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SystemLimits } from "../../contracts/budgets.ts";
 import { decode, encode } from "../../contracts/codec.ts";
 import type { MessageInput, MessageOf } from "../../contracts/registry.ts";
 import { sampleOf } from "../../contracts/testing/samples.ts";
@@ -30,6 +31,7 @@ async function testConsumer(
     maxDeliver: 3,
     maxAckPending: 8,
     retryDelayMs: 30,
+    replayWindowMs: 60_000,
     ...over,
   } as const satisfies ConsumerDeclaration;
   const name = `test-${target}`;
@@ -58,11 +60,14 @@ describe("declared resources", () => {
     expect(again.unchanged).toContain(`${streamName(ns, "commands")}/kasmina-commands`);
     expect(again.unchanged).toContain(`${ns}_settings`);
     expect(again.unchanged).toContain(`${ns}_kernels`);
-    expect(again.unchanged.length).toBe(Object.keys(streams).length + Object.keys(consumers).length + 2 + 1);
+    expect(again.unchanged).toContain(`${ns}_advisories`);
+    expect(again.unchanged.length).toBe(
+      Object.keys(streams).length + 1 + Object.keys(consumers).length + 2 + 1,
+    );
     const info = await (await jetStreamManagerOf(tb.bus)).streams.info(streamName(ns, "commands"));
     expect(info.config.subjects).toEqual([`${ns}.command.*`]);
     expect(info.config.discard).toBe("new");
-    expect(info.config.duplicate_window).toBe(10 * 60_000 * 1_000_000);
+    expect(info.config.duplicate_window).toBe(SystemLimits.maxCommandFreshnessMs * 1_000_000);
   });
 
   it("brings a KV bucket whose limits drifted back to the declaration", async () => {

@@ -8,6 +8,7 @@ import type { BusConnection } from "../connection.ts";
 import { outgoingHeaders, type SendOptions } from "../headers.ts";
 import { concreteSubject, type OptionsArg, type SubjectTarget } from "../typed.ts";
 import { jetStreamOf } from "./context.ts";
+import { naturalMessageId } from "./natural-ids.ts";
 
 /** Keys of subjects stored in JetStream streams. */
 export type JetStreamSubjectKey = {
@@ -57,8 +58,8 @@ export class MessageTooLargeError extends Error {
 
 /**
  * Validates, encodes and stores `msg` on JetStream subject `key`, waiting for the stream's ack.
- * The `Nats-Msg-Id` header (the command id for commands) lets the stream drop duplicates, so the
- * publish is retried with the same id until `deadlineMs` when the ack does not come (e.g. during a
+ * The `Nats-Msg-Id` header (the message's natural id, see natural-ids.ts) lets the stream drop
+ * duplicates, so the publish is retried with the same id until `deadlineMs` when the ack does not come (e.g. during a
  * reconnect). Throws ContractError for an invalid message and {@link StreamPublishError} past the deadline.
  */
 export async function publishToStream<K extends JetStreamSubjectKey>(
@@ -71,7 +72,8 @@ export async function publishToStream<K extends JetStreamSubjectKey>(
   const subject = concreteSubject(bus.namespace, key, o?.params);
   const type = subjects[key].message;
   const data = encode(type, msg);
-  const headers = outgoingHeaders(type, msg, o);
+  const messageId = naturalMessageId(type, msg, o?.messageId);
+  const headers = outgoingHeaders(type, msg, messageId === undefined ? o : { ...o, messageId });
   return storeEncoded(bus, subject, data, headers, o?.deadlineMs ?? 10_000);
 }
 

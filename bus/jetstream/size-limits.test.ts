@@ -61,6 +61,7 @@ describe("size limits", () => {
     expect(encode("DeadLetter", largest).byteLength).toBe(SystemLimits.maxMessageSizeBytes);
     const ack = await publishToStream(tb.bus, "deadLetter", largest, {
       params: { stream: "sized" },
+      messageId: "sized-largest",
       correlationId: "c".repeat(SystemLimits.maxIdLength),
     });
     const stored = await (await jetStreamManagerOf(tb.bus)).streams.getMessage(ack.stream, { seq: ack.seq });
@@ -71,6 +72,7 @@ describe("size limits", () => {
     await expect(
       publishToStream(tb.bus, "deadLetter", deadLetterOfSize(SystemLimits.maxMessageSizeBytes + 1), {
         params: { stream: "sized" },
+        messageId: "sized-over",
       }),
     ).rejects.toThrow(`exceeds the limit of ${SystemLimits.maxMessageSizeBytes} bytes`);
   });
@@ -78,6 +80,7 @@ describe("size limits", () => {
   it("refuse headers over the header budget before sending", async () => {
     const err = await publishToStream(tb.bus, "deadLetter", deadLetterOfSize(1000), {
       params: { stream: "sized" },
+      messageId: "sized-headers",
       correlationId: "c".repeat(SystemLimits.maxHeaderBytes),
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MessageTooLargeError);
@@ -93,6 +96,7 @@ describe("size limits", () => {
       maxDeliver: 2,
       maxAckPending: 1,
       retryDelayMs: 20,
+      replayWindowMs: 60_000,
     } as const satisfies ConsumerDeclaration;
     await ensureConsumer(tb.bus, await jetStreamManagerOf(tb.bus), "size-big", declaration);
     const handled: string[] = [];
