@@ -146,10 +146,10 @@ export async function consume<R extends ConsumerRef>(
 
   const process = async (m: JsMsg): Promise<void> => {
     const pending = m.info.pending;
-    bus.metrics.pending(label, pending);
+    bus.metrics.consumerPending(label, pending);
     if (!behind && pending > behindThreshold) {
       behind = true;
-      bus.metrics.slowConsumer(label);
+      bus.metrics.consumerBehind(label);
       bus.emit("bus.consumer_behind", "warn", { consumer: label, pending, threshold: behindThreshold });
     } else if (behind && pending === 0) {
       behind = false;

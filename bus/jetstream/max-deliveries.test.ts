@@ -134,7 +134,9 @@ describe("max-deliveries sweeper", () => {
     });
     expect(dl?.reason).toMatch(/not acknowledged after 2 deliveries \(max 2\)/);
     expect(decode("AdaptationCommand", dl?.payload ?? new Uint8Array())).toEqual(command("cmd-crash"));
-    expect(tb.bus.metrics.snapshot().deadLettered[`${ns}.command.crash`]).toBe(1);
+    expect(
+      events.filter((e) => e.name === "bus.dead_lettered" && e.attributes.subject === `${ns}.command.crash`),
+    ).toHaveLength(1);
   });
 
   it("sweeps an advisory the server published while no sweeper was running", async () => {
@@ -198,7 +200,9 @@ describe("max-deliveries sweeper", () => {
     const letters = await deadLettersOf(ack.seq);
     expect(letters).toHaveLength(1);
     expect(letters[0]?.reason).toBe("handler failed: cannot apply");
-    expect(tb.bus.metrics.snapshot().deadLettered[`${ns}.command.both`]).toBe(1);
+    expect(
+      events.filter((e) => e.name === "bus.dead_lettered" && e.attributes.subject === `${ns}.command.both`),
+    ).toHaveLength(1);
   });
 
   it("reports a malformed advisory, naming the field", async () => {

@@ -120,8 +120,9 @@ export async function storeEncoded(
 }
 
 /**
- * Refuses headers over `SystemLimits.maxHeaderBytes` and a message (headers + payload) over the
- * server's `max_payload`, naming the sizes, before anything is sent.
+ * Refuses headers over `SystemLimits.maxHeaderBytes` and a message (headers + payload) over
+ * `SystemLimits.serverMaxPayloadBytes` (the max payload the bus requires of its server; `ensureResources`
+ * refuses a server with less), naming the sizes, before anything is sent, also while reconnecting.
  */
 function checkSize(bus: BusConnection, subject: string, data: Uint8Array, headers: MsgHdrs): void {
   if (!(headers instanceof MsgHdrsImpl)) throw new Error(`${subject}: headers are not nats.js MsgHdrsImpl`);
@@ -131,13 +132,11 @@ function checkSize(bus: BusConnection, subject: string, data: Uint8Array, header
       `${subject}: headers take ${headerBytes} bytes, over the header budget of ${SystemLimits.maxHeaderBytes} bytes`,
     );
   }
-  const info = bus.nc.info;
-  if (info === undefined) throw new Error(`${subject}: not connected, the server's max payload is unknown`);
-  const maxPayload = info.max_payload;
+  const maxPayload = SystemLimits.serverMaxPayloadBytes;
   const total = headerBytes + data.byteLength;
   if (total > maxPayload) {
     throw new MessageTooLargeError(
-      `${subject}: message of ${data.byteLength} bytes plus ${headerBytes} header bytes (${total}) exceeds the server's max payload of ${maxPayload} bytes`,
+      `${subject}: message of ${data.byteLength} bytes plus ${headerBytes} header bytes (${total}) exceeds the max payload of ${maxPayload} bytes`,
     );
   }
 }
