@@ -88,7 +88,7 @@ export async function storeEncoded(
   const messageId = headers.get(HeaderNames.messageId);
   if (messageId === "")
     throw new Error(`storeEncoded(${subject}): headers carry no ${HeaderNames.messageId}`);
-  checkSize(bus, subject, data, headers);
+  checkSize(subject, data, headers);
   const js = jetStreamOf(bus);
   const deadline = Date.now() + deadlineMs;
   let attempts = 0;
@@ -124,7 +124,7 @@ export async function storeEncoded(
  * `SystemLimits.serverMaxPayloadBytes` (the max payload the bus requires of its server; `ensureResources`
  * refuses a server with less), naming the sizes, before anything is sent, also while reconnecting.
  */
-function checkSize(bus: BusConnection, subject: string, data: Uint8Array, headers: MsgHdrs): void {
+function checkSize(subject: string, data: Uint8Array, headers: MsgHdrs): void {
   if (!(headers instanceof MsgHdrsImpl)) throw new Error(`${subject}: headers are not nats.js MsgHdrsImpl`);
   const headerBytes = headers.encode().byteLength;
   if (headerBytes > SystemLimits.maxHeaderBytes) {
