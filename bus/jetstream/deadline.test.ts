@@ -116,4 +116,30 @@ describe("handler deadline", () => {
     expect(await deadLettersFrom(`${ns}.command.slow`)).toEqual([]);
     expect(events.some((e) => e.name === "bus.handler_deadline" && e.attributes.seq === ack.seq)).toBe(false);
   });
+
+  it("keeps a handler within a deadline longer than the ack wait from being redelivered", async () => {
+    const ref = await productionLike("long");
+    const deliveries: number[] = [];
+    const c = await consume(
+      tb.bus,
+      ref,
+      async (_m, ctx) => {
+        deliveries.push(ctx.deliveryCount);
+        await new Promise((r) => setTimeout(r, 900));
+      },
+      { handlerDeadlineMs: 3_000 },
+    );
+    await publishToStream(tb.bus, "command", command("cmd-long"), { params: { target: "long" } });
+    await expect
+      .poll(
+        async () => (await jetStreamManagerOf(tb.bus)).consumers.info(streamName(ns, "commands"), ref.name),
+        {
+          timeout: 5_000,
+        },
+      )
+      .toMatchObject({ num_ack_pending: 0, num_pending: 0, delivered: { consumer_seq: 1 } });
+    await c.stop();
+    expect(deliveries).toEqual([1]);
+    expect(await deadLettersFrom(`${ns}.command.long`)).toEqual([]);
+  });
 });
