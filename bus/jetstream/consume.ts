@@ -260,10 +260,13 @@ export async function consume<R extends ConsumerRef>(
     return outcome;
   };
 
-  /** Acks and waits for the server's confirmation, so a lost ack is reported instead of silently redelivered. */
+  /**
+   * Acks and waits (up to the ack wait, after which the server would redeliver anyway) for the server's
+   * confirmation, so a lost ack is reported instead of silently redelivered.
+   */
   const confirmAck = async (m: JsMsg): Promise<void> => {
     try {
-      await m.ackAck();
+      await m.ackAck({ timeout: decl.ackWaitMs });
     } catch (err) {
       bus.emit("bus.ack_unconfirmed", "warn", {
         consumer: label,
