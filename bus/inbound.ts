@@ -79,7 +79,7 @@ function refused<T extends MessageType>(
     err instanceof ContractError
       ? err
       : new ContractError(type, [{ path: [], reason: (err as Error).message }]);
-  bus.metrics.rejected(subject, error.field);
+  bus.metrics.rejected(subject, type, error.path);
   bus.emit("bus.message_rejected", "warn", {
     subject,
     messageType: type,

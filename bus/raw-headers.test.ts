@@ -107,7 +107,9 @@ describe("header checks on received messages", () => {
     send("99", 11);
     send("1.0", 12);
     await expect.poll(() => got).toEqual([12]);
-    expect(tb.bus.metrics.snapshot().rejected[`${subject} header:${HeaderNames.contractVersion}`]).toBe(1);
+    expect(
+      tb.bus.metrics.snapshot().rejected[`heartbeat.{actor} header:${HeaderNames.contractVersion}`],
+    ).toBe(1);
     await sub.stop();
   });
 });

@@ -6,6 +6,7 @@ import { sampleOf } from "../contracts/testing/samples.ts";
 import { useTestBus } from "../test/bus-fixture.ts";
 import { connectBus } from "./connection.ts";
 import { type KvChange, openBucket } from "./kv.ts";
+import { fieldLabel } from "./metric-labels.ts";
 import { ArtifactNotFoundError, openArtifactStore, sha256Hex } from "./objects.ts";
 
 const tb = useTestBus("stores-test", { ensure: true });
@@ -42,7 +43,7 @@ describe("typed KV buckets", () => {
     const err = await catalog.get("junk").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ContractError);
     expect(tb.bus.metrics.snapshot().rejected).toHaveProperty(
-      [`kv ${catalog.name}/junk ${(err as ContractError).field}`],
+      [`kv ${catalog.name} ${fieldLabel("BlueprintDescriptor", (err as ContractError).path)}`],
       1,
     );
     const seen: string[] = [];

@@ -12,10 +12,19 @@ export const PerformanceBudgets = {
   breakerResetSeconds: 30,
 } as const;
 
+/** nats-server's default `max_payload`: the largest message (headers + payload) it accepts. */
+const SERVER_MAX_PAYLOAD_BYTES = 1_048_576;
+/** Room kept for a message's headers (Esper headers, `Nats-Msg-Id`, anything JetStream adds). */
+const MAX_HEADER_BYTES = 4_096;
+
 /** Hard limits every actor and the codec enforce. */
 export const SystemLimits = {
-  /** Largest encoded message accepted or produced by the codec. */
-  maxMessageSizeBytes: 1_048_576,
+  /** The server's `max_payload` the bus relies on (headers + payload); a server with less is refused. */
+  serverMaxPayloadBytes: SERVER_MAX_PAYLOAD_BYTES,
+  /** Header budget of one message; the bus refuses to send headers larger than this. */
+  maxHeaderBytes: MAX_HEADER_BYTES,
+  /** Largest encoded message accepted or produced by the codec: the server's max payload less the header budget. */
+  maxMessageSizeBytes: SERVER_MAX_PAYLOAD_BYTES - MAX_HEADER_BYTES,
   maxSeedsPerEpoch: 64,
   maxSeedStatesPerPacket: 256,
   maxQueueDepth: 10_000,
@@ -28,6 +37,8 @@ export const SystemLimits = {
   maxMapEntries: 64,
   /** Most metrics, events or spans in one telemetry packet. */
   maxTelemetryItems: 1024,
+  /** Longest freshness window a signed command may declare (CommandSecurity.freshnessWindowMs). */
+  maxCommandFreshnessMs: 3_600_000,
   /** Largest per-channel alpha vector of a CHANNEL blend. */
   maxAlphaVectorLength: 4096,
 } as const;

@@ -32,11 +32,24 @@ export interface StreamMessageContext {
   readonly streamSequence: number;
   /** Messages left in the consumer after this one. */
   readonly pending: number;
+  /** Aborted when the handler's deadline passes: the message is then dead-lettered and the handler abandoned. */
+  readonly signal: AbortSignal;
+  /**
+   * Tells the server the message is still being worked on (an in-progress ack) and moves the handler's
+   * deadline to `handlerDeadlineMs` from now. Does nothing once the deadline has passed.
+   */
+  working(): void;
+}
+
+/** The reason a handler's AbortSignal carries when its deadline passed. */
+export class HandlerDeadlineError extends Error {
+  override readonly name = "HandlerDeadlineError";
 }
 
 /**
- * Handles one decoded, valid stream message. Returning acks it; throwing {@link RetryableError} naks
- * it with a delay (dead-lettered once max deliver is reached); any other error dead-letters it now.
+ * Handles one decoded, valid stream message. Returning acks it (confirmed by the server); throwing
+ * {@link RetryableError} naks it with a delay (dead-lettered once max deliver is reached); any other
+ * error, or running past the handler deadline without `ctx.working()`, dead-letters it now.
  */
 export type StreamHandler<M> = (msg: M, ctx: StreamMessageContext) => void | Promise<void>;
 
@@ -49,6 +62,11 @@ export interface ConsumeOptions {
   readonly maxInFlight?: number;
   /** Consumer pending count above which a `bus.consumer_behind` event is raised; default SystemLimits.maxQueueDepth. */
   readonly behindThreshold?: number;
+  /**
+   * How long a handler may run without calling `ctx.working()`; past it the handler is abandoned (its
+   * AbortSignal fires) and the message dead-lettered. Default: the consumer's ack wait.
+   */
+  readonly handlerDeadlineMs?: number;
 }
 
 /** A running JetStream consumer. */
@@ -73,6 +91,9 @@ export type MessageFor<R extends ConsumerRef> = R extends ConsumerName
  * subject are handled in order; at most `maxInFlight` run at once and at most that many are buffered.
  * An invalid payload or a non-retryable handler error dead-letters the message (a DeadLetter on
  * `<ns>.deadletter.<stream>`) and terminates it; a retryable error naks it with a delay until max deliver.
+ * A handler past its deadline (`handlerDeadlineMs`, pushed out by `ctx.working()`) is aborted through
+ * `ctx.signal` and abandoned, its message dead-lettered and `bus.handler_deadline` reported, and the
+ * consumer goes on: a hung handler never wedges it. A successful ack waits for the server's confirmation.
  * A {@link watchMaxDeliveries} sweeper for this consumer runs from before the first pull until `stop()`,
  * so a message whose last delivery is never settled (a previous process died or hung) is dead-lettered too.
  */
@@ -90,6 +111,12 @@ export async function consume<R extends ConsumerRef>(
   const label = `${stream}/${name}`;
   const maxInFlight = opts.maxInFlight ?? Math.min(decl.maxAckPending, 64);
   const behindThreshold = opts.behindThreshold ?? SystemLimits.maxQueueDepth;
+  const deadlineMs = opts.handlerDeadlineMs ?? decl.ackWaitMs;
+  if (!Number.isSafeInteger(deadlineMs) || deadlineMs < 1) {
+    throw new RangeError(`consume(${name}): handlerDeadlineMs must be a positive integer, got ${deadlineMs}`);
+  }
+  const heartbeatMs = Math.max(1, Math.floor(decl.ackWaitMs / 2));
+  let abandoned = 0;
   const consumer = await jetStreamOf(bus).consumers.get(stream, name);
   const sweeper = await watchMaxDeliveries(bus, [{ name, declaration: decl }]);
   let messages: ConsumerMessages;
@@ -119,10 +146,10 @@ export async function consume<R extends ConsumerRef>(
 
   const process = async (m: JsMsg): Promise<void> => {
     const pending = m.info.pending;
-    bus.metrics.pending(label, pending);
+    bus.metrics.consumerPending(label, pending);
     if (!behind && pending > behindThreshold) {
       behind = true;
-      bus.metrics.slowConsumer(label);
+      bus.metrics.consumerBehind(label);
       bus.emit("bus.consumer_behind", "warn", { consumer: label, pending, threshold: behindThreshold });
     } else if (behind && pending === 0) {
       behind = false;
@@ -134,16 +161,24 @@ export async function consume<R extends ConsumerRef>(
       return;
     }
     bus.metrics.received(m.subject);
-    const ctx: StreamMessageContext = {
-      subject: m.subject,
-      headers: readHeaders(m.headers),
-      deliveryCount: m.info.deliveryCount,
-      streamSequence: m.seq,
-      pending,
-    };
-    try {
-      await (handler as StreamHandler<unknown>)(inbound.msg, ctx);
-    } catch (err) {
+    const outcome = await runWithDeadline(m, inbound.msg, pending);
+    if (outcome === "deadline") {
+      bus.metrics.handlerError(m.subject);
+      bus.emit("bus.handler_deadline", "error", {
+        consumer: label,
+        subject: m.subject,
+        seq: m.seq,
+        deliveries: m.info.deliveryCount,
+        deadlineMs,
+      });
+      await deadLetter(
+        m,
+        `handler passed its deadline of ${deadlineMs} ms without finishing or calling ctx.working() (delivery ${m.info.deliveryCount}); it was aborted and abandoned`,
+      );
+      return;
+    }
+    if (outcome !== "done") {
+      const err = outcome.error;
       bus.metrics.handlerError(m.subject);
       const text = err instanceof Error ? err.message : String(err);
       if (err instanceof RetryableError && m.info.deliveryCount < decl.maxDeliver) {
@@ -164,7 +199,82 @@ export async function consume<R extends ConsumerRef>(
       await deadLetter(m, why);
       return;
     }
-    m.ack();
+    await confirmAck(m);
+  };
+
+  /**
+   * Runs the handler under its deadline. While it runs, in-progress acks keep the server from
+   * redelivering (every half ack wait); past the deadline its signal is aborted and it is abandoned
+   * (reported again if it settles later), so a hung handler never holds the consumer.
+   */
+  const runWithDeadline = async (
+    m: JsMsg,
+    msg: unknown,
+    pending: number,
+  ): Promise<"done" | "deadline" | { readonly error: unknown }> => {
+    const abort = new AbortController();
+    let expire: (v: "deadline") => void = () => {};
+    const expired = new Promise<"deadline">((r) => (expire = r));
+    let timer = setTimeout(() => expire("deadline"), deadlineMs);
+    const beat = setInterval(() => m.working(), heartbeatMs);
+    const ctx: StreamMessageContext = {
+      subject: m.subject,
+      headers: readHeaders(m.headers),
+      deliveryCount: m.info.deliveryCount,
+      streamSequence: m.seq,
+      pending,
+      signal: abort.signal,
+      working: () => {
+        if (abort.signal.aborted) return;
+        m.working();
+        clearTimeout(timer);
+        timer = setTimeout(() => expire("deadline"), deadlineMs);
+      },
+    };
+    let run: Promise<void>;
+    try {
+      run = Promise.resolve((handler as StreamHandler<unknown>)(msg, ctx));
+    } catch (err) {
+      run = Promise.reject(err);
+    }
+    const settled = run.then(
+      () => "done" as const,
+      (error: unknown) => ({ error }),
+    );
+    const outcome = await Promise.race([settled, expired]);
+    clearTimeout(timer);
+    clearInterval(beat);
+    if (outcome === "deadline") {
+      abort.abort(new HandlerDeadlineError(`handler deadline of ${deadlineMs} ms passed`));
+      abandoned++;
+      void settled.then((late) => {
+        abandoned--;
+        bus.emit("bus.handler_settled_after_deadline", "warn", {
+          consumer: label,
+          subject: m.subject,
+          seq: m.seq,
+          outcome: late === "done" ? "returned" : `threw: ${String(late.error)}`,
+        });
+      });
+    }
+    return outcome;
+  };
+
+  /**
+   * Acks and waits (up to the ack wait, after which the server would redeliver anyway) for the server's
+   * confirmation, so a lost ack is reported instead of silently redelivered.
+   */
+  const confirmAck = async (m: JsMsg): Promise<void> => {
+    try {
+      await m.ackAck({ timeout: decl.ackWaitMs });
+    } catch (err) {
+      bus.emit("bus.ack_unconfirmed", "warn", {
+        consumer: label,
+        subject: m.subject,
+        seq: m.seq,
+        error: String(err),
+      });
+    }
   };
 
   const chains = new Map<string, Promise<void>>();
@@ -213,6 +323,9 @@ export async function consume<R extends ConsumerRef>(
       const all = Promise.all([loop, ...chains.values()]);
       if (!(await settlesWithin(all, graceMs))) {
         bus.emit("bus.handlers_abandoned", "warn", { consumer: label, graceMs, inFlight });
+      }
+      if (abandoned > 0) {
+        bus.emit("bus.handlers_still_hung", "warn", { consumer: label, count: abandoned });
       }
       await sweeper.stop();
     })();

@@ -32,6 +32,15 @@ export function jetStreamManagerOf(bus: BusConnection): Promise<JetStreamManager
   return jsm;
 }
 
+/**
+ * The `created` timestamp of stream `name`: what tells one incarnation of a stream from a recreated one
+ * (whose sequences restart at 1). Read from the server on every call, so a recreation is never missed.
+ */
+export async function streamIncarnation(bus: BusConnection, name: string): Promise<string> {
+  const jsm = await jetStreamManagerOf(bus);
+  return (await jsm.streams.info(name)).created;
+}
+
 /** Whether stream `name` exists on the server. */
 export async function streamExists(bus: BusConnection, name: string): Promise<boolean> {
   const jsm = await jetStreamManagerOf(bus);

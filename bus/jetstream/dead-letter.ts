@@ -1,7 +1,11 @@
+import { createHash } from "node:crypto";
 import type { MsgHdrs } from "@nats-io/transport-node";
 import { SystemLimits } from "../../contracts/budgets.ts";
+import { encode } from "../../contracts/codec.ts";
+import type { MessageInput } from "../../contracts/registry.ts";
 import type { BusConnection } from "../connection.ts";
 import { headerMap } from "../headers.ts";
+import { streamIncarnation } from "./context.ts";
 import { type StreamKey, streamName } from "./declarations.ts";
 import { publishToStream } from "./publish.ts";
 
@@ -22,11 +26,51 @@ export interface GivenUpMessage {
 }
 
 /**
- * The message id of the DeadLetter for message `seq` of NATS stream `stream`: the same from every path
- * (handler, max-deliveries advisory, repeated attempts), so the dead-letter stream stores it once.
+ * The message id of the DeadLetter for message `seq` of NATS stream `stream` created at `incarnation`
+ * (the stream's `created` timestamp): the same from every path (handler, max-deliveries advisory,
+ * repeated attempts), so the dead-letter stream stores it once, and new when the stream is recreated
+ * and its sequences restart.
  */
-export function deadLetterId(stream: string, seq: number): string {
-  return `${stream}-${seq}`;
+export function deadLetterId(stream: string, incarnation: string, seq: number): string {
+  return `${stream}-${incarnation}-${seq}`;
+}
+
+/** Bytes a DeadLetter's msgpack `bin` header may take around its payload (bin 32: 5). */
+const BIN_HEADER_BYTES = 5;
+
+/**
+ * The DeadLetter for `m`: with the payload when it fits the codec limit, else with an empty payload and
+ * the payload's size and sha256 (`omittedPayload`), the reason saying so.
+ */
+export function buildDeadLetter(
+  stream: string,
+  m: GivenUpMessage,
+  deadLetteredAt: number,
+): MessageInput<"DeadLetter"> {
+  const reason = m.reason.slice(0, SystemLimits.maxTextLength);
+  const bare = {
+    originalSubject: m.subject,
+    stream,
+    consumer: m.consumer,
+    deliveries: m.deliveries,
+    reason,
+    headers: headerMap(m.headers),
+    payload: new Uint8Array(),
+    deadLetteredAt,
+    streamSequence: m.streamSequence,
+  };
+  const size = m.payload.byteLength;
+  const bareSize = encode("DeadLetter", bare).byteLength;
+  if (bareSize + size + BIN_HEADER_BYTES <= SystemLimits.maxMessageSizeBytes) {
+    return { ...bare, payload: new Uint8Array(m.payload) };
+  }
+  const sha256 = createHash("sha256").update(m.payload).digest("hex");
+  const note = `; payload of ${size} bytes left out (sha256 ${sha256}): with it the dead letter would exceed the codec limit of ${SystemLimits.maxMessageSizeBytes} bytes`;
+  return {
+    ...bare,
+    reason: `${reason.slice(0, SystemLimits.maxTextLength - note.length)}${note}`,
+    omittedPayload: { size, sha256 },
+  };
 }
 
 /**
@@ -40,22 +84,11 @@ export async function publishDeadLetter(bus: BusConnection, m: GivenUpMessage): 
   const label = `${stream}/${m.consumer}`;
   let duplicate: boolean;
   try {
-    const ack = await publishToStream(
-      bus,
-      "deadLetter",
-      {
-        originalSubject: m.subject,
-        stream,
-        consumer: m.consumer,
-        deliveries: m.deliveries,
-        reason: m.reason.slice(0, SystemLimits.maxTextLength),
-        headers: headerMap(m.headers),
-        payload: new Uint8Array(m.payload),
-        deadLetteredAt: Date.now(),
-        streamSequence: m.streamSequence,
-      },
-      { params: { stream: m.streamKey }, messageId: deadLetterId(stream, m.streamSequence) },
-    );
+    const incarnation = await streamIncarnation(bus, stream);
+    const ack = await publishToStream(bus, "deadLetter", buildDeadLetter(stream, m, Date.now()), {
+      params: { stream: m.streamKey },
+      messageId: deadLetterId(stream, incarnation, m.streamSequence),
+    });
     duplicate = ack.duplicate;
   } catch (err) {
     bus.emit("bus.dead_letter_failed", "error", {

@@ -24,11 +24,11 @@ export interface StreamDeclaration {
   readonly discard: DiscardPolicy;
   /** Window within which a repeated `Nats-Msg-Id` is dropped as a duplicate. */
   readonly duplicateWindowMs: number;
-  /** Largest stored message (the codec's message limit plus room for headers). */
+  /** Largest stored message, headers included: the server's max payload, which a codec-valid message with its headers reaches. */
   readonly maxMsgSize: number;
 }
 
-const maxMsgSize = SystemLimits.maxMessageSizeBytes + 64 * 1024;
+const maxMsgSize = SystemLimits.serverMaxPayloadBytes;
 
 /** The JetStream streams. */
 export const streams = {
@@ -38,7 +38,8 @@ export const streams = {
     maxAgeMs: 7 * DAY_MS,
     maxBytes: 256 * MiB,
     discard: "new",
-    duplicateWindowMs: 10 * 60_000,
+    /** Covers the longest command freshness window: a command retried while still fresh is stored once. */
+    duplicateWindowMs: SystemLimits.maxCommandFreshnessMs,
     maxMsgSize,
   },
   /** Seed directives, seed reports and seed states. */
@@ -101,10 +102,26 @@ export const streams = {
     maxAgeMs: 30 * DAY_MS,
     maxBytes: 256 * MiB,
     discard: "old",
-    duplicateWindowMs: 10 * 60_000,
-    maxMsgSize: maxMsgSize + 64 * 1024,
+    /** Covers the advisory stream's max age, so an advisory swept twice stores one DeadLetter. */
+    duplicateWindowMs: HOUR_MS,
+    maxMsgSize,
   },
 } as const satisfies Record<string, StreamDeclaration>;
+
+/**
+ * The stream capturing the max-deliveries advisories of every declared stream (`<ns>_advisories`), so
+ * an advisory the server publishes while no sweeper listens is swept later (see max-deliveries.ts).
+ */
+export const advisoryStream = {
+  maxAgeMs: HOUR_MS,
+  maxBytes: 64 * MiB,
+  duplicateWindowMs: 2 * 60_000,
+} as const;
+
+/** The NATS name of the advisory stream under namespace `ns`. */
+export function advisoryStreamName(ns: string): string {
+  return `${ns}_advisories`;
+}
 
 /** The key of a declared stream. */
 export type StreamKey = keyof typeof streams;
@@ -123,6 +140,11 @@ export interface ConsumerDeclaration {
   readonly maxAckPending: number;
   /** Delay before a retryable failure is redelivered. */
   readonly retryDelayMs: number;
+  /**
+   * When the consumer is created (or recreated after a deletion) it starts with the messages stored in
+   * the last `replayWindowMs`, not with the whole stream (deliver policy `by_start_time`).
+   */
+  readonly replayWindowMs: number;
 }
 
 const retries = SystemLimits.maxRetryAttempts;
@@ -137,6 +159,7 @@ export const consumers = {
     maxDeliver: retries,
     maxAckPending: 1,
     retryDelayMs: 1_000,
+    replayWindowMs: SystemLimits.maxCommandFreshnessMs,
   },
   "tolaria-commands": {
     stream: "commands",
@@ -146,6 +169,7 @@ export const consumers = {
     maxDeliver: retries,
     maxAckPending: 1,
     retryDelayMs: 1_000,
+    replayWindowMs: SystemLimits.maxCommandFreshnessMs,
   },
   "tolaria-seed-directives": {
     stream: "seeds",
@@ -154,6 +178,7 @@ export const consumers = {
     maxDeliver: retries,
     maxAckPending: 1,
     retryDelayMs: 500,
+    replayWindowMs: 10 * 60_000,
   },
   "tolaria-seed-states": {
     stream: "seeds",
@@ -162,6 +187,7 @@ export const consumers = {
     maxDeliver: retries,
     maxAckPending: 64,
     retryDelayMs: 500,
+    replayWindowMs: 10 * 60_000,
   },
   "kasmina-seed-reports": {
     stream: "seeds",
@@ -170,6 +196,7 @@ export const consumers = {
     maxDeliver: retries,
     maxAckPending: 256,
     retryDelayMs: 500,
+    replayWindowMs: 10 * 60_000,
   },
   "weatherlight-emergency": {
     stream: "emergencySignals",
@@ -178,6 +205,7 @@ export const consumers = {
     maxDeliver: retries,
     maxAckPending: 16,
     retryDelayMs: 250,
+    replayWindowMs: HOUR_MS,
   },
 } as const satisfies Record<string, ConsumerDeclaration>;
 

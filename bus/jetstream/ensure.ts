@@ -14,6 +14,7 @@ import {
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { nanos } from "@nats-io/transport-node";
+import { SystemLimits } from "../../contracts/budgets.ts";
 import {
   type BucketKey,
   buckets,
@@ -26,6 +27,8 @@ import type { BusConnection } from "../connection.ts";
 import { concreteSubject } from "../typed.ts";
 import { jetStreamManagerOf, streamExists } from "./context.ts";
 import {
+  advisoryStream,
+  advisoryStreamName,
   type ConsumerDeclaration,
   consumers,
   kvBuckets,
@@ -35,6 +38,7 @@ import {
   streamName,
   streams,
 } from "./declarations.ts";
+import { maxDeliveriesSubject } from "./max-deliveries.ts";
 
 /** The oldest nats-server whose JetStream API the bus relies on (named consumer create, 2.9). */
 export const MIN_SERVER_VERSION = "2.9.0";
@@ -63,6 +67,7 @@ export async function ensureResources(bus: BusConnection): Promise<EnsureReport>
   for (const key of Object.keys(streams) as StreamKey[]) {
     record(report, await ensureStream(jsm, bus.namespace, key, streams[key]));
   }
+  record(report, await ensureStreamConfig(jsm, advisoryStreamConfig(bus.namespace)));
   for (const [name, decl] of Object.entries(consumers)) {
     record(report, await ensureConsumer(bus, jsm, name, decl));
   }
@@ -91,6 +96,11 @@ export function checkServer(bus: BusConnection): void {
     throw new ResourceError(
       `nats-server ${info.version} at ${bus.nc.getServer()} has JetStream disabled (start it with -js)`,
     );
+  if (info.max_payload < SystemLimits.serverMaxPayloadBytes) {
+    throw new ResourceError(
+      `nats-server at ${bus.nc.getServer()} has max_payload ${info.max_payload}; the bus needs at least ${SystemLimits.serverMaxPayloadBytes} (the codec limit plus the header budget)`,
+    );
+  }
   if (compareVersions(info.version, MIN_SERVER_VERSION) < 0) {
     throw new ResourceError(
       `nats-server ${info.version} is older than ${MIN_SERVER_VERSION}, which the bus needs`,
@@ -136,14 +146,40 @@ export function streamConfig(
 
 const mutableStreamFields = ["max_age", "max_bytes", "max_msg_size", "discard", "duplicate_window"] as const;
 
+/**
+ * The configuration of the advisory stream: the max-deliveries advisories of every declared stream
+ * under `ns` (nats-server 2.9 lets a stream capture `$JS.EVENT.ADVISORY.>` subjects of its account).
+ */
+export function advisoryStreamConfig(ns: string): Partial<StreamConfig> & { name: string } {
+  return {
+    name: advisoryStreamName(ns),
+    subjects: (Object.keys(streams) as StreamKey[]).map((k) => maxDeliveriesSubject(streamName(ns, k), "*")),
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: 1,
+    max_age: nanos(advisoryStream.maxAgeMs),
+    max_bytes: advisoryStream.maxBytes,
+    max_msg_size: SystemLimits.serverMaxPayloadBytes,
+    discard: DiscardPolicy.Old,
+    duplicate_window: nanos(advisoryStream.duplicateWindowMs),
+  };
+}
+
 /** Creates stream `key` or brings its limits and subjects to the declaration. */
-export async function ensureStream(
+export function ensureStream(
   jsm: JetStreamManager,
   ns: string,
   key: StreamKey,
   decl: StreamDeclaration,
 ): Promise<Outcome> {
-  const want = streamConfig(ns, key, decl);
+  return ensureStreamConfig(jsm, streamConfig(ns, key, decl));
+}
+
+/** Creates stream `want.name` or brings its limits and subjects to `want`. */
+async function ensureStreamConfig(
+  jsm: JetStreamManager,
+  want: Partial<StreamConfig> & { name: string },
+): Promise<Outcome> {
   const have = await streamInfo(jsm, want.name);
   if (have === undefined) {
     try {
@@ -191,12 +227,21 @@ async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamCo
   }
 }
 
-/** The consumer configuration the bus wants for durable `name`. */
-export function consumerConfig(ns: string, name: string, decl: ConsumerDeclaration): Partial<ConsumerConfig> {
+/**
+ * The consumer configuration the bus wants for durable `name`; a consumer created from it (anew or
+ * after a deletion) starts `replayWindowMs` before `now`, not at the start of the stream.
+ */
+export function consumerConfig(
+  ns: string,
+  name: string,
+  decl: ConsumerDeclaration,
+  now = Date.now(),
+): Partial<ConsumerConfig> {
   return {
     durable_name: name,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: new Date(now - decl.replayWindowMs).toISOString(),
     replay_policy: ReplayPolicy.Instant,
     filter_subject:
       decl.params === undefined
@@ -239,7 +284,14 @@ export async function ensureConsumer(
       );
     }
     if (mutableConsumerFields.every((f) => have[f] === want[f])) return [label, "unchanged"];
-    const { durable_name: _d, ack_policy: _a, deliver_policy: _p, replay_policy: _r, ...update } = want;
+    const {
+      durable_name: _d,
+      ack_policy: _a,
+      deliver_policy: _p,
+      opt_start_time: _t,
+      replay_policy: _r,
+      ...update
+    } = want;
     await jsm.consumers.update(stream, name, update);
     return [label, "updated"];
   } catch (err) {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SystemLimits } from "../../contracts/budgets.ts";
 import { decode, encode } from "../../contracts/codec.ts";
 import type { MessageInput, MessageOf } from "../../contracts/registry.ts";
 import { sampleOf } from "../../contracts/testing/samples.ts";
@@ -30,11 +31,17 @@ async function testConsumer(
     maxDeliver: 3,
     maxAckPending: 8,
     retryDelayMs: 30,
+    replayWindowMs: 60_000,
     ...over,
   } as const satisfies ConsumerDeclaration;
   const name = `test-${target}`;
   await ensureConsumer(tb.bus, await jetStreamManagerOf(tb.bus), name, declaration);
   return { name, declaration };
+}
+
+/** How many `bus.dead_lettered` events named concrete `subject` (metrics count by subject pattern). */
+function deadLetteredEvents(subject: string): number {
+  return tb.events.filter((e) => e.name === "bus.dead_lettered" && e.attributes.subject === subject).length;
 }
 
 async function deadLetters(): Promise<MessageOf<"DeadLetter">[]> {
@@ -58,11 +65,14 @@ describe("declared resources", () => {
     expect(again.unchanged).toContain(`${streamName(ns, "commands")}/kasmina-commands`);
     expect(again.unchanged).toContain(`${ns}_settings`);
     expect(again.unchanged).toContain(`${ns}_kernels`);
-    expect(again.unchanged.length).toBe(Object.keys(streams).length + Object.keys(consumers).length + 2 + 1);
+    expect(again.unchanged).toContain(`${ns}_advisories`);
+    expect(again.unchanged.length).toBe(
+      Object.keys(streams).length + 1 + Object.keys(consumers).length + 2 + 1,
+    );
     const info = await (await jetStreamManagerOf(tb.bus)).streams.info(streamName(ns, "commands"));
     expect(info.config.subjects).toEqual([`${ns}.command.*`]);
     expect(info.config.discard).toBe("new");
-    expect(info.config.duplicate_window).toBe(10 * 60_000 * 1_000_000);
+    expect(info.config.duplicate_window).toBe(SystemLimits.maxCommandFreshnessMs * 1_000_000);
   });
 
   it("brings a KV bucket whose limits drifted back to the declaration", async () => {
@@ -144,7 +154,7 @@ describe("JetStream publish and consume", () => {
     const ack = await publishToStream(tb.bus, "command", command("cmd-poison"), {
       params: { target: "poison" },
     });
-    await expect.poll(() => tb.bus.metrics.snapshot().deadLettered[`${ns}.command.poison`]).toBe(1);
+    await expect.poll(() => deadLetteredEvents(`${ns}.command.poison`)).toBe(1);
     expect(calls).toBe(1);
     const dl = (await deadLetters()).find((d) => d.originalSubject === `${ns}.command.poison`);
     expect(dl).toMatchObject({
@@ -167,7 +177,7 @@ describe("JetStream publish and consume", () => {
       throw new RetryableError("kernel not ready");
     });
     await publishToStream(tb.bus, "command", command("cmd-retry"), { params: { target: "retry" } });
-    await expect.poll(() => tb.bus.metrics.snapshot().deadLettered[`${ns}.command.retry`]).toBe(1);
+    await expect.poll(() => deadLetteredEvents(`${ns}.command.retry`)).toBe(1);
     expect(deliveries).toEqual([1, 2, 3]);
     const dl = (await deadLetters()).find((d) => d.originalSubject === `${ns}.command.retry`);
     expect(dl?.deliveries).toBe(3);
@@ -185,7 +195,7 @@ describe("JetStream publish and consume", () => {
     await publishToStream(tb.bus, "command", command("cmd-flaky"), { params: { target: "flaky" } });
     await expect.poll(() => deliveries).toEqual([1, 2]);
     await c.stop();
-    expect(tb.bus.metrics.snapshot().deadLettered[`${ns}.command.flaky`]).toBeUndefined();
+    expect(deadLetteredEvents(`${ns}.command.flaky`)).toBe(0);
   });
 
   it("rejects a malformed stored payload with its field path, terminates it, and goes on", async () => {
@@ -200,10 +210,12 @@ describe("JetStream publish and consume", () => {
     });
     await publishToStream(tb.bus, "command", command("cmd-good"), { params: { target: "malformed" } });
     await expect.poll(() => seen).toEqual(["cmd-good"]);
-    await expect.poll(() => tb.bus.metrics.snapshot().deadLettered[subject]).toBe(1);
-    const rejected = Object.keys(tb.bus.metrics.snapshot().rejected).filter((k) => k.startsWith(subject));
+    await expect.poll(() => deadLetteredEvents(subject)).toBe(1);
+    const rejected = tb.events.filter(
+      (e) => e.name === "bus.message_rejected" && e.attributes.subject === subject,
+    );
     expect(rejected).toHaveLength(1);
-    expect(rejected[0]).not.toBe(`${subject} <root>`);
+    expect(rejected[0]?.attributes.field).not.toBe("<root>");
     const dl = (await deadLetters()).find((d) => d.originalSubject === subject);
     expect(dl?.reason).toMatch(/^invalid payload: AdaptationCommand: /);
     expect(dl?.deliveries).toBe(1);

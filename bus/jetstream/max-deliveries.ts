@@ -1,16 +1,29 @@
-import type { StoredMsg } from "@nats-io/jetstream";
-import type { Msg, Subscription } from "@nats-io/transport-node";
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  type ConsumerMessages,
+  DeliverPolicy,
+  ReplayPolicy,
+  type StoredMsg,
+} from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
 import type { BusConnection } from "../connection.ts";
 import type { ConsumerRef } from "./consume.ts";
-import { jetStreamManagerOf } from "./context.ts";
+import { jetStreamManagerOf, jetStreamOf } from "./context.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
-import { type ConsumerDeclaration, type ConsumerName, consumers, streamName } from "./declarations.ts";
+import {
+  advisoryStreamName,
+  type ConsumerDeclaration,
+  type ConsumerName,
+  consumers,
+  streamName,
+} from "./declarations.ts";
 
 /**
  * Subject prefix of the advisory nats-server publishes (core NATS, JSON) when a message of a consumer
  * reaches max deliver without an ack: `<prefix>.<stream>.<consumer>` with `stream`, `consumer`,
  * `stream_seq` and `deliveries`. nats-server 2.9 publishes it lazily, when the consumer is next pulled
- * after the last delivery's ack wait ran out.
+ * after the last delivery's ack wait ran out; the advisory stream stores it.
  */
 export const MAX_DELIVERIES_ADVISORY_PREFIX = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES";
 
@@ -29,56 +42,106 @@ interface MaxDeliveriesAdvisory {
 
 /** A running max-deliveries sweeper. */
 export interface MaxDeliveriesWatch {
-  /** Unsubscribes and waits for the dead letters already under way. Safe to call twice. */
+  /** Stops sweeping and waits for the dead letters already under way. Safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** The durable name of the sweeper of consumer `consumer` on the advisory stream. */
+export function sweeperName(consumer: string): string {
+  return `${consumer}-max-deliveries`;
+}
+
+/** Delay before an advisory whose DeadLetter could not be stored is swept again. */
+const SWEEP_RETRY_MS = 1_000;
+
+/**
+ * The sweeper's durable consumer on the advisory stream: every stored advisory of the consumer, from
+ * the start of the advisory stream, redelivered until its DeadLetter is stored.
+ */
+function sweeperConfig(stream: string, consumer: string): Partial<ConsumerConfig> {
+  return {
+    durable_name: sweeperName(consumer),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    replay_policy: ReplayPolicy.Instant,
+    filter_subject: maxDeliveriesSubject(stream, consumer),
+    ack_wait: nanos(30_000),
+    max_deliver: -1,
+    max_ack_pending: 16,
+  };
 }
 
 /**
  * Dead-letters the messages the server gives up on without any ack (the consuming process died or
- * hung through the last delivery's ack wait): subscribes to the max-deliveries advisory of each consumer
- * in `refs` (default: every declared consumer), reads the message by stream sequence and publishes the
- * same DeadLetter as `consume()` under the same message id, so a message dead-lettered by both paths is
- * stored once. A message no longer in the stream is dead-lettered with an empty payload and a reason
- * saying so. Resolves once the subscriptions are registered on the server; stops when the bus closes.
+ * hung through the last delivery's ack wait): reads the max-deliveries advisories of each consumer in
+ * `refs` (default: every declared consumer) from the advisory stream (`<ns>_advisories`, declared by
+ * `ensureResources`) through a durable sweeper consumer, so an advisory published while no sweeper was
+ * connected is swept when one is. Reads the message by stream sequence and publishes the same
+ * DeadLetter as `consume()` under the same message id, so a message dead-lettered by both paths is
+ * stored once; an advisory is acked once its DeadLetter is stored and retried otherwise. A message no
+ * longer in the stream is dead-lettered with an empty payload and a reason saying so. Stops when the
+ * bus closes.
  */
 export async function watchMaxDeliveries(
   bus: BusConnection,
   refs: readonly ConsumerRef[] = Object.keys(consumers) as ConsumerName[],
 ): Promise<MaxDeliveriesWatch> {
-  const running = new Set<Promise<void>>();
-  const subs: Subscription[] = refs.map((ref) => {
-    const name = typeof ref === "string" ? ref : ref.name;
-    const decl: ConsumerDeclaration = typeof ref === "string" ? consumers[ref] : ref.declaration;
-    const stream = streamName(bus.namespace, decl.stream);
-    return bus.nc.subscribe(maxDeliveriesSubject(stream, name), {
-      callback: (err, msg) => {
-        if (err !== null) {
-          bus.emit("bus.advisory_subscription_failed", "error", {
-            consumer: `${stream}/${name}`,
-            error: String(err),
-          });
-          return;
-        }
-        const job = sweep(bus, name, decl, msg).catch((e: unknown) => {
-          bus.emit("bus.dead_letter_failed", "error", {
-            consumer: `${stream}/${name}`,
-            subject: msg.subject,
-            error: String(e),
-          });
-        });
-        running.add(job);
-        void job.finally(() => running.delete(job));
-      },
-    });
-  });
-  await bus.nc.flush();
+  const jsm = await jetStreamManagerOf(bus);
+  const advisories = advisoryStreamName(bus.namespace);
+  const feeds: ConsumerMessages[] = [];
+  const loops: Promise<void>[] = [];
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(feeds.map((f) => f.close()));
+    await Promise.allSettled(loops);
+  };
+  try {
+    for (const ref of refs) {
+      const name = typeof ref === "string" ? ref : ref.name;
+      const decl: ConsumerDeclaration = typeof ref === "string" ? consumers[ref] : ref.declaration;
+      const stream = streamName(bus.namespace, decl.stream);
+      const label = `${stream}/${name}`;
+      try {
+        await jsm.consumers.add(advisories, sweeperConfig(stream, name));
+      } catch (err) {
+        throw new Error(
+          `cannot create the max-deliveries sweeper ${advisories}/${sweeperName(name)} for ${label} (were the resources ensured?): ${String(err)}`,
+          { cause: err },
+        );
+      }
+      const feed = await (await jetStreamOf(bus).consumers.get(advisories, sweeperName(name))).consume({
+        max_messages: 16,
+      });
+      feeds.push(feed);
+      loops.push(
+        (async () => {
+          for await (const m of feed) {
+            const outcome = await sweep(bus, name, decl, m.subject, m.data).catch((e: unknown) => {
+              bus.emit("bus.dead_letter_failed", "error", {
+                consumer: label,
+                subject: m.subject,
+                error: String(e),
+              });
+              return "failed" as const;
+            });
+            if (outcome === "stored") m.ack();
+            else if (outcome === "rejected") m.term();
+            else m.nak(SWEEP_RETRY_MS);
+          }
+        })().catch((err: unknown) => {
+          bus.emit("bus.advisory_sweeper_failed", "error", { consumer: label, error: String(err) });
+        }),
+      );
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
   let stopping: Promise<void> | undefined;
   let unregister = (): void => {};
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       unregister();
-      for (const s of subs) s.unsubscribe();
-      await Promise.allSettled([...running]);
+      await stopAll();
     })();
     return stopping;
   };
@@ -86,21 +149,30 @@ export async function watchMaxDeliveries(
   return { stop };
 }
 
-/** Reads the advisory's message from the stream and dead-letters it; every failure is reported. */
-async function sweep(bus: BusConnection, name: string, decl: ConsumerDeclaration, msg: Msg): Promise<void> {
+/**
+ * Reads the advisory's message from the stream and dead-letters it: `stored` when its DeadLetter is
+ * stored, `failed` when not (reported), `rejected` for an unusable advisory (reported).
+ */
+async function sweep(
+  bus: BusConnection,
+  name: string,
+  decl: ConsumerDeclaration,
+  subject: string,
+  data: Uint8Array,
+): Promise<"stored" | "failed" | "rejected"> {
   const stream = streamName(bus.namespace, decl.stream);
   const label = `${stream}/${name}`;
-  const advisory = parseAdvisory(msg.data);
+  const advisory = parseAdvisory(data);
   if (typeof advisory === "string" || advisory.stream !== stream || advisory.consumer !== name) {
     bus.emit("bus.advisory_rejected", "error", {
       consumer: label,
-      subject: msg.subject,
+      subject,
       reason:
         typeof advisory === "string"
           ? advisory
           : `advisory names ${advisory.stream}/${advisory.consumer}, not ${label}`,
     });
-    return;
+    return "rejected";
   }
   const seq = advisory.streamSeq;
   const unacked = `not acknowledged after ${advisory.deliveries} deliveries (max ${decl.maxDeliver}): the last delivery's ack wait (${decl.ackWaitMs} ms) ran out (consumer died, hung or gave up without settling it)`;
@@ -114,32 +186,40 @@ async function sweep(bus: BusConnection, name: string, decl: ConsumerDeclaration
   try {
     stored = await (await jetStreamManagerOf(bus)).streams.getMessage(stream, { seq });
   } catch (err) {
-    await publishDeadLetter(bus, {
-      ...given,
-      subject: msg.subject,
-      headers: undefined,
-      payload: new Uint8Array(),
-      reason: `${unacked}; reading message ${seq} of stream ${stream} failed (${String(err)}), so the payload is not included: it may still be in the stream`,
-    });
-    return;
+    return outcomeOf(
+      await publishDeadLetter(bus, {
+        ...given,
+        subject,
+        headers: undefined,
+        payload: new Uint8Array(),
+        reason: `${unacked}; reading message ${seq} of stream ${stream} failed (${String(err)}), so the payload is not included: it may still be in the stream`,
+      }),
+    );
   }
   if (stored === null) {
+    return outcomeOf(
+      await publishDeadLetter(bus, {
+        ...given,
+        subject,
+        headers: undefined,
+        payload: new Uint8Array(),
+        reason: `${unacked}; message ${seq} is no longer in stream ${stream} (removed by limits or deleted), so its payload and subject are lost`,
+      }),
+    );
+  }
+  return outcomeOf(
     await publishDeadLetter(bus, {
       ...given,
-      subject: msg.subject,
-      headers: undefined,
-      payload: new Uint8Array(),
-      reason: `${unacked}; message ${seq} is no longer in stream ${stream} (removed by limits or deleted), so its payload and subject are lost`,
-    });
-    return;
-  }
-  await publishDeadLetter(bus, {
-    ...given,
-    subject: stored.subject,
-    headers: stored.header,
-    payload: stored.data,
-    reason: unacked,
-  });
+      subject: stored.subject,
+      headers: stored.header,
+      payload: stored.data,
+      reason: unacked,
+    }),
+  );
+}
+
+function outcomeOf(stored: boolean): "stored" | "failed" {
+  return stored ? "stored" : "failed";
 }
 
 /** The advisory's fields, or why they are unusable. */

@@ -1,4 +1,5 @@
-import type { MsgHdrs } from "@nats-io/transport-node";
+import { type MsgHdrs, MsgHdrsImpl } from "@nats-io/transport-node";
+import { SystemLimits } from "../../contracts/budgets.ts";
 import { encode } from "../../contracts/codec.ts";
 import { HeaderNames } from "../../contracts/headers.ts";
 import type { MessageInput } from "../../contracts/registry.ts";
@@ -7,6 +8,7 @@ import type { BusConnection } from "../connection.ts";
 import { outgoingHeaders, type SendOptions } from "../headers.ts";
 import { concreteSubject, type OptionsArg, type SubjectTarget } from "../typed.ts";
 import { jetStreamOf } from "./context.ts";
+import { naturalMessageId } from "./natural-ids.ts";
 
 /** Keys of subjects stored in JetStream streams. */
 export type JetStreamSubjectKey = {
@@ -49,10 +51,15 @@ export class StreamPublishError extends Error {
   }
 }
 
+/** A message with its headers is larger than the server accepts, or its headers exceed the header budget. */
+export class MessageTooLargeError extends Error {
+  override readonly name = "MessageTooLargeError";
+}
+
 /**
  * Validates, encodes and stores `msg` on JetStream subject `key`, waiting for the stream's ack.
- * The `Nats-Msg-Id` header (the command id for commands) lets the stream drop duplicates, so the
- * publish is retried with the same id until `deadlineMs` when the ack does not come (e.g. during a
+ * The `Nats-Msg-Id` header (the message's natural id, see natural-ids.ts) lets the stream drop
+ * duplicates, so the publish is retried with the same id until `deadlineMs` when the ack does not come (e.g. during a
  * reconnect). Throws ContractError for an invalid message and {@link StreamPublishError} past the deadline.
  */
 export async function publishToStream<K extends JetStreamSubjectKey>(
@@ -65,7 +72,8 @@ export async function publishToStream<K extends JetStreamSubjectKey>(
   const subject = concreteSubject(bus.namespace, key, o?.params);
   const type = subjects[key].message;
   const data = encode(type, msg);
-  const headers = outgoingHeaders(type, msg, o);
+  const messageId = naturalMessageId(type, msg, o?.messageId);
+  const headers = outgoingHeaders(type, msg, messageId === undefined ? o : { ...o, messageId });
   return storeEncoded(bus, subject, data, headers, o?.deadlineMs ?? 10_000);
 }
 
@@ -80,6 +88,7 @@ export async function storeEncoded(
   const messageId = headers.get(HeaderNames.messageId);
   if (messageId === "")
     throw new Error(`storeEncoded(${subject}): headers carry no ${HeaderNames.messageId}`);
+  checkSize(subject, data, headers);
   const js = jetStreamOf(bus);
   const deadline = Date.now() + deadlineMs;
   let attempts = 0;
@@ -107,6 +116,28 @@ export async function storeEncoded(
       });
       await new Promise((r) => setTimeout(r, Math.min(left, 100 * attempts)));
     }
+  }
+}
+
+/**
+ * Refuses headers over `SystemLimits.maxHeaderBytes` and a message (headers + payload) over
+ * `SystemLimits.serverMaxPayloadBytes` (the max payload the bus requires of its server; `ensureResources`
+ * refuses a server with less), naming the sizes, before anything is sent, also while reconnecting.
+ */
+function checkSize(subject: string, data: Uint8Array, headers: MsgHdrs): void {
+  if (!(headers instanceof MsgHdrsImpl)) throw new Error(`${subject}: headers are not nats.js MsgHdrsImpl`);
+  const headerBytes = headers.encode().byteLength;
+  if (headerBytes > SystemLimits.maxHeaderBytes) {
+    throw new MessageTooLargeError(
+      `${subject}: headers take ${headerBytes} bytes, over the header budget of ${SystemLimits.maxHeaderBytes} bytes`,
+    );
+  }
+  const maxPayload = SystemLimits.serverMaxPayloadBytes;
+  const total = headerBytes + data.byteLength;
+  if (total > maxPayload) {
+    throw new MessageTooLargeError(
+      `${subject}: message of ${data.byteLength} bytes plus ${headerBytes} header bytes (${total}) exceeds the max payload of ${maxPayload} bytes`,
+    );
   }
 }
 

@@ -9,6 +9,7 @@ import {
   id,
   name,
   nonNegative,
+  sha256Hex,
   text,
   timestampMs,
   uint32,
@@ -49,7 +50,15 @@ export const EventEnvelope = z.strictObject({
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 
-/** A message a consumer gave up on, with why, kept on `<ns>.deadletter.<...>`. */
+/** Size and digest of a dead-lettered payload that was left out because the DeadLetter would not fit the codec limit. */
+export const OmittedPayload = z.strictObject({ size: count, sha256: sha256Hex });
+export type OmittedPayload = z.infer<typeof OmittedPayload>;
+
+/**
+ * A message a consumer gave up on, with why, kept on `<ns>.deadletter.<...>`. `payload` holds the
+ * original bytes, or is empty when they are gone from the stream or when keeping them would make the
+ * DeadLetter exceed the codec limit; then `omittedPayload` gives their size and sha256.
+ */
 export const DeadLetter = z.strictObject({
   originalSubject: subjectString,
   stream: name,
@@ -58,6 +67,7 @@ export const DeadLetter = z.strictObject({
   reason: text.min(1, "must not be empty"),
   headers: boundedTextMap(),
   payload: bytes,
+  omittedPayload: OmittedPayload.optional(),
   deadLetteredAt: timestampMs,
   streamSequence: count,
 });
