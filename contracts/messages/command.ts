@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SystemLimits } from "../budgets.ts";
 import {
   BlendMode,
   BlendSchedule,
@@ -165,7 +166,7 @@ export const CommandSecurity = z.strictObject({
     .or(z.literal("")),
   nonce: id,
   issuedAt: timestampMs,
-  freshnessWindowMs: z.number().int().min(1).max(3_600_000),
+  freshnessWindowMs: z.number().int().min(1).max(SystemLimits.maxCommandFreshnessMs),
 });
 export type CommandSecurity = z.infer<typeof CommandSecurity>;
 
