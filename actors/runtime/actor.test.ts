@@ -16,7 +16,7 @@ import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/t
 import type { WorkerSettingsInput } from "../../contracts/messages/worker-settings.ts";
 import { storeName, WORKER_SETTINGS_KEY } from "../../contracts/stores.ts";
 import { startNatsServer, type TestNatsServer } from "../../test/nats-server.ts";
-import { ActorExitCode } from "./actor-types.ts";
+import { ActorExitCode } from "./exit-codes.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const ENTRY = fileURLToPath(new URL("./testing/example-actor.ts", import.meta.url));
@@ -130,7 +130,7 @@ describe("example actor in a child process (real nats-server)", () => {
   it("a failed preflight stops it with the reason, exit 1 and CRITICAL telemetry", async () => {
     const h = await launch({});
     try {
-      expect(await exitCode(h)).toBe(ActorExitCode.failed);
+      expect(await exitCode(h)).toBe(ActorExitCode.preflightFailed);
       expect(h.stderr()).toContain(
         "example: preflight failed: check 'example-artifact' failed: dependency violation (artifact): example artifact has no path",
       );

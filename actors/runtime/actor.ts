@@ -1,26 +1,22 @@
 import { randomUUID } from "node:crypto";
 import { type BusConnection, connectBus } from "../../bus/connection.ts";
-import { consume, RetryableError } from "../../bus/jetstream/consume.ts";
 import type { BusEvent } from "../../bus/observer.ts";
-import { publish, serve, subscribe } from "../../bus/typed.ts";
-import type { ControlReply } from "../../contracts/messages/runtime.ts";
+import { publish } from "../../bus/typed.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
-import {
-  type ActorContext,
-  type ActorDefinition,
-  ActorExitCode,
-  type ActorMailboxOptions,
-  type Delivery,
-  type RunActorOptions,
-  type StreamDelivery,
-} from "./actor-types.ts";
+import type { ActorContext, ActorDefinition, ActorMailboxOptions, RunActorOptions } from "./actor-types.ts";
+import { type ControlServer, serveControl } from "./control-server.ts";
 import { onViolation } from "./dependency-guard.ts";
+import { ActorExitCode } from "./exit-codes.ts";
 import { Heartbeater } from "./heartbeat.ts";
+import { consumeIntake, type IntakeHost, serveIntake, subscribeIntake } from "./intake-adapters.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { Mailbox, MailboxClosedError } from "./mailbox.ts";
+import { LongTasks } from "./long-tasks.ts";
+import { Mailbox } from "./mailbox.ts";
 import { loadProcessSettings, type ProcessSettings, ProcessSettingsError } from "./process-settings.ts";
-import { recordRuntimeMetrics } from "./runtime-metrics.ts";
+import { installProcessSignals } from "./process-signals.ts";
+import { DropReporter, recordRuntimeMetrics } from "./runtime-metrics.ts";
+import { bootstrapSettings } from "./settings-bootstrap.ts";
 import { kvSettingsSource, settingsKeyLabel } from "./settings-source.ts";
 import { type SettingsApplied, SettingsWatcher } from "./settings-watcher.ts";
 import { TaskQueue } from "./task-queue.ts";
@@ -39,31 +35,48 @@ const NAME = /^[a-z0-9_-]+$/;
 /** Extra time past the drain grace before the process is forced out (bus close, final flush). */
 const HARD_STOP_MARGIN_MS = 3_000;
 
+/** Why the actor ends: the first request wins (a later failure still marks the end as failed). */
+interface EndRequest {
+  readonly reason: string;
+}
+
+/** A failure that ends the actor: its exit code and reason. */
+interface Failure {
+  readonly code: ActorExitCode;
+  readonly reason: string;
+}
+
 /**
- * Runs an actor: created → preflight (process settings, bus connection, worker settings, the actor's
- * checks) → running → draining → stopped, or failed. A failed preflight publishes CRITICAL
- * `<actor>.lifecycle.preflight_failed`, writes the reason to stderr and ends with exit code 1.
- * SIGTERM/SIGINT (or `drain`) stop intake, let in-flight work finish within the worker settings'
- * `shutdownGraceMs`, flush telemetry, close the connection and end with 0; a second signal ends at
- * once with 3; work cut off at the grace deadline ends with 4.
+ * Runs an actor: created → preflight (process settings, bus connection, for the supervisor the bus
+ * resources and initial worker settings, worker settings, the actor's checks) → starting (`start()`
+ * runs) → running (ready) → draining → stopped, or failed. A failed preflight publishes CRITICAL
+ * `<actor>.lifecycle.preflight_failed`, writes the reason to stderr and ends with
+ * ActorExitCode.preflightFailed (crashed when the bus is unreachable). SIGTERM/SIGINT, the `drain`
+ * verb or `ctx.finish()` drain: the drain signal fires, the hard stop is armed (grace + 3 s), `start()`
+ * is awaited if it is still running, intake stops, mailboxes, long tasks and the worker finish within
+ * the grace (`worker.shutdownGraceMs`, or `supervisor.shutdownGraceMs` for the supervisor), telemetry
+ * is flushed, the connection closed, and the code is 0 (4 when work was cut off). A failure (`start()`
+ * or a long task threw, `ctx.fail`) publishes CRITICAL `<actor>.lifecycle.failed`, drains the same way
+ * and ends `failed` with its own code (ActorExitCode).
  */
 export function startActor(def: ActorDefinition, opts: RunActorOptions = {}): ActorHandle {
   if (!NAME.test(def.name)) throw new RangeError(`actor name '${def.name}' must match ${NAME.source}`);
   const lifecycle = new Lifecycle();
-  let requestDrain: (reason: string) => void = () => {};
-  const drainRequested = new Promise<string>((resolve) => {
-    requestDrain = resolve;
+  let resolveEnd: (end: EndRequest) => void = () => {};
+  const endRequested = new Promise<EndRequest>((resolve) => {
+    resolveEnd = resolve;
   });
-  const done = run(def, opts, lifecycle, drainRequested, (r) => requestDrain(r));
-  return { lifecycle, drain: (reason) => requestDrain(reason), done };
+  const requestEnd = (reason: string) => resolveEnd({ reason });
+  const done = run(def, opts, lifecycle, endRequested, requestEnd);
+  return { lifecycle, drain: requestEnd, done };
 }
 
 async function run(
   def: ActorDefinition,
   opts: RunActorOptions,
   lifecycle: Lifecycle,
-  drainRequested: Promise<string>,
-  requestDrain: (reason: string) => void,
+  endRequested: Promise<EndRequest>,
+  requestEnd: (reason: string) => void,
 ): Promise<ActorExitCode> {
   let processSettings: ProcessSettings;
   try {
@@ -88,79 +101,64 @@ async function run(
     log.info({ from: c.from, to: c.to, reason: c.reason }, `lifecycle ${c.from} → ${c.to}`),
   );
 
-  const signals = opts.handleSignals === false ? undefined : installSignals(def.name, log, requestDrain);
+  const signals = opts.handleSignals === false ? undefined : installProcessSignals(def.name, log, requestEnd);
+  const rt = new Runtime(def, processSettings, runId, log, lifecycle, requestEnd);
   try {
-    return await runLifecycle(
-      def,
-      opts,
-      new Runtime(def, processSettings, runId, log, lifecycle, requestDrain),
-      {
-        lifecycle,
-        log,
-        drainRequested,
-        armHardStop: (ms) => signals?.armHardStop(ms),
-      },
-    );
+    lifecycle.transition("preflight");
+    const failure = await rt.preflight(opts);
+    if (failure !== undefined) {
+      process.stderr.write(`${def.name}: preflight failed: ${failure.reason}\n`);
+      lifecycle.transition("failed", failure.reason);
+      await rt.closeAfterFailure();
+      return failure.code;
+    }
+    lifecycle.transition("starting");
+    rt.startServices();
+    const ctx = rt.context();
+    const started = settled((async () => def.start(ctx))());
+    const first = await Promise.race([started, endRequested.then(() => undefined)]);
+    if (first?.ok === true) rt.ready();
+    else if (first?.ok === false)
+      rt.fail(ActorExitCode.crashed, `start failed: ${errorText(first.error)}`, first.error);
+    const end = await endRequested;
+    signals?.armHardStop(rt.graceMs() + HARD_STOP_MARGIN_MS);
+    return await rt.drain(end.reason, started);
   } finally {
     signals?.remove();
   }
 }
 
-/** Preflight → running → (drain requested) → drain, or failed. */
-async function runLifecycle(
-  def: ActorDefinition,
-  opts: RunActorOptions,
-  rt: Runtime,
-  env: {
-    lifecycle: Lifecycle;
-    log: Logger;
-    drainRequested: Promise<string>;
-    armHardStop: (ms: number) => void;
-  },
-): Promise<ActorExitCode> {
-  const { lifecycle, log } = env;
-  try {
-    lifecycle.transition("preflight");
-    const failure = await rt.preflight(opts);
-    if (failure !== undefined) {
-      process.stderr.write(`${def.name}: preflight failed: ${failure}\n`);
-      lifecycle.transition("failed", failure);
-      await rt.closeAfterFailure();
-      return ActorExitCode.failed;
-    }
-    lifecycle.transition("running");
-    rt.startRunning();
-    await def.start(rt.context());
-  } catch (error) {
-    const reason = errorText(error);
-    log.fatal({ err: error }, "actor failed");
-    process.stderr.write(`${def.name}: failed: ${reason}\n`);
-    rt.criticalEvent("lifecycle", "failed", reason);
-    if (!lifecycle.terminal) lifecycle.transition("failed", reason);
-    await rt.closeAfterFailure();
-    return ActorExitCode.failed;
-  }
-  const reason = await env.drainRequested;
-  env.armHardStop(rt.settings().worker.shutdownGraceMs + HARD_STOP_MARGIN_MS);
-  return rt.drain(reason);
+/** The outcome of a promise, never rejecting. */
+type Settled = Promise<{ readonly ok: true } | { readonly ok: false; readonly error: unknown }>;
+
+function settled(p: Promise<void>): Settled {
+  return p.then(
+    () => ({ ok: true as const }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }
 
 /** The parts of a running actor and their wiring. */
-class Runtime {
-  private bus: BusConnection | undefined;
+class Runtime implements IntakeHost {
+  private conn: BusConnection | undefined;
   private watcher: SettingsWatcher | undefined;
   private worker: TaskQueue | undefined;
   private telemetry: TelemetryEmitter | undefined;
   private heartbeater: Heartbeater | undefined;
+  private control: ControlServer | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly mailboxes = new Map<
     string,
     { box: Mailbox<never>; fixed: { capacity: boolean; concurrency: boolean } }
   >();
-  private readonly stopIntake: ((graceMs: number) => Promise<void>)[] = [];
+  private readonly intakes: ((graceMs: number) => Promise<void>)[] = [];
   private readonly drainSignal = new AbortController();
+  private readonly tasks: LongTasks;
+  private readonly drops = new DropReporter();
   private readonly startedAt = Date.now();
+  private readyAtMs: number | undefined;
   private lastError: string | undefined;
+  private failure: Failure | undefined;
   private offViolation: () => void = () => {};
   private ctx: ActorContext | undefined;
 
@@ -170,12 +168,31 @@ class Runtime {
     private readonly runId: string,
     private readonly log: Logger,
     private readonly lifecycle: Lifecycle,
-    private readonly requestDrain: (reason: string) => void,
-  ) {}
+    private readonly requestEnd: (reason: string) => void,
+  ) {
+    this.tasks = new LongTasks(this.drainSignal.signal, log, (name, error) =>
+      this.fail(ActorExitCode.taskFailed, `task '${name}' failed: ${errorText(error)}`, error),
+    );
+  }
+
+  get actor(): string {
+    return this.def.name;
+  }
+
+  get bus(): BusConnection {
+    if (!this.conn) throw new Error("bus is not connected");
+    return this.conn;
+  }
 
   settings(): WorkerSettings {
     if (!this.watcher) throw new Error("worker settings are not loaded yet");
     return this.watcher.settings;
+  }
+
+  /** The drain budget: the supervisor's own, or the one every other actor uses. */
+  graceMs(): number {
+    const s = this.settings();
+    return this.def.supervisor ? s.supervisor.shutdownGraceMs : s.worker.shutdownGraceMs;
   }
 
   context(): ActorContext {
@@ -183,11 +200,11 @@ class Runtime {
     return this.ctx;
   }
 
-  /** Runs every preflight step; returns the failure reason, or undefined when all passed. */
-  async preflight(opts: RunActorOptions): Promise<string | undefined> {
+  /** Runs every preflight step; returns the failure, or undefined when all passed. */
+  async preflight(opts: RunActorOptions): Promise<Failure | undefined> {
     const name = this.def.name;
     try {
-      this.bus = await connectBus({
+      this.conn = await connectBus({
         name: `${name}-${this.proc.instanceId}`,
         namespace: this.proc.namespace,
         servers: this.proc.natsServers,
@@ -196,9 +213,9 @@ class Runtime {
         observer: { onEvent: (e) => this.onBusEvent(e) },
       });
     } catch (error) {
-      return this.preflightFailed("nats", error);
+      return this.preflightFailed("nats", error, ActorExitCode.crashed);
     }
-    const bus = this.bus;
+    const bus = this.conn;
     const telemetry = new TelemetryEmitter({
       actor: name,
       publish: async (packet) => publish(bus, "telemetryRaw", packet, { params: { actor: name } }),
@@ -211,32 +228,42 @@ class Runtime {
         attributes: { kind: v.kind, what: v.what, reason: v.reason },
       }),
     );
+    if (this.def.supervisor) {
+      try {
+        const boot = await bootstrapSettings(bus, await this.def.supervisor.initialSettings(this.proc));
+        this.log.info(
+          { resources: boot.resources, writtenRevision: boot.writtenRevision },
+          "bus resources ensured and worker settings written",
+        );
+      } catch (error) {
+        return this.preflightFailed("resources", error, ActorExitCode.preflightFailed);
+      }
+    }
     try {
       const source = await (opts.settingsSource ?? kvSettingsSource)(bus, this.proc.namespace);
       this.watcher = await SettingsWatcher.load(source);
     } catch (error) {
-      return this.preflightFailed("worker-settings", error);
+      return this.preflightFailed("worker-settings", error, ActorExitCode.preflightFailed);
     }
     if (this.watcher.origin === "schema-defaults") {
       this.log.info("no worker settings stored: using the WorkerSettings schema defaults");
     }
-    const settings = this.watcher.settings;
-    this.worker = new TaskQueue(settings.worker);
+    this.worker = new TaskQueue(this.watcher.settings.worker);
     this.ctx = this.buildContext(bus, telemetry, this.worker);
     for (const check of this.def.preflight ?? []) {
       try {
         await check.run(this.ctx);
         this.log.info({ check: check.name }, "preflight check passed");
       } catch (error) {
-        return this.preflightFailed(check.name, error);
+        return this.preflightFailed(check.name, error, ActorExitCode.preflightFailed);
       }
     }
     return undefined;
   }
 
-  /** Starts heartbeats, telemetry flushing, settings watching and the control subject. */
-  startRunning(): void {
-    const bus = this.requireBus();
+  /** Starts heartbeats, telemetry flushing, settings watching and the control server (the `starting` phase). */
+  startServices(): void {
+    const bus = this.bus;
     const settings = this.settings();
     const name = this.def.name;
     this.heartbeater = new Heartbeater({
@@ -249,6 +276,7 @@ class Runtime {
         state: this.lifecycle.state,
         uptimeMs: Date.now() - this.startedAt,
         timestampMs: Date.now(),
+        ...(this.readyAtMs !== undefined ? { readyAtMs: this.readyAtMs } : {}),
         ...(this.lastError !== undefined ? { lastError: this.lastError.slice(0, 4096) } : {}),
         mailboxDepths: Object.fromEntries([...this.mailboxes].slice(0, 64).map(([n, m]) => [n, m.box.depth])),
       }),
@@ -279,38 +307,69 @@ class Runtime {
         onError: (error) => this.reportError("settings", error),
       })
       .catch((error: unknown) => this.reportError("settings", error));
-    const control = serve(
+    this.control = serveControl({
       bus,
-      "control",
-      (req): ControlReply => {
-        const reply = (ok: boolean, message: string): ControlReply => ({
-          requestId: req.requestId,
-          actor: name,
-          instanceId: this.proc.instanceId,
-          ok,
-          state: this.lifecycle.state,
-          message,
+      actor: name,
+      instanceId: this.proc.instanceId,
+      signingKey: this.proc.signingKey,
+      security: () => this.settings().security,
+      state: () => this.lifecycle.state,
+      status: () => this.status(),
+      drain: (reason) => this.requestEnd(reason),
+      onRefused: (r) => {
+        this.log.warn({ ...r }, "control request refused");
+        this.telemetry?.event(`${name}.control.refused`, {
+          level: "CRITICAL",
+          description: `control '${r.verb}' on ${r.subject} refused: ${r.reason}`.slice(0, 4096),
+          attributes: {
+            verb: r.verb,
+            subject: r.subject,
+            request_id: r.requestId,
+            reason: r.reason.slice(0, 4096),
+          },
         });
-        if (req.verb === "drain") {
-          this.requestDrain(`control request ${req.requestId}`);
-          return reply(true, "draining");
-        }
-        if (req.verb === "status") return reply(true, JSON.stringify({ worker: this.worker?.metrics() }));
-        return reply(true, "pong");
       },
-      { params: { actor: name } },
-    );
-    this.stopIntake.push(() => control.stop());
+    });
+    const control = this.control;
+    this.intakes.push((graceMs) => control.stop(graceMs));
   }
 
-  /** Drains: stop intake, let work finish within the grace, flush, close. Returns the exit code. */
-  async drain(reason: string): Promise<ActorExitCode> {
-    const graceMs = this.settings().worker.shutdownGraceMs;
+  /** `start()` resolved: the actor is ready. */
+  ready(): void {
+    if (this.lifecycle.state !== "starting") return;
+    this.readyAtMs = Date.now();
+    this.lifecycle.transition("running");
+  }
+
+  /** Marks the actor failed (the first failure's code wins), reports it CRITICAL at once and asks for a drain. */
+  fail(code: ActorExitCode, reason: string, error?: unknown): void {
+    this.lastError = reason;
+    if (this.failure === undefined) this.failure = { code, reason };
+    this.log.fatal({ err: error, code }, reason);
+    process.stderr.write(`${this.def.name}: failed: ${reason}\n`);
+    this.telemetry?.event(`${this.def.name}.lifecycle.failed`, {
+      level: "CRITICAL",
+      description: reason.slice(0, 4096),
+      attributes: { exit_code: String(code) },
+    });
+    this.requestEnd(`failed: ${reason}`.slice(0, 1024));
+  }
+
+  /**
+   * Drains: the drain signal fires, `start()` is awaited if still running, then the actor's `stop`,
+   * intake, mailboxes, long tasks and the worker within the grace; flushes and closes. Returns the exit code.
+   */
+  async drain(reason: string, started: Settled): Promise<ActorExitCode> {
+    const graceMs = this.graceMs();
     const deadline = Date.now() + graceMs;
     const left = () => Math.max(0, deadline - Date.now());
     this.lifecycle.transition("draining", reason);
     this.drainSignal.abort(new Error(`draining: ${reason}`));
     let cutOff = 0;
+    if (this.lifecycle.state === "draining" && this.readyAtMs === undefined) {
+      this.log.info("drain requested while start() runs: waiting for it to return");
+      await started;
+    }
     try {
       if (this.def.stop) await withTimeout(this.def.stop(this.context()), left(), "actor stop");
     } catch (error) {
@@ -319,7 +378,7 @@ class Runtime {
     }
     try {
       const stops = await withTimeout(
-        Promise.allSettled(this.stopIntake.map((s) => s(left()))),
+        Promise.allSettled(this.intakes.map((s) => s(left()))),
         left(),
         "intake stop",
       );
@@ -330,23 +389,40 @@ class Runtime {
     }
     const reports = await Promise.all([...this.mailboxes.values()].map((m) => m.box.drain(left())));
     for (const r of reports) cutOff += r.abandonedQueued + r.abortedInFlight;
+    const tasksReport = await this.tasks.settle(left());
+    cutOff += tasksReport.stillRunning.length;
     const workerReport = await this.worker?.shutdown(left());
     cutOff += workerReport?.abortedAtGrace.length ?? 0;
-    this.log.info({ reason, mailboxes: reports, worker: workerReport, cutOff }, "drained");
+    const dropped = this.telemetry ? this.drops.report(this.telemetry, this.mailboxes.values()) : 0;
+    this.log.info(
+      { reason, mailboxes: reports, tasks: tasksReport, worker: workerReport, cutOff, dropped },
+      "drained",
+    );
     await this.watcher?.stop();
     this.heartbeater?.stop();
-    const code = cutOff > 0 ? ActorExitCode.graceExpired : ActorExitCode.ok;
+    const failure = this.failure;
+    const code = failure?.code ?? (cutOff > 0 ? ActorExitCode.graceExpired : ActorExitCode.ok);
     this.telemetry?.event(`${this.def.name}.lifecycle.drained`, {
       level: code === ActorExitCode.ok ? "INFO" : "WARNING",
-      description: `drained after ${reason}${cutOff > 0 ? `; ${cutOff} item(s) cut off at the ${graceMs} ms grace` : ""}`,
-      attributes: { reason, cut_off: String(cutOff) },
+      description:
+        `drained after ${reason}${cutOff > 0 ? `; ${cutOff} item(s) cut off at the ${graceMs} ms grace` : ""}${dropped > 0 ? `; ${dropped} message(s) dropped` : ""}`.slice(
+          0,
+          4096,
+        ),
+      attributes: {
+        reason: reason.slice(0, 4096),
+        cut_off: String(cutOff),
+        dropped: String(dropped),
+        exit_code: String(code),
+      },
     });
-    this.lifecycle.transition("stopped", reason);
+    if (failure) this.lifecycle.transition("failed", failure.reason);
+    else this.lifecycle.transition("stopped", reason);
     await this.closeOut();
     return code;
   }
 
-  /** Flushes what can be flushed and closes the connection after a failure. */
+  /** Flushes what can be flushed and closes the connection after a failed preflight. */
   async closeAfterFailure(): Promise<void> {
     this.heartbeater?.stop();
     await this.watcher?.stop().catch((error: unknown) => this.reportError("settings", error));
@@ -354,31 +430,90 @@ class Runtime {
     await this.closeOut();
   }
 
-  criticalEvent(area: string, what: string, reason: string): void {
-    this.telemetry?.event(`${this.def.name}.${area}.${what}`, { level: "CRITICAL", description: reason });
+  addIntake(stop: (graceMs: number) => Promise<void>): void {
+    this.intakes.push(stop);
+  }
+
+  createMailbox<M>(o: ActorMailboxOptions<M>): Mailbox<M> {
+    if (!NAME.test(o.name)) throw new RangeError(`mailbox name '${o.name}' must match ${NAME.source}`);
+    if (this.mailboxes.has(o.name)) throw new Error(`mailbox '${o.name}' already exists`);
+    const s = this.settings().mailbox;
+    const box = new Mailbox<M>({
+      name: o.name,
+      mode: o.mode,
+      capacity: o.capacity ?? s.capacity,
+      concurrency: o.concurrency ?? s.concurrency,
+      handler: o.handler,
+      onError: (error) => this.reportError(`mailbox.${o.name}`, error),
+    });
+    this.mailboxes.set(o.name, {
+      box: box as unknown as Mailbox<never>,
+      fixed: { capacity: o.capacity !== undefined, concurrency: o.concurrency !== undefined },
+    });
+    return box;
+  }
+
+  reportError(area: string, error: unknown): void {
+    this.lastError = errorText(error);
+    this.log.error({ area, err: error }, `${area} error`);
+    this.telemetry?.event(`${this.def.name}.${area}.error`, {
+      level: "ERROR",
+      description: this.lastError.slice(0, 4096),
+    });
+  }
+
+  /** The `status` verb's answer. */
+  private status(): unknown {
+    const w = this.worker?.metrics();
+    return {
+      instanceId: this.proc.instanceId,
+      runId: this.runId,
+      state: this.lifecycle.state,
+      readyAtMs: this.readyAtMs ?? null,
+      uptimeMs: Date.now() - this.startedAt,
+      worker: w && {
+        inFlight: w.inFlight,
+        queueDepth: w.queueDepth,
+        completed: w.completed,
+        failed: w.failed,
+        zombies: w.zombies,
+      },
+      mailboxes: [...this.mailboxes.values()].map(({ box }) => {
+        const m = box.metrics();
+        return { name: m.name, depth: m.depth, inFlight: m.inFlight, handled: m.handled, dropped: m.dropped };
+      }),
+      tasks: this.tasks.names(),
+      controlRefused: this.control?.refused() ?? 0,
+    };
   }
 
   private async closeOut(): Promise<void> {
     if (this.flushTimer !== undefined) clearInterval(this.flushTimer);
     if (this.telemetry) {
-      recordRuntimeMetrics(this.telemetry, this.worker, this.mailboxes.values());
+      this.recordMetrics(this.telemetry);
       await withTimeout(this.telemetry.flush(), 2_000, "final telemetry flush").catch((e: unknown) =>
         this.log.warn({ err: e }, "final telemetry flush incomplete"),
       );
     }
     this.offViolation();
-    await this.bus?.close();
+    await this.conn?.close();
   }
 
-  private preflightFailed(check: string, error: unknown): string {
+  private recordMetrics(t: TelemetryEmitter): void {
+    recordRuntimeMetrics(t, this.worker, this.mailboxes.values());
+    if (this.control) t.metric(`${this.def.name}.control.refused`, this.control.refused());
+    this.drops.report(t, this.mailboxes.values());
+  }
+
+  private preflightFailed(check: string, error: unknown, code: ActorExitCode): Failure {
     const reason = `check '${check}' failed: ${errorText(error)}`;
     this.log.fatal({ check, err: error }, "preflight failed");
     this.telemetry?.event(`${this.def.name}.lifecycle.preflight_failed`, {
       level: "CRITICAL",
-      description: reason,
-      attributes: { check },
+      description: reason.slice(0, 4096),
+      attributes: { check, exit_code: String(code) },
     });
-    return reason;
+    return { code, reason };
   }
 
   private applySettings(change: SettingsApplied): void {
@@ -406,7 +541,7 @@ class Runtime {
     this.flushTimer = setInterval(() => {
       const t = this.telemetry;
       if (!t) return;
-      recordRuntimeMetrics(t, this.worker, this.mailboxes.values());
+      this.recordMetrics(t);
       t.flush().catch((error: unknown) => this.reportError("telemetry", error));
     }, intervalMs);
   }
@@ -428,39 +563,7 @@ class Runtime {
     }
   }
 
-  reportError(area: string, error: unknown): void {
-    this.lastError = errorText(error);
-    this.log.error({ area, err: error }, `${area} error`);
-    this.telemetry?.event(`${this.def.name}.${area}.error`, {
-      level: "ERROR",
-      description: this.lastError.slice(0, 4096),
-    });
-  }
-
-  private requireBus(): BusConnection {
-    if (!this.bus) throw new Error("bus is not connected");
-    return this.bus;
-  }
-
   private buildContext(bus: BusConnection, telemetry: TelemetryEmitter, worker: TaskQueue): ActorContext {
-    const createMailbox = <M>(o: ActorMailboxOptions<M>): Mailbox<M> => {
-      if (!NAME.test(o.name)) throw new RangeError(`mailbox name '${o.name}' must match ${NAME.source}`);
-      if (this.mailboxes.has(o.name)) throw new Error(`mailbox '${o.name}' already exists`);
-      const s = this.settings().mailbox;
-      const box = new Mailbox<M>({
-        name: o.name,
-        mode: o.mode,
-        capacity: o.capacity ?? s.capacity,
-        concurrency: o.concurrency ?? s.concurrency,
-        handler: o.handler,
-        onError: (error) => this.reportError(`mailbox.${o.name}`, error),
-      });
-      this.mailboxes.set(o.name, {
-        box: box as unknown as Mailbox<never>,
-        fixed: { capacity: o.capacity !== undefined, concurrency: o.concurrency !== undefined },
-      });
-      return box;
-    };
     return {
       name: this.def.name,
       process: this.proc,
@@ -471,93 +574,16 @@ class Runtime {
       telemetry,
       signal: this.drainSignal.signal,
       settings: () => this.settings(),
-      mailbox: createMailbox,
-      subscribe: (key, handler, o) => {
-        const box = createMailbox<Delivery<Parameters<typeof handler>[0]>>({
-          name: o.mailbox,
-          mode: o.mode,
-          handler: (d, signal) => handler(d.msg, d.ctx, signal),
-          ...(o.capacity !== undefined ? { capacity: o.capacity } : {}),
-          ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
-        });
-        const sub = subscribe(
-          bus,
-          key,
-          (msg, ctx) =>
-            box.push({ msg, ctx }).catch((error: unknown) => {
-              if (!(error instanceof MailboxClosedError)) throw error;
-              this.telemetry?.event(`${this.def.name}.mailbox.dropped_after_close`, {
-                level: "WARNING",
-                description: `a message arrived on ${ctx.subject} after mailbox ${o.mailbox} closed (draining)`,
-                attributes: { subject: ctx.subject, mailbox: o.mailbox },
-              });
-            }),
-          { ...(o.params !== undefined ? { params: o.params } : {}), maxInFlight: 1 } as Parameters<
-            typeof subscribe<typeof key>
-          >[3],
-        );
-        this.stopIntake.push(() => sub.stop());
-        return box;
-      },
-      consume: async (ref, handler, o) => {
-        const box = createMailbox<StreamDelivery<Parameters<typeof handler>[0]>>({
-          name: o.mailbox,
-          mode: o.mode,
-          handler: (d, signal) => handler(d.msg, d.ctx, signal),
-          ...(o.capacity !== undefined ? { capacity: o.capacity } : {}),
-          ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
-        });
-        const consumer = await consume(bus, ref, (msg, ctx) =>
-          box.handle({ msg, ctx }).catch((error: unknown) => {
-            if (error instanceof MailboxClosedError) throw new RetryableError(`${this.def.name} is draining`);
-            throw error;
-          }),
-        );
-        this.stopIntake.push((graceMs) => consumer.stop(graceMs));
-        return box;
-      },
+      mailbox: (o) => this.createMailbox(o),
+      subscribe: (key, handler, o) => subscribeIntake(this, key, handler, o),
+      consume: (ref, handler, o) => consumeIntake(this, ref, handler, o),
+      serve: (key, handler, o) => serveIntake(this, key, handler, o),
+      runTask: (name, task) => this.tasks.run(name, task),
+      finish: (reason) => this.requestEnd(`finished: ${reason}`),
+      fail: (reason) => this.fail(ActorExitCode.gaveUp, reason),
       reportError: (area, error) => this.reportError(area, error),
     };
   }
-}
-
-interface SignalHandling {
-  armHardStop(afterMs: number): void;
-  remove(): void;
-}
-
-/** SIGTERM/SIGINT: the first starts a drain, the second exits at once with ActorExitCode.forced. */
-function installSignals(name: string, log: Logger, requestDrain: (reason: string) => void): SignalHandling {
-  let received = 0;
-  let hardStop: NodeJS.Timeout | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    received++;
-    if (received === 1) {
-      log.info({ signal: sig }, "signal received: draining");
-      requestDrain(sig);
-      return;
-    }
-    log.error({ signal: sig }, "second signal: exiting without finishing the drain");
-    process.stderr.write(`${name}: second ${sig} during drain: forced exit\n`);
-    process.exit(ActorExitCode.forced);
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  return {
-    armHardStop(afterMs) {
-      hardStop = setTimeout(() => {
-        log.error({ afterMs }, "drain did not finish: forced exit");
-        process.stderr.write(`${name}: drain did not finish within ${afterMs} ms: forced exit\n`);
-        process.exit(ActorExitCode.graceExpired);
-      }, afterMs);
-      hardStop.unref();
-    },
-    remove() {
-      if (hardStop !== undefined) clearTimeout(hardStop);
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
-    },
-  };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
