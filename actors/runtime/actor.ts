@@ -35,6 +35,12 @@ const NAME = /^[a-z0-9_-]+$/;
 /** Extra time past the drain grace before the process is forced out (bus close, final flush). */
 const HARD_STOP_MARGIN_MS = 3_000;
 
+/**
+ * Least time given to stopping intake (a subscription drain is a round trip to the server), even when
+ * the grace is shorter: until it has stopped, messages still arrive and are not yet accounted for.
+ */
+const INTAKE_STOP_MIN_MS = 2_000;
+
 /** Why the actor ends: the first request wins (a later failure still marks the end as failed). */
 interface EndRequest {
   readonly reason: string;
@@ -379,7 +385,7 @@ class Runtime implements IntakeHost {
     try {
       const stops = await withTimeout(
         Promise.allSettled(this.intakes.map((s) => s(left()))),
-        left(),
+        Math.max(left(), INTAKE_STOP_MIN_MS),
         "intake stop",
       );
       for (const s of stops) if (s.status === "rejected") this.reportError("lifecycle", s.reason);

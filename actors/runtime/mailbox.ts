@@ -238,6 +238,11 @@ export class Mailbox<M> {
     };
   }
 
+  /** True once `drain` began: nothing more is accepted. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Messages waiting to be handled. */
   get depth(): number {
     return this.items.length - this.head;
