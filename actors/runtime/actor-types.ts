@@ -182,6 +182,9 @@ export interface RunActorOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Builds the worker settings source from the connection; default the settings KV bucket. */
   readonly settingsSource?: (bus: BusConnection, ns: string) => SettingsSource | Promise<SettingsSource>;
-  /** Installs SIGTERM/SIGINT handlers (default true). */
+  /**
+   * Installs the process handlers (default true): SIGTERM/SIGINT, uncaught errors (fail the actor)
+   * and the hard stop armed at the drain. False for an actor run inside another process (tests).
+   */
   readonly handleSignals?: boolean;
 }

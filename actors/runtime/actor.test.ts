@@ -380,4 +380,20 @@ describe.concurrent("example actor in a child process (real nats-server)", () =>
       await h.close();
     }
   });
+
+  it("a loop left outside ctx.runTask that rejects: failed, CRITICAL telemetry, a drain, exit 1", async () => {
+    const h = await launch(
+      { EXAMPLE_ARTIFACT: artifact, EXAMPLE_TASK_MS: "10", EXAMPLE_LONG_TASK: "stray" },
+      { cadence: { heartbeatIntervalMs: 100, telemetryFlushIntervalMs: 50 } },
+    );
+    try {
+      expect(await exitCode(h)).toBe(ActorExitCode.crashed);
+      expect(h.stderr()).toContain("example: failed: uncaught error: stray loop broke");
+      await until(() => h.packetOf("example.lifecycle.failed") !== undefined, "failed telemetry", h, 2_000);
+      expect(h.packetOf("example.lifecycle.failed")?.priority).toBe(MessagePriority.CRITICAL);
+      expect(h.heartbeats.map((b) => b.state).at(-1)).toBe("failed");
+    } finally {
+      await h.close();
+    }
+  });
 });

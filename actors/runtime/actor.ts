@@ -41,11 +41,6 @@ const HARD_STOP_MARGIN_MS = 3_000;
  */
 const INTAKE_STOP_MIN_MS = 2_000;
 
-/** Why the actor ends: the first request wins (a later failure still marks the end as failed). */
-interface EndRequest {
-  readonly reason: string;
-}
-
 /** A failure that ends the actor: its exit code and reason. */
 interface Failure {
   readonly code: ActorExitCode;
@@ -68,11 +63,10 @@ interface Failure {
 export function startActor(def: ActorDefinition, opts: RunActorOptions = {}): ActorHandle {
   if (!NAME.test(def.name)) throw new RangeError(`actor name '${def.name}' must match ${NAME.source}`);
   const lifecycle = new Lifecycle();
-  let resolveEnd: (end: EndRequest) => void = () => {};
-  const endRequested = new Promise<EndRequest>((resolve) => {
-    resolveEnd = resolve;
+  let requestEnd: (reason: string) => void = () => {};
+  const endRequested = new Promise<string>((resolve) => {
+    requestEnd = resolve;
   });
-  const requestEnd = (reason: string) => resolveEnd({ reason });
   const done = run(def, opts, lifecycle, endRequested, requestEnd);
   return { lifecycle, drain: requestEnd, done };
 }
@@ -81,7 +75,8 @@ async function run(
   def: ActorDefinition,
   opts: RunActorOptions,
   lifecycle: Lifecycle,
-  endRequested: Promise<EndRequest>,
+  /** Why the actor ends: the first request wins (a later failure still marks the end as failed). */
+  endRequested: Promise<string>,
   requestEnd: (reason: string) => void,
 ): Promise<ActorExitCode> {
   let processSettings: ProcessSettings;
@@ -107,8 +102,13 @@ async function run(
     log.info({ from: c.from, to: c.to, reason: c.reason }, `lifecycle ${c.from} → ${c.to}`),
   );
 
-  const signals = opts.handleSignals === false ? undefined : installProcessSignals(def.name, log, requestEnd);
   const rt = new Runtime(def, processSettings, runId, log, lifecycle, requestEnd);
+  const signals =
+    opts.handleSignals === false
+      ? undefined
+      : installProcessSignals(def.name, log, requestEnd, (error) =>
+          rt.fail(ActorExitCode.crashed, `uncaught error: ${errorText(error)}`, error),
+        );
   try {
     lifecycle.transition("preflight");
     const failure = await rt.preflight(opts);
@@ -126,9 +126,9 @@ async function run(
     if (first?.ok === true) rt.ready();
     else if (first?.ok === false)
       rt.fail(ActorExitCode.crashed, `start failed: ${errorText(first.error)}`, first.error);
-    const end = await endRequested;
+    const reason = await endRequested;
     signals?.armHardStop(rt.graceMs() + HARD_STOP_MARGIN_MS);
-    return await rt.drain(end.reason, started);
+    return await rt.drain(reason, started);
   } finally {
     signals?.remove();
   }
@@ -372,7 +372,7 @@ class Runtime implements IntakeHost {
     this.lifecycle.transition("draining", reason);
     this.drainSignal.abort(new Error(`draining: ${reason}`));
     let cutOff = 0;
-    if (this.lifecycle.state === "draining" && this.readyAtMs === undefined) {
+    if (this.readyAtMs === undefined) {
       this.log.info("drain requested while start() runs: waiting for it to return");
       await started;
     }

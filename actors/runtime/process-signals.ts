@@ -13,11 +13,16 @@ export interface ProcessSignals {
   remove(): void;
 }
 
-/** SIGTERM/SIGINT: the first asks for a drain, the second exits at once with ActorExitCode.forced. */
+/**
+ * SIGTERM/SIGINT: the first asks for a drain, the second exits at once with ActorExitCode.forced.
+ * An uncaught exception or unhandled rejection (a loop left running outside `ctx.runTask`) is given
+ * to `onFatal`, which fails the actor and drains it, instead of Node ending the process unreported.
+ */
 export function installProcessSignals(
   name: string,
   log: Logger,
   requestDrain: (reason: string) => void,
+  onFatal: (error: unknown) => void,
 ): ProcessSignals {
   let received = 0;
   let hardStop: NodeJS.Timeout | undefined;
@@ -34,6 +39,8 @@ export function installProcessSignals(
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  process.on("uncaughtException", onFatal);
+  process.on("unhandledRejection", onFatal);
   return {
     armHardStop(afterMs) {
       if (hardStop !== undefined) return;
@@ -48,6 +55,8 @@ export function installProcessSignals(
       if (hardStop !== undefined) clearTimeout(hardStop);
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
+      process.off("uncaughtException", onFatal);
+      process.off("unhandledRejection", onFatal);
     },
   };
 }

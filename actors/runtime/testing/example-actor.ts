@@ -13,7 +13,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * - EXAMPLE_START=loop: `start()` itself loops until the drain signal (the awaited-loop case);
  *   `stubborn`: `start()` ignores the signal and never returns.
  * - EXAMPLE_LONG_TASK=loop: a long task (`ctx.runTask`) loops until the drain signal, then emits
- *   `example.work.loop_ended`; `throw`: the long task throws "training diverged" after 200 ms.
+ *   `example.work.loop_ended`; `throw`: the long task throws "training diverged" after 200 ms;
+ *   `stray`: a loop started without `ctx.runTask` rejects "stray loop broke" after 200 ms.
  * - EXAMPLE_END=finish|fail: after 200 ms the actor calls `ctx.finish` / `ctx.fail`.
  */
 export const actor: ActorDefinition = {
@@ -58,6 +59,11 @@ export const actor: ActorDefinition = {
         while (!signal.aborted) await sleep(20);
         ctx.telemetry.event("example.work.loop_ended", { level: "INFO", description: "loop saw the drain" });
       });
+    } else if (longTask === "stray") {
+      void (async () => {
+        await sleep(200);
+        throw new Error("stray loop broke");
+      })();
     } else if (longTask === "throw") {
       ctx.runTask("diverging", async () => {
         await sleep(200);
