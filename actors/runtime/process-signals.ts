@@ -15,8 +15,9 @@ export interface ProcessSignals {
 
 /**
  * SIGTERM/SIGINT: the first asks for a drain, the second exits at once with ActorExitCode.forced.
- * An uncaught exception or unhandled rejection (a loop left running outside `ctx.runTask`) is given
- * to `onFatal`, which fails the actor and drains it, instead of Node ending the process unreported.
+ * An uncaught exception (also an unhandled rejection: Node raises it as one by default), e.g. from a
+ * loop left running outside `ctx.runTask`, is given to `onFatal`, which fails the actor and drains
+ * it, instead of Node ending the process unreported.
  */
 export function installProcessSignals(
   name: string,
@@ -40,7 +41,6 @@ export function installProcessSignals(
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   process.on("uncaughtException", onFatal);
-  process.on("unhandledRejection", onFatal);
   return {
     armHardStop(afterMs) {
       if (hardStop !== undefined) return;
@@ -56,7 +56,6 @@ export function installProcessSignals(
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
       process.off("uncaughtException", onFatal);
-      process.off("unhandledRejection", onFatal);
     },
   };
 }
