@@ -6,7 +6,14 @@ import {
   RetryableError,
   type StreamMessageContext,
 } from "../../bus/jetstream/consume.ts";
-import { type CoreSubjectKey, type MessageContext, serve, subscribe } from "../../bus/typed.ts";
+import {
+  type CoreSubjectKey,
+  type MessageContext,
+  type OptionsArg,
+  type ServeOptions,
+  serve,
+  subscribe,
+} from "../../bus/typed.ts";
 import { SystemLimits } from "../../contracts/budgets.ts";
 import type { MessageInput, MessageOf } from "../../contracts/registry.ts";
 import type { RequestSubjectKey, SubjectMessage, SubjectReply } from "../../contracts/subjects.ts";
@@ -98,14 +105,12 @@ export function serveIntake<K extends RequestSubjectKey>(
       d.reply = await handler(d.req, d.ctx, signal);
     }),
   );
-  const endpoint = (
-    serve as (
-      bus: BusConnection,
-      key: K,
-      h: (req: MessageOf<SubjectMessage<K>>, ctx: MessageContext) => Promise<MessageInput<SubjectReply<K>>>,
-      o: object,
-    ) => ReturnType<typeof serve>
-  )(
+  const flow = {
+    ...(opts.params !== undefined ? { params: opts.params } : {}),
+    ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
+    maxInFlight: ENDPOINT_IN_FLIGHT,
+  } as ServeOptions<K>;
+  const endpoint = serve(
     host.bus,
     key,
     (req, ctx) => {
@@ -118,11 +123,7 @@ export function serveIntake<K extends RequestSubjectKey>(
         return d.reply;
       });
     },
-    {
-      ...(opts.params !== undefined ? { params: opts.params } : {}),
-      ...(opts.queue !== undefined ? { queue: opts.queue } : {}),
-      maxInFlight: ENDPOINT_IN_FLIGHT,
-    },
+    ...([flow] as OptionsArg<K, ServeOptions<K>>),
   );
   host.addIntake((graceMs) => endpoint.stop(graceMs));
   return box;
