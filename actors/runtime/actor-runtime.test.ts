@@ -400,6 +400,29 @@ describe("actor runtime in this process (real nats-server)", () => {
     }
   });
 
+  it("a drain requested during preflight stops the actor without starting it", async () => {
+    const s = await stage("early");
+    try {
+      let started = 0;
+      let h: ActorHandle | undefined;
+      h = run(
+        {
+          name: "early",
+          preflight: [{ name: "slow-check", run: () => h?.drain("operator changed their mind") }],
+          async start() {
+            started++;
+          },
+        },
+        s.env("x1"),
+      );
+      expect(await h.done).toBe(ActorExitCode.ok);
+      expect(started).toBe(0);
+      expect(h.lifecycle.state).toBe("stopped");
+    } finally {
+      await s.close();
+    }
+  });
+
   it("without the settings bucket, preflight fails naming `esper resources ensure`", async () => {
     const s = await stage("orphan", undefined, false);
     try {

@@ -109,6 +109,10 @@ async function run(
       : installProcessSignals(def.name, log, requestEnd, (error) =>
           rt.fail(ActorExitCode.crashed, `uncaught error: ${errorText(error)}`, error),
         );
+  let endAsked = false;
+  void endRequested.then(() => {
+    endAsked = true;
+  });
   try {
     lifecycle.transition("preflight");
     const failure = await rt.preflight(opts);
@@ -117,6 +121,11 @@ async function run(
       lifecycle.transition("failed", failure.reason);
       await rt.closeAfterFailure();
       return failure.code;
+    }
+    if (endAsked) {
+      const reason = await endRequested;
+      log.info({ reason }, "drain requested during preflight: the actor is not started");
+      return await rt.drain(reason, settled(Promise.resolve()));
     }
     lifecycle.transition("starting");
     rt.startServices();
