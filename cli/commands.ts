@@ -46,6 +46,10 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: "export a JetStream stream into a .esperrec recording file (prints JSON)",
     load: () => import("./commands/export-stream.ts"),
   },
+  "resources ensure": {
+    summary: "create or update every declared stream, consumer, KV bucket and object store (prints JSON)",
+    load: () => import("./commands/resources.ts"),
+  },
   actor: {
     summary: "run one actor process until SIGTERM/SIGINT drains it",
     load: () => import("./commands/actor.ts"),

@@ -28,8 +28,16 @@ export const subjects = {
     message: "KernelPrefetchRequest",
     reply: "KernelPrefetchResult",
   },
+  /** Every instance of an actor: `ping` and `status` only. */
   control: {
     pattern: "{actor}.control",
+    transport: "request",
+    message: "ControlRequest",
+    reply: "ControlReply",
+  },
+  /** One instance of an actor (its ESPER_INSTANCE_ID): every verb, state-changing ones signed. */
+  controlInstance: {
+    pattern: "{actor}.control.{instance}",
     transport: "request",
     message: "ControlRequest",
     reply: "ControlReply",

@@ -11,15 +11,16 @@ import { ensureBucket } from "../../bus/jetstream/ensure.ts";
 import { openBucket } from "../../bus/kv.ts";
 import { request, subscribe } from "../../bus/typed.ts";
 import { MessagePriority, TelemetryLevel } from "../../contracts/enums.ts";
-import type { Heartbeat } from "../../contracts/messages/runtime.ts";
+import type { ControlRequest, Heartbeat } from "../../contracts/messages/runtime.ts";
 import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
 import type { WorkerSettingsInput } from "../../contracts/messages/worker-settings.ts";
 import { storeName, WORKER_SETTINGS_KEY } from "../../contracts/stores.ts";
 import { startNatsServer, type TestNatsServer } from "../../test/nats-server.ts";
-import { ActorExitCode } from "./actor-types.ts";
+import { signedControlRequest } from "./control-server.ts";
+import { ActorExitCode, isPermanentFailure } from "./exit-codes.ts";
+import { bundleExampleActor } from "./testing/example-bundle.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const ENTRY = fileURLToPath(new URL("./testing/example-actor.ts", import.meta.url));
 
 let server: TestNatsServer;
 const dir = mkdtempSync(join(tmpdir(), "esper-actor-"));
@@ -27,8 +28,10 @@ const artifact = join(dir, "artifact.bin");
 writeFileSync(artifact, "present");
 let nsCounter = 0;
 
+let entry: string;
+
 beforeAll(async () => {
-  server = await startNatsServer();
+  [server, entry] = await Promise.all([startNatsServer(), bundleExampleActor(dir)]);
 });
 
 afterAll(async () => {
@@ -49,6 +52,8 @@ interface Harness {
   close(): Promise<void>;
 }
 
+const KEY = "actor-test-signing-key-0123456789";
+
 async function launch(env: Record<string, string>, settings?: WorkerSettingsInput): Promise<Harness> {
   const ns = `actor${nsCounter++}`;
   const bus = await connectBus({ name: "actor-test", namespace: ns, ...server.address });
@@ -62,7 +67,7 @@ async function launch(env: Record<string, string>, settings?: WorkerSettingsInpu
   ];
   await bus.nc.flush();
   const address = server.address;
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
+  const child = spawn(process.execPath, [entry], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? "",
@@ -72,6 +77,8 @@ async function launch(env: Record<string, string>, settings?: WorkerSettingsInpu
         ? { ESPER_NATS_USER: address.user, ESPER_NATS_PASS: address.pass }
         : {}),
       ESPER_RUN_ID: `run-${ns}`,
+      ESPER_INSTANCE_ID: `inst-${ns}`,
+      ESPER_SIGNING_KEY: KEY,
       ESPER_LOG_PRETTY: "0",
       ...env,
     },
@@ -126,11 +133,26 @@ async function exitCode(h: Harness, ms = 15_000): Promise<number | null> {
   }
 }
 
-describe("example actor in a child process (real nats-server)", () => {
-  it("a failed preflight stops it with the reason, exit 1 and CRITICAL telemetry", async () => {
+describe.concurrent("example actor in a child process (real nats-server)", () => {
+  it("invalid process settings: exit 2 (permanent), every bad variable named", async () => {
+    const h = await launch({ ESPER_NAMESPACE: "Bad!", ESPER_CONNECT_TIMEOUT_MS: "0" });
+    try {
+      const code = await exitCode(h);
+      expect(code).toBe(ActorExitCode.badConfig);
+      expect(isPermanentFailure(code ?? -1)).toBe(true);
+      expect(h.stderr()).toContain("ESPER_NAMESPACE: must match [a-z0-9_-]+");
+      expect(h.stderr()).toContain("ESPER_CONNECT_TIMEOUT_MS: must be at least 1");
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("a failed preflight stops it with the reason, exit 5 (permanent) and CRITICAL telemetry", async () => {
     const h = await launch({});
     try {
-      expect(await exitCode(h)).toBe(ActorExitCode.failed);
+      const code = await exitCode(h);
+      expect(code).toBe(ActorExitCode.preflightFailed);
+      expect(isPermanentFailure(code ?? -1)).toBe(true);
       expect(h.stderr()).toContain(
         "example: preflight failed: check 'example-artifact' failed: dependency violation (artifact): example artifact has no path",
       );
@@ -156,7 +178,7 @@ describe("example actor in a child process (real nats-server)", () => {
 
   it("SIGTERM drains it: in-flight work finishes, telemetry is flushed, exit 0", async () => {
     const h = await launch(
-      { EXAMPLE_ARTIFACT: artifact, EXAMPLE_TASK_MS: "1500" },
+      { EXAMPLE_ARTIFACT: artifact, EXAMPLE_TASK_MS: "1500", EXAMPLE_LONG_TASK: "loop" },
       { cadence: { heartbeatIntervalMs: 100, telemetryFlushIntervalMs: 50 } },
     );
     try {
@@ -171,7 +193,10 @@ describe("example actor in a child process (real nats-server)", () => {
         actor: "example",
         pid: h.child.pid,
         runId: expect.stringMatching(/^run-actor/),
+        instanceId: expect.stringMatching(/^inst-actor/),
       });
+      expect(hb?.readyAtMs).toBeGreaterThan(0);
+      expect(h.heartbeats.find((b) => b.state === "starting")?.readyAtMs).toBeUndefined();
       expect(h.events().some((e) => e.eventId === "example.work.finished")).toBe(false);
       h.child.kill("SIGTERM");
       expect(await exitCode(h)).toBe(ActorExitCode.ok);
@@ -180,7 +205,10 @@ describe("example actor in a child process (real nats-server)", () => {
       expect(h.events().find((e) => e.eventId === "example.lifecycle.drained")?.attributes).toEqual({
         reason: "SIGTERM",
         cut_off: "0",
+        dropped: "0",
+        exit_code: "0",
       });
+      expect(h.events().some((e) => e.eventId === "example.work.loop_ended")).toBe(true);
       const states = h.heartbeats.map((b) => b.state);
       expect(states).toContain("draining");
       expect(states.at(-1)).toBe("stopped");
@@ -195,7 +223,11 @@ describe("example actor in a child process (real nats-server)", () => {
   it("a second signal during the drain exits at once with code 3", async () => {
     const h = await launch(
       { EXAMPLE_ARTIFACT: artifact, EXAMPLE_TASK_MS: "30000", EXAMPLE_TASK_STUBBORN: "1" },
-      { cadence: { heartbeatIntervalMs: 100 }, worker: { shutdownGraceMs: 60_000 } },
+      {
+        cadence: { heartbeatIntervalMs: 100 },
+        worker: { shutdownGraceMs: 60_000 },
+        supervisor: { shutdownGraceMs: 120_000 },
+      },
     );
     try {
       await until(() => h.heartbeats.some((b) => b.state === "running"), "a running heartbeat", h);
@@ -253,21 +285,113 @@ describe("example actor in a child process (real nats-server)", () => {
       const rejectedFields = () =>
         h.events().flatMap((e) => (e.eventId === "example.settings.rejected" ? [e.attributes?.field] : []));
       await until(() => rejectedFields().includes("worker.concurrency"), "rejection of an invalid value", h);
-      const control = (verb: "ping" | "drain") =>
-        request(
+      const instance = `inst-${h.bus.namespace}`;
+      const toInstance = (req: ControlRequest) =>
+        request(h.bus, "controlInstance", req, {
+          params: { actor: "example", instance },
+          timeoutMs: 5_000,
+        });
+      expect(
+        await request(
           h.bus,
           "control",
-          { requestId: `r-${verb}`, verb },
+          { requestId: "r-ping", verb: "ping" },
           { params: { actor: "example" }, timeoutMs: 5_000 },
-        );
-      expect(await control("ping")).toMatchObject({
+        ),
+      ).toMatchObject({
         requestId: "r-ping",
         actor: "example",
+        instanceId: instance,
         ok: true,
         state: "running",
       });
-      expect(await control("drain")).toMatchObject({ ok: true, message: "draining" });
+      const status = await toInstance({ requestId: "r-status", verb: "status" });
+      expect(JSON.parse(status.message)).toMatchObject({ instanceId: instance, state: "running", tasks: [] });
+      const unsigned = await toInstance({ requestId: "r-unsigned", verb: "drain" });
+      expect(unsigned).toMatchObject({ ok: false, state: "running" });
+      expect(unsigned.message).toMatch(/refused: 'drain' must be signed/);
+      await until(() => h.packetOf("example.control.refused") !== undefined, "control.refused telemetry", h);
+      expect(h.packetOf("example.control.refused")?.priority).toBe(MessagePriority.CRITICAL);
+      expect((await toInstance({ requestId: "r-ping2", verb: "ping" })).state).toBe("running");
+      expect(await toInstance(signedControlRequest("drain", KEY))).toMatchObject({
+        ok: true,
+        message: "draining",
+      });
       expect(await exitCode(h)).toBe(ActorExitCode.ok);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("SIGTERM while start() still loops: the signal aborts, the drain waits for start() and ends 0", async () => {
+    const h = await launch(
+      { EXAMPLE_ARTIFACT: artifact, EXAMPLE_TASK_MS: "10", EXAMPLE_START: "loop" },
+      { cadence: { heartbeatIntervalMs: 100 } },
+    );
+    try {
+      await until(() => h.heartbeats.some((b) => b.state === "starting"), "a starting heartbeat", h);
+      h.child.kill("SIGTERM");
+      expect(await exitCode(h)).toBe(ActorExitCode.ok);
+      const states = h.heartbeats.map((b) => b.state);
+      expect(states).not.toContain("running");
+      expect(states.at(-1)).toBe("stopped");
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("a start() that ignores the drain is ended by the hard stop at grace + 3 s: exit 4", async () => {
+    const h = await launch(
+      { EXAMPLE_ARTIFACT: artifact, EXAMPLE_TASK_MS: "10", EXAMPLE_START: "stubborn" },
+      { cadence: { heartbeatIntervalMs: 100 }, worker: { shutdownGraceMs: 100 } },
+    );
+    try {
+      await until(() => h.heartbeats.some((b) => b.state === "starting"), "a starting heartbeat", h);
+      h.child.kill("SIGTERM");
+      expect(await exitCode(h, 20_000)).toBe(ActorExitCode.graceExpired);
+      expect(h.stderr()).toContain("example: drain did not finish within 3100 ms: forced exit");
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("a long task that throws: failed, CRITICAL telemetry with the error, a drain, exit 6", async () => {
+    const h = await launch(
+      { EXAMPLE_ARTIFACT: artifact, EXAMPLE_TASK_MS: "10", EXAMPLE_LONG_TASK: "throw" },
+      { cadence: { heartbeatIntervalMs: 100, telemetryFlushIntervalMs: 50 } },
+    );
+    try {
+      const code = await exitCode(h);
+      expect(code).toBe(ActorExitCode.taskFailed);
+      expect(isPermanentFailure(code ?? -1)).toBe(false);
+      expect(h.stderr()).toContain("example: failed: task 'diverging' failed: training diverged");
+      await until(() => h.packetOf("example.lifecycle.failed") !== undefined, "failed telemetry", h, 2_000);
+      expect(h.packetOf("example.lifecycle.failed")).toMatchObject({
+        level: TelemetryLevel.CRITICAL,
+        priority: MessagePriority.CRITICAL,
+      });
+      expect(h.events().find((e) => e.eventId === "example.lifecycle.failed")?.description).toBe(
+        "task 'diverging' failed: training diverged",
+      );
+      const states = h.heartbeats.map((b) => b.state);
+      expect(states).toContain("draining");
+      expect(states.at(-1)).toBe("failed");
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("a loop left outside ctx.runTask that rejects: failed, CRITICAL telemetry, a drain, exit 1", async () => {
+    const h = await launch(
+      { EXAMPLE_ARTIFACT: artifact, EXAMPLE_TASK_MS: "10", EXAMPLE_LONG_TASK: "stray" },
+      { cadence: { heartbeatIntervalMs: 100, telemetryFlushIntervalMs: 50 } },
+    );
+    try {
+      expect(await exitCode(h)).toBe(ActorExitCode.crashed);
+      expect(h.stderr()).toContain("example: failed: uncaught error: stray loop broke");
+      await until(() => h.packetOf("example.lifecycle.failed") !== undefined, "failed telemetry", h, 2_000);
+      expect(h.packetOf("example.lifecycle.failed")?.priority).toBe(MessagePriority.CRITICAL);
+      expect(h.heartbeats.map((b) => b.state).at(-1)).toBe("failed");
     } finally {
       await h.close();
     }

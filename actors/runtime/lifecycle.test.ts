@@ -13,16 +13,18 @@ describe("Lifecycle", () => {
     lc.onChange((c) => seen.push(c));
     expect(lc.state).toBe("created");
     lc.transition("preflight");
+    lc.transition("starting");
     lc.transition("running");
     lc.transition("draining", "SIGTERM");
     lc.transition("stopped");
     expect(seen.map((c) => `${c.from}>${c.to}`)).toEqual([
       "created>preflight",
-      "preflight>running",
+      "preflight>starting",
+      "starting>running",
       "running>draining",
       "draining>stopped",
     ]);
-    expect(seen[2]?.reason).toBe("SIGTERM");
+    expect(seen[3]?.reason).toBe("SIGTERM");
     expect(lc.terminal).toBe(true);
   });
 
@@ -59,7 +61,7 @@ describe("Lifecycle", () => {
     expect(lc.state).toBe("preflight");
     expect(calls).toBe(1);
     off();
-    expect(() => lc.transition("running")).toThrow("listener broke");
+    expect(() => lc.transition("starting")).toThrow("listener broke");
     expect(calls).toBe(1);
   });
 });

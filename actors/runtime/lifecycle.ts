@@ -4,12 +4,22 @@ import type { ActorLifecycleState } from "../../contracts/messages/runtime.ts";
 export type LifecycleState = ActorLifecycleState;
 
 /**
- * Allowed transitions. A signal during preflight drains (nothing is running yet) and stops; any
- * non-terminal state may fail; `stopped` and `failed` are terminal.
+ * Allowed transitions. `starting` is the phase in which the actor's `start()` runs; `running` means
+ * `start()` has resolved (ready). A drain may begin in preflight or while starting; any non-terminal
+ * state may fail; `stopped` and `failed` are terminal.
+ *
+ * | from      | to                            |
+ * |-----------|-------------------------------|
+ * | created   | preflight, failed             |
+ * | preflight | starting, draining, failed    |
+ * | starting  | running, draining, failed     |
+ * | running   | draining, failed              |
+ * | draining  | stopped, failed               |
  */
 export const lifecycleTransitions: Readonly<Record<LifecycleState, readonly LifecycleState[]>> = {
   created: ["preflight", "failed"],
-  preflight: ["running", "draining", "failed"],
+  preflight: ["starting", "draining", "failed"],
+  starting: ["running", "draining", "failed"],
   running: ["draining", "failed"],
   draining: ["stopped", "failed"],
   stopped: [],
@@ -36,7 +46,7 @@ export class IllegalTransitionError extends Error {
   }
 }
 
-/** The state machine created → preflight → running → draining → stopped, with `failed` reachable from any non-terminal state. */
+/** The state machine created → preflight → starting → running → draining → stopped, with `failed` reachable from any non-terminal state. */
 export class Lifecycle {
   private current: LifecycleState = "created";
   private enteredAt = Date.now();

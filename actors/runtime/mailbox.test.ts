@@ -4,6 +4,14 @@ import { Mailbox, MailboxClosedError, type MailboxOptions } from "./mailbox.ts";
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const tick = () => new Promise((r) => setImmediate(r));
 
+function deferredVoid(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
 function failOnError(error: unknown): never {
   throw error;
 }
@@ -168,7 +176,65 @@ describe("Mailbox", () => {
     });
     await box.whenIdle();
     expect(aborted).toBe(true);
-    expect(box.metrics()).toMatchObject({ failed: 1, inFlight: 0, depth: 0 });
+    expect(box.metrics()).toMatchObject({ failed: 0, abortedAtDrain: 1, inFlight: 0, depth: 0 });
+  });
+
+  it("offer queues while there is room and otherwise drops and counts, never waiting", async () => {
+    const gate = deferredVoid();
+    const seen: number[] = [];
+    const box = new Mailbox<number>({
+      name: "offers",
+      mode: "ordered",
+      capacity: 2,
+      onError: () => {},
+      handler: async (n) => {
+        await gate.promise;
+        seen.push(n);
+      },
+    });
+    // 0 runs, 1 and 2 wait; 3 and 4 find the mailbox full.
+    expect([0, 1, 2, 3, 4].map((n) => box.offer(n))).toEqual([true, true, true, false, false]);
+    expect(box.tryHandle(5)).toBeUndefined();
+    expect(box.metrics()).toMatchObject({ accepted: 3, dropped: 3, depth: 2, inFlight: 1 });
+    gate.resolve();
+    await box.whenIdle();
+    expect(seen).toEqual([0, 1, 2]);
+    const report = await box.drain(10);
+    expect(report.abandonedQueued).toBe(0);
+    expect(box.offer(6)).toBe(false);
+    expect(box.metrics()).toMatchObject({ handled: 3, dropped: 3, droppedClosed: 1 });
+  });
+
+  it("counts every offered message once: handled + failed + dropped + cut off at drain", async () => {
+    const box = new Mailbox<number>({
+      name: "ledger",
+      mode: "concurrent",
+      concurrency: 2,
+      capacity: 3,
+      onError: () => {},
+      handler: (n, signal) =>
+        new Promise<void>((resolve, reject) => {
+          if (n % 7 === 0) reject(new Error("bad"));
+          else if (n < 10) setTimeout(resolve, 1);
+          signal.addEventListener("abort", () => reject(signal.reason));
+        }),
+    });
+    let sent = 0;
+    for (let n = 0; n < 40; n++) {
+      box.offer(n);
+      sent++;
+      if (n % 4 === 0) await new Promise((r) => setTimeout(r, 2));
+    }
+    const report = await box.drain(5);
+    box.offer(99);
+    sent++;
+    await new Promise((r) => setTimeout(r, 5));
+    const m = box.metrics();
+    expect(
+      m.handled + m.failed + m.dropped + m.droppedClosed + report.abandonedQueued + report.abortedInFlight,
+    ).toBe(sent);
+    expect(m.abortedAtDrain).toBe(report.abortedInFlight);
+    expect(report.abortedInFlight).toBeGreaterThan(0);
   });
 
   it("reconfigure raises concurrency live and rejects invalid limits", async () => {

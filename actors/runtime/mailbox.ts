@@ -12,7 +12,7 @@ export interface MailboxOptions<M> {
   /** Names the mailbox in metrics and heartbeats (usually the subscription). */
   readonly name: string;
   readonly mode: MailboxMode;
-  /** Most messages waiting to be handled; `push` waits while the mailbox is full. */
+  /** Most messages waiting to be handled; `push` waits while the mailbox is full, `offer` drops. */
   readonly capacity: number;
   /** Handlers running at once in `concurrent` mode (ignored in `ordered` mode, which is always 1). */
   readonly concurrency?: number;
@@ -25,6 +25,8 @@ export interface MailboxOptions<M> {
 export interface MailboxMetrics {
   readonly name: string;
   readonly mode: MailboxMode;
+  readonly capacity: number;
+  readonly concurrency: number;
   /** Messages waiting to be handled. */
   readonly depth: number;
   readonly inFlight: number;
@@ -33,6 +35,12 @@ export interface MailboxMetrics {
   readonly accepted: number;
   readonly handled: number;
   readonly failed: number;
+  /** Messages `offer`ed (or `tryHandle`d) while the mailbox was full: never queued. */
+  readonly dropped: number;
+  /** Messages `offer`ed (or `tryHandle`d) after the mailbox closed (draining): never queued. */
+  readonly droppedClosed: number;
+  /** Handlers whose signal the drain fired at its grace deadline (not counted as handled or failed). */
+  readonly abortedAtDrain: number;
   /** Handler run time of recent messages. */
   readonly latency: LatencySummary;
 }
@@ -70,9 +78,11 @@ interface Waiter<M> {
 }
 
 /**
- * A bounded per-subscription mailbox. Backpressure policy: `push` resolves once the message is
- * queued and, when the mailbox is full, waits (FIFO among pushers) until there is room, so a
- * subscription loop that awaits `push` slows down instead of dropping or growing without bound.
+ * A bounded per-subscription mailbox. Two intake policies: `push` resolves once the message is
+ * queued and, when the mailbox is full, waits (FIFO among pushers) until there is room, so a loop
+ * that awaits `push` slows down; `offer` (and `tryHandle`) is synchronous and, when the mailbox is
+ * full or closed, drops the message and counts it, so a bus callback never queues anything outside
+ * the mailbox. Every accepted message ends as handled, failed, abandoned at drain or aborted at drain.
  * Handler failures are counted and reported through `onError`; they never stop the mailbox.
  */
 export class Mailbox<M> {
@@ -89,7 +99,8 @@ export class Mailbox<M> {
   private closed = false;
   private readonly idle = new IdleSignal(() => this.isIdle());
   private readonly latency = new LatencyWindow();
-  private counts = { accepted: 0, handled: 0, failed: 0 };
+  private counts = { accepted: 0, handled: 0, failed: 0, dropped: 0, droppedClosed: 0, abortedAtDrain: 0 };
+  private readonly abortedByDrain = new WeakSet<AbortController>();
 
   constructor(opts: MailboxOptions<M>) {
     this.name = opts.name;
@@ -118,6 +129,41 @@ export class Mailbox<M> {
     });
     await this.enqueue({ message, outcome: { resolve, reject } });
     return handled;
+  }
+
+  /**
+   * Queues `message` now if there is room and returns true; otherwise drops it, counts it (`dropped`
+   * when full, `droppedClosed` once draining) and returns false. Never waits.
+   */
+  offer(message: M): boolean {
+    return this.admit({ message });
+  }
+
+  /**
+   * Like `offer`, but returns a promise of the handler's outcome (as `handle`) when the message was
+   * queued, or undefined when it was dropped and counted.
+   */
+  tryHandle(message: M): Promise<void> | undefined {
+    let resolve: () => void = () => {};
+    let reject: (e: unknown) => void = () => {};
+    const handled = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return this.admit({ message, outcome: { resolve, reject } }) ? handled : undefined;
+  }
+
+  private admit(entry: Entry<M>): boolean {
+    if (this.closed) {
+      this.counts.droppedClosed++;
+      return false;
+    }
+    if (this.depth >= this.capacity || this.waiters.length > 0) {
+      this.counts.dropped++;
+      return false;
+    }
+    this.accept(entry);
+    return true;
   }
 
   private enqueue(entry: Entry<M>): Promise<void> {
@@ -159,7 +205,11 @@ export class Mailbox<M> {
     this.items = [];
     this.head = 0;
     const abortedInFlight = this.controllers.size;
-    for (const c of this.controllers) c.abort(new MailboxClosedError(this.name));
+    this.counts.abortedAtDrain += abortedInFlight;
+    for (const c of this.controllers) {
+      this.abortedByDrain.add(c);
+      c.abort(new MailboxClosedError(this.name));
+    }
     return {
       handledDuringDrain: this.counts.handled + this.counts.failed - handledBefore,
       abandonedQueued,
@@ -178,12 +228,19 @@ export class Mailbox<M> {
     return {
       name: this.name,
       mode: this.mode,
+      capacity: this.capacity,
+      concurrency: this.concurrency,
       depth: this.depth,
       inFlight: this.controllers.size,
       waitingPushers: this.waiters.length,
       ...this.counts,
       latency: this.latency.summary(),
     };
+  }
+
+  /** True once `drain` began: nothing more is accepted. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Messages waiting to be handled. */
@@ -232,10 +289,14 @@ export class Mailbox<M> {
     result
       .then(
         () => {
-          this.counts.handled++;
+          if (!this.abortedByDrain.has(controller)) this.counts.handled++;
           outcome?.resolve();
         },
         (error: unknown) => {
+          if (this.abortedByDrain.has(controller)) {
+            outcome?.reject(error);
+            return;
+          }
           this.counts.failed++;
           if (outcome) outcome.reject(error);
           else this.onError(error, message);

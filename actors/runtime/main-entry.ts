@@ -1,7 +1,8 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type ActorHandle, startActor } from "./actor.ts";
-import { type ActorDefinition, ActorExitCode } from "./actor-types.ts";
+import type { ActorDefinition } from "./actor-types.ts";
+import { ActorExitCode } from "./exit-codes.ts";
 
 /** Whether the module at `moduleUrl` is the script node was started with. */
 export function isProcessEntry(moduleUrl: string): boolean {
@@ -21,7 +22,7 @@ export async function runMain(def: ActorDefinition): Promise<never> {
     handle = startActor(def);
   } catch (error) {
     process.stderr.write(`${def.name}: ${(error as Error).message}\n`);
-    process.exit(ActorExitCode.failed);
+    process.exit(ActorExitCode.crashed);
   }
   const code = await handle.done;
   process.exit(code);

@@ -1,4 +1,5 @@
 import type { BusConnection } from "../../bus/connection.ts";
+import { streamExists } from "../../bus/jetstream/context.ts";
 import { openBucket } from "../../bus/kv.ts";
 import { storeName, WORKER_SETTINGS_KEY } from "../../contracts/stores.ts";
 import type { SettingsSource } from "./settings-watcher.ts";
@@ -8,11 +9,22 @@ export function settingsKeyLabel(ns: string): string {
   return `kv ${storeName(ns, "settings")}/${WORKER_SETTINGS_KEY}`;
 }
 
+/** The settings bucket does not exist: nobody created the bus resources yet. */
+export class SettingsBucketMissingError extends Error {
+  override readonly name = "SettingsBucketMissingError";
+  constructor(readonly bucket: string) {
+    super(`KV bucket ${bucket} does not exist: start Weatherlight or run \`esper resources ensure\``);
+  }
+}
+
 /**
  * The worker settings source backed by the `<ns>_settings` KV bucket, key `worker`. The bucket must
- * exist (Weatherlight declares it); a missing bucket fails preflight.
+ * exist (the supervisor, or `esper resources ensure`, creates it); a missing bucket is a
+ * SettingsBucketMissingError, which fails preflight.
  */
 export async function kvSettingsSource(bus: BusConnection): Promise<SettingsSource> {
+  const name = storeName(bus.namespace, "settings");
+  if (!(await streamExists(bus, `KV_${name}`))) throw new SettingsBucketMissingError(name);
   const bucket = await openBucket(bus, "settings");
   return {
     async current() {

@@ -7,69 +7,86 @@ const ms = (min: number, max: number, fallback: number) =>
 
 /**
  * Worker settings shared by every actor, stored in the `<ns>_settings` KV bucket (written only by
- * Weatherlight) and watched live. This schema is the one home of their defaults.
+ * the supervisor, Weatherlight) and watched live. This schema is the one home of their defaults.
+ * `worker.shutdownGraceMs` is the drain budget of every actor; the supervisor drains within
+ * `supervisor.shutdownGraceMs`, which must be larger so it can wait for its children.
  */
-export const WorkerSettings = z.strictObject({
-  revision: uint32.default(0),
-  worker: z
-    .strictObject({
-      concurrency: z.number().int().min(1).max(256).default(4),
-      queueCapacity: z.number().int().min(1).max(SystemLimits.maxQueueDepth).default(1024),
-      defaultTimeoutMs: ms(1, 600_000, 5_000),
-      shutdownGraceMs: ms(0, 120_000, 5_000),
-    })
-    .prefault({}),
-  mailbox: z
-    .strictObject({
-      capacity: z.number().int().min(1).max(SystemLimits.maxQueueDepth).default(1024),
-      concurrency: z.number().int().min(1).max(256).default(8),
-    })
-    .prefault({}),
-  cadence: z
-    .strictObject({
-      heartbeatIntervalMs: ms(50, 60_000, 1_000),
-      telemetryFlushIntervalMs: ms(10, 60_000, 1_000),
-      seedReportEverySteps: z.number().int().min(1).max(100_000).default(10),
-      checkpointEveryEpochs: z.number().int().min(1).max(10_000).default(1),
-    })
-    .prefault({}),
-  timeouts: z
-    .strictObject({
-      decisionDeadlineMs: ms(1, 60_000, 50),
-      prefetchDeadlineMs: ms(1, 120_000, 2_000),
-      heartbeatMissedAfterMs: ms(100, 600_000, 5_000),
-    })
-    .prefault({}),
-  budgets: z
-    .strictObject({
-      epochBoundaryMs: ms(1, 60_000, PerformanceBudgets.epochBoundaryMs),
-      tamiyoInferenceMs: ms(1, 60_000, PerformanceBudgets.tamiyoInferenceMs),
-      stateAssemblyMs: ms(1, 60_000, PerformanceBudgets.systemStateAssemblyMs),
-      adaptationProcessingMs: ms(1, 60_000, PerformanceBudgets.adaptationProcessingMs),
-      fastRollbackMs: ms(1, 600_000, PerformanceBudgets.fastRollbackMs),
-    })
-    .prefault({}),
-  security: z
-    .strictObject({
-      nonceTtlMs: ms(1_000, 86_400_000, 300_000),
-      nonceMaxEntries: z.number().int().min(1).max(10_000_000).default(100_000),
-      freshnessWindowMs: ms(100, 3_600_000, 60_000),
-      maxClockSkewMs: ms(0, 600_000, 5_000),
-    })
-    .prefault({}),
-  emergency: z
-    .strictObject({
-      tokenBucketCapacity: z.number().int().min(1).max(100_000).default(120),
-      tokenRefillPerMinute: z.number().int().min(1).max(1_000_000).default(120),
-    })
-    .prefault({}),
-  seeds: z
-    .strictObject({
-      embargoMs: ms(0, 86_400_000, 30_000),
-      blendSteps: z.number().int().min(1).max(1_000_000).default(20),
-    })
-    .prefault({}),
-});
+export const WorkerSettings = z
+  .strictObject({
+    revision: uint32.default(0),
+    worker: z
+      .strictObject({
+        concurrency: z.number().int().min(1).max(256).default(4),
+        queueCapacity: z.number().int().min(1).max(SystemLimits.maxQueueDepth).default(1024),
+        defaultTimeoutMs: ms(1, 600_000, 5_000),
+        shutdownGraceMs: ms(0, 120_000, 5_000),
+      })
+      .prefault({}),
+    mailbox: z
+      .strictObject({
+        capacity: z.number().int().min(1).max(SystemLimits.maxQueueDepth).default(1024),
+        concurrency: z.number().int().min(1).max(256).default(8),
+      })
+      .prefault({}),
+    cadence: z
+      .strictObject({
+        heartbeatIntervalMs: ms(50, 60_000, 1_000),
+        telemetryFlushIntervalMs: ms(10, 60_000, 1_000),
+        seedReportEverySteps: z.number().int().min(1).max(100_000).default(10),
+        checkpointEveryEpochs: z.number().int().min(1).max(10_000).default(1),
+      })
+      .prefault({}),
+    timeouts: z
+      .strictObject({
+        decisionDeadlineMs: ms(1, 60_000, 50),
+        prefetchDeadlineMs: ms(1, 120_000, 2_000),
+        heartbeatMissedAfterMs: ms(100, 600_000, 5_000),
+      })
+      .prefault({}),
+    budgets: z
+      .strictObject({
+        epochBoundaryMs: ms(1, 60_000, PerformanceBudgets.epochBoundaryMs),
+        tamiyoInferenceMs: ms(1, 60_000, PerformanceBudgets.tamiyoInferenceMs),
+        stateAssemblyMs: ms(1, 60_000, PerformanceBudgets.systemStateAssemblyMs),
+        adaptationProcessingMs: ms(1, 60_000, PerformanceBudgets.adaptationProcessingMs),
+        fastRollbackMs: ms(1, 600_000, PerformanceBudgets.fastRollbackMs),
+      })
+      .prefault({}),
+    security: z
+      .strictObject({
+        nonceTtlMs: ms(1_000, 86_400_000, 300_000),
+        nonceMaxEntries: z.number().int().min(1).max(10_000_000).default(100_000),
+        freshnessWindowMs: ms(100, 3_600_000, 60_000),
+        maxClockSkewMs: ms(0, 600_000, 5_000),
+      })
+      .prefault({}),
+    emergency: z
+      .strictObject({
+        tokenBucketCapacity: z.number().int().min(1).max(100_000).default(120),
+        tokenRefillPerMinute: z.number().int().min(1).max(1_000_000).default(120),
+      })
+      .prefault({}),
+    seeds: z
+      .strictObject({
+        embargoMs: ms(0, 86_400_000, 30_000),
+        blendSteps: z.number().int().min(1).max(1_000_000).default(20),
+      })
+      .prefault({}),
+    supervisor: z
+      .strictObject({
+        shutdownGraceMs: ms(0, 600_000, 30_000),
+      })
+      .prefault({}),
+  })
+  .superRefine((s, ctx) => {
+    if (s.supervisor.shutdownGraceMs <= s.worker.shutdownGraceMs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["supervisor", "shutdownGraceMs"],
+        message: `must be larger than worker.shutdownGraceMs (${s.worker.shutdownGraceMs}) so the supervisor can wait for its children`,
+      });
+    }
+  });
 /** Worker settings after defaults are applied. */
 export type WorkerSettings = z.output<typeof WorkerSettings>;
 /** Worker settings as written (every field may be omitted). */
