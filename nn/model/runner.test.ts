@@ -71,11 +71,8 @@ describe("ModelRunner", () => {
       loss: "meanSquaredError",
     };
     const store = storeFor(spec, 1);
-    const seed = graftSeed(
-      store,
-      "g",
-      buildBlueprint({ kind: "residual-mlp", inputWidth: 3, hiddenWidth: 5, initSeed: 1 }, 0).bytes,
-    );
+    const bp = buildBlueprint({ kind: "residual-mlp", inputWidth: 3, hiddenWidth: 5, initSeed: 1 }, 0);
+    const seed = graftSeed(store, "g", bp.bytes, bp.descriptor.artifactSha256);
     const r = createRng(9);
     for (const name of store.names()) r.fillNormal(store.get(name), 0, 1);
     const runner = new ModelRunner(spec, store, { intraOpNumThreads: 1 });

@@ -40,8 +40,11 @@ function setup(kind: string): Setup {
   const rng = createRng(99);
   const store = new ParameterStore(rng.fork("init"));
   for (const p of layoutOf(spec).params) store.add(p.name, p.shape, p.init);
-  const { bytes } = buildBlueprint({ kind, inputWidth: 4, hiddenWidth: HIDDEN[kind] ?? 2, initSeed: 5 }, 0);
-  const seed = graftSeed(store, "k", bytes);
+  const { bytes, descriptor } = buildBlueprint(
+    { kind, inputWidth: 4, hiddenWidth: HIDDEN[kind] ?? 2, initSeed: 5 },
+    0,
+  );
+  const seed = graftSeed(store, "k", bytes, descriptor.artifactSha256);
   // Move every parameter (including zero-initialised output projections) off its initial value.
   const r = rng.fork("perturb");
   for (const name of store.names()) {
@@ -123,7 +126,8 @@ describe("slot wirings: analytic gradients match central finite differences", ()
     expect(Array.from(inc.logits)).toEqual(Array.from(host.logits));
     expect(inc.loss).toBe(host.loss);
     expect(Array.from(incEval.logits)).toEqual(Array.from(hostEval.logits));
-    for (const [name, g] of host.grads) expect(Array.from(inc.grads.get(name) ?? []), name).toEqual(Array.from(g));
+    for (const [name, g] of host.grads)
+      expect(Array.from(inc.grads.get(name) ?? []), name).toEqual(Array.from(g));
     // Straight through: the seed's gradient is J_kᵀ·∂L/∂y at y = h, i.e. lim α→0 of the residual
     // blend's seed gradient divided by α.
     const eps = 1e-3;
@@ -135,7 +139,13 @@ describe("slot wirings: analytic gradients match central finite differences", ()
       const want = blend.grads.get(name);
       if (!got || !want) throw new Error(`no gradient for ${name}`);
       expect(Math.max(...Array.from(got, Math.abs)), name).toBeGreaterThan(1e-3);
-      expect(relativeError(got, Float64Array.from(want, (v) => v / eps)), name).toBeLessThan(1e-2);
+      expect(
+        relativeError(
+          got,
+          Float64Array.from(want, (v) => v / eps),
+        ),
+        name,
+      ).toBeLessThan(1e-2);
     }
     await s.runner.release();
   });
