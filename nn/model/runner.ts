@@ -143,7 +143,7 @@ export class ModelRunner {
     this.compiledTotal++;
     for (const [oldKey, old] of this.sessions) {
       if (this.sessions.size <= this.maxSessions) break;
-      if (old.running === 0 && old !== entry) void this.evict(oldKey, old);
+      if (old !== entry) void this.evict(oldKey, old);
     }
     return entry;
   }
