@@ -11,7 +11,7 @@ export interface KernelParamSpec {
 
 /**
  * A blueprint template. Its kernel maps x [N, inputWidth] to a *delta* k(x) [N, inputWidth] whose
- * output projection starts at zero, so every slot wiring (shadow, residual h + α·k(h), active
+ * output projection starts at zero, so every slot wiring (incubator, residual h + α·k(h), active
  * h + k(h)) is exactly the host at graft time. Weights are [out, in] (Gemm transB = 1).
  */
 export interface BlueprintTemplate {

@@ -34,16 +34,10 @@ describe("exportInferenceModel", () => {
     const rng = createRng(5);
     const store = new ParameterStore(rng.fork("init"));
     for (const p of layoutOf(spec).params) store.add(p.name, p.shape, p.init);
-    const seedA = graftSeed(
-      store,
-      "sa",
-      buildBlueprint({ kind: "gated-unit", inputWidth: 8, hiddenWidth: 4, initSeed: 1 }, 0).bytes,
-    );
-    const seedB = graftSeed(
-      store,
-      "sb",
-      buildBlueprint({ kind: "low-rank-linear", inputWidth: 8, hiddenWidth: 2, initSeed: 2 }, 0).bytes,
-    );
+    const a = buildBlueprint({ kind: "gated-unit", inputWidth: 8, hiddenWidth: 4, initSeed: 1 }, 0);
+    const seedA = graftSeed(store, "sa", a.bytes, a.descriptor.artifactSha256);
+    const b = buildBlueprint({ kind: "low-rank-linear", inputWidth: 8, hiddenWidth: 2, initSeed: 2 }, 0);
+    const seedB = graftSeed(store, "sb", b.bytes, b.descriptor.artifactSha256);
     const perturb = rng.fork("perturb");
     for (const name of store.names()) {
       const d = store.get(name);

@@ -28,8 +28,8 @@ export interface ForwardGraph {
 /**
  * Builds the forward graph (input → layers → logits → loss) of `spec`. Parameters are graph inputs
  * named as in the store, with shapes read from it; every slot uses `wirings.get(slotId)` (identity when
- * absent). In "train" mode dropout layers multiply by their mask input and shadow branches cut the
- * host gradient; in "eval" mode dropout is the identity.
+ * absent). In "train" mode dropout layers multiply by their mask input; in "eval" mode dropout is the
+ * identity and incubator slots leave out their kernel.
  */
 export function buildForward(
   spec: ModelSpec,

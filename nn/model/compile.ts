@@ -24,7 +24,7 @@ export function wiringKey(wirings: ReadonlyMap<string, SlotWiring>): string {
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([slot, w]) => {
       if (w.kind === "identity") return `${slot}=identity`;
-      const mode = w.kind === "shadow" ? "" : `:${w.mode}`;
+      const mode = w.kind === "incubator" ? "" : `:${w.mode}`;
       const gate = w.kind === "blend" && w.gate ? `:${JSON.stringify(w.gate)}` : "";
       return `${slot}=${w.kind}${mode}${gate}:${w.seed.seedId}:${w.seed.artifactSha256}`;
     })

@@ -20,7 +20,7 @@ describe("graftSeed", () => {
       Array.from(seed.kernel.params.find((p) => p.name === "v")?.init ?? []),
     );
     store.get("seed/s7/v").fill(2);
-    graftSeed(store, "s7", bytes);
+    graftSeed(store, "s7", bytes, descriptor.artifactSha256);
     expect(store.get("seed/s7/v").every((v) => v === 2)).toBe(true);
     removeSeedParams(store, seed);
     expect(store.count).toBe(0);

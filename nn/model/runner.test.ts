@@ -71,11 +71,8 @@ describe("ModelRunner", () => {
       loss: "meanSquaredError",
     };
     const store = storeFor(spec, 1);
-    const seed = graftSeed(
-      store,
-      "g",
-      buildBlueprint({ kind: "residual-mlp", inputWidth: 3, hiddenWidth: 5, initSeed: 1 }, 0).bytes,
-    );
+    const bp = buildBlueprint({ kind: "residual-mlp", inputWidth: 3, hiddenWidth: 5, initSeed: 1 }, 0);
+    const seed = graftSeed(store, "g", bp.bytes, bp.descriptor.artifactSha256);
     const r = createRng(9);
     for (const name of store.names()) r.fillNormal(store.get(name), 0, 1);
     const runner = new ModelRunner(spec, store, { intraOpNumThreads: 1 });
@@ -101,5 +98,36 @@ describe("ModelRunner", () => {
     }
     expect(runner.compiledSessions).toBe(before + 1);
     await runner.release();
+  });
+
+  it("evicts the least recently used session beyond maxSessions, never one with a run in flight", async () => {
+    const spec: ModelSpec = {
+      inputWidth: 3,
+      layers: [
+        { kind: "slot", slotId: "s" },
+        { kind: "linear", name: "fc", out: 2 },
+      ],
+      loss: "softmaxCrossEntropy",
+    };
+    const store = storeFor(spec, 1);
+    const bp = buildBlueprint({ kind: "low-rank-linear", inputWidth: 3, hiddenWidth: 2, initSeed: 1 }, 0);
+    const seed = graftSeed(store, "k", bp.bytes, bp.descriptor.artifactSha256);
+    const runner = new ModelRunner(spec, store, { intraOpNumThreads: 1 }, () => true, 2);
+    const batch = { x: new Float32Array(6), target: Int32Array.from([0, 1]), batchSize: 2 };
+    const first = runner.trainStep(batch); // identity train session, run in flight
+    runner.setWiring("s", { kind: "active", seed, mode: "residual" });
+    const second = runner.trainStep(batch);
+    const third = runner.evaluate(batch); // third session: evicts the identity one while it runs
+    expect(runner.cachedSessions).toBe(2);
+    await expect(Promise.all([first, second, third])).resolves.toHaveLength(3);
+    await runner.trainStep(batch); // the active train session is now the most recently used
+    runner.setWiring("s", { kind: "identity" });
+    await runner.trainStep(batch); // compiles, evicting the active eval session
+    runner.setWiring("s", { kind: "active", seed, mode: "residual" });
+    await runner.trainStep(batch); // still cached
+    expect(runner.compiledSessions).toBe(4);
+    expect(runner.cachedSessions).toBe(2);
+    await runner.release();
+    expect(runner.cachedSessions).toBe(0);
   });
 });

@@ -51,31 +51,55 @@ interface CachedSession {
   readonly paramFeeds: Map<string, { data: Float32Array; tensor: ort.Tensor }>;
 }
 
+/** A cache entry: the session being created, the seeds its wiring reads, and its runs in flight. */
+interface CacheEntry {
+  readonly ready: Promise<CachedSession>;
+  readonly seedIds: ReadonlySet<string>;
+  running: number;
+  evicted: boolean;
+}
+
+/** Default bound of the session cache: train and eval for the current and the previous wiring. */
+export const DEFAULT_MAX_SESSIONS = 4;
+
 /**
  * Runs a host model (with its slot wirings) in ONNX Runtime. Training and evaluation sessions are
  * compiled on first use for the current wiring and cached by wiring key, so changing α never
- * recompiles and switching wirings back reuses a session. Parameters are fed zero-copy from the
- * store's Float32Arrays (optimizers update them in place).
+ * recompiles and switching wirings back reuses a session. The cache holds at most `maxSessions`
+ * sessions: using a new one evicts and releases the least recently used (after its runs in flight),
+ * and `releaseSessionsOf` drops every session whose wiring reads a seed (a culled seed's buffers go
+ * with them). Parameters are fed zero-copy from the store's Float32Arrays (optimizers update them
+ * in place).
  */
 export class ModelRunner {
   /** Parameters, slots and dropouts of the spec. */
   readonly layout: ModelLayout;
   private readonly wiringMap = new Map<string, SlotWiring>();
-  private readonly sessions = new Map<string, Promise<CachedSession>>();
+  /** Sessions by key, least recently used first. */
+  private readonly sessions = new Map<string, CacheEntry>();
   private readonly masks = new Map<string, Float32Array>();
   private readonly alphaFeeds = new Map<string, { data: Float32Array; tensor: ort.Tensor }>();
+  private compiledTotal = 0;
 
   constructor(
     readonly spec: ModelSpec,
     readonly store: ParameterStore,
     readonly config: SessionConfig,
     private readonly trainable: (param: string) => boolean = () => true,
+    readonly maxSessions: number = DEFAULT_MAX_SESSIONS,
   ) {
+    if (!Number.isInteger(maxSessions) || maxSessions < 2)
+      throw new Error(`maxSessions must be an integer >= 2 (train and eval), got ${maxSessions}`);
     this.layout = layoutOf(spec);
   }
 
-  /** Number of sessions compiled so far (a wiring change compiles; an α change does not). */
+  /** Number of sessions compiled so far, evicted ones included (a wiring change compiles; an α change does not). */
   get compiledSessions(): number {
+    return this.compiledTotal;
+  }
+
+  /** Number of sessions the cache holds now (at most `maxSessions`). */
+  get cachedSessions(): number {
     return this.sessions.size;
   }
 
@@ -91,29 +115,75 @@ export class ModelRunner {
     else this.wiringMap.set(slotId, wiring);
   }
 
-  private session(mode: "train" | "eval"): Promise<CachedSession> {
+  private entry(mode: "train" | "eval"): CacheEntry {
     const key = `${mode}|${wiringKey(this.wiringMap)}`;
-    let entry = this.sessions.get(key);
-    if (!entry) {
-      const graph =
-        mode === "train"
-          ? compileTraining(this.spec, this.wiringMap, this.store, this.trainable)
-          : compileEval(this.spec, this.wiringMap, this.store);
-      entry = createSession(graph.bytes, this.config).then((session) => ({
-        session,
-        graph,
-        inputs: new Set(session.inputNames),
-        paramFeeds: new Map(),
-      }));
-      entry.catch(() => this.sessions.delete(key));
-      this.sessions.set(key, entry);
+    const cached = this.sessions.get(key);
+    if (cached) {
+      this.sessions.delete(key);
+      this.sessions.set(key, cached);
+      return cached;
+    }
+    const graph =
+      mode === "train"
+        ? compileTraining(this.spec, this.wiringMap, this.store, this.trainable)
+        : compileEval(this.spec, this.wiringMap, this.store);
+    const ready = createSession(graph.bytes, this.config).then((session) => ({
+      session,
+      graph,
+      inputs: new Set(session.inputNames),
+      paramFeeds: new Map(),
+    }));
+    const seedIds = new Set<string>();
+    for (const w of this.wiringMap.values()) if (w.kind !== "identity") seedIds.add(w.seed.seedId);
+    const entry: CacheEntry = { ready, seedIds, running: 0, evicted: false };
+    ready.catch(() => {
+      if (this.sessions.get(key) === entry) this.sessions.delete(key);
+    });
+    this.sessions.set(key, entry);
+    this.compiledTotal++;
+    for (const [oldKey, old] of this.sessions) {
+      if (this.sessions.size <= this.maxSessions) break;
+      if (old !== entry) void this.evict(oldKey, old);
     }
     return entry;
   }
 
+  /** Drops an entry from the cache; releases it now if idle (the last run in flight does otherwise). */
+  private evict(key: string, entry: CacheEntry): Promise<void> {
+    this.sessions.delete(key);
+    entry.evicted = true;
+    return entry.running === 0 ? releaseCreated(entry.ready) : Promise.resolve();
+  }
+
+  /** Runs `fn` on the session for the current wiring, keeping it from release until `fn` settles. */
+  private async withSession<T>(mode: "train" | "eval", fn: (c: CachedSession) => Promise<T>): Promise<T> {
+    const entry = this.entry(mode);
+    entry.running++;
+    try {
+      return await fn(await entry.ready);
+    } finally {
+      entry.running--;
+      if (entry.evicted && entry.running === 0) void releaseCreated(entry.ready);
+    }
+  }
+
   /** Compiles (or reuses) the sessions for the current wiring without running them. */
   async prepare(): Promise<void> {
-    await Promise.all([this.session("train"), this.session("eval")]);
+    await Promise.all([this.withSession("train", async () => {}), this.withSession("eval", async () => {})]);
+  }
+
+  /**
+   * Evicts and releases every cached session whose wiring reads seed `seedId` (e.g. once it is culled),
+   * after their runs in flight. Returns how many were evicted.
+   */
+  releaseSessionsOf(seedId: string): number {
+    let n = 0;
+    for (const [key, entry] of [...this.sessions]) {
+      if (!entry.seedIds.has(seedId)) continue;
+      void this.evict(key, entry);
+      n++;
+    }
+    return n;
   }
 
   private feeds(c: CachedSession, s: StepInputs, mode: "train" | "eval"): Record<string, ort.Tensor> {
@@ -190,8 +260,10 @@ export class ModelRunner {
   /** Runs one training step: loss, logits and the gradient of every trainable parameter in the graph. */
   async trainStep(s: StepInputs): Promise<StepResult> {
     this.check(s);
-    const c = await this.session("train");
-    const out = await c.session.run(this.feeds(c, s, "train"));
+    const [c, out] = await this.withSession(
+      "train",
+      async (c) => [c, await c.session.run(this.feeds(c, s, "train"))] as const,
+    );
     const grads = new Map<string, Float32Array>();
     for (const p of c.graph.gradParams) grads.set(p, floatResult(out, gradOutputName(p)));
     return { loss: lossOf(out), logits: floatResult(out, "logits"), grads };
@@ -200,15 +272,23 @@ export class ModelRunner {
   /** Runs the evaluation graph (no gradients, dropout off). */
   async evaluate(s: StepInputs): Promise<EvalResult> {
     this.check(s);
-    const c = await this.session("eval");
-    const out = await c.session.run(this.feeds(c, s, "eval"));
+    const out = await this.withSession("eval", (c) => c.session.run(this.feeds(c, s, "eval")));
     return { loss: lossOf(out), logits: floatResult(out, "logits") };
   }
 
-  /** Releases every cached session. */
+  /** Releases every cached session (after their runs in flight). */
   async release(): Promise<void> {
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    for (const p of all) await (await p).session.release();
+    await Promise.all([...this.sessions].map(([key, entry]) => this.evict(key, entry)));
   }
+}
+
+/** Releases a session once created; one that failed to create (an error its caller got) has nothing to release. */
+async function releaseCreated(ready: Promise<CachedSession>): Promise<void> {
+  let c: CachedSession;
+  try {
+    c = await ready;
+  } catch {
+    return;
+  }
+  await c.session.release();
 }

@@ -36,16 +36,18 @@ export interface GraftedSeed {
 
 /**
  * What the compiled graph does at a slot with activation h:
- * - identity: y = h (no seed, or a seed before TRAINING / after CULLED);
- * - shadow:   y = h + k(stop_gradient(h)) — the seed learns; the seed branch sends no gradient into
- *             the host below the slot (TRAINING);
+ * - identity:  y = h (no seed, or a seed before TRAINING / after CULLED);
+ * - incubator: y = h + k − stop_gradient(k), k = k(stop_gradient(h)) (TRAINING, the original's
+ *              straight-through incubator): y equals h exactly, so the host's output and gradients
+ *              are those of identity, while the seed receives the loss gradient at the slot, ∂L/∂y.
+ *              The evaluation graph computes y = h without the kernel;
  * - blend:    see `BlendMode` (BLENDING);
  * - active:   fully active at α = 1: y = h + k(h) for residual, y = k(h) for the other modes
  *             (SHADOWING, PROBATIONARY, FOSSILIZED).
  */
 export type SlotWiring =
   | { readonly kind: "identity" }
-  | { readonly kind: "shadow"; readonly seed: GraftedSeed }
+  | { readonly kind: "incubator"; readonly seed: GraftedSeed }
   | {
       readonly kind: "blend";
       readonly seed: GraftedSeed;
@@ -63,7 +65,7 @@ export function wiringForStage(
 ): SlotWiring {
   switch (stage) {
     case SeedLifecycleStage.TRAINING:
-      return { kind: "shadow", seed };
+      return { kind: "incubator", seed };
     case SeedLifecycleStage.BLENDING:
       return gate ? { kind: "blend", seed, mode, gate } : { kind: "blend", seed, mode };
     case SeedLifecycleStage.SHADOWING:
@@ -126,9 +128,10 @@ export function wireSlot(
     );
   }
   const params = paramsOf(wiring.seed);
-  if (wiring.kind === "shadow") {
-    const source = mode === "train" ? g.stopGradient(h) : h;
-    return g.add(h, inlineKernel(g, kernel, source, params));
+  if (wiring.kind === "incubator") {
+    if (mode === "eval") return h;
+    const k = inlineKernel(g, kernel, g.stopGradient(h), params);
+    return g.add(h, g.sub(k, g.stopGradient(k)));
   }
   const k = inlineKernel(g, kernel, h, params);
   if (wiring.kind === "active") return wiring.mode === "residual" ? g.add(h, k) : k;

@@ -1,0 +1,39 @@
+import type { JobPreset } from "./job-preset.ts";
+
+/**
+ * The default job: two interleaved spirals (1.5 turns) that a host with a 4-unit tanh layer cannot
+ * separate (validation accuracy plateaus near 0.6 within the first epochs). A wide ReLU layer grafted
+ * at the slot after that layer at epoch 4, incubated for 2 epochs and blended over 40 steps, takes it
+ * above 0.9. 640 steps of batch 32: a few seconds on one core.
+ */
+export const spiralsGrowthPreset: JobPreset = {
+  name: "spirals-growth",
+  dataset: {
+    kind: "spirals",
+    n: 2000,
+    classes: 2,
+    turns: 1.5,
+    noise: 0.03,
+    seed: 1,
+    validationFraction: 0.25,
+  },
+  host: {
+    inputWidth: 2,
+    layers: [
+      { kind: "linear", name: "fc1", out: 4 },
+      { kind: "activation", fn: "tanh" },
+      { kind: "slot", slotId: "s1" },
+      { kind: "linear", name: "fc2", out: 2 },
+    ],
+    loss: "softmaxCrossEntropy",
+  },
+  initSeed: 7,
+  optimizer: { kind: "adamw", lr: 0.02, weightDecay: 0 },
+  batchSize: 32,
+  epochs: 16,
+  stepsPerEpoch: 40,
+  slotId: "s1",
+  blueprint: { kind: "wide-single-layer", inputWidth: 4, hiddenWidth: 64, initSeed: 1 },
+  blend: "residual",
+  stages: { graftEpoch: 4, trainingEpochs: 2, blendingSteps: 40 },
+};
