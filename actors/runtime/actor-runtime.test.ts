@@ -267,6 +267,49 @@ describe("actor runtime in this process (real nats-server)", () => {
     }
   });
 
+  it("a consumed handler that hangs is aborted at worker.defaultTimeoutMs, reported, and the next message handled", async () => {
+    const s = await stage("hung", { worker: { defaultTimeoutMs: 400 } });
+    await ensureResources(s.bus);
+    const handled: string[] = [];
+    let aborted = 0;
+    const def: ActorDefinition = {
+      name: "hung",
+      async start(ctx) {
+        await ctx.consume(
+          "tolaria-seed-directives",
+          async (msg, _ctx, signal) => {
+            if (handled.length === 0 && aborted === 0) {
+              await new Promise<void>((_, reject) =>
+                signal.addEventListener("abort", () => {
+                  aborted++;
+                  reject(signal.reason);
+                }),
+              );
+            }
+            handled.push(msg.directiveId);
+          },
+          { mailbox: "directives", mode: "ordered" },
+        );
+      },
+    };
+    const h = run(def, s.env("i1"));
+    try {
+      await until(() => h.lifecycle.state === "running", "running");
+      const first = { ...sampleOf("SeedDirective"), directiveId: "d-hangs" };
+      const second = { ...sampleOf("SeedDirective", 2), directiveId: "d-next" };
+      await publishToStream(s.bus, "seedDirective", first);
+      await publishToStream(s.bus, "seedDirective", second);
+      await until(() => handled.includes("d-next"), "the message after the hung one");
+      expect(aborted).toBe(1);
+      expect(handled).toEqual(["d-next"]);
+      await until(() => s.events("hung.bus.handler_deadline").length === 1, "the handler_deadline report");
+    } finally {
+      h.drain("test end");
+      await h.done;
+      await s.close();
+    }
+  });
+
   it("applies a settings change to the worker and mailboxes, tells onSettings, calls stop, reports lastError", async () => {
     const s = await stage("hooks", { cadence: { heartbeatIntervalMs: 50 } });
     const changes: SettingsApplied[] = [];

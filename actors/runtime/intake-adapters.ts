@@ -15,6 +15,7 @@ import {
   subscribe,
 } from "../../bus/typed.ts";
 import { SystemLimits } from "../../contracts/budgets.ts";
+import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import type { MessageInput, MessageOf } from "../../contracts/registry.ts";
 import type { RequestSubjectKey, SubjectMessage, SubjectReply } from "../../contracts/subjects.ts";
 import type {
@@ -36,6 +37,8 @@ export interface IntakeHost {
   createMailbox<M>(opts: ActorMailboxOptions<M>): Mailbox<M>;
   /** Registers the intake's stop, called at the start of the drain (before the mailboxes drain). */
   addIntake(stop: (graceMs: number) => Promise<void>): void;
+  /** The worker settings in force. */
+  settings(): WorkerSettings;
 }
 
 /** Handlers in flight the bus may hold for an endpoint: every mailbox slot and queued request. */
@@ -132,7 +135,8 @@ export function serveIntake<K extends RequestSubjectKey>(
 /**
  * A durable JetStream consumer into a mailbox. The consumer waits for room (the server keeps the
  * messages; `maxAckPending` bounds what is in flight); a message is acked when its handler succeeds,
- * and one arriving while draining is nak'd for redelivery.
+ * and one arriving while draining is nak'd for redelivery. A handler gets `worker.defaultTimeoutMs`
+ * (pushed out by `ctx.working()`); past it the bus aborts its signal and dead-letters the message.
  */
 export async function consumeIntake<R extends ConsumerRef>(
   host: IntakeHost,
@@ -141,13 +145,17 @@ export async function consumeIntake<R extends ConsumerRef>(
   opts: IntakeMailboxOptions,
 ): Promise<Mailbox<StreamDelivery<MessageFor<R>>>> {
   const box = host.createMailbox<StreamDelivery<MessageFor<R>>>(
-    mailboxOptions(opts, (d, signal) => handler(d.msg, d.ctx, signal)),
+    mailboxOptions(opts, (d, signal) => handler(d.msg, d.ctx, AbortSignal.any([signal, d.ctx.signal]))),
   );
-  const consumer = await consume(host.bus, ref, (msg, ctx) =>
-    box.handle({ msg, ctx }).catch((error: unknown) => {
-      if (error instanceof MailboxClosedError) throw new RetryableError(`${host.actor} is draining`);
-      throw error;
-    }),
+  const consumer = await consume(
+    host.bus,
+    ref,
+    (msg, ctx) =>
+      box.handle({ msg, ctx }).catch((error: unknown) => {
+        if (error instanceof MailboxClosedError) throw new RetryableError(`${host.actor} is draining`);
+        throw error;
+      }),
+    { handlerDeadlineMs: host.settings().worker.defaultTimeoutMs },
   );
   host.addIntake((graceMs) => consumer.stop(graceMs));
   return box;
