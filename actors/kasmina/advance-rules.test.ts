@@ -9,7 +9,7 @@ import {
   type JudgedStage,
   type SeedWindow,
 } from "./advance-rules.ts";
-import { MissingHostBaselineError, MixedSeedWindowError } from "./errors.ts";
+import { MixedSeedWindowError } from "./errors.ts";
 import { seedTransitions } from "./lifecycle.ts";
 
 const settings: AdvanceRuleSettings = {
@@ -21,8 +21,10 @@ const settings: AdvanceRuleSettings = {
 };
 
 let counter = 0;
+/** A report of seed s1 with `loss` against the host's `hostLoss` (1.0 unless `extra` says otherwise). */
 function report(stage: SeedReport["stage"], loss: number, extra: Partial<SeedReport> = {}): SeedReport {
   counter++;
+  const hostLoss = extra.hostLoss ?? 1.0;
   return {
     reportId: `r${counter}`,
     trainingRunId: "run-1",
@@ -33,7 +35,8 @@ function report(stage: SeedReport["stage"], loss: number, extra: Partial<SeedRep
     steps: 10,
     alpha: 0,
     loss,
-    lossDelta: 0,
+    hostLoss,
+    lossDelta: loss - hostLoss,
     seedGradientNorm: 1,
     hostGradientNorm: 1,
     gradientCosine: 0,
@@ -45,12 +48,12 @@ function report(stage: SeedReport["stage"], loss: number, extra: Partial<SeedRep
   };
 }
 
-function judge(stage: JudgedStage, losses: readonly number[], hostLossBaseline: number | undefined) {
+/** Judges seed s1 in `stage` from reports with these losses, each against `hostLoss`. */
+function judge(stage: JudgedStage, losses: readonly number[], hostLoss = 1.0) {
   const window: SeedWindow = {
     seedId: "s1",
     stage,
-    reports: losses.map((l) => report(stage, l)),
-    hostLossBaseline,
+    reports: losses.map((l) => report(stage, l, { hostLoss })),
   };
   return decideAdvance(window, settings);
 }
@@ -67,7 +70,7 @@ describe("advanceTarget", () => {
 
 describe("TRAINING → BLENDING (trainingLossSettled)", () => {
   it("holds with fewer than N reports", () => {
-    expect(judge(S.TRAINING, [0.9, 0.8], 1.0)).toEqual({
+    expect(judge(S.TRAINING, [0.9, 0.8])).toEqual({
       decision: "hold",
       rule: "trainingLossSettled",
       reason: "2 of 3 reports",
@@ -75,78 +78,91 @@ describe("TRAINING → BLENDING (trainingLossSettled)", () => {
   });
 
   it("advances after N reports whose loss never increases (equal counts as non-increasing)", () => {
-    expect(judge(S.TRAINING, [0.9, 0.8, 0.8], 1.0)).toMatchObject({
+    expect(judge(S.TRAINING, [0.9, 0.8, 0.8])).toMatchObject({
       decision: "advance",
       rule: "trainingLossSettled",
     });
   });
 
   it("holds when the loss rose within the last N reports, and ignores a rise before them", () => {
-    expect(judge(S.TRAINING, [0.9, 0.95, 0.8], 1.0)).toMatchObject({
+    expect(judge(S.TRAINING, [0.9, 0.95, 0.8])).toMatchObject({
       decision: "hold",
       reason: expect.stringMatching(/rose from 0.9 to 0.95/),
     });
-    expect(judge(S.TRAINING, [0.5, 0.9, 0.8, 0.7], 1.0)).toMatchObject({ decision: "advance" });
+    expect(judge(S.TRAINING, [0.5, 0.9, 0.8, 0.7])).toMatchObject({ decision: "advance" });
   });
 
   it("does not count reports of an earlier stage", () => {
     const reports = [report(S.GERMINATED, 0.9), report(S.TRAINING, 0.8), report(S.TRAINING, 0.7)];
-    const verdict = decideAdvance(
-      { seedId: "s1", stage: S.TRAINING, reports, hostLossBaseline: undefined },
-      settings,
-    );
+    const verdict = decideAdvance({ seedId: "s1", stage: S.TRAINING, reports }, settings);
     expect(verdict).toMatchObject({ decision: "hold", reason: "2 of 3 reports" });
   });
 
   it("does not apply the loss-harm rule while alpha is 0", () => {
-    expect(judge(S.TRAINING, [5, 4, 3], 1.0)).toMatchObject({ decision: "advance" });
+    expect(judge(S.TRAINING, [5, 4, 3])).toMatchObject({ decision: "advance" });
   });
 });
 
 describe("BLENDING → SHADOWING (blendScheduleCompleted)", () => {
   it("holds until the reported blending steps reach the schedule's total, then advances", () => {
-    expect(judge(S.BLENDING, [1.0], 1.0)).toEqual({
+    expect(judge(S.BLENDING, [1.0])).toEqual({
       decision: "hold",
       rule: "blendScheduleCompleted",
       reason: "10 of 20 blending steps done",
     });
-    expect(judge(S.BLENDING, [1.0, 1.0], 1.0)).toMatchObject({
+    expect(judge(S.BLENDING, [1.0, 1.0])).toMatchObject({
       decision: "advance",
       rule: "blendScheduleCompleted",
     });
   });
-
-  it("needs the host baseline", () => {
-    expect(() => judge(S.BLENDING, [1.0], undefined)).toThrow(MissingHostBaselineError);
-    expect(() => judge(S.BLENDING, [1.0], Number.NaN)).toThrow(/hostLossBaseline must be finite/);
-  });
 });
 
 describe("SHADOWING → PROBATIONARY (shadowingHarmless) and PROBATIONARY → FOSSILIZED (probationPassed)", () => {
-  it("advances after N consecutive reports within the margin of the baseline", () => {
-    expect(judge(S.SHADOWING, [1.0, 1.05, 0.9], 1.0)).toMatchObject({
+  it("advances after N consecutive reports within the margin of their hostLoss", () => {
+    expect(judge(S.SHADOWING, [1.0, 1.05, 0.9])).toMatchObject({
       decision: "advance",
       rule: "shadowingHarmless",
     });
-    expect(judge(S.SHADOWING, [1.0, 0.9], 1.0)).toMatchObject({
+    expect(judge(S.SHADOWING, [1.0, 0.9])).toMatchObject({
       decision: "hold",
       rule: "shadowingHarmless",
     });
   });
 
   it("restarts the count after a harmful report", () => {
-    expect(judge(S.SHADOWING, [1.0, 1.0, 1.2, 1.0, 1.0], 1.0)).toMatchObject({
+    expect(judge(S.SHADOWING, [1.0, 1.0, 1.2, 1.0, 1.0])).toMatchObject({
       decision: "hold",
-      reason: "2 of 3 consecutive reports with loss <= 1.05",
+      reason: "2 of 3 consecutive reports with loss <= hostLoss + 0.05",
+    });
+  });
+
+  it("judges each report against its own hostLoss", () => {
+    const reports = [
+      report(S.SHADOWING, 0.9, { hostLoss: 0.8 }),
+      report(S.SHADOWING, 1.5, { hostLoss: 1.48 }),
+      report(S.SHADOWING, 2.0, { hostLoss: 2.0 }),
+      report(S.SHADOWING, 0.5, { hostLoss: 0.5 }),
+    ];
+    expect(
+      decideAdvance({ seedId: "s1", stage: S.SHADOWING, reports: reports.slice(0, 3) }, settings),
+    ).toEqual({
+      decision: "hold",
+      rule: "shadowingHarmless",
+      reason: "2 of 3 consecutive reports with loss <= hostLoss + 0.05",
+    });
+    expect(
+      decideAdvance({ seedId: "s1", stage: S.SHADOWING, reports: reports.slice(1) }, settings),
+    ).toMatchObject({
+      decision: "advance",
     });
   });
 
   it("uses its own count for probation", () => {
-    expect(judge(S.PROBATIONARY, [1.0, 1.0, 1.0], 1.0)).toMatchObject({
+    expect(judge(S.PROBATIONARY, [1.0, 1.0, 1.0])).toMatchObject({
       decision: "hold",
       rule: "probationPassed",
     });
-    expect(judge(S.PROBATIONARY, [1.0, 1.0, 1.0, 1.0], 1.0)).toMatchObject({
+    expect(judge(S.PROBATIONARY, [1.0, 1.0, 1.0, 1.0])).toMatchObject({
       decision: "advance",
       rule: "probationPassed",
     });
@@ -154,14 +170,17 @@ describe("SHADOWING → PROBATIONARY (shadowingHarmless) and PROBATIONARY → FO
 });
 
 describe("cull rules", () => {
-  it("culls a seed whose latest loss exceeds the baseline by more than the margin (lossHarm)", () => {
-    expect(judge(S.SHADOWING, [1.0, 1.0, 1.06], 1.0)).toEqual({
+  it("culls a seed whose latest loss exceeds its report's hostLoss by more than the margin (lossHarm)", () => {
+    const harmful = report(S.SHADOWING, 1.06, { hostLoss: 1.0 });
+    expect(decideAdvance({ seedId: "s1", stage: S.SHADOWING, reports: [harmful] }, settings)).toEqual({
       decision: "cull",
       rule: "lossHarm",
-      reason: "loss 1.06 exceeds host baseline 1 by more than the margin 0.05",
+      reason: `report ${harmful.reportId}: loss 1.06 exceeds hostLoss 1 by more than the margin 0.05`,
     });
-    expect(judge(S.BLENDING, [1.0, 1.2], 1.0)).toMatchObject({ decision: "cull", rule: "lossHarm" });
-    expect(judge(S.PROBATIONARY, [1.05], 1.0)).toMatchObject({ decision: "hold" });
+    expect(judge(S.BLENDING, [1.0, 1.2])).toMatchObject({ decision: "cull", rule: "lossHarm" });
+    expect(judge(S.PROBATIONARY, [1.05])).toMatchObject({ decision: "hold" });
+    expect(judge(S.BLENDING, [3.0], 2.96)).toMatchObject({ decision: "hold" });
+    expect(judge(S.BLENDING, [0.5], 0.4)).toMatchObject({ decision: "cull", rule: "lossHarm" });
   });
 
   it("culls a seed with non-finite gradients or a non-finite value, in any stage, before advancing", () => {
@@ -170,17 +189,13 @@ describe("cull rules", () => {
       report(S.TRAINING, 0.8, { nonFiniteGradients: true }),
       report(S.TRAINING, 0.7),
     ];
-    expect(
-      decideAdvance({ seedId: "s1", stage: S.TRAINING, reports, hostLossBaseline: undefined }, settings),
-    ).toEqual({
+    expect(decideAdvance({ seedId: "s1", stage: S.TRAINING, reports }, settings)).toEqual({
       decision: "cull",
       rule: "nonFiniteValues",
       reason: `report ${reports[1]?.reportId} has non-finite gradients`,
     });
     const nan = [report(S.SHADOWING, Number.NaN)];
-    expect(
-      decideAdvance({ seedId: "s1", stage: S.SHADOWING, reports: nan, hostLossBaseline: 1 }, settings),
-    ).toMatchObject({
+    expect(decideAdvance({ seedId: "s1", stage: S.SHADOWING, reports: nan }, settings)).toMatchObject({
       decision: "cull",
       rule: "nonFiniteValues",
       reason: expect.stringMatching(/has loss NaN$/),
@@ -191,13 +206,13 @@ describe("cull rules", () => {
 describe("decideAdvance input checks", () => {
   it("rejects a window with a report of another seed", () => {
     const reports = [report(S.TRAINING, 0.9), report(S.TRAINING, 0.8, { seedId: "s2" })];
-    expect(() =>
-      decideAdvance({ seedId: "s1", stage: S.TRAINING, reports, hostLossBaseline: 1 }, settings),
-    ).toThrow(MixedSeedWindowError);
+    expect(() => decideAdvance({ seedId: "s1", stage: S.TRAINING, reports }, settings)).toThrow(
+      MixedSeedWindowError,
+    );
   });
 
   it("rejects bad thresholds, naming the field", () => {
-    const window: SeedWindow = { seedId: "s1", stage: S.TRAINING, reports: [], hostLossBaseline: 1 };
+    const window: SeedWindow = { seedId: "s1", stage: S.TRAINING, reports: [] };
     expect(() => decideAdvance(window, { ...settings, trainingReports: 0 })).toThrow(/trainingReports/);
     expect(() => decideAdvance(window, { ...settings, harmMargin: -0.1 })).toThrow(/harmMargin/);
   });

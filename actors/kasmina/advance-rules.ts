@@ -1,7 +1,7 @@
 import { SeedLifecycleStage as S } from "../../contracts/enums.ts";
 import type { SeedReport } from "../../contracts/messages/seed.ts";
 import { type AlphaSchedule, blendComplete } from "./alpha-schedule.ts";
-import { MissingHostBaselineError, MixedSeedWindowError } from "./errors.ts";
+import { MixedSeedWindowError } from "./errors.ts";
 import type { SeedStage } from "./stages.ts";
 
 /** The stages judged from seed reports. */
@@ -35,7 +35,7 @@ export interface AdvanceRuleSettings {
   readonly shadowingReports: number;
   /** Consecutive harmless PROBATIONARY reports before FOSSILIZED. */
   readonly probationReports: number;
-  /** How much higher than the host baseline the loss with the seed may be before the seed harms it (absolute, ≥ 0). */
+  /** How much higher than a report's `hostLoss` its `loss` may be before the seed harms the host (absolute, ≥ 0). */
   readonly harmMargin: number;
   /** The blend schedule; BLENDING ends once the reported blending steps reach its total. */
   readonly blend: AlphaSchedule;
@@ -43,15 +43,13 @@ export interface AdvanceRuleSettings {
 
 /**
  * The reports of one seed in its current stage, oldest first. Reports of an earlier stage (sent before
- * Tolaria applied the last directive) are not counted. `loss` of a report is the training loss with the
- * seed wired in at its alpha; `hostLossBaseline` is the host's loss without the seed, which SeedReport
- * does not carry: it is required from BLENDING on.
+ * Tolaria applied the last directive) are not counted. Each report carries `loss` (the seed wired in at
+ * its alpha) and `hostLoss` (the same batches with the seed's slot as identity).
  */
 export interface SeedWindow {
   readonly seedId: string;
   readonly stage: JudgedStage;
   readonly reports: readonly SeedReport[];
-  readonly hostLossBaseline: number | undefined;
 }
 
 type Rule = (
@@ -85,22 +83,21 @@ export const nonFiniteValues: Rule = (reports) => {
   return hold("nonFiniteValues", "all values finite");
 };
 
-/** Culls a seed whose latest loss is worse than the host baseline by more than the margin (from BLENDING on). */
+/** Culls a seed whose latest loss exceeds that report's `hostLoss` by more than the margin (from BLENDING on). */
 export const lossHarm: Rule = (reports, window, settings) => {
   if (window.stage === S.TRAINING)
     return hold("lossHarm", "alpha is 0 in TRAINING: the seed cannot change the loss");
   const latest = reports.at(-1);
   if (latest === undefined) return hold("lossHarm", "no report yet");
-  const baseline = requireBaseline(window);
-  return latest.loss > baseline + settings.harmMargin
+  return harms(latest, settings)
     ? {
         decision: "cull",
         rule: "lossHarm",
-        reason: `loss ${latest.loss} exceeds host baseline ${baseline} by more than the margin ${settings.harmMargin}`,
+        reason: `report ${latest.reportId}: loss ${latest.loss} exceeds hostLoss ${latest.hostLoss} by more than the margin ${settings.harmMargin}`,
       }
     : hold(
         "lossHarm",
-        `loss ${latest.loss} within margin ${settings.harmMargin} of host baseline ${baseline}`,
+        `report ${latest.reportId}: loss ${latest.loss} within margin ${settings.harmMargin} of hostLoss ${latest.hostLoss}`,
       );
 };
 
@@ -139,12 +136,12 @@ export const blendScheduleCompleted: Rule = (reports, _window, settings) => {
 };
 
 /** SHADOWING → PROBATIONARY after `shadowingReports` consecutive reports without loss harm. */
-export const shadowingHarmless: Rule = (reports, window, settings) =>
-  harmlessRun("shadowingHarmless", settings.shadowingReports, reports, window, settings);
+export const shadowingHarmless: Rule = (reports, _window, settings) =>
+  harmlessRun("shadowingHarmless", settings.shadowingReports, reports, settings);
 
 /** PROBATIONARY → FOSSILIZED after `probationReports` consecutive reports without loss harm. */
-export const probationPassed: Rule = (reports, window, settings) =>
-  harmlessRun("probationPassed", settings.probationReports, reports, window, settings);
+export const probationPassed: Rule = (reports, _window, settings) =>
+  harmlessRun("probationPassed", settings.probationReports, reports, settings);
 
 /** The rules that may cull, checked first, in this order. */
 export const cullRules: readonly Rule[] = [nonFiniteValues, lossHarm];
@@ -159,8 +156,8 @@ export const advanceRules: Readonly<Record<JudgedStage, Rule>> = {
 
 /**
  * Judges one seed from its window: the first cull rule that culls decides; otherwise the stage's
- * advance rule does. Throws MixedSeedWindowError for a report of another seed, MissingHostBaselineError
- * when a rule needs the baseline, and RangeError for bad settings.
+ * advance rule does. Throws MixedSeedWindowError for a report of another seed and RangeError for bad
+ * settings.
  */
 export function decideAdvance(window: SeedWindow, settings: AdvanceRuleSettings): RuleDecision {
   checkSettings(settings);
@@ -179,25 +176,22 @@ function harmlessRun(
   rule: string,
   n: number,
   reports: readonly SeedReport[],
-  window: SeedWindow,
   settings: AdvanceRuleSettings,
 ): RuleDecision {
-  const limit = requireBaseline(window) + settings.harmMargin;
   let run = 0;
   for (const r of [...reports].reverse()) {
-    if (r.loss > limit) break;
+    if (harms(r, settings)) break;
     run++;
   }
+  const what = `consecutive reports with loss <= hostLoss + ${settings.harmMargin}`;
   return run >= n
-    ? { decision: "advance", rule, reason: `${run} consecutive reports with loss <= ${limit}` }
-    : hold(rule, `${run} of ${n} consecutive reports with loss <= ${limit}`);
+    ? { decision: "advance", rule, reason: `${run} ${what}` }
+    : hold(rule, `${run} of ${n} ${what}`);
 }
 
-function requireBaseline(window: SeedWindow): number {
-  const baseline = window.hostLossBaseline;
-  if (baseline === undefined) throw new MissingHostBaselineError(window.seedId, window.stage);
-  if (!Number.isFinite(baseline)) throw new RangeError(`hostLossBaseline must be finite, got ${baseline}`);
-  return baseline;
+/** A report shows harm when its loss with the seed exceeds its own host loss by more than the margin. */
+function harms(report: SeedReport, settings: AdvanceRuleSettings): boolean {
+  return report.loss > report.hostLoss + settings.harmMargin;
 }
 
 function checkSettings(settings: AdvanceRuleSettings): void {

@@ -95,16 +95,3 @@ export class MixedSeedWindowError extends Error {
     super(`report window for seed ${expectedSeedId} contains a report of seed ${foundSeedId}`);
   }
 }
-
-/** A rule needs the host's loss without the seed, and none was given. */
-export class MissingHostBaselineError extends Error {
-  override readonly name = "MissingHostBaselineError";
-  constructor(
-    readonly seedId: string,
-    readonly stage: SeedStage,
-  ) {
-    super(
-      `seed ${seedId} in ${stageName(stage)}: the loss-harm rule needs hostLossBaseline (the host's loss without the seed)`,
-    );
-  }
-}

@@ -20,6 +20,7 @@ const policy = { version: "tamiyo-rules-v1", digest: "ab".repeat(32) };
 const action: GerminateAction = {
   kind: "germinate",
   seedId: "seed-a",
+  slotId: "slot-seed-a",
   slotWidth: 8,
   blueprintId: bp.blueprintId,
   blend: {
@@ -75,8 +76,8 @@ describe("command builder", () => {
     });
     expect(cmd.payload).not.toHaveProperty("confidence");
     expect(cmd.decision).toEqual({
-      policy: { ...policy, action: "germinate", paramDelta: 0, valueEstimate: 0, latencyMs: 1.5 },
-      risk: { reason: CATALOG_RISK_REASON, score: bp.risk, index: 0 },
+      policy: { ...policy, action: "germinate", latencyMs: 1.5 },
+      risk: { reason: CATALOG_RISK_REASON, score: bp.risk },
       blend: { methodIndex: BlendSchedule.COSINE, scheduleStart: 0.1, scheduleEnd: 0.9 },
       coverage: { featureCoverage: 1, byType: {} },
     });

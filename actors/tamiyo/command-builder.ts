@@ -87,11 +87,9 @@ export function createCommandBuilder(options: CommandBuilderOptions): CommandBui
           version: policy.version,
           digest: policy.digest,
           action: action.kind,
-          paramDelta: 0,
-          valueEstimate: 0,
           latencyMs: policyLatencyMs,
         },
-        risk: { reason: CATALOG_RISK_REASON, score: blueprint.risk, index: 0 },
+        risk: { reason: CATALOG_RISK_REASON, score: blueprint.risk },
         blend: { methodIndex: schedule.shape, scheduleStart: schedule.start, scheduleEnd: schedule.end },
         coverage: { featureCoverage: 1, byType: {} },
       };

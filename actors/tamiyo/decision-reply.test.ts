@@ -33,6 +33,7 @@ describe("decision replies", () => {
     const action = {
       kind: "germinate",
       seedId: "seed-a",
+      slotId: "slot-seed-a",
       slotWidth: 8,
       blueprintId: bp.blueprintId,
       blend: {

@@ -16,10 +16,6 @@ import { DORMANT, descriptor, FOSSILIZED, packet, seedState, TRAINING } from "./
 
 const KEY = "evaluation-test-key";
 const catalog = [descriptor("low-rank-linear", 8, 2), descriptor("residual-mlp", 4, 8)];
-const slotWidths = new Map([
-  ["seed-a", 8],
-  ["seed-b", 4],
-]);
 
 /** A run: loss improves then plateaus, seed-a germinates and trains through a fresh plateau, fossilizes, seed-b germinates. */
 const run: SystemStatePacket[] = (
@@ -33,7 +29,7 @@ const run: SystemStatePacket[] = (
     [0.795, [FOSSILIZED, DORMANT]],
   ] as const
 ).map(([loss, [a, b]], epoch) => {
-  const seeds: SeedState[] = [seedState("seed-a", a, 0), seedState("seed-b", b, 1)];
+  const seeds: SeedState[] = [seedState("seed-a", a, 0, 8), seedState("seed-b", b, 1, 4)];
   return packet(epoch, loss, seeds);
 });
 
@@ -62,7 +58,7 @@ function replay(packets: readonly SystemStatePacket[], rogue?: PolicyAction) {
   let memory: RunMemory = emptyRunMemory("run-a");
   const replies: TamiyoDecision[] = [];
   for (const p of packets) {
-    const e = evaluator.evaluate({ packet: p, catalog, memory, slotWidths });
+    const e = evaluator.evaluate({ packet: p, catalog, memory });
     memory = e.memory;
     if (e.command) expect(e.reply).toMatchObject({ outcome: "command", command: e.command });
     replies.push(e.reply);
@@ -100,19 +96,18 @@ describe("evaluation pipeline", () => {
     expect(replay(run)).toEqual(replay(run));
   });
 
-  it("throws on an unknown slot width instead of replying", () => {
-    const unknown = packet(0, 1, [seedState("seed-z", DORMANT)]);
-    expect(() => replay([unknown, { ...unknown, currentEpoch: 1 }, { ...unknown, currentEpoch: 2 }])).toThrow(
-      /slot width of seed 'seed-z'/,
-    );
-  });
-
   it("runs the id checks on the policy's action: a placeholder target is an error, never a command", () => {
     const blend = {
       mode: BlendMode.RESIDUAL,
       schedule: { shape: BlendSchedule.LINEAR, steps: 1, start: 0, end: 1 },
     };
-    const action = { kind: "germinate", slotWidth: 8, blend, rationale: "rogue" } as const;
+    const action = {
+      kind: "germinate",
+      slotId: "slot-seed-a",
+      slotWidth: 8,
+      blend,
+      rationale: "rogue",
+    } as const;
     const first = run.slice(0, 1);
     const bp = catalog[0]?.blueprintId ?? "";
     expect(() => replay(first, { ...action, seedId: "seed-1", blueprintId: bp })).toThrow(/seed id 'seed-1'/);

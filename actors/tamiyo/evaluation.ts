@@ -25,8 +25,6 @@ export interface EvaluationInput {
   readonly packet: SystemStatePacket;
   readonly catalog: readonly BlueprintDescriptor[];
   readonly memory: RunMemory;
-  /** Width of each seed's slot by seed id (the packet does not carry it). */
-  readonly slotWidths: ReadonlyMap<string, number>;
 }
 
 /** The outcome of one evaluation. */
@@ -47,10 +45,10 @@ export interface Evaluator {
 /** Creates the evaluator of Tamiyo's decision pipeline. */
 export function createEvaluator({ policy, commands, now, newId }: EvaluatorOptions): Evaluator {
   return {
-    evaluate({ packet, catalog, memory: before, slotWidths }) {
+    evaluate({ packet, catalog, memory: before }) {
       const started = now();
       const memory = observePacket(before, packet);
-      const action = policy.decide({ packet, catalog, memory, slotWidths });
+      const action = policy.decide({ packet, catalog, memory });
       const policyLatencyMs = now() - started;
       if (action.kind === "noop") {
         const reply = noActionReply(replyContext(), action);

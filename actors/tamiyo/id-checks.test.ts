@@ -10,6 +10,7 @@ const pkt = packet(3, 1, [seedState("seed-a", DORMANT), seedState("seed-b", DORM
 const action: GerminateAction = {
   kind: "germinate",
   seedId: "seed-b",
+  slotId: "slot-seed-b",
   slotWidth: 8,
   blueprintId: bp.blueprintId,
   blend: { mode: BlendMode.RESIDUAL, schedule: { shape: BlendSchedule.LINEAR, steps: 10, start: 0, end: 1 } },

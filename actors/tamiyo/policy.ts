@@ -29,6 +29,8 @@ export type PolicyAction =
       readonly kind: "germinate";
       /** The DORMANT seed whose slot receives the kernel. */
       readonly seedId: string;
+      /** The seed's slot and its width, as the packet gives them. */
+      readonly slotId: string;
       readonly slotWidth: number;
       readonly blueprintId: string;
       readonly blend: BlendSettings;
@@ -55,11 +57,6 @@ export interface PolicyInput {
   readonly catalog: readonly BlueprintDescriptor[];
   /** The run's memory after observing `packet` (see `observePacket`). */
   readonly memory: RunMemory;
-  /**
-   * Width of the activation at each seed's slot, by seed id. SystemStatePacket does not carry it
-   * (see README, "Contract gaps"), so it comes from the run's host model layout.
-   */
-  readonly slotWidths: ReadonlyMap<string, number>;
 }
 
 /** A decision policy: pure, deterministic function of its input. */

@@ -16,36 +16,26 @@ const wide8 = descriptor("residual-mlp", 8, 16);
 const low8 = descriptor("low-rank-linear", 8, 2);
 const mlp4 = descriptor("residual-mlp", 4, 8);
 const catalog: BlueprintDescriptor[] = [wide8, low8, mlp4];
-const slotWidths = new Map([
-  ["seed-a", 8],
-  ["seed-b", 4],
-  ["seed-c", 8],
-]);
-
 /** Memory after epochs 0..n−1 of `losses`, deciding on the last packet with `seeds`. */
-function decideAfter(
-  losses: readonly number[],
-  seeds: SeedState[],
-  cat = catalog,
-  widths = slotWidths,
-): PolicyAction {
+function decideAfter(losses: readonly number[], seeds: SeedState[], cat = catalog): PolicyAction {
   let memory: RunMemory = emptyRunMemory("run-a");
   let last = packet(0, 0, seeds);
   losses.forEach((loss, epoch) => {
     last = packet(epoch, loss, seeds);
     memory = observePacket(memory, last);
   });
-  return policy.decide({ packet: last, catalog: cat, memory, slotWidths: widths });
+  return policy.decide({ packet: last, catalog: cat, memory });
 }
 
 const flat = [1.0, 0.999, 0.998];
 
 describe("rule policy", () => {
   it("germinates the lowest-risk fitting blueprint on the first free slot after a plateau", () => {
-    const action = decideAfter(flat, [seedState("seed-a", DORMANT, 1), seedState("seed-b", DORMANT, 0)]);
+    const action = decideAfter(flat, [seedState("seed-a", DORMANT, 1), seedState("seed-b", DORMANT, 0, 4)]);
     expect(action).toMatchObject({
       kind: "germinate",
       seedId: "seed-b",
+      slotId: "slot-seed-b",
       slotWidth: 4,
       blueprintId: mlp4.blueprintId,
       blend: rules.blend,
@@ -93,8 +83,11 @@ describe("rule policy", () => {
   });
 
   it("no-ops with no_fitting_blueprint when no usable blueprint has the slot's width", () => {
-    const seeds = [seedState("seed-a", DORMANT)];
+    const seeds = [seedState("seed-a", DORMANT, 0, 8)];
     expect(decideAfter(flat, seeds, [mlp4])).toMatchObject({ kind: "noop", reason: "no_fitting_blueprint" });
+    const narrow = decideAfter(flat, [seedState("seed-a", DORMANT, 0, 4)], [wide8, low8]);
+    expect(narrow).toMatchObject({ kind: "noop", reason: "no_fitting_blueprint" });
+    expect(narrow.kind === "noop" && narrow.detail).toContain("width 4");
     const guarded = [
       { ...low8, quarantineOnly: true },
       { ...wide8, approvalRequired: true },
@@ -114,13 +107,20 @@ describe("rule policy", () => {
     }
   });
 
-  it("fails with the seed named when a free slot's width is unknown (never guessed)", () => {
-    expect(() => decideAfter(flat, [seedState("seed-x", DORMANT)])).toThrow(/slot width of seed 'seed-x'/);
+  it("takes each free slot's width from its seed state: a narrow first slot is passed over for a fitting one", () => {
+    const seeds = [seedState("seed-a", DORMANT, 0, 16), seedState("seed-c", DORMANT, 1, 4)];
+    expect(decideAfter(flat, seeds)).toMatchObject({
+      kind: "germinate",
+      seedId: "seed-c",
+      slotId: "slot-seed-c",
+      slotWidth: 4,
+      blueprintId: mlp4.blueprintId,
+    });
   });
 
   it("refuses to decide on a packet the memory has not observed", () => {
     const memory = observePacket(emptyRunMemory("run-a"), packet(0, 1, []));
-    const input = { packet: packet(1, 1, []), catalog, memory, slotWidths };
+    const input = { packet: packet(1, 1, []), catalog, memory };
     expect(() => policy.decide(input)).toThrow(/validation loss of epoch 1/);
   });
 
@@ -143,7 +143,7 @@ describe("rule policy", () => {
       last = packet(epoch, loss, [seedState("seed-a", DORMANT)]);
       memory = observePacket(memory, last);
     });
-    expect(own.decide({ packet: last, catalog, memory, slotWidths })).toMatchObject({ kind: "germinate" });
+    expect(own.decide({ packet: last, catalog, memory })).toMatchObject({ kind: "germinate" });
     expect(own.identity.digest).toBe(digest);
   });
 

@@ -13,19 +13,13 @@ const IN_FLIGHT: ReadonlySet<number> = new Set([
   SeedLifecycleStage.PROBATIONARY,
 ]);
 
-/** A DORMANT seed (a free slot) with the width of its slot's activation. */
-interface FreeSlot {
-  readonly seed: SeedState;
-  readonly width: number;
-}
-
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The transparent rule policy: when the validation loss has plateaued (k epochs without relative
  * improvement > ε since the last germination) and no seed is in flight, germinate on the first free
  * slot (lowest layer depth, then seed id) the lowest-risk catalog blueprint (then lowest id) whose
- * input and output widths equal the slot's width and that needs neither quarantine nor approval.
+ * input and output widths equal the slot's width (`slotWidth` of the seed state) and that needs neither quarantine nor approval.
  * Otherwise a no-op naming the first unmet condition. The rule set is copied at construction, so its
  * digest always describes the rules applied. Deterministic: the order of seeds in the packet
  * and of the catalog does not matter.
@@ -63,29 +57,30 @@ function decide(input: PolicyInput, rules: RuleSet): PolicyAction {
       `seed(s) ${[...inFlight].sort(byText).join(", ")} still in their lifecycle`,
     );
   }
-  const free = freeSlots(input);
+  const free = freeSlots(packet.seedStates);
   if (free.length === 0)
     return noop("no_free_slot", `none of ${packet.seedStates.length} seed(s) is DORMANT`);
   const usable = input.catalog
     .filter((b) => !b.quarantineOnly && !b.approvalRequired)
     .sort((a, b) => a.risk - b.risk || byText(a.blueprintId, b.blueprintId));
-  for (const slot of free) {
-    const blueprint = usable.find((b) => fits(b, slot.width));
+  for (const seed of free) {
+    const blueprint = usable.find((b) => fits(b, seed.slotWidth));
     if (blueprint) {
       return {
         kind: "germinate",
-        seedId: slot.seed.seedId,
-        slotWidth: slot.width,
+        seedId: seed.seedId,
+        slotId: seed.slotId,
+        slotWidth: seed.slotWidth,
         blueprintId: blueprint.blueprintId,
         blend: rules.blend,
         rationale:
           `plateau: ${plateau.epochsWithoutImprovement} epochs without relative improvement > ${eps} ` +
-          `(best ${plateau.best}); free slot of seed ${slot.seed.seedId} (width ${slot.width}); ` +
+          `(best ${plateau.best}); free slot ${seed.slotId} of seed ${seed.seedId} (width ${seed.slotWidth}); ` +
           `blueprint ${blueprint.blueprintId} fits (risk ${blueprint.risk})`,
       };
     }
   }
-  const widths = [...new Set(free.map((s) => s.width))].sort((a, b) => a - b).join(", ");
+  const widths = [...new Set(free.map((s) => s.slotWidth))].sort((a, b) => a - b).join(", ");
   return noop(
     "no_fitting_blueprint",
     `no catalog blueprint of width ${widths} free of quarantine and approval ` +
@@ -93,18 +88,11 @@ function decide(input: PolicyInput, rules: RuleSet): PolicyAction {
   );
 }
 
-/** DORMANT seeds in slot order (layer depth, then seed id) with their slot widths; a missing width is an error. */
-function freeSlots({ packet, slotWidths }: PolicyInput): FreeSlot[] {
-  return packet.seedStates
+/** DORMANT seeds (free slots) in slot order: layer depth, then seed id. */
+function freeSlots(seeds: readonly SeedState[]): SeedState[] {
+  return seeds
     .filter((s) => s.stage === SeedLifecycleStage.DORMANT)
-    .map((seed) => {
-      const width = slotWidths.get(seed.seedId);
-      if (width === undefined) {
-        throw new MissingInputError(`slot width of seed '${seed.seedId}'`, "is not in the run's slot layout");
-      }
-      return { seed, width };
-    })
-    .sort((a, b) => a.seed.layerDepth - b.seed.layerDepth || byText(a.seed.seedId, b.seed.seedId));
+    .sort((a, b) => a.layerDepth - b.layerDepth || byText(a.seedId, b.seedId));
 }
 
 /** A blueprint fits a slot when its kernel maps the slot's width to the same width. */

@@ -1,6 +1,10 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { type BlueprintDescriptor, KernelPrefetchResult } from "../../contracts/index.ts";
+import {
+  type BlueprintDescriptor,
+  type KernelArtifactError,
+  KernelPrefetchResult,
+} from "../../contracts/index.ts";
 import { buildBlueprint } from "../../nn/blueprints/artifact.ts";
 import { KernelPrewarmError } from "./errors.ts";
 import { guardDigest } from "./guard-digest.ts";
@@ -33,11 +37,12 @@ function deps(
   };
 }
 
-function reasonOf(result: KernelPrefetchResult): string {
+/** The error result's code and detail, after checking it passes the contract and answers request r1. */
+function errorOf(result: KernelPrefetchResult): Pick<KernelArtifactError, "code" | "reason"> {
   expect(KernelPrefetchResult.parse(result)).toEqual(result);
   if (result.status !== "error") throw new Error(`expected an error result, got ${JSON.stringify(result)}`);
   expect(result.requestId).toBe("r1");
-  return result.reason;
+  return { code: result.code, reason: result.reason };
 }
 
 describe("answerPrefetch", () => {
@@ -65,46 +70,50 @@ describe("answerPrefetch", () => {
     expect(result).toMatchObject({ status: "ready", prewarmP50Ms: 20, prewarmP95Ms: 29 });
   });
 
-  it("rejects a blueprint the catalog does not hold with reason unknown_blueprint", async () => {
-    const reason = reasonOf(await answerPrefetch(request, deps({ catalog: {} })));
-    expect(reason).toBe(`unknown_blueprint: blueprint ${id} is not in the catalog`);
+  it("rejects a blueprint the catalog does not hold with code unknown_blueprint", async () => {
+    expect(errorOf(await answerPrefetch(request, deps({ catalog: {} })))).toEqual({
+      code: "unknown_blueprint",
+      reason: `blueprint ${id} is not in the catalog`,
+    });
   });
 
-  it("rejects a catalogued blueprint whose artifact is not stored with reason artifact_missing", async () => {
-    const reason = reasonOf(await answerPrefetch(request, deps({ read: { kind: "missing" } })));
-    expect(reason).toMatch(/^artifact_missing: /);
+  it("rejects a catalogued blueprint whose artifact is not stored with code artifact_missing", async () => {
+    const { code, reason } = errorOf(await answerPrefetch(request, deps({ read: { kind: "missing" } })));
+    expect(code).toBe("artifact_missing");
     expect(reason).toContain(descriptor.artifactSha256);
   });
 
-  it("rejects bytes that do not hash to the descriptor's sha256 with reason digest_mismatch", async () => {
+  it("rejects bytes that do not hash to the descriptor's sha256 with code digest_mismatch", async () => {
     const tampered = bytes.slice();
     tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 0xff;
     const actual = createHash("sha256").update(tampered).digest("hex");
-    const reason = reasonOf(
+    const { code, reason } = errorOf(
       await answerPrefetch(request, deps({ read: { kind: "found", bytes: tampered } })),
     );
-    expect(reason).toMatch(/^digest_mismatch: /);
+    expect(code).toBe("digest_mismatch");
     expect(reason).toContain(actual);
     expect(reason).toContain(descriptor.artifactSha256);
   });
 
-  it("rejects an artifact the store reports as corrupt with reason digest_mismatch", async () => {
+  it("rejects an artifact the store reports as corrupt with code digest_mismatch", async () => {
     const actual = "ab".repeat(32);
-    const reason = reasonOf(
+    const { code, reason } = errorOf(
       await answerPrefetch(request, deps({ read: { kind: "corrupt", actualSha256: actual } })),
     );
-    expect(reason).toMatch(/^digest_mismatch: /);
+    expect(code).toBe("digest_mismatch");
     expect(reason).toContain(actual);
   });
 
-  it("rejects a kernel that fails to prewarm with reason kernel_invalid and records no sample", async () => {
+  it("rejects a kernel that fails to prewarm with code kernel_invalid and records no sample", async () => {
     const d = deps({
       prewarm: async () => {
         throw new KernelPrewarmError("kernel x does not load");
       },
     });
-    const reason = reasonOf(await answerPrefetch(request, d));
-    expect(reason).toBe("kernel_invalid: kernel x does not load");
+    expect(errorOf(await answerPrefetch(request, d))).toEqual({
+      code: "kernel_invalid",
+      reason: "kernel x does not load",
+    });
     expect(() => d.samples.percentiles(id)).toThrow(/no prewarm samples/);
   });
 

@@ -2,28 +2,13 @@ import { createHash } from "node:crypto";
 import type {
   BlueprintDescriptor,
   KernelArtifactError,
+  KernelArtifactErrorCode,
   KernelPrefetchRequest,
   KernelPrefetchResult,
 } from "../../contracts/index.ts";
 import { KernelPrewarmError } from "./errors.ts";
 import { guardDigest } from "./guard-digest.ts";
 import type { PrewarmSamples } from "./prewarm-samples.ts";
-
-/**
- * Why Urza cannot supply a kernel. `KernelArtifactError.reason` is `<code>: <detail>`; the code comes
- * first so a requester can branch on it.
- */
-export const PrefetchErrorCode = {
-  /** No descriptor in the catalog under the requested blueprint id. */
-  unknownBlueprint: "unknown_blueprint",
-  /** The descriptor names an artifact the object store does not hold. */
-  artifactMissing: "artifact_missing",
-  /** The artifact's bytes do not hash to the descriptor's `artifactSha256`. */
-  digestMismatch: "digest_mismatch",
-  /** The artifact does not load or run in ONNX Runtime as its descriptor says. */
-  kernelInvalid: "kernel_invalid",
-} as const;
-export type PrefetchErrorCode = (typeof PrefetchErrorCode)[keyof typeof PrefetchErrorCode];
 
 /** Reads blueprint descriptors from the catalog. */
 export interface CatalogLookup {
@@ -57,22 +42,19 @@ export interface PrefetchDeps {
 
 function artifactError(
   req: KernelPrefetchRequest,
-  code: PrefetchErrorCode,
+  code: KernelArtifactErrorCode,
   detail: string,
 ): KernelArtifactError {
-  return {
-    status: "error",
-    requestId: req.requestId,
-    blueprintId: req.blueprintId,
-    reason: `${code}: ${detail}`,
-  };
+  return { status: "error", requestId: req.requestId, blueprintId: req.blueprintId, code, reason: detail };
 }
 
 /**
  * Answers a KernelPrefetchRequest: looks the blueprint up in the catalog, reads its artifact, checks the
  * bytes' sha256 against the descriptor and prewarms the kernel in ONNX Runtime. Returns
- * KernelArtifactReady (artifact reference = the sha256 object name) or KernelArtifactError with a
- * {@link PrefetchErrorCode}; never another kernel. Failures of the catalog or store themselves throw.
+ * KernelArtifactReady (artifact reference = the sha256 object name) or KernelArtifactError with its
+ * KernelArtifactErrorCode (unknown_blueprint: not in the catalog; artifact_missing: not in the store;
+ * digest_mismatch: bytes do not hash to `artifactSha256`; kernel_invalid: does not prewarm in ONNX
+ * Runtime); never another kernel. Failures of the catalog or store themselves throw.
  */
 export async function answerPrefetch(
   req: KernelPrefetchRequest,
@@ -80,32 +62,27 @@ export async function answerPrefetch(
 ): Promise<KernelPrefetchResult> {
   const d = await deps.catalog.descriptor(req.blueprintId);
   if (d === undefined)
-    return artifactError(
-      req,
-      PrefetchErrorCode.unknownBlueprint,
-      `blueprint ${req.blueprintId} is not in the catalog`,
-    );
+    return artifactError(req, "unknown_blueprint", `blueprint ${req.blueprintId} is not in the catalog`);
   const expected = d.artifactSha256;
   const read = await deps.artifacts.read(expected);
   if (read.kind === "missing")
     return artifactError(
       req,
-      PrefetchErrorCode.artifactMissing,
+      "artifact_missing",
       `artifact ${expected} of blueprint ${req.blueprintId} is not in the kernel store`,
     );
   const actual = read.kind === "corrupt" ? read.actualSha256 : sha256Hex(read.bytes);
   if (read.kind === "corrupt" || actual !== expected)
     return artifactError(
       req,
-      PrefetchErrorCode.digestMismatch,
+      "digest_mismatch",
       `artifact of blueprint ${req.blueprintId} hashes to ${actual}, the catalog says ${expected}`,
     );
   let ms: number;
   try {
     ms = await deps.prewarm(read.bytes, d);
   } catch (err) {
-    if (err instanceof KernelPrewarmError)
-      return artifactError(req, PrefetchErrorCode.kernelInvalid, err.message);
+    if (err instanceof KernelPrewarmError) return artifactError(req, "kernel_invalid", err.message);
     throw err;
   }
   deps.samples.record(req.blueprintId, ms);

@@ -164,8 +164,11 @@ describe("Urza on a real nats-server", () => {
         guardDigest: guardDigest(e.descriptor),
       });
       const unknown = await request(t.bus, "urzaPrefetch", req("no-such-blueprint"), { timeoutMs: 10_000 });
-      expect(unknown).toMatchObject({ status: "error", blueprintId: "no-such-blueprint" });
-      expect(unknown.status === "error" && unknown.reason).toMatch(/^unknown_blueprint: /);
+      expect(unknown).toMatchObject({
+        status: "error",
+        blueprintId: "no-such-blueprint",
+        code: "unknown_blueprint",
+      });
     } finally {
       await sub.stop();
     }
@@ -176,15 +179,13 @@ describe("Urza on a real nats-server", () => {
     const tampered = entry(1);
     await objects.putBlob({ name: tampered.descriptor.artifactSha256 }, new Uint8Array([1, 2, 3, 4]));
     const mismatch = await answerPrefetch(req(tampered.descriptor.blueprintId), prefetchDeps());
-    expect(mismatch).toMatchObject({ status: "error", requestId: "req-1" });
-    expect(mismatch.status === "error" && mismatch.reason).toMatch(
-      new RegExp(`^digest_mismatch: .*${tampered.descriptor.artifactSha256}`),
-    );
+    expect(mismatch).toMatchObject({ status: "error", requestId: "req-1", code: "digest_mismatch" });
+    expect(mismatch.status === "error" && mismatch.reason).toContain(tampered.descriptor.artifactSha256);
 
     const deleted = entry(2);
     await objects.delete(deleted.descriptor.artifactSha256);
     const missing = await answerPrefetch(req(deleted.descriptor.blueprintId), prefetchDeps());
-    expect(missing.status === "error" && missing.reason).toMatch(/^artifact_missing: /);
+    expect(missing).toMatchObject({ status: "error", code: "artifact_missing" });
   });
 
   it("restores a deleted artifact on the next publish without touching its descriptor", async () => {

@@ -7,10 +7,17 @@ import {
 import { sampleOf } from "../../../contracts/testing/samples.ts";
 import { type BlueprintConfig, buildBlueprint } from "../../../nn/blueprints/artifact.ts";
 
-/** A valid seed state with the given id, stage and layer depth. */
-export function seedState(seedId: string, stage: SeedState["stage"], layerDepth = 0): SeedState {
+/** A valid seed state with the given id, stage, layer depth and slot width, in slot `slot-<seedId>`. */
+export function seedState(
+  seedId: string,
+  stage: SeedState["stage"],
+  layerDepth = 0,
+  slotWidth = 8,
+): SeedState {
   return {
     seedId,
+    slotId: `slot-${seedId}`,
+    slotWidth,
     stage,
     gradientNorm: 0,
     learningRate: 0.01,
