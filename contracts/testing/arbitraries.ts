@@ -15,6 +15,7 @@ import {
   SeedOperation,
   TelemetryLevel,
 } from "../enums.ts";
+import { KernelArtifactErrorCode } from "../messages/kernel.ts";
 import type { MessageInput, MessageType } from "../registry.ts";
 
 /** fast-check arbitraries producing valid messages of every Leyline type (for property tests). */
@@ -248,7 +249,7 @@ const kernelError = record({
   status: fc.constant("error" as const),
   requestId: id,
   blueprintId: id,
-  code: fc.constantFrom("unknown_blueprint", "artifact_missing", "digest_mismatch", "kernel_invalid" as const),
+  code: fc.constantFrom(...KernelArtifactErrorCode.options),
   reason: fc.string({ minLength: 1, maxLength: 40 }),
 });
 const bounds = fc.tuple(real, real).map(([a, b]) => ({ minValue: Math.min(a, b), maxValue: Math.max(a, b) }));
