@@ -60,6 +60,19 @@ export interface RequestDelivery<Req, Rep> {
   reply?: Rep;
 }
 
+/** Answers one request on subject `K`: the result is the reply. */
+export type ServeHandler<K extends RequestSubjectKey> = (
+  req: MessageOf<SubjectMessage<K>>,
+  ctx: MessageContext,
+  signal: AbortSignal,
+) => Promise<MessageInput<SubjectReply<K>>>;
+
+/** A request on subject `K` with its reply, as queued in an endpoint's mailbox. */
+export type ServeDelivery<K extends RequestSubjectKey> = RequestDelivery<
+  MessageOf<SubjectMessage<K>>,
+  MessageInput<SubjectReply<K>>
+>;
+
 /** A JetStream message with its delivery context, as queued in a consumer's mailbox. */
 export interface StreamDelivery<M> {
   readonly msg: M;
@@ -119,13 +132,9 @@ export interface ActorContext {
    */
   serve<K extends RequestSubjectKey>(
     key: K,
-    handler: (
-      req: MessageOf<SubjectMessage<K>>,
-      ctx: MessageContext,
-      signal: AbortSignal,
-    ) => Promise<MessageInput<SubjectReply<K>>>,
+    handler: ServeHandler<K>,
     opts: ActorServeOptions<K>,
-  ): Mailbox<RequestDelivery<MessageOf<SubjectMessage<K>>, MessageInput<SubjectReply<K>>>>;
+  ): Mailbox<ServeDelivery<K>>;
   /**
    * Starts a long task (a training loop) that runs after `start()` returned. Its signal is the drain
    * signal; the drain waits for it (within the grace). A task that throws fails the actor: lifecycle

@@ -16,15 +16,16 @@ import {
 } from "../../bus/typed.ts";
 import { SystemLimits } from "../../contracts/budgets.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
-import type { MessageInput, MessageOf } from "../../contracts/registry.ts";
-import type { RequestSubjectKey, SubjectMessage, SubjectReply } from "../../contracts/subjects.ts";
+import type { MessageOf } from "../../contracts/registry.ts";
+import type { RequestSubjectKey, SubjectMessage } from "../../contracts/subjects.ts";
 import type {
   ActorMailboxOptions,
   ActorServeOptions,
   ActorSubscribeOptions,
   Delivery,
   IntakeMailboxOptions,
-  RequestDelivery,
+  ServeDelivery,
+  ServeHandler,
   StreamDelivery,
 } from "./actor-types.ts";
 import { type Mailbox, MailboxClosedError } from "./mailbox.ts";
@@ -95,14 +96,10 @@ export function subscribeIntake<K extends CoreSubjectKey>(
 export function serveIntake<K extends RequestSubjectKey>(
   host: IntakeHost,
   key: K,
-  handler: (
-    req: MessageOf<SubjectMessage<K>>,
-    ctx: MessageContext,
-    signal: AbortSignal,
-  ) => Promise<MessageInput<SubjectReply<K>>>,
+  handler: ServeHandler<K>,
   opts: ActorServeOptions<K>,
-): Mailbox<RequestDelivery<MessageOf<SubjectMessage<K>>, MessageInput<SubjectReply<K>>>> {
-  type D = RequestDelivery<MessageOf<SubjectMessage<K>>, MessageInput<SubjectReply<K>>>;
+): Mailbox<ServeDelivery<K>> {
+  type D = ServeDelivery<K>;
   const box = host.createMailbox<D>(
     mailboxOptions(opts, async (d, signal) => {
       d.reply = await handler(d.req, d.ctx, signal);
