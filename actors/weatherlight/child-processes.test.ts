@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   ActorChild,
@@ -130,9 +132,10 @@ describe("ActorChild", { timeout: 60_000 }, () => {
     ).rejects.toThrow(ChildSpawnError);
   });
 
-  it("a child drains when its supervisor is SIGKILLed (stdin closes)", async () => {
+  it("a child drains (SIGTERM path) when its supervisor is SIGKILLed", async () => {
     const supervisorScript = new URL("./testing/supervisor.ts", import.meta.url).pathname;
-    const command = watchedNodeCommand(supervisorScript, []);
+    const drainedFile = join(mkdtempSync(join(tmpdir(), "wl-orphan-")), "drained");
+    const command = watchedNodeCommand(supervisorScript, [`drainedFile=${drainedFile}`]);
     const supervisor = spawn(command.file, [...command.args], { stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     supervisor.stderr.on("data", (d: Buffer) => {
@@ -152,6 +155,7 @@ describe("ActorChild", { timeout: 60_000 }, () => {
     supervisor.kill("SIGKILL");
     await waitFor(() => !isAlive(childPid), 20_000);
     expect(isAlive(childPid)).toBe(false);
+    expect(readFileSync(drainedFile, "utf8")).toBe("drained");
   });
 });
 

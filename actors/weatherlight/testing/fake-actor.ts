@@ -4,9 +4,12 @@
  * - prints `env <json of its ESPER_* variables>` on stdout, then `ready` after `readyAfterMs` (default 0);
  * - `exitAfterMs=N exitCode=C`: writes `fatal: <name> gave up` on stderr and exits with C after N ms;
  * - `ignoreSigterm=1`: stays alive on SIGTERM (the supervisor must SIGKILL it);
- * - `neverReady=1`: never prints `ready`.
+ * - `neverReady=1`: never prints `ready`;
+ * - `drainedFile=<path>`: on SIGTERM, writes `drained` to that file before exiting.
  * On SIGTERM (otherwise) it prints `draining` on stderr and exits 0.
  */
+import { writeFileSync } from "node:fs";
+
 const [name = "fake", ...rest] = process.argv.slice(2);
 const opts = new Map(rest.map((a) => a.split("=") as [string, string]));
 const esper = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("ESPER_")));
@@ -29,6 +32,8 @@ process.on("SIGTERM", () => {
     return;
   }
   process.stderr.write("draining\n");
+  const drainedFile = opts.get("drainedFile");
+  if (drainedFile !== undefined) writeFileSync(drainedFile, "drained");
   clearInterval(keepAlive);
   process.exit(0);
 });
