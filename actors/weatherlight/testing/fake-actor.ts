@@ -5,8 +5,8 @@
  * - `exitAfterMs=N exitCode=C`: writes `fatal: <name> gave up` on stderr and exits with C after N ms;
  * - `ignoreSigterm=1`: stays alive on SIGTERM (the supervisor must SIGKILL it);
  * - `neverReady=1`: never prints `ready`;
- * - `drainedFile=<path>`: on SIGTERM, writes `drained` to that file before exiting.
- * On SIGTERM (otherwise) it prints `draining` on stderr and exits 0.
+ * - `drainedFile=<path>`: writes `drained` to that file when its drain completes.
+ * On SIGTERM (otherwise) it prints `draining` on stderr, 100 ms later `drained` on stdout, and exits 0.
  */
 import { writeFileSync } from "node:fs";
 
@@ -32,8 +32,12 @@ process.on("SIGTERM", () => {
     return;
   }
   process.stderr.write("draining\n");
-  const drainedFile = opts.get("drainedFile");
-  if (drainedFile !== undefined) writeFileSync(drainedFile, "drained");
   clearInterval(keepAlive);
-  process.exit(0);
+  // Like an actor's drain: it takes a while and keeps logging before it exits.
+  setTimeout(() => {
+    process.stdout.write("drained\n");
+    const drainedFile = opts.get("drainedFile");
+    if (drainedFile !== undefined) writeFileSync(drainedFile, "drained");
+    process.exit(0);
+  }, 100);
 });
