@@ -1,0 +1,70 @@
+import type { RunOutcome, StageName } from "./summary-schema.ts";
+
+/** A seed and its stage, as shown on the progress line. */
+export interface SeedStageView {
+  readonly seedId: string;
+  readonly stage: StageName;
+}
+
+/** What happened in a run, as the progress output shows it (and `--json` prints it). */
+export type RunEvent =
+  | {
+      readonly kind: "epoch";
+      readonly atMs: number;
+      readonly epoch: number;
+      readonly epochsTotal: number;
+      readonly globalStep: number;
+      readonly trainingLoss: number;
+      readonly validationLoss: number;
+      readonly validationAccuracy: number;
+      readonly parameterCount: number;
+      readonly seeds: readonly SeedStageView[];
+    }
+  | {
+      readonly kind: "seed_stage";
+      readonly atMs: number;
+      readonly seedId: string;
+      readonly from: StageName;
+      readonly to: StageName;
+      readonly reason: string;
+    }
+  | {
+      readonly kind: "command_issued";
+      readonly atMs: number;
+      readonly commandId: string;
+      readonly commandType: string;
+      readonly operation?: string;
+      readonly targetSeedId?: string;
+    }
+  | {
+      readonly kind: "command_applied";
+      readonly atMs: number;
+      readonly commandId: string;
+      readonly directiveId: string;
+    }
+  | {
+      readonly kind: "command_rejected";
+      readonly atMs: number;
+      readonly commandId: string;
+      readonly reason: string;
+    }
+  | {
+      readonly kind: "decision_timeout";
+      readonly atMs: number;
+      readonly epoch: number;
+      readonly packetId: string;
+    }
+  | {
+      readonly kind: "actor";
+      readonly atMs: number;
+      readonly actor: string;
+      readonly state: "spawned" | "ready" | "stopping" | "killed" | "exited";
+      readonly detail: string;
+    }
+  | {
+      readonly kind: "finished";
+      readonly atMs: number;
+      readonly outcome: RunOutcome;
+      readonly reason: string;
+      readonly wallTimeMs: number;
+    };
