@@ -1,3 +1,4 @@
+import type { ChildEvent } from "./child-processes.ts";
 import type { RunOutcome, StageName } from "./summary-schema.ts";
 
 /** A seed and its stage, as shown on the progress line. */
@@ -68,3 +69,39 @@ export type RunEvent =
       readonly reason: string;
       readonly wallTimeMs: number;
     };
+
+/** The run event of a child's lifecycle event; undefined for its output lines. */
+export function actorEvent(event: ChildEvent, atMs: number): RunEvent | undefined {
+  switch (event.type) {
+    case "spawned":
+      return { kind: "actor", atMs, actor: event.actor, state: "spawned", detail: `pid ${event.pid}` };
+    case "stopping":
+      return {
+        kind: "actor",
+        atMs,
+        actor: event.actor,
+        state: "stopping",
+        detail: `SIGTERM, grace ${event.graceMs} ms`,
+      };
+    case "killed":
+      return {
+        kind: "actor",
+        atMs,
+        actor: event.actor,
+        state: "killed",
+        detail: `SIGKILL after ${event.graceMs} ms`,
+      };
+    case "exited": {
+      const how = event.exit.signal !== null ? `signal ${event.exit.signal}` : `code ${event.exit.code}`;
+      return {
+        kind: "actor",
+        atMs,
+        actor: event.actor,
+        state: "exited",
+        detail: `${how}${event.requested ? "" : " (not asked to stop)"}`,
+      };
+    }
+    case "output":
+      return undefined;
+  }
+}
