@@ -37,6 +37,25 @@ export class SummaryInputError extends Error {
   }
 }
 
+/** The run directory cannot be used: it is not a directory, or its run id is not a safe path token. */
+export class RunDirectoryError extends Error {
+  override readonly name: string = "RunDirectoryError";
+  constructor(
+    readonly dir: string,
+    readonly problem: string,
+  ) {
+    super(`run directory ${dir}: ${problem}`);
+  }
+}
+
+/** A summary that does not satisfy the summary.json schema; lists each field and its problem. */
+export class InvalidSummaryError extends Error {
+  override readonly name = "InvalidSummaryError";
+  constructor(readonly issues: readonly { readonly field: string; readonly problem: string }[]) {
+    super(`invalid run summary:\n${issues.map((i) => `  ${i.field}: ${i.problem}`).join("\n")}`);
+  }
+}
+
 /** The run directory exists and holds files: a run never overwrites another run's results. */
 export class RunDirectoryNotEmptyError extends Error {
   override readonly name = "RunDirectoryNotEmptyError";
