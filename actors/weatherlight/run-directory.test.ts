@@ -64,6 +64,16 @@ describe("RunDirectory", () => {
     await first.close();
   });
 
+  it("of two runs racing for one empty directory, exactly one gets it", async () => {
+    const dir = join(await tmpRoot(), "raced");
+    const results = await Promise.allSettled([RunDirectory.create({ dir }), RunDirectory.create({ dir })]);
+    const won = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const lost = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+    expect(won).toHaveLength(1);
+    expect(lost[0]).toBeInstanceOf(RunDirectoryNotEmptyError);
+    await won[0]?.close();
+  });
+
   it("refuses a run id that is not a safe path token and a path that is a file", async () => {
     const root = await tmpRoot();
     await expect(RunDirectory.create({ root, runId: "../escape" })).rejects.toThrow(
