@@ -75,7 +75,8 @@ describe("RunDirectory", () => {
   });
 
   it("refuses a run id that is not a safe path token and a path that is a file", async () => {
-    const root = await tmpRoot();
+    const root = join(await tmpRoot(), "runs");
+    await mkdir(root);
     await expect(RunDirectory.create({ root, runId: "../escape" })).rejects.toThrow(
       /run id '\.\.\/escape' must be 1-128 characters/,
     );
