@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import {
   ActorChild,
   type ActorChildEnv,
+  actorCommand,
   type ChildEvent,
   childEnvironment,
   watchedNodeCommand,
@@ -123,6 +124,13 @@ describe("ActorChild", { timeout: 60_000 }, () => {
     expect(result).toEqual({ exit: { code: null, signal: "SIGKILL" }, killed: true });
     expect(events).toContainEqual({ type: "killed", actor: "tolaria", pid: child.pid, graceMs: 500 });
     expect(lines(events, "tolaria", "stderr")).toContain("ignoring SIGTERM");
+  });
+
+  it("actorCommand runs the repo's `esper actor <name>` (an unknown actor exits 2 naming it)", async () => {
+    const { onEvent } = collect();
+    const child = await ActorChild.spawn({ name: "bogus", command: actorCommand("bogus"), env }, onEvent);
+    expect(await child.exited).toEqual({ code: 2, signal: null });
+    expect(child.stderrTail()).toContain("esper actor: no actor named 'bogus'");
   });
 
   it("throws ChildSpawnError naming the actor when the executable does not exist", async () => {
