@@ -158,12 +158,18 @@ describe("ActorChild", { timeout: 60_000 }, () => {
       });
       supervisor.once("exit", (code) => reject(new Error(`supervisor exited ${code}: ${stderr}`)));
     });
-    await waitFor(() => stderr.includes("[orphan] ready"));
-    expect(isAlive(childPid)).toBe(true);
-    supervisor.kill("SIGKILL");
-    await waitFor(() => !isAlive(childPid), 20_000);
-    expect(isAlive(childPid)).toBe(false);
-    expect(readFileSync(drainedFile, "utf8")).toBe("drained");
+    try {
+      await waitFor(() => stderr.includes("[orphan] ready"));
+      expect(isAlive(childPid)).toBe(true);
+      supervisor.kill("SIGKILL");
+      await waitFor(() => !isAlive(childPid), 20_000);
+      expect(isAlive(childPid)).toBe(false);
+      expect(readFileSync(drainedFile, "utf8")).toBe("drained");
+    } finally {
+      // When the test fails, neither process may outlive it.
+      supervisor.kill("SIGKILL");
+      if (isAlive(childPid)) process.kill(childPid, "SIGKILL");
+    }
   });
 });
 
