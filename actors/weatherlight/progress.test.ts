@@ -5,6 +5,7 @@ import {
   type ProgressOutput,
   ProgressWriter,
   progressMode,
+  renderChildLine,
   renderJsonLine,
   renderLiveLine,
   renderPlainLine,
@@ -94,6 +95,15 @@ describe("progress rendering", () => {
         wallTimeMs: 61_250,
       }),
     ).toBe("2026-11-30T12:00:00.000Z run completed after 61.3 s: 20 epochs");
+  });
+
+  it("child output lines carry their actor, stderr marked", () => {
+    expect(
+      renderChildLine({ type: "output", actor: "urza", stream: "stdout", line: "published 3 blueprints" }),
+    ).toBe("[urza] published 3 blueprints");
+    expect(renderChildLine({ type: "output", actor: "urza", stream: "stderr", line: "boom" })).toBe(
+      "[urza!] boom",
+    );
   });
 
   it("JSON lines are the event itself", () => {

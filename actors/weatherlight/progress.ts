@@ -1,3 +1,4 @@
+import type { ChildEvent } from "./child-processes.ts";
 import type { RunEvent } from "./run-events.ts";
 import type { StageName } from "./summary-schema.ts";
 
@@ -58,6 +59,11 @@ export function renderLiveLine(view: ProgressView, columns: number): string {
 /** One plain log line for `event`, prefixed by its ISO time. */
 export function renderPlainLine(event: RunEvent): string {
   return `${new Date(event.atMs).toISOString()} ${describe(event)}`;
+}
+
+/** A child's output line prefixed by its actor (`[urza] …`; stderr lines `[urza!] …`). */
+export function renderChildLine(event: Extract<ChildEvent, { type: "output" }>): string {
+  return `[${event.actor}${event.stream === "stderr" ? "!" : ""}] ${event.line}`;
 }
 
 /** One JSON line for `event` (`--json`). */
