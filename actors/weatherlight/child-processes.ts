@@ -40,6 +40,7 @@ export type ChildEvent =
       readonly stream: "stdout" | "stderr";
       readonly line: string;
     }
+  | { readonly type: "error"; readonly actor: string; readonly pid: number; readonly message: string }
   | { readonly type: "stopping"; readonly actor: string; readonly pid: number; readonly graceMs: number }
   | { readonly type: "killed"; readonly actor: string; readonly pid: number; readonly graceMs: number }
   | {
@@ -122,6 +123,8 @@ export class ActorChild {
         resolve(exit);
       });
     });
+    // After the spawn, an error means a signal could not be delivered; it is reported, never dropped.
+    proc.on("error", (error) => onEvent({ type: "error", actor: name, pid, message: error.message }));
     this.readLines("stdout");
     this.readLines("stderr");
   }
@@ -134,8 +137,16 @@ export class ActorChild {
       stdio: ["pipe", "pipe", "pipe"],
     });
     await new Promise<void>((resolve, reject) => {
-      proc.once("spawn", resolve);
-      proc.once("error", (error) => reject(new ChildSpawnError(spec.name, error)));
+      const onSpawn = (): void => {
+        proc.off("error", onError);
+        resolve();
+      };
+      const onError = (error: Error): void => {
+        proc.off("spawn", onSpawn);
+        reject(new ChildSpawnError(spec.name, error));
+      };
+      proc.once("spawn", onSpawn);
+      proc.once("error", onError);
     });
     const pid = proc.pid;
     if (pid === undefined) throw new ChildSpawnError(spec.name, new Error("the child has no pid"));

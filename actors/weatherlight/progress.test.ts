@@ -123,6 +123,13 @@ describe("progress rendering", () => {
       state: "exited",
       detail: "code 1 (not asked to stop)",
     });
+    expect(actorEvent({ type: "error", actor: "urza", pid: 9, message: "kill EPERM" }, T0)).toEqual({
+      kind: "actor",
+      atMs: T0,
+      actor: "urza",
+      state: "error",
+      detail: "kill EPERM",
+    });
     expect(actorEvent({ type: "output", actor: "kasmina", stream: "stderr", line: "x" }, T0)).toBeUndefined();
   });
 });

@@ -59,7 +59,7 @@ export type RunEvent =
       readonly kind: "actor";
       readonly atMs: number;
       readonly actor: string;
-      readonly state: "spawned" | "ready" | "stopping" | "killed" | "exited";
+      readonly state: "spawned" | "ready" | "stopping" | "killed" | "exited" | "error";
       readonly detail: string;
     }
   | {
@@ -101,6 +101,8 @@ export function actorEvent(event: ChildEvent, atMs: number): RunEvent | undefine
         detail: `${how}${event.requested ? "" : " (not asked to stop)"}`,
       };
     }
+    case "error":
+      return { kind: "actor", atMs, actor: event.actor, state: "error", detail: event.message };
     case "output":
       return undefined;
   }
