@@ -39,7 +39,11 @@ function setup() {
   return { controller: new SeedController(options), options, time };
 }
 
-function seedCommand(commandId: string, seedId: string, operation: SeedOperation): AdaptationCommand {
+function seedCommand(
+  commandId: string,
+  seedId: string,
+  operation: Exclude<SeedOperation, typeof SeedOperation.UNKNOWN>,
+): AdaptationCommand {
   return {
     version: 1,
     commandId,
