@@ -240,7 +240,8 @@ describe("SeedController", () => {
   it("rejects germination on an embargoed slot until the embargo ends", () => {
     const { controller, time } = setup();
     grafted(controller);
-    controller.command(seedCommand("c2", "s1", SeedOperation.CULL));
+    const [remove] = directives(controller.command(seedCommand("c2", "s1", SeedOperation.CULL)));
+    expect(remove).toMatchObject({ action: "remove", sequence: 2, commandId: "c2" });
     time.now += EMBARGO_MS - 1;
     const early = controller.command(germinate("c3"));
     expect(early.rejection).toMatchObject({ commandId: "c3", reason: "slot_embargoed" });
@@ -366,6 +367,10 @@ describe("SeedController", () => {
     const snapshot = controller.snapshot();
     expect(() => SeedController.restore({ ...options, trainingRunId: "run-2" }, snapshot)).toThrow(
       InvalidSnapshotError,
+    );
+    const otherHost = { ...options, slots: [{ slotId: "a", seedId: "s9" }, ...options.slots.slice(1)] };
+    expect(() => SeedController.restore(otherHost, snapshot)).toThrow(
+      "snapshot seeds: lay out [a:s1, b:s2], the host has [a:s9, b:s2]",
     );
     const [slotA, slotB] = snapshot.slots;
     if (slotA?.seed === undefined || slotB === undefined) throw new Error("fixture");
