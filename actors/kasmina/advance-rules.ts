@@ -160,7 +160,7 @@ export const advanceRules: Readonly<Record<JudgedStage, Rule>> = {
  * settings.
  */
 export function decideAdvance(window: SeedWindow, settings: AdvanceRuleSettings): RuleDecision {
-  checkSettings(settings);
+  checkAdvanceSettings(settings);
   for (const r of window.reports) {
     if (r.seedId !== window.seedId) throw new MixedSeedWindowError(window.seedId, r.seedId);
   }
@@ -194,7 +194,8 @@ function harms(report: SeedReport, settings: AdvanceRuleSettings): boolean {
   return report.loss > report.hostLoss + settings.harmMargin;
 }
 
-function checkSettings(settings: AdvanceRuleSettings): void {
+/** Throws RangeError naming the first bad threshold (report counts are integers >= 1, harmMargin finite >= 0). */
+export function checkAdvanceSettings(settings: AdvanceRuleSettings): void {
   for (const field of ["trainingReports", "shadowingReports", "probationReports"] as const) {
     const value = settings[field];
     if (!Number.isSafeInteger(value) || value < 1)

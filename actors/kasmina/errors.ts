@@ -95,3 +95,14 @@ export class MixedSeedWindowError extends Error {
     super(`report window for seed ${expectedSeedId} contains a report of seed ${foundSeedId}`);
   }
 }
+
+/** A controller snapshot that cannot be restored: `field` is the path of the offending value. */
+export class InvalidSnapshotError extends Error {
+  override readonly name = "InvalidSnapshotError";
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`snapshot ${field}: ${problem}`);
+  }
+}

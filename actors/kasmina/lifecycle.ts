@@ -1,6 +1,6 @@
 import { SeedLifecycleStage as S } from "../../contracts/enums.ts";
-import { EmbargoActiveError, IllegalSeedTransitionError } from "./errors.ts";
-import type { SeedStage } from "./stages.ts";
+import { EmbargoActiveError, IllegalSeedTransitionError, InvalidSnapshotError } from "./errors.ts";
+import { type SeedStage, stageName } from "./stages.ts";
 
 /** Milliseconds since the epoch, injected so that tests and replays control time. */
 export type Clock = () => number;
@@ -30,6 +30,14 @@ export interface SeedTransition {
   readonly to: SeedStage;
   readonly reason: string;
   readonly atMs: number;
+}
+
+/** One seed's state as plain data: its id, stage, every transition and the end of its last embargo. */
+export interface SeedLifecycleSnapshot {
+  readonly seedId: string;
+  readonly stage: SeedStage;
+  readonly history: readonly SeedTransition[];
+  readonly embargoUntilMs?: number;
 }
 
 /** What a seed's state machine needs: its id, the embargo length after a cull (settings `seeds.embargoMs`) and a clock. */
@@ -99,5 +107,47 @@ export class SeedLifecycle {
     const change: SeedTransition = { from, to, reason, atMs };
     this.changes.push(change);
     return change;
+  }
+
+  /** The seed's state as plain data (copies; later transitions do not change it). */
+  snapshot(): SeedLifecycleSnapshot {
+    return {
+      seedId: this.seedId,
+      stage: this.current,
+      history: this.changes.map((c) => ({ ...c })),
+      ...(this.embargoUntil !== undefined ? { embargoUntilMs: this.embargoUntil } : {}),
+    };
+  }
+
+  /**
+   * A seed in the state of `snapshot`. The history must be a chain of allowed transitions from DORMANT
+   * that ends in `stage`; otherwise InvalidSnapshotError names the entry (`field` prefixes the paths).
+   */
+  static restore(
+    snapshot: SeedLifecycleSnapshot,
+    options: Omit<SeedLifecycleOptions, "seedId">,
+    field = "seed",
+  ): SeedLifecycle {
+    const seed = new SeedLifecycle({ ...options, seedId: snapshot.seedId });
+    let stage: SeedStage = S.DORMANT;
+    snapshot.history.forEach((change, i) => {
+      if (change.from !== stage || !seedTransitions[stage].includes(change.to)) {
+        throw new InvalidSnapshotError(
+          `${field}.history[${i}]`,
+          `${stageName(change.from)} → ${stageName(change.to)} does not follow ${stageName(stage)} by an allowed transition`,
+        );
+      }
+      stage = change.to;
+      seed.changes.push({ ...change });
+    });
+    if (stage !== snapshot.stage) {
+      throw new InvalidSnapshotError(
+        `${field}.stage`,
+        `is ${stageName(snapshot.stage)} but the history ends in ${stageName(stage)}`,
+      );
+    }
+    seed.current = stage;
+    seed.embargoUntil = snapshot.embargoUntilMs;
+    return seed;
   }
 }

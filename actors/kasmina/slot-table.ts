@@ -2,11 +2,18 @@ import { SeedLifecycleStage as S } from "../../contracts/enums.ts";
 import {
   DuplicateSeedError,
   EmbargoActiveError,
+  InvalidSnapshotError,
   SlotOccupiedError,
   UnknownSeedError,
   UnknownSlotError,
 } from "./errors.ts";
-import { type Clock, SeedLifecycle } from "./lifecycle.ts";
+import { type Clock, SeedLifecycle, type SeedLifecycleSnapshot } from "./lifecycle.ts";
+
+/** One slot as plain data: its id and the seed it holds, if it ever held one. */
+export interface SlotSnapshot {
+  readonly slotId: string;
+  readonly seed?: SeedLifecycleSnapshot;
+}
 
 /** The host model's slots, the embargo length (settings `seeds.embargoMs`) and a clock. */
 export interface SlotTableOptions {
@@ -80,5 +87,35 @@ export class SlotTable {
     seed.transition(S.GERMINATED, reason);
     this.seeds.set(slotId, seed);
     return seed;
+  }
+
+  /** Every slot, in order, with its seed's state as plain data. */
+  snapshot(): SlotSnapshot[] {
+    return [...this.seeds].map(([slotId, seed]) => (seed ? { slotId, seed: seed.snapshot() } : { slotId }));
+  }
+
+  /**
+   * A table in the state of `slots`. The snapshot must list exactly `options.slotIds`, in order;
+   * otherwise (or for a seed whose history is not a chain of allowed transitions) InvalidSnapshotError.
+   */
+  static restore(options: SlotTableOptions, slots: readonly SlotSnapshot[]): SlotTable {
+    const table = new SlotTable(options);
+    const listed = slots.map((s) => s.slotId).join(", ");
+    if (listed !== options.slotIds.join(", ")) {
+      throw new InvalidSnapshotError(
+        "slots",
+        `lists [${listed}], the host has [${options.slotIds.join(", ")}]`,
+      );
+    }
+    slots.forEach((slot, i) => {
+      if (slot.seed === undefined) return;
+      const restored = SeedLifecycle.restore(
+        slot.seed,
+        { embargoMs: options.embargoMs, clock: options.clock },
+        `slots[${i}].seed`,
+      );
+      table.seeds.set(slot.slotId, restored);
+    });
+    return table;
   }
 }

@@ -1,0 +1,382 @@
+import { describe, expect, it } from "vitest";
+import { validate } from "../../contracts/codec.ts";
+import {
+  BlendMode,
+  BlendSchedule,
+  CommandType,
+  SeedLifecycleStage as S,
+  SeedOperation,
+  TelemetryLevel,
+} from "../../contracts/enums.ts";
+import type { AdaptationCommand } from "../../contracts/messages/command.ts";
+import type { KernelArtifactReady } from "../../contracts/messages/kernel.ts";
+import type { SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
+import type { ControllerOutput } from "./controller-effects.ts";
+import { InvalidSnapshotError } from "./errors.ts";
+import { SeedController, type SeedControllerOptions } from "./seed-controller.ts";
+import { stageName } from "./stages.ts";
+
+const RUN = "run-1";
+const CHECKSUM = "a".repeat(64);
+const EMBARGO_MS = 30_000;
+
+/** A controller over slots a (seed s1) and b (seed s2) with a hand-driven clock and counted ids. */
+function setup() {
+  const time = { now: 1_000 };
+  let ids = 0;
+  const options: SeedControllerOptions = {
+    trainingRunId: RUN,
+    slots: [
+      { slotId: "a", seedId: "s1" },
+      { slotId: "b", seedId: "s2" },
+    ],
+    embargoMs: EMBARGO_MS,
+    rules: { trainingReports: 2, shadowingReports: 2, probationReports: 2, harmMargin: 0.05 },
+    blendTemperature: 2,
+    clock: () => time.now,
+    newId: () => `id-${++ids}`,
+  };
+  return { controller: new SeedController(options), options, time };
+}
+
+function seedCommand(
+  commandId: string,
+  seedId: string,
+  operation: Exclude<SeedOperation, typeof SeedOperation.UNKNOWN>,
+): AdaptationCommand {
+  return {
+    version: 1,
+    commandId,
+    commandType: CommandType.SEED,
+    trainingRunId: RUN,
+    targetSeedId: seedId,
+    executionDeadlineMs: 5_000,
+    issuedBy: "tamiyo",
+    payload: {
+      kind: "seed",
+      operation,
+      ...(operation === SeedOperation.GERMINATE ? { blueprintId: "bp-mlp" } : {}),
+      blendMode: BlendMode.CONVEX,
+      alpha: 0,
+      schedule: { shape: BlendSchedule.TANH, steps: 20, start: 0, end: 1 },
+      resume: false,
+      includeTeacher: false,
+      parameters: {},
+    },
+    security: { signature: "", nonce: `n-${commandId}`, issuedAt: 1_000, freshnessWindowMs: 60_000 },
+  };
+}
+
+const germinate = (commandId: string, seedId = "s1") =>
+  seedCommand(commandId, seedId, SeedOperation.GERMINATE);
+
+function ready(requestId: string, blueprintId = "bp-mlp"): KernelArtifactReady {
+  return {
+    status: "ready",
+    requestId,
+    blueprintId,
+    artifactRef: "kernels/bp-mlp",
+    checksum: CHECKSUM,
+    guardDigest: "b".repeat(64),
+    prewarmP50Ms: 1,
+    prewarmP95Ms: 2,
+  };
+}
+
+let reportCount = 0;
+/** A report of s1 in `stage` over 10 steps with `loss` against hostLoss 1.0. */
+function report(stage: SeedReport["stage"], loss: number, seedId = "s1"): SeedReport {
+  reportCount++;
+  return {
+    reportId: `r${reportCount}`,
+    trainingRunId: RUN,
+    seedId,
+    stage,
+    epoch: 1,
+    globalStep: reportCount * 10,
+    steps: 10,
+    alpha: 0,
+    loss,
+    hostLoss: 1,
+    lossDelta: loss - 1,
+    seedGradientNorm: 1,
+    hostGradientNorm: 1,
+    gradientCosine: 0,
+    isolationLeak: 0,
+    parameterCount: 100,
+    nonFiniteGradients: false,
+    issuedAt: 2_000,
+  };
+}
+
+const directives = (out: ControllerOutput): SeedDirective[] =>
+  out.effects.flatMap((e) => (e.kind === "directive" ? [e.directive] : []));
+
+function prefetchId(out: ControllerOutput): string {
+  const prefetch = out.effects.find((e) => e.kind === "prefetch");
+  if (prefetch?.kind !== "prefetch") throw new Error("no prefetch effect");
+  return prefetch.request.requestId;
+}
+
+/** Drives s1 from GERMINATE to TRAINING; returns the graft directive. */
+function grafted(controller: SeedController): SeedDirective {
+  const requestId = prefetchId(controller.command(germinate("c1")));
+  const [graft] = directives(controller.prefetchResult(ready(requestId)));
+  if (graft === undefined) throw new Error("no graft");
+  return graft;
+}
+
+describe("SeedController", () => {
+  it("drives GERMINATE → … → FOSSILIZED on reports with the exact directive sequence", () => {
+    const { controller } = setup();
+    const germinated = controller.command(germinate("c1"));
+    expect(germinated.rejection).toBeUndefined();
+    const prefetch = germinated.effects.find((e) => e.kind === "prefetch");
+    expect(prefetch).toEqual({
+      kind: "prefetch",
+      seedId: "s1",
+      request: { requestId: "id-1", blueprintId: "bp-mlp", trainingRunId: RUN, issuedAt: 1_000 },
+    });
+    expect(directives(germinated)).toEqual([]);
+
+    const sent: SeedDirective[] = [...directives(controller.prefetchResult(ready("id-1")))];
+    const feed = (stage: SeedReport["stage"], losses: number[]) => {
+      for (const loss of losses) sent.push(...directives(controller.report(report(stage, loss))));
+    };
+    feed(S.TRAINING, [0.9, 0.8]);
+    feed(S.BLENDING, [0.9, 0.9]); // 20 of 20 blending steps
+    feed(S.SHADOWING, [0.9, 0.9]);
+    feed(S.PROBATIONARY, [0.9, 0.9]);
+    feed(S.FOSSILIZED, [0.9]); // after FOSSILIZED nothing is judged
+
+    for (const d of sent) validate("SeedDirective", d);
+    expect(sent.map((d) => [d.sequence, d.action, stageName(d.stage), d.alpha, d.directiveId])).toEqual([
+      [1, "graft", "TRAINING", 0, "id-2"],
+      [2, "update", "BLENDING", 0, "id-3"],
+      [3, "update", "SHADOWING", 1, "id-4"],
+      [4, "update", "PROBATIONARY", 1, "id-5"],
+      [5, "update", "FOSSILIZED", 1, "id-6"],
+    ]);
+    expect(sent[0]?.kernel).toEqual({
+      blueprintId: "bp-mlp",
+      artifactRef: "kernels/bp-mlp",
+      checksum: CHECKSUM,
+    });
+    expect(sent[1]?.schedule).toEqual({ shape: BlendSchedule.TANH, steps: 20, start: 0, end: 1 });
+    expect(sent.every((d) => d.commandId === "c1" && d.trainingRunId === RUN && d.slotId === "a")).toBe(true);
+    expect(sent.every((d) => d.blendMode === BlendMode.CONVEX)).toBe(true);
+    expect(controller.timeline.map((t) => `${stageName(t.from)}→${stageName(t.to)}`)).toEqual([
+      "DORMANT→GERMINATED",
+      "GERMINATED→TRAINING",
+      "TRAINING→BLENDING",
+      "BLENDING→SHADOWING",
+      "SHADOWING→PROBATIONARY",
+      "PROBATIONARY→FOSSILIZED",
+    ]);
+    expect(controller.timeline[2]?.reason).toMatch(/^trainingLossSettled: /);
+    expect(controller.stageOf("s1")).toBe(S.FOSSILIZED);
+  });
+
+  it("culls on a prefetch error and sends no graft (no fallback kernel)", () => {
+    const { controller } = setup();
+    const requestId = prefetchId(controller.command(germinate("c1")));
+    const out = controller.prefetchResult({
+      status: "error",
+      requestId,
+      blueprintId: "bp-mlp",
+      code: "digest_mismatch",
+      reason: "sha256 differs",
+    });
+    expect(directives(out)).toEqual([]);
+    expect(controller.stageOf("s1")).toBe(S.EMBARGOED);
+    expect(controller.timeline.slice(-2).map((t) => [stageName(t.to), t.reason])).toEqual([
+      ["CULLED", "kernel prefetch failed: digest_mismatch: sha256 differs"],
+      ["EMBARGOED", `embargo of ${EMBARGO_MS} ms after cull`],
+    ]);
+    const culled = out.effects.find((e) => e.kind === "event" && e.name === "kasmina.seed.culled");
+    expect(culled).toMatchObject({
+      level: TelemetryLevel.WARNING,
+      attributes: { seedId: "s1", embargoUntilMs: "31000" },
+    });
+    // a late ready for the same request changes nothing
+    const late = controller.prefetchResult(ready(requestId));
+    expect(directives(late)).toEqual([]);
+    expect(late.effects).toMatchObject([{ kind: "event", name: "kasmina.prefetch.unexpected" }]);
+  });
+
+  it("culls on a prefetch timeout and on a kernel of another blueprint", () => {
+    const { controller } = setup();
+    const first = prefetchId(controller.command(germinate("c1")));
+    expect(directives(controller.prefetchTimedOut(first))).toEqual([]);
+    expect(controller.timeline.at(-2)?.reason).toBe(`kernel prefetch timed out (request ${first})`);
+
+    const second = prefetchId(controller.command(germinate("c2", "s2")));
+    expect(directives(controller.prefetchResult(ready(second, "bp-other")))).toEqual([]);
+    expect(controller.stageOf("s2")).toBe(S.EMBARGOED);
+    expect(controller.timeline.at(-2)?.reason).toBe(
+      "kernel for blueprint bp-other arrived, bp-mlp was requested",
+    );
+  });
+
+  it("culls a seed whose report shows harm, removes it and embargoes its slot", () => {
+    const { controller } = setup();
+    grafted(controller);
+    controller.report(report(S.TRAINING, 0.9));
+    controller.report(report(S.TRAINING, 0.9));
+    expect(controller.stageOf("s1")).toBe(S.BLENDING);
+    const out = controller.report(report(S.BLENDING, 1.2)); // loss 1.2 > hostLoss 1 + 0.05
+    const [remove] = directives(out);
+    expect(remove).toMatchObject({
+      action: "remove",
+      stage: S.CULLED,
+      sequence: 3,
+      alpha: 0,
+      commandId: "c1",
+    });
+    expect(controller.stageOf("s1")).toBe(S.EMBARGOED);
+    expect(controller.timeline.at(-2)?.reason).toMatch(/^lossHarm: report r\d+: loss 1.2 exceeds hostLoss 1/);
+  });
+
+  it("rejects germination on an embargoed slot until the embargo ends", () => {
+    const { controller, time } = setup();
+    grafted(controller);
+    const [remove] = directives(controller.command(seedCommand("c2", "s1", SeedOperation.CULL)));
+    expect(remove).toMatchObject({ action: "remove", sequence: 2, commandId: "c2" });
+    time.now += EMBARGO_MS - 1;
+    const early = controller.command(germinate("c3"));
+    expect(early.rejection).toMatchObject({ commandId: "c3", reason: "slot_embargoed" });
+    expect(early.rejection?.detail).toMatch(/slot a is under embargo until 31000 \(1 ms left\)/);
+    expect(early.effects).toMatchObject([
+      { kind: "event", level: TelemetryLevel.ERROR, name: "kasmina.command.rejected" },
+    ]);
+    expect(controller.stageOf("s1")).toBe(S.EMBARGOED);
+
+    time.now += 1;
+    const later = controller.command(germinate("c4"));
+    expect(later.rejection).toBeUndefined();
+    expect(controller.timeline.slice(-3).map((t) => stageName(t.to))).toEqual([
+      "RESETTING",
+      "DORMANT",
+      "GERMINATED",
+    ]);
+    // sequences continue for the seed id: graft 1, remove 2, the next graft 3
+    const [graft] = directives(controller.prefetchResult(ready(prefetchId(later))));
+    expect(graft).toMatchObject({ action: "graft", sequence: 3, commandId: "c4" });
+  });
+
+  it("rejects an illegal transition with the reason and never clamps it", () => {
+    const { controller } = setup();
+    grafted(controller);
+    controller.report(report(S.TRAINING, 0.9));
+    controller.report(report(S.TRAINING, 0.9));
+    const before = controller.snapshot();
+    const out = controller.command(germinate("c2"));
+    expect(out.rejection).toEqual({
+      commandId: "c2",
+      reason: "illegal_transition",
+      detail: "seed s1: illegal lifecycle transition BLENDING → GERMINATED",
+    });
+    expect(directives(out)).toEqual([]);
+    expect(controller.snapshot()).toEqual(before);
+    // a CULL of a seed that was never germinated: DORMANT → CULLED is not in the table
+    expect(controller.command(seedCommand("c3", "s2", SeedOperation.CULL)).rejection?.detail).toBe(
+      "seed s2: illegal lifecycle transition DORMANT → CULLED",
+    );
+  });
+
+  it("rejects a second GERMINATE while the kernel is in flight, and unknown seeds, runs and operations", () => {
+    const { controller } = setup();
+    controller.command(germinate("c1"));
+    expect(controller.command(germinate("c2")).rejection?.reason).toBe("seed_in_flight");
+    expect(controller.command(germinate("c3", "nope")).rejection?.reason).toBe("unknown_seed");
+    expect(controller.command({ ...germinate("c4", "s2"), trainingRunId: "run-2" }).rejection?.reason).toBe(
+      "wrong_training_run",
+    );
+    expect(controller.command(seedCommand("c5", "s2", SeedOperation.FINE_TUNE)).rejection?.reason).toBe(
+      "unsupported_command",
+    );
+    const noSchedule = germinate("c6", "s2");
+    const { schedule: _, ...payload } = noSchedule.payload as Extract<
+      AdaptationCommand["payload"],
+      { kind: "seed" }
+    >;
+    expect(controller.command({ ...noSchedule, payload }).rejection).toMatchObject({
+      reason: "missing_field",
+      detail: "payload.schedule is required for GERMINATE",
+    });
+    expect(controller.stageOf("s2")).toBe(S.DORMANT);
+  });
+
+  it("keeps directive sequences contiguous per seed across seeds and lives", () => {
+    const { controller, time } = setup();
+    const all: SeedDirective[] = [];
+    const take = (out: ControllerOutput) => all.push(...directives(out));
+    take(controller.prefetchResult(ready(prefetchId(controller.command(germinate("c1"))))));
+    take(controller.prefetchResult(ready(prefetchId(controller.command(germinate("c2", "s2"))))));
+    take(controller.report(report(S.TRAINING, 0.9, "s2")));
+    take(controller.report(report(S.TRAINING, 0.9, "s2")));
+    take(controller.command(seedCommand("c3", "s1", SeedOperation.CULL)));
+    time.now += EMBARGO_MS;
+    take(controller.prefetchResult(ready(prefetchId(controller.command(germinate("c4"))))));
+    for (const seedId of ["s1", "s2"]) {
+      const sequences = all.filter((d) => d.seedId === seedId).map((d) => d.sequence);
+      expect(sequences).toEqual(sequences.map((_, i) => i + 1));
+    }
+    expect(all.filter((d) => d.seedId === "s1").map((d) => d.action)).toEqual(["graft", "remove", "graft"]);
+    expect(new Set(all.map((d) => d.directiveId)).size).toBe(all.length);
+  });
+
+  it("reports of an earlier stage, another run or an unknown seed are events, not judgements", () => {
+    const { controller } = setup();
+    grafted(controller);
+    expect(controller.report(report(S.BLENDING, 0.5)).effects).toMatchObject([
+      { kind: "event", level: TelemetryLevel.INFO, name: "kasmina.report.stale" },
+    ]);
+    expect(controller.report({ ...report(S.TRAINING, 0.5), trainingRunId: "run-2" }).effects).toMatchObject([
+      {
+        level: TelemetryLevel.ERROR,
+        name: "kasmina.report.rejected",
+        attributes: { reason: "wrong_training_run" },
+      },
+    ]);
+    expect(controller.report(report(S.TRAINING, 0.5, "ghost")).effects).toMatchObject([
+      { level: TelemetryLevel.ERROR, attributes: { reason: "unknown_seed" } },
+    ]);
+    expect(controller.stageOf("s1")).toBe(S.TRAINING);
+  });
+
+  it("restores from a snapshot and continues exactly as the original", () => {
+    const { controller, options } = setup();
+    grafted(controller);
+    controller.report(report(S.TRAINING, 0.9));
+    const snapshot = structuredClone(controller.snapshot());
+    const restored = SeedController.restore(options, snapshot);
+    expect(restored.snapshot()).toEqual(controller.snapshot());
+    const next = report(S.TRAINING, 0.8);
+    const fromOriginal = directives(controller.report(next));
+    expect(fromOriginal).toHaveLength(1);
+    const restoredIds = { ...options, newId: () => fromOriginal[0]?.directiveId ?? "" };
+    const again = SeedController.restore(restoredIds, snapshot);
+    expect(directives(again.report(next))).toEqual(fromOriginal);
+    expect(again.timeline).toEqual(controller.timeline);
+  });
+
+  it("refuses a snapshot of another run or with an impossible history", () => {
+    const { controller, options } = setup();
+    grafted(controller);
+    const snapshot = controller.snapshot();
+    expect(() => SeedController.restore({ ...options, trainingRunId: "run-2" }, snapshot)).toThrow(
+      InvalidSnapshotError,
+    );
+    const otherHost = { ...options, slots: [{ slotId: "a", seedId: "s9" }, ...options.slots.slice(1)] };
+    expect(() => SeedController.restore(otherHost, snapshot)).toThrow(
+      "snapshot seeds: lay out [a:s1, b:s2], the host has [a:s9, b:s2]",
+    );
+    const [slotA, slotB] = snapshot.slots;
+    if (slotA?.seed === undefined || slotB === undefined) throw new Error("fixture");
+    const skipped = { ...slotA, seed: { ...slotA.seed, history: slotA.seed.history.slice(1) } };
+    expect(() => SeedController.restore(options, { ...snapshot, slots: [skipped, slotB] })).toThrow(
+      "snapshot slots[0].seed.history[0]: GERMINATED → TRAINING does not follow DORMANT by an allowed transition",
+    );
+  });
+});

@@ -1,0 +1,546 @@
+import {
+  CommandType,
+  SeedLifecycleStage as S,
+  SeedOperation,
+  TelemetryLevel,
+} from "../../contracts/enums.ts";
+import type {
+  AdaptationCommand,
+  BlendScheduleSpec,
+  CommandSeedOperation,
+  ConfidenceGate,
+} from "../../contracts/messages/command.ts";
+import type { KernelPrefetchResult } from "../../contracts/messages/kernel.ts";
+import type { KernelRef, SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
+import {
+  type AdvanceRuleSettings,
+  advanceTarget,
+  checkAdvanceSettings,
+  decideAdvance,
+  isJudgedStage,
+} from "./advance-rules.ts";
+import type {
+  CommandRejection,
+  ControllerEffect,
+  ControllerOutput,
+  RejectionReason,
+  TimelineEntry,
+} from "./controller-effects.ts";
+import {
+  DuplicateSeedError,
+  EmbargoActiveError,
+  IllegalSeedTransitionError,
+  InvalidSnapshotError,
+  SlotOccupiedError,
+  UnknownSlotError,
+} from "./errors.ts";
+import type { Clock, SeedLifecycle } from "./lifecycle.ts";
+import { type SlotSnapshot, SlotTable } from "./slot-table.ts";
+import { type SeedStage, stageName } from "./stages.ts";
+
+/** A slot of the host and the id of the seed it offers (the command names the seed; the seed names its slot). */
+export interface SlotSeed {
+  readonly slotId: string;
+  readonly seedId: string;
+}
+
+/** What the controller needs; ids and time are injected so that a run replays exactly. */
+export interface SeedControllerOptions {
+  readonly trainingRunId: string;
+  /** The host's slots, each with its seed id; ids are unique. */
+  readonly slots: readonly SlotSeed[];
+  /** Settings `seeds.embargoMs`: how long a culled seed's slot refuses germination. */
+  readonly embargoMs: number;
+  /** Thresholds of the advance rules; the blend length comes from each seed's command. */
+  readonly rules: Omit<AdvanceRuleSettings, "blend">;
+  /** The tanh temperature of the α schedule (reference 2; no WorkerSettings field yet). */
+  readonly blendTemperature: number;
+  readonly clock: Clock;
+  /** A fresh unique id (directive and prefetch request ids). */
+  readonly newId: () => string;
+}
+
+/** How a germinated seed is blended, taken from its GERMINATE command. */
+export interface SeedPlan {
+  readonly commandId: string;
+  readonly blueprintId: string;
+  readonly blendMode: NonNullable<CommandSeedOperation["blendMode"]>;
+  readonly schedule: BlendScheduleSpec;
+  readonly alphaVector?: CommandSeedOperation["alphaVector"];
+  readonly confidence?: ConfidenceGate;
+  readonly includeTeacher: boolean;
+}
+
+/** The controller's bookkeeping for one seed id, as plain data. */
+export interface SeedRecord {
+  readonly seedId: string;
+  readonly slotId: string;
+  /** The sequence of the last directive sent for this seed (0: none yet); it never restarts. */
+  sequence: number;
+  plan?: SeedPlan;
+  pendingPrefetch?: { readonly requestId: string; readonly blueprintId: string };
+  kernel?: KernelRef;
+  /** The reports of the current stage, oldest first. */
+  reports: SeedReport[];
+}
+
+/** The whole controller state as plain data (structured-clonable), for a restart without loss. */
+export interface SeedControllerSnapshot {
+  readonly trainingRunId: string;
+  readonly slots: readonly SlotSnapshot[];
+  readonly seeds: readonly SeedRecord[];
+  readonly timeline: readonly TimelineEntry[];
+}
+
+class Rejected extends Error {
+  constructor(
+    readonly reason: RejectionReason,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/**
+ * Kasmina's decisions for one training run, as data. It owns the SlotTable (one SeedLifecycle per
+ * seed) and turns each input (a verified command, a prefetch result or timeout, a seed report) into
+ * effects for main.ts: directives for Tolaria, prefetch requests for Urza, telemetry events. A command
+ * that cannot be applied is rejected with a reason and changes nothing; a transition the lifecycle
+ * table does not allow is never clamped. Every stage change is kept in the timeline.
+ */
+export class SeedController {
+  private readonly options: SeedControllerOptions;
+  private slots: SlotTable;
+  private readonly records = new Map<string, SeedRecord>();
+  private readonly entries: TimelineEntry[] = [];
+  private readonly windowLimit: number;
+
+  constructor(options: SeedControllerOptions) {
+    checkAdvanceSettings({
+      ...options.rules,
+      blend: { totalSteps: 1, temperature: options.blendTemperature },
+    });
+    if (!Number.isFinite(options.blendTemperature) || options.blendTemperature <= 0) {
+      throw new RangeError(`blendTemperature must be a finite number > 0, got ${options.blendTemperature}`);
+    }
+    this.options = options;
+    this.slots = new SlotTable({
+      slotIds: options.slots.map((s) => s.slotId),
+      embargoMs: options.embargoMs,
+      clock: options.clock,
+    });
+    for (const { slotId, seedId } of options.slots) {
+      if (this.records.has(seedId)) throw new RangeError(`slots name seed ${seedId} twice`);
+      this.records.set(seedId, { seedId, slotId, sequence: 0, reports: [] });
+    }
+    const { trainingReports, shadowingReports, probationReports } = options.rules;
+    this.windowLimit = Math.max(trainingReports, shadowingReports, probationReports);
+  }
+
+  /** A controller in the state of `snapshot` (deep-copied), for the same run and slot layout. */
+  static restore(options: SeedControllerOptions, snapshot: SeedControllerSnapshot): SeedController {
+    const controller = new SeedController(options);
+    if (snapshot.trainingRunId !== options.trainingRunId) {
+      throw new InvalidSnapshotError(
+        "trainingRunId",
+        `is ${snapshot.trainingRunId}, this controller runs ${options.trainingRunId}`,
+      );
+    }
+    const copy = structuredClone(snapshot);
+    const layout = (seeds: readonly SlotSeed[]) => seeds.map((s) => `${s.slotId}:${s.seedId}`).join(", ");
+    if (layout(copy.seeds) !== layout(options.slots)) {
+      throw new InvalidSnapshotError(
+        "seeds",
+        `lay out [${layout(copy.seeds)}], the host has [${layout(options.slots)}]`,
+      );
+    }
+    controller.slots = SlotTable.restore(
+      { slotIds: options.slots.map((s) => s.slotId), embargoMs: options.embargoMs, clock: options.clock },
+      copy.slots,
+    );
+    for (const record of copy.seeds) controller.records.set(record.seedId, record);
+    controller.entries.push(...copy.timeline);
+    return controller;
+  }
+
+  /** The whole state as plain data (a deep copy). */
+  snapshot(): SeedControllerSnapshot {
+    return structuredClone({
+      trainingRunId: this.options.trainingRunId,
+      slots: this.slots.snapshot(),
+      seeds: [...this.records.values()],
+      timeline: this.entries,
+    });
+  }
+
+  /** Every stage change so far, oldest first. */
+  get timeline(): readonly TimelineEntry[] {
+    return this.entries;
+  }
+
+  /** The stage of a seed (DORMANT before its first germination); throws RangeError for an unknown seed. */
+  stageOf(seedId: string): SeedStage {
+    const record = this.records.get(seedId);
+    if (record === undefined) throw new RangeError(`seed ${seedId} is not a seed of this host`);
+    return this.slots.seedAt(record.slotId)?.stage ?? S.DORMANT;
+  }
+
+  /**
+   * Applies a verified command: SEED / GERMINATE germinates the target seed and requests its kernel;
+   * SEED / CULL culls it. Anything else, or a command that does not fit the seed's state, is rejected.
+   */
+  command(command: AdaptationCommand): ControllerOutput {
+    const effects: ControllerEffect[] = [];
+    try {
+      if (command.trainingRunId !== this.options.trainingRunId) {
+        throw new Rejected(
+          "wrong_training_run",
+          `command is for run ${command.trainingRunId}, this controller runs ${this.options.trainingRunId}`,
+        );
+      }
+      const { payload } = command;
+      if (command.commandType !== CommandType.SEED || payload.kind !== "seed") {
+        throw new Rejected(
+          "unsupported_command",
+          `command type ${command.commandType} is not handled by Kasmina`,
+        );
+      }
+      const record = this.recordOf(command.targetSeedId);
+      if (payload.operation === SeedOperation.GERMINATE) this.germinate(command, payload, record, effects);
+      else if (payload.operation === SeedOperation.CULL) this.cullByCommand(command, record, effects);
+      else throw new Rejected("unsupported_command", `seed operation ${payload.operation} is not handled`);
+      return { effects };
+    } catch (error) {
+      if (!(error instanceof Rejected)) throw error;
+      const rejection: CommandRejection = {
+        commandId: command.commandId,
+        reason: error.reason,
+        detail: error.detail,
+      };
+      return { effects: [rejectionEvent(rejection)], rejection };
+    }
+  }
+
+  /** Urza's answer to a prefetch: a ready kernel is grafted in TRAINING; an error culls the seed (no fallback kernel). */
+  prefetchResult(result: KernelPrefetchResult): ControllerOutput {
+    const effects: ControllerEffect[] = [];
+    const record = this.pendingFor(result.requestId);
+    if (record?.pendingPrefetch === undefined) {
+      return {
+        effects: [unexpectedPrefetch(result.requestId, `${result.status} for ${result.blueprintId}`)],
+      };
+    }
+    const { blueprintId } = record.pendingPrefetch;
+    const seed = this.liveSeed(record);
+    delete record.pendingPrefetch;
+    if (result.status === "error") {
+      this.cull(record, seed, `kernel prefetch failed: ${result.code}: ${result.reason}`, effects);
+    } else if (result.blueprintId !== blueprintId) {
+      this.cull(
+        record,
+        seed,
+        `kernel for blueprint ${result.blueprintId} arrived, ${blueprintId} was requested`,
+        effects,
+      );
+    } else {
+      const kernel: KernelRef = { blueprintId, artifactRef: result.artifactRef, checksum: result.checksum };
+      record.kernel = kernel;
+      this.move(
+        record,
+        seed,
+        S.TRAINING,
+        `kernel ${result.artifactRef} ready (sha256 ${result.checksum})`,
+        effects,
+      );
+      this.direct(record, "graft", S.TRAINING, 0, effects, { kernel });
+    }
+    return { effects };
+  }
+
+  /** No answer from Urza before the deadline: the seed is culled (no fallback kernel). */
+  prefetchTimedOut(requestId: string): ControllerOutput {
+    const effects: ControllerEffect[] = [];
+    const record = this.pendingFor(requestId);
+    if (record === undefined) return { effects: [unexpectedPrefetch(requestId, "timeout")] };
+    const seed = this.liveSeed(record);
+    delete record.pendingPrefetch;
+    this.cull(record, seed, `kernel prefetch timed out (request ${requestId})`, effects);
+    return { effects };
+  }
+
+  /**
+   * A seed report: counted in the seed's window for its current stage and judged by `decideAdvance`;
+   * an advance sends an `update` directive, a cull a `remove` directive and the embargo. A report of
+   * another run or an unknown seed is an ERROR event; one of an earlier stage an INFO event.
+   */
+  report(report: SeedReport): ControllerOutput {
+    const effects: ControllerEffect[] = [];
+    const refuse = (reason: string, detail: string): ControllerOutput => ({
+      effects: [
+        event(TelemetryLevel.ERROR, "kasmina.report.rejected", {
+          reportId: report.reportId,
+          seedId: report.seedId,
+          reason,
+          detail,
+        }),
+      ],
+    });
+    if (report.trainingRunId !== this.options.trainingRunId) {
+      return refuse("wrong_training_run", `report is for run ${report.trainingRunId}`);
+    }
+    const record = this.records.get(report.seedId);
+    if (record === undefined)
+      return refuse("unknown_seed", `seed ${report.seedId} is not a seed of this host`);
+    const seed = this.slots.seedAt(record.slotId);
+    const stage = seed?.stage ?? S.DORMANT;
+    if (seed === undefined || !isJudgedStage(stage) || report.stage !== stage || record.plan === undefined) {
+      return {
+        effects: [
+          event(TelemetryLevel.INFO, "kasmina.report.stale", {
+            reportId: report.reportId,
+            seedId: report.seedId,
+            reportStage: stageName(report.stage),
+            seedStage: stageName(stage),
+          }),
+        ],
+      };
+    }
+    record.reports.push(report);
+    if (stage !== S.BLENDING && record.reports.length > this.windowLimit) {
+      record.reports.splice(0, record.reports.length - this.windowLimit);
+    }
+    const blend = { totalSteps: record.plan.schedule.steps, temperature: this.options.blendTemperature };
+    const verdict = decideAdvance(
+      { seedId: record.seedId, stage, reports: record.reports },
+      { ...this.options.rules, blend },
+    );
+    const reason = `${verdict.rule}: ${verdict.reason}`;
+    if (verdict.decision === "cull") this.cull(record, seed, reason, effects);
+    if (verdict.decision === "advance") {
+      const to = advanceTarget[stage];
+      const { schedule } = record.plan;
+      this.move(record, seed, to, reason, effects);
+      if (to === S.BLENDING) this.direct(record, "update", to, schedule.start, effects, { schedule });
+      else this.direct(record, "update", to, schedule.end, effects);
+    }
+    return { effects };
+  }
+
+  private germinate(
+    command: AdaptationCommand,
+    op: CommandSeedOperation,
+    record: SeedRecord,
+    effects: ControllerEffect[],
+  ): void {
+    const plan = planOf(command, op);
+    if (record.pendingPrefetch !== undefined) {
+      throw new Rejected(
+        "seed_in_flight",
+        `seed ${record.seedId} awaits kernel request ${record.pendingPrefetch.requestId}`,
+      );
+    }
+    const previous = this.slots.seedAt(record.slotId);
+    if (previous?.stage === S.EMBARGOED) {
+      const until = previous.embargoUntilMs;
+      const nowMs = this.options.clock();
+      if (until !== undefined && previous.embargoActive(nowMs)) {
+        const refusal = new EmbargoActiveError(
+          `slot ${record.slotId}`,
+          `germinating seed ${record.seedId}`,
+          until,
+          nowMs,
+        );
+        throw new Rejected("slot_embargoed", refusal.message);
+      }
+      this.move(record, previous, S.RESETTING, `embargo ended at ${until}`, effects);
+      this.move(record, previous, S.DORMANT, "reset after embargo", effects);
+    }
+    if (previous !== undefined && previous.stage !== S.DORMANT) {
+      const illegal = new IllegalSeedTransitionError(record.seedId, previous.stage, S.GERMINATED);
+      throw new Rejected("illegal_transition", illegal.message);
+    }
+    const seed = this.germinateSlot(
+      record,
+      `command ${command.commandId}: germinate blueprint ${plan.blueprintId}`,
+    );
+    this.record(record.seedId, seed, effects);
+    record.plan = plan;
+    record.reports = [];
+    delete record.kernel;
+    const requestId = this.options.newId();
+    record.pendingPrefetch = { requestId, blueprintId: plan.blueprintId };
+    effects.push({
+      kind: "prefetch",
+      seedId: record.seedId,
+      request: {
+        requestId,
+        blueprintId: plan.blueprintId,
+        trainingRunId: this.options.trainingRunId,
+        issuedAt: this.options.clock(),
+      },
+    });
+  }
+
+  private germinateSlot(record: SeedRecord, reason: string): SeedLifecycle {
+    try {
+      return this.slots.germinate(record.slotId, record.seedId, reason);
+    } catch (error) {
+      if (error instanceof UnknownSlotError) throw new Rejected("unknown_slot", error.message);
+      if (error instanceof EmbargoActiveError) throw new Rejected("slot_embargoed", error.message);
+      if (error instanceof SlotOccupiedError || error instanceof DuplicateSeedError) {
+        throw new Rejected("seed_in_flight", error.message);
+      }
+      throw error;
+    }
+  }
+
+  private cullByCommand(command: AdaptationCommand, record: SeedRecord, effects: ControllerEffect[]): void {
+    const seed = this.slots.seedAt(record.slotId);
+    const stage = seed?.stage ?? S.DORMANT;
+    if (seed === undefined || !seed.can(S.CULLED)) {
+      const illegal = new IllegalSeedTransitionError(record.seedId, stage, S.CULLED);
+      throw new Rejected("illegal_transition", illegal.message);
+    }
+    delete record.pendingPrefetch;
+    this.cull(record, seed, `command ${command.commandId}: cull`, effects, command.commandId);
+  }
+
+  /** CULLED (with a `remove` directive if Tolaria holds the kernel), then EMBARGOED. */
+  private cull(
+    record: SeedRecord,
+    seed: SeedLifecycle,
+    reason: string,
+    effects: ControllerEffect[],
+    commandId?: string,
+  ): void {
+    const grafted = record.kernel !== undefined;
+    this.move(record, seed, S.CULLED, reason, effects);
+    if (grafted)
+      this.direct(record, "remove", S.CULLED, 0, effects, commandId === undefined ? {} : { commandId });
+    this.move(record, seed, S.EMBARGOED, `embargo of ${this.options.embargoMs} ms after cull`, effects);
+    delete record.kernel;
+    record.reports = [];
+    effects.push(
+      event(TelemetryLevel.WARNING, "kasmina.seed.culled", {
+        seedId: record.seedId,
+        slotId: record.slotId,
+        reason,
+        embargoUntilMs: String(seed.embargoUntilMs),
+      }),
+    );
+  }
+
+  private move(
+    record: SeedRecord,
+    seed: SeedLifecycle,
+    to: SeedStage,
+    reason: string,
+    effects: ControllerEffect[],
+  ): void {
+    seed.transition(to, reason);
+    record.reports = [];
+    this.record(record.seedId, seed, effects);
+  }
+
+  /** Adds the seed's latest transition to the timeline and as an INFO event. */
+  private record(seedId: string, seed: SeedLifecycle, effects: ControllerEffect[]): void {
+    const last = seed.history.at(-1);
+    if (last === undefined) throw new Error(`seed ${seedId} has no transition to record`);
+    const entry: TimelineEntry = { seedId, ...last };
+    this.entries.push(entry);
+    effects.push(
+      event(TelemetryLevel.INFO, "kasmina.seed.transition", {
+        seedId,
+        from: stageName(entry.from),
+        to: stageName(entry.to),
+        reason: entry.reason,
+        atMs: String(entry.atMs),
+      }),
+    );
+  }
+
+  private direct(
+    record: SeedRecord,
+    action: SeedDirective["action"],
+    stage: SeedStage,
+    alpha: number,
+    effects: ControllerEffect[],
+    extra: { kernel?: KernelRef; schedule?: BlendScheduleSpec; commandId?: string } = {},
+  ): void {
+    const plan = record.plan;
+    if (plan === undefined) throw new Error(`seed ${record.seedId} has no plan: it was never germinated`);
+    record.sequence += 1;
+    const directive: SeedDirective = {
+      directiveId: this.options.newId(),
+      trainingRunId: this.options.trainingRunId,
+      seedId: record.seedId,
+      slotId: record.slotId,
+      sequence: record.sequence,
+      action,
+      stage,
+      ...(extra.kernel !== undefined ? { kernel: extra.kernel } : {}),
+      blendMode: plan.blendMode,
+      alpha,
+      ...(action !== "remove" && plan.alphaVector !== undefined ? { alphaVector: plan.alphaVector } : {}),
+      ...(extra.schedule !== undefined ? { schedule: extra.schedule } : {}),
+      ...(action !== "remove" && plan.confidence !== undefined ? { confidence: plan.confidence } : {}),
+      includeTeacher: plan.includeTeacher,
+      commandId: extra.commandId ?? plan.commandId,
+      issuedAt: this.options.clock(),
+    };
+    effects.push({ kind: "directive", directive });
+  }
+
+  private recordOf(seedId: string | undefined): SeedRecord {
+    if (seedId === undefined)
+      throw new Rejected("missing_field", "targetSeedId is required for SEED commands");
+    const record = this.records.get(seedId);
+    if (record === undefined) throw new Rejected("unknown_seed", `seed ${seedId} is not a seed of this host`);
+    return record;
+  }
+
+  private pendingFor(requestId: string): SeedRecord | undefined {
+    for (const record of this.records.values()) {
+      if (record.pendingPrefetch?.requestId === requestId) return record;
+    }
+    return undefined;
+  }
+
+  private liveSeed(record: SeedRecord): SeedLifecycle {
+    const seed = this.slots.seedAt(record.slotId);
+    if (seed === undefined) throw new Error(`seed ${record.seedId} awaits a kernel but holds no slot`);
+    return seed;
+  }
+}
+
+function planOf(command: AdaptationCommand, op: CommandSeedOperation): SeedPlan {
+  const missing = (field: string) =>
+    new Rejected("missing_field", `payload.${field} is required for GERMINATE`);
+  if (op.blueprintId === undefined) throw missing("blueprintId");
+  if (op.blendMode === undefined) throw missing("blendMode");
+  if (op.schedule === undefined) throw missing("schedule");
+  return {
+    commandId: command.commandId,
+    blueprintId: op.blueprintId,
+    blendMode: op.blendMode,
+    schedule: op.schedule,
+    ...(op.alphaVector !== undefined ? { alphaVector: op.alphaVector } : {}),
+    ...(op.confidence !== undefined ? { confidence: op.confidence } : {}),
+    includeTeacher: op.includeTeacher,
+  };
+}
+
+function event(level: TelemetryLevel, name: string, attributes: Record<string, string>): ControllerEffect {
+  return { kind: "event", level, name, attributes };
+}
+
+function rejectionEvent(rejection: CommandRejection): ControllerEffect {
+  return event(TelemetryLevel.ERROR, "kasmina.command.rejected", { ...rejection });
+}
+
+function unexpectedPrefetch(requestId: string, what: string): ControllerEffect {
+  return event(TelemetryLevel.WARNING, "kasmina.prefetch.unexpected", {
+    requestId,
+    detail: `${what}: no seed awaits this request`,
+  });
+}
