@@ -44,13 +44,12 @@ describe("DirectiveQueue", () => {
     q.enqueue(update("b", 1));
     q.enqueue(update("a", 2));
     q.enqueue(update("a", 3));
-    const error = (() => {
-      try {
-        q.takeReady();
-      } catch (e) {
-        return e;
-      }
-    })();
+    let error: unknown;
+    try {
+      q.takeReady();
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(DirectiveGapError);
     expect(error).toMatchObject({ seedId: "a", missing: 1, queued: [2, 3] });
     expect((error as Error).message).toContain("seed 'a': directive sequence 1 is missing");

@@ -18,7 +18,7 @@ const fetchKernel: KernelFetcher = async (ref) => {
   if (ref.artifactRef !== kernel.artifactRef) throw new Error(`no artifact ${ref.artifactRef}`);
   return artifact.bytes;
 };
-const update = (seedId: string, sequence: number, stage: SeedLifecycleStage): SeedDirective =>
+const update = (seedId: string, sequence: number, stage: SeedDirective["stage"]): SeedDirective =>
   directive(seedId, sequence, { action: "update", stage });
 
 let data: PresetData;
@@ -37,44 +37,51 @@ const trainerFor = (p = preset, fetch = fetchKernel) =>
     now: () => 1_700_000_000_000,
   });
 
+/** Runs the preset to the end, sending the directives on its stage timing as Kasmina would. */
+async function runDirected() {
+  const { graftEpoch, trainingEpochs, blendingSteps } = preset.stages;
+  const trainer = trainerFor();
+  const seedId = "s1-g0";
+  const epochs: { accuracy: number; loss: number; stage: SeedLifecycleStage | undefined }[] = [];
+  const reports: SeedReport[] = [];
+  const applied: number[] = [];
+  let blendSteps = -1;
+  let sequence = 0;
+  try {
+    while (!trainer.done) {
+      if (trainer.epoch === graftEpoch && blendSteps === -1 && sequence === 0)
+        trainer.enqueue(graftDirective(seedId, sequence++, kernel));
+      if (trainer.epoch === graftEpoch + trainingEpochs && sequence === 1)
+        trainer.enqueue(blendDirective(seedId, sequence++, blendingSteps));
+      const out = await trainer.step();
+      expect(out.refused).toEqual([]);
+      applied.push(...out.applied.map((d) => d.sequence));
+      reports.push(...out.reports);
+      if (out.applied.some((d) => d.stage === SeedLifecycleStage.BLENDING)) blendSteps = 0;
+      if (blendSteps >= 0) blendSteps++;
+      if (blendSteps === blendingSteps)
+        trainer.enqueue(update(seedId, sequence++, SeedLifecycleStage.SHADOWING));
+      if (blendSteps === blendingSteps + 1)
+        trainer.enqueue(update(seedId, sequence++, SeedLifecycleStage.FOSSILIZED));
+      if (out.epochFinished) {
+        const v = await trainer.validate();
+        epochs.push({
+          accuracy: v.accuracy,
+          loss: trainer.epochFigures().loss,
+          stage: trainer.seeds()[0]?.stage,
+        });
+      }
+    }
+  } finally {
+    await trainer.release();
+  }
+  return { epochs, reports, applied };
+}
+
 describe("Trainer on the spirals preset, driven by seed directives", () => {
   it("graft(TRAINING) → BLENDING (linear α) → SHADOWING → FOSSILIZED grows accuracy exactly as the preset run does", async () => {
     const { graftEpoch, trainingEpochs, blendingSteps } = preset.stages;
-    const trainer = trainerFor();
-    const seedId = "s1-g0";
-    const epochs: { accuracy: number; loss: number; stage: SeedLifecycleStage | undefined }[] = [];
-    const reports: SeedReport[] = [];
-    const applied: number[] = [];
-    let blendSteps = -1;
-    let sequence = 0;
-    try {
-      while (!trainer.done) {
-        if (trainer.epoch === graftEpoch && blendSteps === -1 && sequence === 0)
-          trainer.enqueue(graftDirective(seedId, sequence++, kernel));
-        if (trainer.epoch === graftEpoch + trainingEpochs && sequence === 1)
-          trainer.enqueue(blendDirective(seedId, sequence++, blendingSteps));
-        const out = await trainer.step();
-        expect(out.refused).toEqual([]);
-        applied.push(...out.applied.map((d) => d.sequence));
-        reports.push(...out.reports);
-        if (out.applied.some((d) => d.stage === SeedLifecycleStage.BLENDING)) blendSteps = 0;
-        if (blendSteps >= 0) blendSteps++;
-        if (blendSteps === blendingSteps)
-          trainer.enqueue(update(seedId, sequence++, SeedLifecycleStage.SHADOWING));
-        if (blendSteps === blendingSteps + 1)
-          trainer.enqueue(update(seedId, sequence++, SeedLifecycleStage.FOSSILIZED));
-        if (out.epochFinished) {
-          const v = await trainer.validate();
-          epochs.push({
-            accuracy: v.accuracy,
-            loss: trainer.epochFigures().loss,
-            stage: trainer.seeds()[0]?.stage,
-          });
-        }
-      }
-    } finally {
-      await trainer.release();
-    }
+    const { epochs, reports, applied } = await runDirected();
     expect(applied).toEqual([0, 1, 2, 3]);
     expect(epochs.at(-1)?.stage).toBe(SeedLifecycleStage.FOSSILIZED);
     const reference = await runPreset(preset, data, { graft: true, intraOpNumThreads: 1 });
@@ -100,6 +107,8 @@ describe("Trainer on the spirals preset, driven by seed directives", () => {
     const fossil = reports.filter((r) => r.stage === SeedLifecycleStage.FOSSILIZED).at(-1);
     expect(fossil?.lossDelta).toBeLessThan(-0.1);
     expect(fossil?.alpha).toBe(1);
+    // Deterministic: a second run gives the same figures and reports.
+    expect(await runDirected()).toEqual({ epochs, reports, applied });
   }, 20_000);
 
   it("refuses a graft whose kernel does not match the directive's checksum, naming both digests", async () => {
