@@ -1,0 +1,129 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { SeedLifecycleStage } from "../../contracts/enums.ts";
+import { ContractError } from "../../contracts/errors.ts";
+import type { HardwareContext } from "../../contracts/messages/state.ts";
+import { buildBlueprint } from "../../nn/blueprints/artifact.ts";
+import { loadPresetData, type PresetData } from "../../nn/presets/preset-run.ts";
+import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
+import { graftDirective } from "./directive-fixture.ts";
+import { assembleStatePacket } from "./state-packet.ts";
+import { Trainer } from "./trainer.ts";
+
+const preset = { ...spiralsGrowthPreset, epochs: 3, stepsPerEpoch: 5 };
+const hardware: HardwareContext = {
+  deviceType: "cpu",
+  deviceId: "0",
+  totalMemoryGb: 8,
+  availableMemoryGb: 4,
+  temperatureCelsius: 40,
+  utilizationPercent: 50,
+  computeCapability: 0,
+};
+const artifact = buildBlueprint(preset.blueprint, 0);
+const kernel = {
+  blueprintId: artifact.descriptor.blueprintId,
+  artifactRef: artifact.descriptor.artifactSha256,
+  checksum: artifact.descriptor.artifactSha256,
+};
+
+let data: PresetData;
+beforeAll(async () => {
+  data = await loadPresetData(preset);
+});
+
+async function epoch(trainer: Trainer): Promise<void> {
+  for (;;) if ((await trainer.step()).epochFinished) return;
+}
+
+describe("the epoch's SystemStatePacket", () => {
+  it("validates, carries the epoch's metrics and names every slot: DORMANT with a generation id, then the grafted seed", async () => {
+    const trainer = new Trainer({
+      preset,
+      data,
+      trainingRunId: "run-7",
+      fetchKernel: async () => artifact.bytes,
+      reportEverySteps: 5,
+      intraOpNumThreads: 1,
+      now: () => 1_700_000_000_123,
+    });
+    try {
+      await epoch(trainer);
+      const v0 = await trainer.validate();
+      const { packet: p0, assemblyMs } = trainer.statePacket(v0, hardware);
+      expect(assemblyMs).toBeGreaterThan(0);
+      expect(p0).toMatchObject({
+        packetId: "run-7-epoch-0",
+        trainingRunId: "run-7",
+        experimentName: "spirals-growth",
+        sourceSubsystem: "tolaria",
+        currentEpoch: 0,
+        globalStep: 5,
+        timestampMs: 1_700_000_000_123,
+        validationAccuracy: v0.accuracy,
+        validationLoss: v0.loss,
+      });
+      expect(p0.trainingMetrics).toMatchObject({ epochsTotal: 3, lossDelta: 0, learningRate: 0.02 });
+      expect(p0.trainingMetrics.samplesPerSecond).toBeGreaterThan(0);
+      expect(p0.trainingMetrics.gradientNorm).toBeGreaterThan(0);
+      expect(p0.trainingLoss).toBe(trainer.epochFigures().loss);
+      expect(p0.seedStates).toEqual([
+        expect.objectContaining({
+          seedId: "s1-g0",
+          slotId: "s1",
+          slotWidth: 4,
+          stage: SeedLifecycleStage.DORMANT,
+          layerDepth: 2,
+        }),
+      ]);
+      expect(p0.seedStates[0]?.blueprintId).toBeUndefined();
+
+      trainer.enqueue(graftDirective("s1-g0", 0, kernel));
+      await epoch(trainer);
+      const { packet: p1 } = trainer.statePacket(await trainer.validate(), hardware);
+      expect(p1.currentEpoch).toBe(1);
+      expect(p1.trainingMetrics.lossDelta).toBe(trainer.epochFigures().loss - p0.trainingLoss);
+      expect(p1.seedStates).toEqual([
+        expect.objectContaining({
+          seedId: "s1-g0",
+          slotId: "s1",
+          stage: SeedLifecycleStage.TRAINING,
+          blueprintId: kernel.blueprintId,
+          ageEpochs: 1,
+          alpha: 0,
+        }),
+      ]);
+      expect(p1.seedStates[0]?.gradientNorm).toBeGreaterThan(0);
+    } finally {
+      await trainer.release();
+    }
+  });
+
+  it("a figure the contract refuses is a ContractError naming the field", () => {
+    const figures = {
+      epoch: 0,
+      globalStep: 1,
+      loss: Number.NaN,
+      accuracy: 0.5,
+      gradientNorm: 1,
+      lossDelta: 0,
+      lossEwma: 1,
+      lossVolatility: 0,
+      gradNormEwma: 1,
+      samples: 32,
+      durationMs: 10,
+    };
+    const input = {
+      trainingRunId: "run-7",
+      experimentName: "x",
+      epochsTotal: 1,
+      learningRate: 0.1,
+      figures,
+      validation: { loss: 1, accuracy: 0.5 },
+      hardware,
+      slots: [],
+      timestampMs: 1,
+    };
+    expect(() => assembleStatePacket(input)).toThrow(ContractError);
+    expect(() => assembleStatePacket(input)).toThrow(/trainingLoss/);
+  });
+});

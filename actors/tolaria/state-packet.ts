@@ -1,0 +1,122 @@
+import { performance } from "node:perf_hooks";
+import { validate } from "../../contracts/codec.ts";
+import type { SeedLifecycleStage } from "../../contracts/enums.ts";
+import type { HardwareContext, SystemStatePacket } from "../../contracts/messages/state.ts";
+
+/** Training figures of one finished epoch (`Trainer.epochFigures`). */
+export interface EpochFigures {
+  readonly epoch: number;
+  /** Steps completed at the end of the epoch. */
+  readonly globalStep: number;
+  /** Mean step loss over the epoch. */
+  readonly loss: number;
+  /** Fraction of the epoch's training samples classified right (before each step's update). */
+  readonly accuracy: number;
+  /** Mean global gradient norm of the epoch's steps. */
+  readonly gradientNorm: number;
+  /** `loss` minus the previous epoch's (0 for the first epoch: nothing to compare with). */
+  readonly lossDelta: number;
+  /** EWMA (weight 0.2, the reference's) of the step losses at the end of the epoch. */
+  readonly lossEwma: number;
+  /** Square root of the exponentially weighted variance of the step losses. */
+  readonly lossVolatility: number;
+  /** EWMA (weight 0.2) of the step gradient norms. */
+  readonly gradNormEwma: number;
+  readonly samples: number;
+  /** Wall time of the epoch's steps (directive application included). */
+  readonly durationMs: number;
+}
+
+/** One slot of the host layout and the seed in it (a DORMANT seed when the slot is free). */
+export interface SlotState {
+  readonly slotId: string;
+  readonly slotWidth: number;
+  /** Index of the slot's layer in the host spec. */
+  readonly layerDepth: number;
+  /** The live seed's id, or for a free slot `<slotId>-g<n>`, n the grafts the slot has had. */
+  readonly seedId: string;
+  readonly stage: SeedLifecycleStage;
+  readonly alpha: number;
+  readonly blueprintId?: string;
+  /** The seed's gradient norm at the last step (0 without parameters in the training graph). */
+  readonly gradientNorm: number;
+  readonly learningRate: number;
+  /** Epochs finished since the graft. */
+  readonly ageEpochs: number;
+}
+
+/** Everything a state packet is assembled from. */
+export interface StatePacketInput {
+  readonly trainingRunId: string;
+  readonly experimentName: string;
+  readonly epochsTotal: number;
+  readonly learningRate: number;
+  readonly figures: EpochFigures;
+  readonly validation: { readonly loss: number; readonly accuracy: number };
+  readonly hardware: HardwareContext;
+  readonly slots: readonly SlotState[];
+  readonly timestampMs: number;
+}
+
+/** The packet and the time its assembly and validation took. */
+export interface AssembledPacket {
+  readonly packet: SystemStatePacket;
+  readonly assemblyMs: number;
+}
+
+/** Version of the SystemStatePacket layout Tolaria sends. */
+export const STATE_PACKET_VERSION = 1;
+
+/**
+ * The epoch's SystemStatePacket: typed TrainingMetrics and one SeedState per slot, validated against
+ * the contract (ContractError naming the field) before it is returned. `gradConflictRate` is 0: one
+ * gradient per step, no aggregation that could conflict. `riskScore` is 0: Tolaria has no risk model.
+ */
+export function assembleStatePacket(input: StatePacketInput): AssembledPacket {
+  const started = performance.now();
+  const { figures: f } = input;
+  const packet = validate("SystemStatePacket", {
+    version: STATE_PACKET_VERSION,
+    packetId: `${input.trainingRunId}-epoch-${f.epoch}`,
+    trainingRunId: input.trainingRunId,
+    experimentName: input.experimentName,
+    sourceSubsystem: "tolaria",
+    currentEpoch: f.epoch,
+    globalStep: f.globalStep,
+    timestampMs: input.timestampMs,
+    validationAccuracy: input.validation.accuracy,
+    validationLoss: input.validation.loss,
+    trainingLoss: f.loss,
+    hardwareContext: input.hardware,
+    trainingMetrics: {
+      loss: f.loss,
+      accuracy: f.accuracy,
+      gradientNorm: f.gradientNorm,
+      learningRate: input.learningRate,
+      lossDelta: f.lossDelta,
+      lossEwma: f.lossEwma,
+      lossVolatility: f.lossVolatility,
+      gradNormEwma: f.gradNormEwma,
+      gradConflictRate: 0,
+      samplesPerSecond: f.durationMs > 0 ? (f.samples * 1000) / f.durationMs : 0,
+      epochDurationMs: f.durationMs,
+      epochsTotal: input.epochsTotal,
+      extra: {},
+    },
+    seedStates: input.slots.map((s) => ({
+      seedId: s.seedId,
+      slotId: s.slotId,
+      slotWidth: s.slotWidth,
+      stage: s.stage,
+      ...(s.blueprintId === undefined ? {} : { blueprintId: s.blueprintId }),
+      gradientNorm: s.gradientNorm,
+      learningRate: s.learningRate,
+      layerDepth: s.layerDepth,
+      alpha: s.alpha,
+      ageEpochs: s.ageEpochs,
+      riskScore: 0,
+      metrics: {},
+    })),
+  });
+  return { packet, assemblyMs: performance.now() - started };
+}
