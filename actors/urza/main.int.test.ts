@@ -170,6 +170,20 @@ describe("the urza actor in this process (real nats-server)", () => {
     }
   });
 
+  it("without the kernel store, preflight fails naming it and `esper resources ensure`", async () => {
+    const s = await stage("settings only");
+    try {
+      await ensureBucket(s.bus, "catalog");
+      const h = startActor(actor, { env: s.env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain(
+        `object store ${storeName(s.ns, "kernels")} does not exist: start Weatherlight or run \`esper resources ensure\``,
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
   it("a library publish that fails fails the start (exit 1) with CRITICAL telemetry", async () => {
     const s = await stage("all");
     try {

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BusConnection, connectBus } from "../../bus/connection.ts";
@@ -26,9 +26,18 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function until(cond: () => boolean, what: string, stderr: () => string, ms = 30_000): Promise<void> {
+/** Waits for `cond`; fails at once when the child has exited, or after `ms`. */
+async function until(
+  cond: () => boolean,
+  what: string,
+  child: ChildProcess,
+  stderr: () => string,
+  ms = 30_000,
+): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
+    if (child.exitCode !== null)
+      throw new Error(`exited ${child.exitCode} before ${what}; stderr:\n${stderr()}`);
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}; stderr:\n${stderr()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -68,6 +77,7 @@ describe("`esper actor urza` in a child process (real nats-server)", () => {
       await until(
         () => heartbeats.some((hb) => hb.state === "running"),
         "a running heartbeat",
+        child,
         () => err,
       );
       const reply = await request(
