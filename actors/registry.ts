@@ -7,4 +7,6 @@ export type ActorModuleLoader = () => Promise<{ readonly actor: ActorDefinition 
  * The actors `esper actor <name>` can start, by name. Each actor's issue adds its entry when its
  * `actors/<name>/main.ts` lands (weatherlight, tolaria, tamiyo, kasmina, urza).
  */
-export const actorModules: Readonly<Record<string, ActorModuleLoader>> = {};
+export const actorModules: Readonly<Record<string, ActorModuleLoader>> = {
+  urza: () => import("./urza/main.ts"),
+};

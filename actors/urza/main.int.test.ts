@@ -1,0 +1,202 @@
+import { Kvm } from "@nats-io/kv";
+import { describe, expect, it } from "vitest";
+import { type BusConnection, connectBus } from "../../bus/connection.ts";
+import { ensureBucket, ensureResources } from "../../bus/jetstream/ensure.ts";
+import { openArtifactStore, sha256Hex } from "../../bus/objects.ts";
+import { request, subscribe } from "../../bus/typed.ts";
+import { TelemetryLevel } from "../../contracts/enums.ts";
+import type { KernelPrefetchResult } from "../../contracts/index.ts";
+import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
+import { storeName } from "../../contracts/stores.ts";
+import { useNatsServer } from "../../test/bus-fixture.ts";
+import { startActor } from "../runtime/actor.ts";
+import { ActorExitCode } from "../runtime/exit-codes.ts";
+import { buildLibrary, libraryConfigs } from "./library.ts";
+import { actor } from "./main.ts";
+
+const fixture = useNatsServer();
+let nsCounter = 0;
+
+const library = buildLibrary(libraryConfigs(), 0);
+const known = library[0]?.descriptor;
+if (known === undefined) throw new Error("the library is empty");
+
+/** A namespace (with all bus resources, or only the settings bucket), a connection and Urza's telemetry. */
+interface Stage {
+  readonly ns: string;
+  readonly bus: BusConnection;
+  readonly packets: TelemetryPacket[];
+  events(id: string): TelemetryEvent[];
+  readonly env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+async function stage(resources: "all" | "settings only"): Promise<Stage> {
+  const ns = `urza${nsCounter++}${Math.random().toString(36).slice(2, 6)}`;
+  const bus = await connectBus({ name: "urza-main-test", namespace: ns, ...fixture.server.address });
+  if (resources === "all") await ensureResources(bus);
+  else await ensureBucket(bus, "settings");
+  const packets: TelemetryPacket[] = [];
+  const sub = subscribe(bus, "telemetryRaw", (p) => void packets.push(p), { params: { actor: "urza" } });
+  await bus.nc.flush();
+  const address = fixture.server.address;
+  return {
+    ns,
+    bus,
+    packets,
+    events: (id) => packets.flatMap((p) => p.events.filter((e) => e.eventId === id)),
+    env: {
+      ESPER_NAMESPACE: ns,
+      ESPER_NATS_URL: address.servers as string,
+      ...(address.user !== undefined && address.pass !== undefined
+        ? { ESPER_NATS_USER: address.user, ESPER_NATS_PASS: address.pass }
+        : {}),
+      ESPER_INSTANCE_ID: "urza-1",
+      ESPER_RUN_ID: `run-${ns}`,
+      ESPER_LOG_LEVEL: "warn",
+      ESPER_LOG_PRETTY: "0",
+    },
+    async close() {
+      await sub.stop();
+      await bus.close();
+    },
+  };
+}
+
+async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const prefetch = (s: Stage, blueprintId: string, requestId: string): Promise<KernelPrefetchResult> =>
+  request(
+    s.bus,
+    "urzaPrefetch",
+    { requestId, blueprintId, trainingRunId: "run-1", issuedAt: Date.now() },
+    { timeoutMs: 10_000 },
+  );
+
+describe("the urza actor in this process (real nats-server)", () => {
+  it("publishes the library, answers prefetch requests over the bus and drains with exit 0", async () => {
+    const s = await stage("all");
+    const h = startActor(actor, { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "urza running");
+
+      const ready = await prefetch(s, known.blueprintId, "req-known");
+      expect(ready).toMatchObject({
+        status: "ready",
+        requestId: "req-known",
+        blueprintId: known.blueprintId,
+        artifactRef: known.artifactSha256,
+        checksum: known.artifactSha256,
+      });
+      const kernels = await openArtifactStore(s.bus, "kernels");
+      const stored = await kernels.get(ready.status === "ready" ? ready.artifactRef : "no artifactRef");
+      expect(ready.status === "ready" && ready.checksum).toBe(sha256Hex(stored));
+      expect(Buffer.from(stored).equals(Buffer.from(library[0]?.bytes ?? []))).toBe(true);
+
+      const unknown = await prefetch(s, "no-such-blueprint", "req-unknown");
+      expect(unknown).toMatchObject({
+        status: "error",
+        requestId: "req-unknown",
+        blueprintId: "no-such-blueprint",
+        code: "unknown_blueprint",
+      });
+
+      h.drain("test done");
+      expect(await h.done).toBe(ActorExitCode.ok);
+      expect(h.lifecycle.state).toBe("stopped");
+
+      expect(s.events("urza.library.published")[0]?.attributes).toMatchObject({
+        added: String(library.length),
+        unchanged: "0",
+        artifacts_stored: String(library.length),
+      });
+      expect(s.events("urza.prefetch.artifact_error")).toEqual([
+        expect.objectContaining({
+          attributes: {
+            code: "unknown_blueprint",
+            blueprint_id: "no-such-blueprint",
+            request_id: "req-unknown",
+          },
+        }),
+      ]);
+      const latencies = s.packets.flatMap((p) =>
+        p.metrics.filter((m) => m.name === "urza.prefetch.latency_ms"),
+      );
+      expect(latencies.map((m) => m.attributes)).toEqual([
+        { status: "ready" },
+        { status: "error", code: "unknown_blueprint" },
+      ]);
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  });
+
+  it("a second start finds the library unchanged", async () => {
+    const s = await stage("all");
+    try {
+      for (const round of [1, 2]) {
+        const h = startActor(actor, { env: s.env, handleSignals: false });
+        await until(() => h.lifecycle.state === "running", `urza running (round ${round})`);
+        h.drain("round done");
+        expect(await h.done).toBe(ActorExitCode.ok);
+      }
+      expect(s.events("urza.library.published").map((e) => e.attributes)).toEqual([
+        expect.objectContaining({ added: String(library.length), unchanged: "0" }),
+        expect.objectContaining({ added: "0", unchanged: String(library.length), updates_published: "0" }),
+      ]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("without the catalog bucket and kernel store, preflight fails naming `esper resources ensure`", async () => {
+    const s = await stage("settings only");
+    try {
+      const h = startActor(actor, { env: s.env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain(
+        `KV bucket ${storeName(s.ns, "catalog")} does not exist: start Weatherlight or run \`esper resources ensure\``,
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("without the kernel store, preflight fails naming it and `esper resources ensure`", async () => {
+    const s = await stage("settings only");
+    try {
+      await ensureBucket(s.bus, "catalog");
+      const h = startActor(actor, { env: s.env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain(
+        `object store ${storeName(s.ns, "kernels")} does not exist: start Weatherlight or run \`esper resources ensure\``,
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a library publish that fails fails the start (exit 1) with CRITICAL telemetry", async () => {
+    const s = await stage("all");
+    try {
+      const kv = await new Kvm(s.bus.nc).open(storeName(s.ns, "catalog"));
+      await kv.put(known.blueprintId, new Uint8Array([0xc1]));
+      const h = startActor(actor, { env: s.env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.crashed);
+      const failed = s.events("urza.lifecycle.failed");
+      expect(failed).toHaveLength(1);
+      expect(failed[0]?.description).toContain("urza library publish failed");
+      expect(failed[0]?.level).toBe(TelemetryLevel.CRITICAL);
+    } finally {
+      await s.close();
+    }
+  });
+});

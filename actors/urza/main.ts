@@ -1,0 +1,57 @@
+import type { ActorDefinition } from "../runtime/actor-types.ts";
+import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
+import { openBusStores } from "./bus-stores.ts";
+import { publishLibrary } from "./catalog-publisher.ts";
+import { prewarmKernel } from "./kernel-prewarm.ts";
+import { buildLibrary, libraryConfigs } from "./library.ts";
+import { answerPrefetchWithTelemetry } from "./prefetch-endpoint.ts";
+import { PrewarmSamples } from "./prewarm-samples.ts";
+import { urzaStoresCheck } from "./store-checks.ts";
+
+/** Prewarm latencies kept per blueprint for the p50/p95 of KernelArtifactReady (the original kept 20). */
+const PREWARM_SAMPLES = 20;
+
+/**
+ * Urza: preflight checks that the catalog bucket and the kernel store exist; `start` builds the
+ * blueprint library, publishes it (INFO `urza.library.published` with the counts; a failure fails the
+ * start, exit 1, CRITICAL `urza.lifecycle.failed`), then serves `urza.prefetch` in queue group `urza`
+ * through the concurrent mailbox `prefetch`.
+ */
+export const actor: ActorDefinition = {
+  name: "urza",
+  preflight: [urzaStoresCheck],
+  async start(ctx) {
+    const library = buildLibrary(libraryConfigs(), Date.now());
+    let report: Awaited<ReturnType<typeof publishLibrary>>;
+    try {
+      report = await publishLibrary(ctx.bus, library, { prewarm: prewarmKernel });
+    } catch (err) {
+      throw new Error(`urza library publish failed: ${(err as Error).message}`, { cause: err });
+    }
+    ctx.telemetry.event("urza.library.published", {
+      level: "INFO",
+      description: `library of ${library.length} blueprints: ${report.added} added, ${report.changed} changed, ${report.unchanged} unchanged`,
+      attributes: {
+        added: String(report.added),
+        changed: String(report.changed),
+        unchanged: String(report.unchanged),
+        artifacts_stored: String(report.artifactsStored),
+        updates_published: String(report.updatesPublished),
+        not_in_library: String(report.notInLibrary.length),
+      },
+    });
+    ctx.log.info({ ...report, notInLibrary: report.notInLibrary.length }, "urza library published");
+    const deps = {
+      ...(await openBusStores(ctx.bus)),
+      prewarm: prewarmKernel,
+      samples: new PrewarmSamples(PREWARM_SAMPLES),
+    };
+    ctx.serve("urzaPrefetch", (req) => answerPrefetchWithTelemetry(req, deps, ctx), {
+      queue: "urza",
+      mailbox: "prefetch",
+      mode: "concurrent",
+    });
+  },
+};
+
+if (isProcessEntry(import.meta.url)) await runMain(actor);
