@@ -10,7 +10,11 @@ import {
 } from "../../contracts/enums.ts";
 import type { AdaptationCommand } from "../../contracts/messages/command.ts";
 import type { KernelArtifactReady } from "../../contracts/messages/kernel.ts";
-import type { SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
+import {
+  FIRST_DIRECTIVE_SEQUENCE,
+  type SeedDirective,
+  type SeedReport,
+} from "../../contracts/messages/seed.ts";
 import type { ControllerOutput } from "./controller-effects.ts";
 import { InvalidSnapshotError } from "./errors.ts";
 import { SeedController, type SeedControllerOptions } from "./seed-controller.ts";
@@ -151,11 +155,11 @@ describe("SeedController", () => {
 
     for (const d of sent) validate("SeedDirective", d);
     expect(sent.map((d) => [d.sequence, d.action, stageName(d.stage), d.alpha, d.directiveId])).toEqual([
-      [1, "graft", "TRAINING", 0, "id-2"],
-      [2, "update", "BLENDING", 0, "id-3"],
-      [3, "update", "SHADOWING", 1, "id-4"],
-      [4, "update", "PROBATIONARY", 1, "id-5"],
-      [5, "update", "FOSSILIZED", 1, "id-6"],
+      [0, "graft", "TRAINING", 0, "id-2"],
+      [1, "update", "BLENDING", 0, "id-3"],
+      [2, "update", "SHADOWING", 1, "id-4"],
+      [3, "update", "PROBATIONARY", 1, "id-5"],
+      [4, "update", "FOSSILIZED", 1, "id-6"],
     ]);
     expect(sent[0]?.kernel).toEqual({
       blueprintId: "bp-mlp",
@@ -229,7 +233,7 @@ describe("SeedController", () => {
     expect(remove).toMatchObject({
       action: "remove",
       stage: S.CULLED,
-      sequence: 3,
+      sequence: 2,
       alpha: 0,
       commandId: "c1",
     });
@@ -241,7 +245,7 @@ describe("SeedController", () => {
     const { controller, time } = setup();
     grafted(controller);
     const [remove] = directives(controller.command(seedCommand("c2", "s1", SeedOperation.CULL)));
-    expect(remove).toMatchObject({ action: "remove", sequence: 2, commandId: "c2" });
+    expect(remove).toMatchObject({ action: "remove", sequence: 1, commandId: "c2" });
     time.now += EMBARGO_MS - 1;
     const early = controller.command(germinate("c3"));
     expect(early.rejection).toMatchObject({ commandId: "c3", reason: "slot_embargoed" });
@@ -259,9 +263,9 @@ describe("SeedController", () => {
       "DORMANT",
       "GERMINATED",
     ]);
-    // sequences continue for the seed id: graft 1, remove 2, the next graft 3
+    // sequences continue for the seed id: graft 0, remove 1, the next graft 2
     const [graft] = directives(controller.prefetchResult(ready(prefetchId(later))));
-    expect(graft).toMatchObject({ action: "graft", sequence: 3, commandId: "c4" });
+    expect(graft).toMatchObject({ action: "graft", sequence: 2, commandId: "c4" });
   });
 
   it("rejects an illegal transition with the reason and never clamps it", () => {
@@ -320,7 +324,7 @@ describe("SeedController", () => {
     take(controller.prefetchResult(ready(prefetchId(controller.command(germinate("c4"))))));
     for (const seedId of ["s1", "s2"]) {
       const sequences = all.filter((d) => d.seedId === seedId).map((d) => d.sequence);
-      expect(sequences).toEqual(sequences.map((_, i) => i + 1));
+      expect(sequences).toEqual(sequences.map((_, i) => FIRST_DIRECTIVE_SEQUENCE + i));
     }
     expect(all.filter((d) => d.seedId === "s1").map((d) => d.action)).toEqual(["graft", "remove", "graft"]);
     expect(new Set(all.map((d) => d.directiveId)).size).toBe(all.length);

@@ -11,7 +11,12 @@ import type {
   ConfidenceGate,
 } from "../../contracts/messages/command.ts";
 import type { KernelPrefetchResult } from "../../contracts/messages/kernel.ts";
-import type { KernelRef, SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
+import {
+  FIRST_DIRECTIVE_SEQUENCE,
+  type KernelRef,
+  type SeedDirective,
+  type SeedReport,
+} from "../../contracts/messages/seed.ts";
 import {
   type AdvanceRuleSettings,
   advanceTarget,
@@ -75,8 +80,8 @@ export interface SeedPlan {
 export interface SeedRecord {
   readonly seedId: string;
   readonly slotId: string;
-  /** The sequence of the last directive sent for this seed (0: none yet); it never restarts. */
-  sequence: number;
+  /** The sequence of the next directive for this seed (from FIRST_DIRECTIVE_SEQUENCE); it never restarts. */
+  nextSequence: number;
   plan?: SeedPlan;
   pendingPrefetch?: { readonly requestId: string; readonly blueprintId: string };
   kernel?: KernelRef;
@@ -131,7 +136,7 @@ export class SeedController {
     });
     for (const { slotId, seedId } of options.slots) {
       if (this.records.has(seedId)) throw new RangeError(`slots name seed ${seedId} twice`);
-      this.records.set(seedId, { seedId, slotId, sequence: 0, reports: [] });
+      this.records.set(seedId, { seedId, slotId, nextSequence: FIRST_DIRECTIVE_SEQUENCE, reports: [] });
     }
     const { trainingReports, shadowingReports, probationReports } = options.rules;
     this.windowLimit = Math.max(trainingReports, shadowingReports, probationReports);
@@ -469,13 +474,13 @@ export class SeedController {
   ): void {
     const plan = record.plan;
     if (plan === undefined) throw new Error(`seed ${record.seedId} has no plan: it was never germinated`);
-    record.sequence += 1;
+    const sequence = record.nextSequence++;
     const directive: SeedDirective = {
       directiveId: this.options.newId(),
       trainingRunId: this.options.trainingRunId,
       seedId: record.seedId,
       slotId: record.slotId,
-      sequence: record.sequence,
+      sequence,
       action,
       stage,
       ...(extra.kernel !== undefined ? { kernel: extra.kernel } : {}),

@@ -1,8 +1,5 @@
-import type { SeedDirective } from "../../contracts/messages/seed.ts";
+import { FIRST_DIRECTIVE_SEQUENCE, type SeedDirective } from "../../contracts/messages/seed.ts";
 import { DirectiveGapError } from "./errors.ts";
-
-/** The sequence of a seed's first directive; each later one is the previous plus one. */
-export const FIRST_DIRECTIVE_SEQUENCE = 0;
 
 /** What `enqueue` did with a directive. */
 export type EnqueueOutcome =

@@ -14,6 +14,9 @@ import {
 } from "../primitives.ts";
 import { BlendScheduleSpec, ConfidenceGate } from "./command.ts";
 
+/** The `sequence` of a seed's first directive. */
+export const FIRST_DIRECTIVE_SEQUENCE = 0;
+
 /** The kernel artifact a directive grafts, addressed in the kernel object store. */
 export const KernelRef = z.strictObject({ blueprintId: id, artifactRef: id, checksum: sha256Hex });
 export type KernelRef = z.infer<typeof KernelRef>;
@@ -21,7 +24,8 @@ export type KernelRef = z.infer<typeof KernelRef>;
 /**
  * Kasmina → Tolaria: what to do at a slot at the next step boundary. `graft` wires a kernel,
  * `update` changes stage/blend without recompiling unless the wiring changes, `remove` drops it.
- * `sequence` increases by one per seed, so Tolaria applies directives in order and detects gaps.
+ * `sequence` starts at {@link FIRST_DIRECTIVE_SEQUENCE} and increases by one per seed, so Tolaria
+ * applies directives in order and detects gaps.
  */
 export const SeedDirective = z
   .strictObject({
