@@ -20,6 +20,8 @@ export const RUN = "run-w";
 export function seedState(seedId: string, stage: SeedLifecycleStage, blueprintId?: string): SeedState {
   return SeedState.parse({
     seedId,
+    slotId: `slot-${seedId}`,
+    slotWidth: 16,
     stage,
     ...(blueprintId !== undefined ? { blueprintId } : {}),
     gradientNorm: 0,
