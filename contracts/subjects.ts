@@ -86,7 +86,12 @@ export const subjects = {
     message: "FieldReport",
     runField: "trainingRunId",
   },
-  emergency: { pattern: "emergency.{run}", transport: "jetstream", message: "EmergencySignal", runField: "runId" },
+  emergency: {
+    pattern: "emergency.{run}",
+    transport: "jetstream",
+    message: "EmergencySignal",
+    runField: "runId",
+  },
   deadLetter: { pattern: "deadletter.{stream}", transport: "jetstream", message: "DeadLetter" },
 } as const satisfies Record<string, SubjectSpec>;
 

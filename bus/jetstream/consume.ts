@@ -11,7 +11,7 @@ import { publishDeadLetter } from "./dead-letter.ts";
 import {
   type DeclaredConsumer,
   type RunConsumerName,
-  runConsumers,
+  type runConsumers,
   type StackConsumerName,
   stackConsumers,
   streamName,

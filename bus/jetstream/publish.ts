@@ -3,12 +3,7 @@ import { SystemLimits } from "../../contracts/budgets.ts";
 import { encode } from "../../contracts/codec.ts";
 import { HeaderNames } from "../../contracts/headers.ts";
 import type { MessageInput } from "../../contracts/registry.ts";
-import {
-  checkRunToken,
-  type SubjectKey,
-  type SubjectMessage,
-  subjects,
-} from "../../contracts/subjects.ts";
+import { checkRunToken, type SubjectKey, type SubjectMessage, subjects } from "../../contracts/subjects.ts";
 import type { BusConnection } from "../connection.ts";
 import { outgoingHeaders, type SendOptions } from "../headers.ts";
 import { concreteSubject, type OptionsArg, type SubjectTarget } from "../typed.ts";
