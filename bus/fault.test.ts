@@ -24,13 +24,13 @@ afterAll(async () => {
 });
 
 function report(i: number): MessageInput<"SeedReport"> {
-  return { ...sampleOf("SeedReport", i + 1), reportId: `r${i}` };
+  return { ...sampleOf("SeedReport", i + 1), trainingRunId: "run-1", reportId: `r${i}` };
 }
 
 describe("server killed and restarted mid-stream", () => {
   it("reconnects and loses no acknowledged JetStream message", async () => {
     const seen = new Set<string>();
-    const consumer = await consume(worker, "kasmina-seed-reports", (m) => {
+    const consumer = await consume(worker, { name: "kasmina-seed-reports", run: "run-1" }, (m) => {
       seen.add(m.reportId);
     });
     const acked: string[] = [];
@@ -43,6 +43,7 @@ describe("server killed and restarted mid-stream", () => {
         restarted = new Promise((r) => setTimeout(r, 300)).then(() => fixture.server.restart());
       }
       const ack = await publishToStream(producer, "seedReport", report(i), {
+        params: { run: "run-1" },
         messageId: `r${i}`,
         deadlineMs: 15_000,
       });

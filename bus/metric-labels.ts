@@ -1,32 +1,19 @@
 import type { z } from "zod";
 import { type MessageType, messageSchemas } from "../contracts/registry.ts";
-import { type SubjectSpec, subjects } from "../contracts/subjects.ts";
+import { matchSubjectTokens, type SubjectSpec, subjects } from "../contracts/subjects.ts";
 
 /** The label of a subject that is not in the registry. */
 export const UNKNOWN_SUBJECT = "unknown_subject";
 /** The label of a field path segment that names no field of the message type (a key chosen by a sender). */
 export const UNKNOWN_KEY = "unknown_key";
 
-const specs: readonly SubjectSpec[] = Object.values(subjects);
-const patternTokens = specs.map((s) => s.pattern.split("."));
-
 /**
  * The registry spec of concrete `subject` (`<namespace>.<tokens>`, any namespace), or undefined. The
  * pattern's `{param}` tokens match any token.
  */
 function specOfSubject(subject: string): SubjectSpec | undefined {
-  const tokens = subject.split(".");
-  for (let i = 0; i < specs.length; i++) {
-    const pattern = patternTokens[i] as string[];
-    if (pattern.length !== tokens.length - 1) continue;
-    let ok = true;
-    for (let t = 0; t < pattern.length && ok; t++) {
-      const p = pattern[t] as string;
-      ok = p.startsWith("{") || p === tokens[t + 1];
-    }
-    if (ok) return specs[i];
-  }
-  return undefined;
+  const key = matchSubjectTokens(subject.split(".").slice(1), () => true);
+  return key === undefined ? undefined : subjects[key];
 }
 
 const KV_ENTRY = /^kv ([^/\s]+)\//;

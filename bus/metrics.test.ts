@@ -34,27 +34,26 @@ describe("metric labels", () => {
     const flood = 60;
     const command = sampleOf("AdaptationCommand", 1);
     for (let i = 0; i < flood; i++) {
+      const run = `run-${i}`;
       const bad = raw.encode({ ...command, commandId: `bad-${i}`, [`made-up-${i}`]: i });
-      await jetStreamOf(tb.bus).publish(`${ns}.command.run-${i}`, bad, { msgID: `bad-${i}` });
+      await jetStreamOf(tb.bus).publish(`${ns}.command.${run}.kasmina`, bad, { msgID: `bad-${i}` });
       await publishToStream(
         tb.bus,
         "command",
-        { ...command, commandId: `good-${i}` },
-        {
-          params: { target: `run-${i}` },
-        },
+        { ...command, trainingRunId: run, commandId: `good-${i}` },
+        { params: { run, target: "kasmina" } },
       );
     }
     await expect.poll(() => handled, { timeout: 10_000 }).toBe(flood);
     await expect
-      .poll(() => tb.bus.metrics.snapshot().deadLettered["command.{target}"], { timeout: 10_000 })
+      .poll(() => tb.bus.metrics.snapshot().deadLettered["command.{run}.{target}"], { timeout: 10_000 })
       .toBe(flood);
     await c.stop();
     const snap = tb.bus.metrics.snapshot();
-    expect(snap.rejected).toEqual({ "command.{target} unknown_key": flood });
-    expect(snap.received).toEqual({ "command.{target}": flood });
-    expect(Object.keys(snap.published).sort()).toEqual(["command.{target}", "deadletter.{stream}"]);
-    expect(snap.published["command.{target}"]).toBe(flood);
+    expect(snap.rejected).toEqual({ "command.{run}.{target} unknown_key": flood });
+    expect(snap.received).toEqual({ "command.{run}.{target}": flood });
+    expect(Object.keys(snap.published).sort()).toEqual(["command.{run}.{target}", "deadletter.{stream}"]);
+    expect(snap.published["command.{run}.{target}"]).toBe(flood);
   });
 
   it("label unregistered subjects unknown_subject", () => {

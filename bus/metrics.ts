@@ -12,7 +12,7 @@ export interface BusMetricsSnapshot {
   readonly published: Readonly<Record<string, number>>;
   /** Messages decoded and handed to a handler, by subject pattern. */
   readonly received: Readonly<Record<string, number>>;
-  /** Messages refused before any handler, by `pattern field-path` (e.g. `seed.report epoch`). */
+  /** Messages refused before any handler, by `pattern field-path` (e.g. `seed.{run}.report epoch`). */
   readonly rejected: Readonly<Record<string, number>>;
   /** Messages moved to the dead-letter stream, by original subject pattern. */
   readonly deadLettered: Readonly<Record<string, number>>;

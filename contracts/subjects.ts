@@ -12,6 +12,11 @@ export interface SubjectSpec {
   readonly message: MessageType;
   /** For request subjects, the message type of the reply. */
   readonly reply?: MessageType;
+  /**
+   * For run-level subjects (a `{run}` token): the message field holding the run id, which must equal
+   * the `{run}` token; `null` when the message type carries no run id.
+   */
+  readonly runField?: string | null;
 }
 
 /** The subject registry: each subject bound to exactly one message type. */
@@ -46,15 +51,47 @@ export const subjects = {
   telemetryRaw: { pattern: "telemetry.raw.{actor}", transport: "core", message: "TelemetryPacket" },
   catalogUpdate: { pattern: "catalog.update", transport: "core", message: "KernelCatalogUpdate" },
   policyUpdate: { pattern: "policy.update", transport: "core", message: "PolicyUpdate" },
-  command: { pattern: "command.{target}", transport: "jetstream", message: "AdaptationCommand" },
-  seedDirective: { pattern: "seed.directive", transport: "jetstream", message: "SeedDirective" },
-  seedReport: { pattern: "seed.report", transport: "jetstream", message: "SeedReport" },
-  seedState: { pattern: "seed.state", transport: "jetstream", message: "SeedState" },
-  statePacket: { pattern: "state.packet", transport: "jetstream", message: "SystemStatePacket" },
+  /** Run-level subjects: the `{run}` token is the run id, equal to the message's `runField`. */
+  command: {
+    pattern: "command.{run}.{target}",
+    transport: "jetstream",
+    message: "AdaptationCommand",
+    runField: "trainingRunId",
+  },
+  seedDirective: {
+    pattern: "seed.{run}.directive",
+    transport: "jetstream",
+    message: "SeedDirective",
+    runField: "trainingRunId",
+  },
+  seedReport: {
+    pattern: "seed.{run}.report",
+    transport: "jetstream",
+    message: "SeedReport",
+    runField: "trainingRunId",
+  },
+  /** SeedState carries no run id of its own: only the subject names its run. */
+  seedState: { pattern: "seed.{run}.state", transport: "jetstream", message: "SeedState", runField: null },
+  statePacket: {
+    pattern: "state.{run}",
+    transport: "jetstream",
+    message: "SystemStatePacket",
+    runField: "trainingRunId",
+  },
   telemetryNormal: { pattern: "telemetry.normal", transport: "jetstream", message: "TelemetryPacket" },
   telemetryEmergency: { pattern: "telemetry.emergency", transport: "jetstream", message: "TelemetryPacket" },
-  fieldReport: { pattern: "fieldreport", transport: "jetstream", message: "FieldReport" },
-  emergency: { pattern: "emergency", transport: "jetstream", message: "EmergencySignal" },
+  fieldReport: {
+    pattern: "fieldreport.{run}",
+    transport: "jetstream",
+    message: "FieldReport",
+    runField: "trainingRunId",
+  },
+  emergency: {
+    pattern: "emergency.{run}",
+    transport: "jetstream",
+    message: "EmergencySignal",
+    runField: "runId",
+  },
   deadLetter: { pattern: "deadletter.{stream}", transport: "jetstream", message: "DeadLetter" },
 } as const satisfies Record<string, SubjectSpec>;
 
@@ -87,7 +124,8 @@ export class SubjectError extends Error {
   override readonly name = "SubjectError";
 }
 
-function checkToken(what: string, value: string): string {
+/** Returns `value` when it is a single safe subject token; otherwise throws a SubjectError naming `what`. */
+export function checkToken(what: string, value: string): string {
   if (!TOKEN.test(value)) throw new SubjectError(`${what} '${value}' must match ${TOKEN.source}`);
   return value;
 }
@@ -110,10 +148,44 @@ export type ParamArgs<K extends SubjectKey> = [ParamNames<(typeof subjects)[K]["
   ? []
   : [SubjectParams<K>];
 
-/** The subject filter that matches every concrete subject of `key` (parameters as `*`). */
-export function subjectFilter(ns: string, key: SubjectKey): string {
-  const tokens = subjects[key].pattern.split(".").map((t) => (t.startsWith("{") ? "*" : t));
+/**
+ * The subject filter of `key` with the given `params` filled in and every other parameter as `*`:
+ * without params it matches every concrete subject of `key`.
+ */
+export function subjectFilter<K extends SubjectKey>(
+  ns: string,
+  key: K,
+  params: Partial<SubjectParams<K>> = {},
+): string {
+  const values = params as Readonly<Record<string, string | undefined>>;
+  const tokens = subjects[key].pattern.split(".").map((t) => {
+    if (!t.startsWith("{")) return t;
+    const param = t.slice(1, -1);
+    const v = values[param];
+    return v === undefined ? "*" : checkToken(`subject parameter '${param}'`, v);
+  });
   return `${checkToken("namespace", ns)}.${tokens.join(".")}`;
+}
+
+/** Thrown when a run-level message's run id differs from the `{run}` token of the subject it is sent on. */
+export class RunMismatchError extends Error {
+  override readonly name = "RunMismatchError";
+}
+
+/**
+ * Checks that run-level message `msg` on subject `key` carries the run of the subject's `{run}`
+ * parameter in its run field (see {@link SubjectSpec.runField}); does nothing for other subjects.
+ */
+export function checkRunToken(key: SubjectKey, params: object | undefined, msg: unknown): void {
+  const field = (subjects[key] as SubjectSpec).runField;
+  if (field === undefined || field === null) return;
+  const run = (params as Readonly<Record<string, unknown>> | undefined)?.run;
+  const value = (msg as Readonly<Record<string, unknown>>)[field];
+  if (value !== run) {
+    throw new RunMismatchError(
+      `subject '${key}': message field ${field} '${String(value)}' differs from the subject's run token '${String(run)}'`,
+    );
+  }
 }
 
 /** A concrete subject resolved back to its registry entry. */
@@ -123,26 +195,54 @@ export interface ResolvedSubject {
   readonly params: Readonly<Record<string, string>>;
 }
 
+const subjectKeys = Object.keys(subjects) as SubjectKey[];
+const patternTokens = subjectKeys.map((k) => subjects[k].pattern.split("."));
+
+/** True when pattern `a` has a literal token at the first position where only one of `a`, `b` has one. */
+function moreSpecific(a: readonly string[], b: readonly string[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const la = !(a[i] as string).startsWith("{");
+    const lb = !(b[i] as string).startsWith("{");
+    if (la !== lb) return la;
+  }
+  return false;
+}
+
+/**
+ * The registry key whose pattern matches subject `tokens` (the tokens after the namespace), each
+ * `{param}` matching a token that passes `paramOk`. When several match (`state.{run}` and
+ * `{actor}.control` both match `state.control`), the one with the leftmost literal token wins.
+ */
+export function matchSubjectTokens(
+  tokens: readonly string[],
+  paramOk: (token: string) => boolean,
+): SubjectKey | undefined {
+  let best: number | undefined;
+  for (let k = 0; k < subjectKeys.length; k++) {
+    const pattern = patternTokens[k] as string[];
+    if (pattern.length !== tokens.length) continue;
+    let ok = true;
+    for (let i = 0; i < pattern.length && ok; i++) {
+      const p = pattern[i] as string;
+      const t = tokens[i] as string;
+      ok = p.startsWith("{") ? paramOk(t) : p === t;
+    }
+    if (ok && (best === undefined || moreSpecific(pattern, patternTokens[best] as string[]))) best = k;
+  }
+  return best === undefined ? undefined : subjectKeys[best];
+}
+
 /** Resolves a concrete subject under `ns` to its registry entry, or undefined when it is not registered. */
 export function resolveSubject(ns: string, subject: string): ResolvedSubject | undefined {
   const prefix = `${ns}.`;
   if (!subject.startsWith(prefix)) return undefined;
   const tokens = subject.slice(prefix.length).split(".");
-  for (const key of Object.keys(subjects) as SubjectKey[]) {
-    const spec: SubjectSpec = subjects[key];
-    const pattern = spec.pattern.split(".");
-    if (pattern.length !== tokens.length) continue;
-    const params: Record<string, string> = {};
-    let ok = true;
-    for (let i = 0; i < pattern.length && ok; i++) {
-      const p = pattern[i] as string;
-      const t = tokens[i] as string;
-      if (p.startsWith("{")) {
-        if (TOKEN.test(t)) params[p.slice(1, -1)] = t;
-        else ok = false;
-      } else ok = p === t;
-    }
-    if (ok) return { key, spec, params };
-  }
-  return undefined;
+  const key = matchSubjectTokens(tokens, (t) => TOKEN.test(t));
+  if (key === undefined) return undefined;
+  const spec: SubjectSpec = subjects[key];
+  const params: Record<string, string> = {};
+  spec.pattern.split(".").forEach((p, i) => {
+    if (p.startsWith("{")) params[p.slice(1, -1)] = tokens[i] as string;
+  });
+  return { key, spec, params };
 }

@@ -225,10 +225,11 @@ describe("actor runtime in this process (real nats-server)", () => {
     const def: ActorDefinition = {
       name: "intake",
       async start(ctx) {
-        await ctx.consume("tolaria-seed-directives", async (msg) => void directives.push(msg), {
-          mailbox: "directives",
-          mode: "ordered",
-        });
+        await ctx.consume(
+          { name: "tolaria-seed-directives", run: "run-1" },
+          async (msg) => void directives.push(msg),
+          { mailbox: "directives", mode: "ordered" },
+        );
         endpoint = ctx.serve(
           "urzaPrefetch",
           async () => {
@@ -242,8 +243,8 @@ describe("actor runtime in this process (real nats-server)", () => {
     const h = run(def, s.env("i1"));
     try {
       await until(() => h.lifecycle.state === "running", "running");
-      const directive = sampleOf("SeedDirective");
-      await publishToStream(s.bus, "seedDirective", directive);
+      const directive = { ...sampleOf("SeedDirective"), trainingRunId: "run-1" };
+      await publishToStream(s.bus, "seedDirective", directive, { params: { run: "run-1" } });
       await until(() => directives.length === 1, "the consumed directive");
       expect(directives[0]).toEqual(directive);
       const ask = () =>
@@ -276,7 +277,7 @@ describe("actor runtime in this process (real nats-server)", () => {
       name: "hung",
       async start(ctx) {
         await ctx.consume(
-          "tolaria-seed-directives",
+          { name: "tolaria-seed-directives", run: "run-1" },
           async (msg, _ctx, signal) => {
             if (handled.length === 0 && aborted === 0) {
               await new Promise<void>((_, reject) =>
@@ -295,10 +296,11 @@ describe("actor runtime in this process (real nats-server)", () => {
     const h = run(def, s.env("i1"));
     try {
       await until(() => h.lifecycle.state === "running", "running");
-      const first = { ...sampleOf("SeedDirective"), directiveId: "d-hangs" };
-      const second = { ...sampleOf("SeedDirective", 2), directiveId: "d-next" };
-      await publishToStream(s.bus, "seedDirective", first);
-      await publishToStream(s.bus, "seedDirective", second);
+      const run1 = { trainingRunId: "run-1" };
+      const first = { ...sampleOf("SeedDirective"), ...run1, directiveId: "d-hangs" };
+      const second = { ...sampleOf("SeedDirective", 2), ...run1, directiveId: "d-next" };
+      await publishToStream(s.bus, "seedDirective", first, { params: { run: "run-1" } });
+      await publishToStream(s.bus, "seedDirective", second, { params: { run: "run-1" } });
       await until(() => handled.includes("d-next"), "the message after the hung one");
       expect(aborted).toBe(1);
       expect(handled).toEqual(["d-next"]);

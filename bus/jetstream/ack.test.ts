@@ -31,12 +31,12 @@ describe("acks", () => {
     await publishToStream(
       tb.bus,
       "command",
-      { ...sampleOf("AdaptationCommand", 1), commandId: "cmd-ack" },
-      { params: { target: "ack" } },
+      { ...sampleOf("AdaptationCommand", 1), trainingRunId: "r1", commandId: "cmd-ack" },
+      { params: { run: "r1", target: "ack" } },
     );
     await expect
       .poll(() => events.find((e) => e.name === "bus.ack_unconfirmed")?.attributes, { timeout: 15_000 })
-      .toMatchObject({ consumer: `${streamName(ns, "commands")}/ack-test`, subject: `${ns}.command.ack` });
+      .toMatchObject({ consumer: `${streamName(ns, "commands")}/ack-test`, subject: `${ns}.command.r1.ack` });
     expect(handled).toBe(1);
     await tb.server.restart();
     await c.stop(100);

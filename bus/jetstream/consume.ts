@@ -8,8 +8,16 @@ import { checkInbound } from "../inbound.ts";
 import { settlesWithin } from "../settles-within.ts";
 import { jetStreamOf } from "./context.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
-import { type ConsumerDeclaration, type ConsumerName, consumers, streamName } from "./declarations.ts";
+import {
+  type DeclaredConsumer,
+  type RunConsumerName,
+  type runConsumers,
+  type StackConsumerName,
+  stackConsumers,
+  streamName,
+} from "./declarations.ts";
 import { watchMaxDeliveries } from "./max-deliveries.ts";
+import { ensureRunConsumer, type RunConsumerRef } from "./run-consumers.ts";
 
 /** Thrown by a handler to ask for redelivery after `delayMs` (default: the consumer's retry delay). */
 export class RetryableError extends Error {
@@ -53,8 +61,11 @@ export class HandlerDeadlineError extends Error {
  */
 export type StreamHandler<M> = (msg: M, ctx: StreamMessageContext) => void | Promise<void>;
 
-/** A consumer and its declaration (a declared one by name, or an explicit one for tools and tests). */
-export type ConsumerRef = ConsumerName | { readonly name: string; readonly declaration: ConsumerDeclaration };
+/**
+ * A consumer to read: a stack-level one by durable name, a per-run one by template name and run (its
+ * durable is created on use), or an explicit durable and declaration (tools and tests; created beforehand).
+ */
+export type ConsumerRef = StackConsumerName | RunConsumerRef | DeclaredConsumer;
 
 /** Options of {@link consume}. */
 export interface ConsumeOptions {
@@ -77,17 +88,34 @@ export interface StreamConsumer {
   stop(graceMs?: number): Promise<void>;
 }
 
-type DeclaredMessage<N extends ConsumerName> = MessageOf<SubjectMessage<(typeof consumers)[N]["subject"]>>;
+type StackMessage<N extends StackConsumerName> = MessageOf<
+  SubjectMessage<(typeof stackConsumers)[N]["subject"]>
+>;
+type RunMessage<N extends RunConsumerName> = MessageOf<SubjectMessage<(typeof runConsumers)[N]["subject"]>>;
 
 /** The message type a consumer reads: from its declaration's subject. */
-export type MessageFor<R extends ConsumerRef> = R extends ConsumerName
-  ? DeclaredMessage<R>
-  : R extends { readonly declaration: { readonly subject: infer S extends SubjectKey } }
-    ? MessageOf<SubjectMessage<S>>
-    : never;
+export type MessageFor<R extends ConsumerRef> = R extends StackConsumerName
+  ? StackMessage<R>
+  : R extends { readonly name: infer N extends RunConsumerName; readonly run: string }
+    ? RunMessage<N>
+    : R extends { readonly declaration: { readonly subject: infer S extends SubjectKey } }
+      ? MessageOf<SubjectMessage<S>>
+      : never;
 
 /**
- * Consumes durable consumer `ref` (which `ensureResources`/`ensureConsumer` created). Messages of one
+ * The durable name and declaration of `ref`; a per-run consumer is created (or brought to its
+ * template) first, so a run's consumer exists from its first use.
+ */
+export async function resolveConsumer(bus: BusConnection, ref: ConsumerRef): Promise<DeclaredConsumer> {
+  if (typeof ref === "string") return { name: ref, declaration: stackConsumers[ref] };
+  if ("run" in ref) return ensureRunConsumer(bus, ref);
+  return ref;
+}
+
+/**
+ * Consumes durable consumer `ref`: a stack-level one (which `ensureResources` created), a per-run one
+ * (`{name, run}`: the durable `<name>-<run>` reading only run `run`, created here on first use) or an
+ * explicit one (which `ensureConsumer` created). Messages of one
  * subject are handled in order; at most `maxInFlight` run at once and at most that many are buffered.
  * An invalid payload or a non-retryable handler error dead-letters the message (a DeadLetter on
  * `<ns>.deadletter.<stream>`) and terminates it; a retryable error naks it with a delay until max deliver.
@@ -103,9 +131,7 @@ export async function consume<R extends ConsumerRef>(
   handler: StreamHandler<MessageFor<R>>,
   opts: ConsumeOptions = {},
 ): Promise<StreamConsumer> {
-  const name = typeof ref === "string" ? ref : ref.name;
-  const decl: ConsumerDeclaration =
-    typeof ref === "string" ? consumers[ref as ConsumerName] : ref.declaration;
+  const { name, declaration: decl } = await resolveConsumer(bus, ref);
   const stream = streamName(bus.namespace, decl.stream);
   const type = subjects[decl.subject].message;
   const label = `${stream}/${name}`;

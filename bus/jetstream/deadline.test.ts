@@ -13,7 +13,7 @@ const tb = useTestBus("deadline-test", { ensure: true });
 const { events, ns } = tb;
 
 function command(id: string): MessageInput<"AdaptationCommand"> {
-  return { ...sampleOf("AdaptationCommand", 1), commandId: id };
+  return { ...sampleOf("AdaptationCommand", 1), trainingRunId: "r1", commandId: id };
 }
 
 /** A command consumer with the production settings of the issue: one in flight, 300 ms ack wait, two deliveries. */
@@ -65,12 +65,12 @@ describe("handler deadline", () => {
       },
       { handlerDeadlineMs: 200 },
     );
-    const target = { params: { target: "hung" } };
+    const target = { params: { run: "r1", target: "hung" } };
     const hung = await publishToStream(tb.bus, "command", command("cmd-hung"), target);
     await publishToStream(tb.bus, "command", command("cmd-next-1"), target);
     await publishToStream(tb.bus, "command", command("cmd-next-2"), target);
     await expect.poll(() => handled, { timeout: 5_000 }).toEqual(["cmd-next-1", "cmd-next-2"]);
-    const letters = await deadLettersFrom(`${ns}.command.hung`);
+    const letters = await deadLettersFrom(`${ns}.command.r1.hung`);
     expect(letters).toHaveLength(1);
     expect(letters[0]).toMatchObject({ streamSequence: hung.seq, deliveries: 1, consumer: ref.name });
     expect(letters[0]?.reason).toMatch(/deadline of 200 ms/);
@@ -105,7 +105,9 @@ describe("handler deadline", () => {
       },
       { handlerDeadlineMs: 200 },
     );
-    const ack = await publishToStream(tb.bus, "command", command("cmd-slow"), { params: { target: "slow" } });
+    const ack = await publishToStream(tb.bus, "command", command("cmd-slow"), {
+      params: { run: "r1", target: "slow" },
+    });
     await expect
       .poll(async () =>
         (await jetStreamManagerOf(tb.bus)).consumers.info(streamName(ns, "commands"), ref.name),
@@ -113,7 +115,7 @@ describe("handler deadline", () => {
       .toMatchObject({ num_ack_pending: 0, num_pending: 0 });
     await c.stop();
     expect(deliveries).toEqual([1]);
-    expect(await deadLettersFrom(`${ns}.command.slow`)).toEqual([]);
+    expect(await deadLettersFrom(`${ns}.command.r1.slow`)).toEqual([]);
     expect(events.some((e) => e.name === "bus.handler_deadline" && e.attributes.seq === ack.seq)).toBe(false);
   });
 
@@ -129,7 +131,7 @@ describe("handler deadline", () => {
       },
       { handlerDeadlineMs: 3_000 },
     );
-    await publishToStream(tb.bus, "command", command("cmd-long"), { params: { target: "long" } });
+    await publishToStream(tb.bus, "command", command("cmd-long"), { params: { run: "r1", target: "long" } });
     await expect
       .poll(
         async () => (await jetStreamManagerOf(tb.bus)).consumers.info(streamName(ns, "commands"), ref.name),
@@ -140,6 +142,6 @@ describe("handler deadline", () => {
       .toMatchObject({ num_ack_pending: 0, num_pending: 0, delivered: { consumer_seq: 1 } });
     await c.stop();
     expect(deliveries).toEqual([1]);
-    expect(await deadLettersFrom(`${ns}.command.long`)).toEqual([]);
+    expect(await deadLettersFrom(`${ns}.command.r1.long`)).toEqual([]);
   });
 });

@@ -129,7 +129,7 @@ export type StreamKey = keyof typeof streams;
 /** A durable pull consumer: explicit ack, bounded redelivery, then dead-letter. */
 export interface ConsumerDeclaration {
   readonly stream: StreamKey;
-  /** The registry subject it reads, with fixed parameters when it reads one value only. */
+  /** The registry subject it reads; its filter fixes the parameters in `params` and matches any value of the others. */
   readonly subject: SubjectKey;
   readonly params?: Readonly<Record<string, string>>;
   /** Time the server waits for an ack before redelivering. */
@@ -147,10 +147,38 @@ export interface ConsumerDeclaration {
   readonly replayWindowMs: number;
 }
 
+/** A concrete durable consumer: its durable name and declaration. */
+export interface DeclaredConsumer {
+  readonly name: string;
+  readonly declaration: ConsumerDeclaration;
+}
+
 const retries = SystemLimits.maxRetryAttempts;
 
-/** The durable consumers, by durable name. */
-export const consumers = {
+/**
+ * The stack-level durable consumers, by durable name: they serve every run (their filters match every
+ * run token) and are created by `ensureResources`.
+ */
+export const stackConsumers = {
+  "weatherlight-emergency": {
+    stream: "emergencySignals",
+    subject: "emergency",
+    ackWaitMs: 10_000,
+    maxDeliver: retries,
+    maxAckPending: 16,
+    retryDelayMs: 250,
+    replayWindowMs: HOUR_MS,
+  },
+} as const satisfies Record<string, ConsumerDeclaration>;
+
+/** The durable name of a stack-level consumer. */
+export type StackConsumerName = keyof typeof stackConsumers;
+
+/**
+ * The per-run durable consumer templates, by template name: the run is given at use, which creates the
+ * durable `<name>-<run>` reading only that run's subjects (see run-consumers.ts); each subject has a `{run}` token.
+ */
+export const runConsumers = {
   "kasmina-commands": {
     stream: "commands",
     subject: "command",
@@ -198,19 +226,10 @@ export const consumers = {
     retryDelayMs: 500,
     replayWindowMs: 10 * 60_000,
   },
-  "weatherlight-emergency": {
-    stream: "emergencySignals",
-    subject: "emergency",
-    ackWaitMs: 10_000,
-    maxDeliver: retries,
-    maxAckPending: 16,
-    retryDelayMs: 250,
-    replayWindowMs: HOUR_MS,
-  },
 } as const satisfies Record<string, ConsumerDeclaration>;
 
-/** The durable name of a declared consumer. */
-export type ConsumerName = keyof typeof consumers;
+/** The template name of a per-run consumer. */
+export type RunConsumerName = keyof typeof runConsumers;
 
 /** A KV bucket's limits (its value type is in `contracts/stores.ts`). */
 export interface BucketDeclaration {

@@ -24,17 +24,16 @@ import {
 } from "../../contracts/stores.ts";
 import { subjectFilter } from "../../contracts/subjects.ts";
 import type { BusConnection } from "../connection.ts";
-import { concreteSubject } from "../typed.ts";
 import { jetStreamManagerOf, streamExists } from "./context.ts";
 import {
   advisoryStream,
   advisoryStreamName,
   type ConsumerDeclaration,
-  consumers,
   kvBuckets,
   objectStoreLimits,
   type StreamDeclaration,
   type StreamKey,
+  stackConsumers,
   streamName,
   streams,
 } from "./declarations.ts";
@@ -56,8 +55,8 @@ export class ResourceError extends Error {
 }
 
 /**
- * Creates or updates every declared stream, consumer, KV bucket and object store under the
- * connection's namespace. Idempotent: running it again changes nothing. Fails with a clear error when
+ * Creates or updates every declared stream, stack-level consumer, KV bucket and object store under the
+ * connection's namespace (per-run consumers are created when first consumed, see run-consumers.ts). Idempotent: running it again changes nothing. Fails with a clear error when
  * the server is older than {@link MIN_SERVER_VERSION} or has JetStream disabled.
  */
 export async function ensureResources(bus: BusConnection): Promise<EnsureReport> {
@@ -68,7 +67,7 @@ export async function ensureResources(bus: BusConnection): Promise<EnsureReport>
     record(report, await ensureStream(jsm, bus.namespace, key, streams[key]));
   }
   record(report, await ensureStreamConfig(jsm, advisoryStreamConfig(bus.namespace)));
-  for (const [name, decl] of Object.entries(consumers)) {
+  for (const [name, decl] of Object.entries(stackConsumers)) {
     record(report, await ensureConsumer(bus, jsm, name, decl));
   }
   for (const key of Object.keys(buckets) as BucketKey[]) record(report, await ensureBucket(bus, key));
@@ -243,10 +242,7 @@ export function consumerConfig(
     deliver_policy: DeliverPolicy.StartTime,
     opt_start_time: new Date(now - decl.replayWindowMs).toISOString(),
     replay_policy: ReplayPolicy.Instant,
-    filter_subject:
-      decl.params === undefined
-        ? subjectFilter(ns, decl.subject)
-        : concreteSubject(ns, decl.subject, decl.params),
+    filter_subject: subjectFilter(ns, decl.subject, decl.params),
     ack_wait: nanos(decl.ackWaitMs),
     max_deliver: decl.maxDeliver,
     max_ack_pending: decl.maxAckPending,

@@ -36,31 +36,36 @@ describe("natural message ids", () => {
   });
 
   it("store a re-published seed report, field report and emergency signal once", async () => {
-    const report = { ...sampleOf("SeedReport", 1), reportId: "report-1" };
-    const first = await publishToStream(tb.bus, "seedReport", report);
-    const again = await publishToStream(tb.bus, "seedReport", {
-      ...sampleOf("SeedReport", 2),
-      reportId: "report-1",
-    });
+    const run = { trainingRunId: "r1" };
+    const on = { params: { run: "r1" } };
+    const report = { ...sampleOf("SeedReport", 1), ...run, reportId: "report-1" };
+    const first = await publishToStream(tb.bus, "seedReport", report, on);
+    const again = await publishToStream(
+      tb.bus,
+      "seedReport",
+      { ...sampleOf("SeedReport", 2), ...run, reportId: "report-1" },
+      on,
+    );
     expect(first).toMatchObject({ duplicate: false, messageId: "report-1" });
     expect(again).toMatchObject({ duplicate: true, seq: first.seq });
-    expect(await storedOn(streamName(ns, "seeds"), `${ns}.seed.report`)).toBe(1);
+    expect(await storedOn(streamName(ns, "seeds"), `${ns}.seed.r1.report`)).toBe(1);
 
-    const field = { ...sampleOf("FieldReport", 1), reportId: "field-1" };
-    await publishToStream(tb.bus, "fieldReport", field);
-    expect((await publishToStream(tb.bus, "fieldReport", field)).duplicate).toBe(true);
-    expect(await storedOn(streamName(ns, "fieldReports"), `${ns}.fieldreport`)).toBe(1);
+    const field = { ...sampleOf("FieldReport", 1), ...run, reportId: "field-1" };
+    await publishToStream(tb.bus, "fieldReport", field, on);
+    expect((await publishToStream(tb.bus, "fieldReport", field, on)).duplicate).toBe(true);
+    expect(await storedOn(streamName(ns, "fieldReports"), `${ns}.fieldreport.r1`)).toBe(1);
 
-    const signal = { ...sampleOf("EmergencySignal", 1), signalId: "signal-1" };
-    await publishToStream(tb.bus, "emergency", signal);
-    expect((await publishToStream(tb.bus, "emergency", signal)).messageId).toBe("signal-1");
-    expect(await storedOn(streamName(ns, "emergencySignals"), `${ns}.emergency`)).toBe(1);
+    const signal = { ...sampleOf("EmergencySignal", 1), runId: "r1", signalId: "signal-1" };
+    await publishToStream(tb.bus, "emergency", signal, on);
+    expect((await publishToStream(tb.bus, "emergency", signal, on)).messageId).toBe("signal-1");
+    expect(await storedOn(streamName(ns, "emergencySignals"), `${ns}.emergency.r1`)).toBe(1);
   });
 
   it("store every seed state (a snapshot without an id)", async () => {
     const state = sampleOf("SeedState", 1);
-    const a = await publishToStream(tb.bus, "seedState", state);
-    const b = await publishToStream(tb.bus, "seedState", state);
+    const on = { params: { run: "r1" } };
+    const a = await publishToStream(tb.bus, "seedState", state, on);
+    const b = await publishToStream(tb.bus, "seedState", state, on);
     expect(b.duplicate).toBe(false);
     expect(b.messageId).not.toBe(a.messageId);
   });
@@ -95,11 +100,11 @@ describe("a consumer created anew", () => {
       retryDelayMs: 20,
       replayWindowMs: 300,
     } as const satisfies ConsumerDeclaration;
-    const target = { params: { target: "fresh" } };
+    const target = { params: { run: "r1", target: "fresh" } };
     await publishToStream(
       tb.bus,
       "command",
-      { ...sampleOf("AdaptationCommand", 1), commandId: "cmd-old" },
+      { ...sampleOf("AdaptationCommand", 1), trainingRunId: "r1", commandId: "cmd-old" },
       target,
     );
     await new Promise((r) => setTimeout(r, 800));
@@ -111,7 +116,7 @@ describe("a consumer created anew", () => {
     await publishToStream(
       tb.bus,
       "command",
-      { ...sampleOf("AdaptationCommand", 1), commandId: "cmd-new" },
+      { ...sampleOf("AdaptationCommand", 1), trainingRunId: "r1", commandId: "cmd-new" },
       target,
     );
     await expect.poll(() => seen).toEqual(["cmd-new"]);

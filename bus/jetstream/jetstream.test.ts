@@ -7,7 +7,7 @@ import { useTestBus } from "../../test/bus-fixture.ts";
 import { connectBus } from "../connection.ts";
 import { consume, RetryableError } from "./consume.ts";
 import { jetStreamManagerOf, jetStreamOf } from "./context.ts";
-import { type ConsumerDeclaration, consumers, kvBuckets, streamName, streams } from "./declarations.ts";
+import { type ConsumerDeclaration, kvBuckets, stackConsumers, streamName, streams } from "./declarations.ts";
 import { ensureConsumer, ensureResources, ensureStream } from "./ensure.ts";
 import { publishToStream } from "./publish.ts";
 
@@ -15,7 +15,7 @@ const tb = useTestBus("js-test", { ensure: true });
 const { ns } = tb;
 
 function command(id: string, seed = 1): MessageInput<"AdaptationCommand"> {
-  return { ...sampleOf("AdaptationCommand", seed), commandId: id };
+  return { ...sampleOf("AdaptationCommand", seed), trainingRunId: "r1", commandId: id };
 }
 
 /** A command consumer for one test-only target, with short delays. */
@@ -62,15 +62,26 @@ describe("declared resources", () => {
     expect(again.created).toEqual([]);
     expect(again.updated).toEqual([]);
     expect(again.unchanged).toContain(streamName(ns, "commands"));
-    expect(again.unchanged).toContain(`${streamName(ns, "commands")}/kasmina-commands`);
+    expect(again.unchanged).toContain(`${streamName(ns, "emergencySignals")}/weatherlight-emergency`);
     expect(again.unchanged).toContain(`${ns}_settings`);
     expect(again.unchanged).toContain(`${ns}_kernels`);
     expect(again.unchanged).toContain(`${ns}_advisories`);
     expect(again.unchanged.length).toBe(
-      Object.keys(streams).length + 1 + Object.keys(consumers).length + 2 + 1,
+      Object.keys(streams).length + 1 + Object.keys(stackConsumers).length + 2 + 1,
     );
-    const info = await (await jetStreamManagerOf(tb.bus)).streams.info(streamName(ns, "commands"));
-    expect(info.config.subjects).toEqual([`${ns}.command.*`]);
+    const jsm = await jetStreamManagerOf(tb.bus);
+    const info = await jsm.streams.info(streamName(ns, "commands"));
+    expect(info.config.subjects).toEqual([`${ns}.command.*.*`]);
+    const subjectsOf = async (key: keyof typeof streams) =>
+      (await jsm.streams.info(streamName(ns, key))).config.subjects;
+    expect(await subjectsOf("seeds")).toEqual([
+      `${ns}.seed.*.directive`,
+      `${ns}.seed.*.report`,
+      `${ns}.seed.*.state`,
+    ]);
+    expect(await subjectsOf("stateHistory")).toEqual([`${ns}.state.*`]);
+    expect(await subjectsOf("fieldReports")).toEqual([`${ns}.fieldreport.*`]);
+    expect(await subjectsOf("emergencySignals")).toEqual([`${ns}.emergency.*`]);
     expect(info.config.discard).toBe("new");
     expect(info.config.duplicate_window).toBe(SystemLimits.maxCommandFreshnessMs * 1_000_000);
   });
@@ -104,14 +115,14 @@ describe("declared resources", () => {
 });
 
 describe("JetStream publish and consume", () => {
-  it("round-trips a command through the declared consumer with an ack", async () => {
+  it("round-trips a command through the declared consumer of its run with an ack", async () => {
     const got: { msg: MessageOf<"AdaptationCommand">; delivery: number; messageId: string | undefined }[] =
       [];
-    const c = await consume(tb.bus, "kasmina-commands", (msg, ctx) => {
+    const c = await consume(tb.bus, { name: "kasmina-commands", run: "r1" }, (msg, ctx) => {
       got.push({ msg, delivery: ctx.deliveryCount, messageId: ctx.headers.messageId });
     });
     const ack = await publishToStream(tb.bus, "command", command("cmd-rt"), {
-      params: { target: "kasmina" },
+      params: { run: "r1", target: "kasmina" },
     });
     expect(ack).toMatchObject({ stream: streamName(ns, "commands"), duplicate: false, messageId: "cmd-rt" });
     await expect.poll(() => got.length).toBe(1);
@@ -119,7 +130,7 @@ describe("JetStream publish and consume", () => {
     await c.stop();
     const info = await (await jetStreamManagerOf(tb.bus)).consumers.info(
       streamName(ns, "commands"),
-      "kasmina-commands",
+      "kasmina-commands-r1",
     );
     expect(info.num_ack_pending).toBe(0);
     expect(info.num_pending).toBe(0);
@@ -127,10 +138,10 @@ describe("JetStream publish and consume", () => {
 
   it("deduplicates a re-published command id", async () => {
     const first = await publishToStream(tb.bus, "command", command("cmd-dup"), {
-      params: { target: "dedup" },
+      params: { run: "r1", target: "dedup" },
     });
     const second = await publishToStream(tb.bus, "command", command("cmd-dup", 2), {
-      params: { target: "dedup" },
+      params: { run: "r1", target: "dedup" },
     });
     expect(second.duplicate).toBe(true);
     expect(second.seq).toBe(first.seq);
@@ -139,7 +150,9 @@ describe("JetStream publish and consume", () => {
     const c = await consume(tb.bus, { name, declaration }, (m) => {
       seen.push(m.commandId);
     });
-    await publishToStream(tb.bus, "command", command("cmd-after"), { params: { target: "dedup" } });
+    await publishToStream(tb.bus, "command", command("cmd-after"), {
+      params: { run: "r1", target: "dedup" },
+    });
     await expect.poll(() => seen).toEqual(["cmd-dup", "cmd-after"]);
     await c.stop();
   });
@@ -152,11 +165,11 @@ describe("JetStream publish and consume", () => {
       throw new Error("cannot apply");
     });
     const ack = await publishToStream(tb.bus, "command", command("cmd-poison"), {
-      params: { target: "poison" },
+      params: { run: "r1", target: "poison" },
     });
-    await expect.poll(() => deadLetteredEvents(`${ns}.command.poison`)).toBe(1);
+    await expect.poll(() => deadLetteredEvents(`${ns}.command.r1.poison`)).toBe(1);
     expect(calls).toBe(1);
-    const dl = (await deadLetters()).find((d) => d.originalSubject === `${ns}.command.poison`);
+    const dl = (await deadLetters()).find((d) => d.originalSubject === `${ns}.command.r1.poison`);
     expect(dl).toMatchObject({
       stream: streamName(ns, "commands"),
       consumer: ref.name,
@@ -176,10 +189,12 @@ describe("JetStream publish and consume", () => {
       deliveries.push(ctx.deliveryCount);
       throw new RetryableError("kernel not ready");
     });
-    await publishToStream(tb.bus, "command", command("cmd-retry"), { params: { target: "retry" } });
-    await expect.poll(() => deadLetteredEvents(`${ns}.command.retry`)).toBe(1);
+    await publishToStream(tb.bus, "command", command("cmd-retry"), {
+      params: { run: "r1", target: "retry" },
+    });
+    await expect.poll(() => deadLetteredEvents(`${ns}.command.r1.retry`)).toBe(1);
     expect(deliveries).toEqual([1, 2, 3]);
-    const dl = (await deadLetters()).find((d) => d.originalSubject === `${ns}.command.retry`);
+    const dl = (await deadLetters()).find((d) => d.originalSubject === `${ns}.command.r1.retry`);
     expect(dl?.deliveries).toBe(3);
     expect(dl?.reason).toMatch(/gave up after 3 deliveries/);
     await c.stop();
@@ -192,10 +207,12 @@ describe("JetStream publish and consume", () => {
       deliveries.push(ctx.deliveryCount);
       if (ctx.deliveryCount === 1) throw new RetryableError("busy", 10);
     });
-    await publishToStream(tb.bus, "command", command("cmd-flaky"), { params: { target: "flaky" } });
+    await publishToStream(tb.bus, "command", command("cmd-flaky"), {
+      params: { run: "r1", target: "flaky" },
+    });
     await expect.poll(() => deliveries).toEqual([1, 2]);
     await c.stop();
-    expect(deadLetteredEvents(`${ns}.command.flaky`)).toBe(0);
+    expect(deadLetteredEvents(`${ns}.command.r1.flaky`)).toBe(0);
   });
 
   it("rejects a malformed stored payload with its field path, terminates it, and goes on", async () => {
@@ -204,11 +221,13 @@ describe("JetStream publish and consume", () => {
     const c = await consume(tb.bus, ref, (m) => {
       seen.push(m.commandId);
     });
-    const subject = `${ns}.command.malformed`;
+    const subject = `${ns}.command.r1.malformed`;
     await jetStreamOf(tb.bus).publish(subject, encode("ControlRequest", { requestId: "x", verb: "ping" }), {
       msgID: "bad-1",
     });
-    await publishToStream(tb.bus, "command", command("cmd-good"), { params: { target: "malformed" } });
+    await publishToStream(tb.bus, "command", command("cmd-good"), {
+      params: { run: "r1", target: "malformed" },
+    });
     await expect.poll(() => seen).toEqual(["cmd-good"]);
     await expect.poll(() => deadLetteredEvents(subject)).toBe(1);
     const rejected = tb.events.filter(
@@ -236,11 +255,15 @@ describe("JetStream publish and consume", () => {
     );
     const ids = Array.from({ length: 20 }, (_, i) => `cmd-o${i}`);
     await Promise.all(
-      ids.map((id) => publishToStream(tb.bus, "command", command(id), { params: { target: "order" } })),
+      ids.map((id) =>
+        publishToStream(tb.bus, "command", command(id), { params: { run: "r1", target: "order" } }),
+      ),
     );
     await expect.poll(() => seen.length).toBe(20);
     const acks = await Promise.all(
-      ids.map((id) => publishToStream(tb.bus, "command", command(id), { params: { target: "order" } })),
+      ids.map((id) =>
+        publishToStream(tb.bus, "command", command(id), { params: { run: "r1", target: "order" } }),
+      ),
     );
     expect(acks.every((a) => a.duplicate)).toBe(true);
     const bySeq = [...seen];
@@ -255,7 +278,7 @@ describe("JetStream publish and consume", () => {
     const other = await connectBus({ ...tb.server.address, name: "no-streams", namespace: `${ns}x` });
     await expect(
       publishToStream(other, "command", command("cmd-nowhere"), {
-        params: { target: "kasmina" },
+        params: { run: "r1", target: "kasmina" },
         deadlineMs: 300,
       }),
     ).rejects.toThrow(/no stream ack .*cmd-nowhere.*were the resources ensured/);

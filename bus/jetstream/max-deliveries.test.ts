@@ -19,7 +19,7 @@ const { events, ns } = tb;
 const commands = (): string => streamName(ns, "commands");
 
 function command(id: string): MessageInput<"AdaptationCommand"> {
-  return { ...sampleOf("AdaptationCommand", 1), commandId: id };
+  return { ...sampleOf("AdaptationCommand", 1), trainingRunId: "r1", commandId: id };
 }
 
 /** A command consumer for one test-only target: short ack wait, two deliveries. */
@@ -92,7 +92,7 @@ describe("max-deliveries sweeper", () => {
       },
     });
     const ack = await publishToStream(tb.bus, "command", command("cmd-observe"), {
-      params: { target: "observe" },
+      params: { run: "r1", target: "observe" },
     });
     expect(await deliverWithoutAck(name, 2)).toEqual([1, 2]);
     const pull = await waitingPull(name);
@@ -112,20 +112,22 @@ describe("max-deliveries sweeper", () => {
   it("dead-letters a message whose last delivery was never acked (consumer died), when the consumer comes back", async () => {
     const ref = await testConsumer("crash");
     const ack = await publishToStream(tb.bus, "command", command("cmd-crash"), {
-      params: { target: "crash" },
+      params: { run: "r1", target: "crash" },
     });
     expect(await deliverWithoutAck(ref.name, 2)).toEqual([1, 2]);
     const handled: string[] = [];
     const c = await consume(tb.bus, ref, (m) => {
       handled.push(m.commandId);
     });
-    await publishToStream(tb.bus, "command", command("cmd-after-crash"), { params: { target: "crash" } });
+    await publishToStream(tb.bus, "command", command("cmd-after-crash"), {
+      params: { run: "r1", target: "crash" },
+    });
     await expect.poll(() => deadLettersOf(ack.seq), { timeout: 5_000 }).toHaveLength(1);
     await expect.poll(() => handled).toEqual(["cmd-after-crash"]);
     await c.stop();
     const [dl] = await deadLettersOf(ack.seq);
     expect(dl).toMatchObject({
-      originalSubject: `${ns}.command.crash`,
+      originalSubject: `${ns}.command.r1.crash`,
       stream: commands(),
       consumer: ref.name,
       deliveries: 2,
@@ -135,14 +137,16 @@ describe("max-deliveries sweeper", () => {
     expect(dl?.reason).toMatch(/not acknowledged after 2 deliveries \(max 2\)/);
     expect(decode("AdaptationCommand", dl?.payload ?? new Uint8Array())).toEqual(command("cmd-crash"));
     expect(
-      events.filter((e) => e.name === "bus.dead_lettered" && e.attributes.subject === `${ns}.command.crash`),
+      events.filter(
+        (e) => e.name === "bus.dead_lettered" && e.attributes.subject === `${ns}.command.r1.crash`,
+      ),
     ).toHaveLength(1);
   });
 
   it("sweeps an advisory the server published while no sweeper was running", async () => {
     const ref = await testConsumer("offline");
     const ack = await publishToStream(tb.bus, "command", command("cmd-offline"), {
-      params: { target: "offline" },
+      params: { run: "r1", target: "offline" },
     });
     expect(await deliverWithoutAck(ref.name, 2)).toEqual([1, 2]);
     const seen: string[] = [];
@@ -168,7 +172,9 @@ describe("max-deliveries sweeper", () => {
     // The race where limits remove the message between the advisory and the read: the advisory is
     // sent here by the test, since nats-server 2.9.10 sends none for a message deleted while pending.
     const ref = await testConsumer("gone");
-    const ack = await publishToStream(tb.bus, "command", command("cmd-gone"), { params: { target: "gone" } });
+    const ack = await publishToStream(tb.bus, "command", command("cmd-gone"), {
+      params: { run: "r1", target: "gone" },
+    });
     expect(await deliverWithoutAck(ref.name, 2)).toEqual([1, 2]);
     await (await jetStreamManagerOf(tb.bus)).streams.deleteMessage(commands(), ack.seq);
     const watch = await watchMaxDeliveries(tb.bus, [ref]);
@@ -189,7 +195,9 @@ describe("max-deliveries sweeper", () => {
     const c = await consume(tb.bus, ref, () => {
       throw new Error("cannot apply");
     });
-    const ack = await publishToStream(tb.bus, "command", command("cmd-both"), { params: { target: "both" } });
+    const ack = await publishToStream(tb.bus, "command", command("cmd-both"), {
+      params: { run: "r1", target: "both" },
+    });
     await expect.poll(() => deadLettersOf(ack.seq)).toHaveLength(1);
     const advisory = { stream: commands(), consumer: ref.name, stream_seq: ack.seq, deliveries: 2 };
     tb.bus.nc.publish(maxDeliveriesSubject(commands(), ref.name), JSON.stringify(advisory));
@@ -201,7 +209,9 @@ describe("max-deliveries sweeper", () => {
     expect(letters).toHaveLength(1);
     expect(letters[0]?.reason).toBe("handler failed: cannot apply");
     expect(
-      events.filter((e) => e.name === "bus.dead_lettered" && e.attributes.subject === `${ns}.command.both`),
+      events.filter(
+        (e) => e.name === "bus.dead_lettered" && e.attributes.subject === `${ns}.command.r1.both`,
+      ),
     ).toHaveLength(1);
   });
 

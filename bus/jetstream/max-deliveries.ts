@@ -8,14 +8,12 @@ import {
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import type { BusConnection } from "../connection.ts";
-import type { ConsumerRef } from "./consume.ts";
 import { jetStreamManagerOf, jetStreamOf } from "./context.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
 import {
   advisoryStreamName,
   type ConsumerDeclaration,
-  type ConsumerName,
-  consumers,
+  type DeclaredConsumer,
   streamName,
 } from "./declarations.ts";
 
@@ -74,7 +72,7 @@ function sweeperConfig(stream: string, consumer: string): Partial<ConsumerConfig
 /**
  * Dead-letters the messages the server gives up on without any ack (the consuming process died or
  * hung through the last delivery's ack wait): reads the max-deliveries advisories of each consumer in
- * `refs` (default: every declared consumer) from the advisory stream (`<ns>_advisories`, declared by
+ * `refs` (durable names with their declarations) from the advisory stream (`<ns>_advisories`, declared by
  * `ensureResources`) through a durable sweeper consumer, so an advisory published while no sweeper was
  * connected is swept when one is. Reads the message by stream sequence and publishes the same
  * DeadLetter as `consume()` under the same message id, so a message dead-lettered by both paths is
@@ -84,7 +82,7 @@ function sweeperConfig(stream: string, consumer: string): Partial<ConsumerConfig
  */
 export async function watchMaxDeliveries(
   bus: BusConnection,
-  refs: readonly ConsumerRef[] = Object.keys(consumers) as ConsumerName[],
+  refs: readonly DeclaredConsumer[],
 ): Promise<MaxDeliveriesWatch> {
   const jsm = await jetStreamManagerOf(bus);
   const advisories = advisoryStreamName(bus.namespace);
@@ -96,8 +94,7 @@ export async function watchMaxDeliveries(
   };
   try {
     for (const ref of refs) {
-      const name = typeof ref === "string" ? ref : ref.name;
-      const decl: ConsumerDeclaration = typeof ref === "string" ? consumers[ref] : ref.declaration;
+      const { name, declaration: decl } = ref;
       const stream = streamName(bus.namespace, decl.stream);
       const label = `${stream}/${name}`;
       try {

@@ -3,7 +3,7 @@ import { SystemLimits } from "../../contracts/budgets.ts";
 import { encode } from "../../contracts/codec.ts";
 import { HeaderNames } from "../../contracts/headers.ts";
 import type { MessageInput } from "../../contracts/registry.ts";
-import { type SubjectKey, type SubjectMessage, subjects } from "../../contracts/subjects.ts";
+import { checkRunToken, type SubjectKey, type SubjectMessage, subjects } from "../../contracts/subjects.ts";
 import type { BusConnection } from "../connection.ts";
 import { outgoingHeaders, type SendOptions } from "../headers.ts";
 import { concreteSubject, type OptionsArg, type SubjectTarget } from "../typed.ts";
@@ -60,7 +60,8 @@ export class MessageTooLargeError extends Error {
  * Validates, encodes and stores `msg` on JetStream subject `key`, waiting for the stream's ack.
  * The `Nats-Msg-Id` header (the message's natural id, see natural-ids.ts) lets the stream drop
  * duplicates, so the publish is retried with the same id until `deadlineMs` when the ack does not come (e.g. during a
- * reconnect). Throws ContractError for an invalid message and {@link StreamPublishError} past the deadline.
+ * reconnect). Throws ContractError for an invalid message, RunMismatchError when a run-level message's
+ * run id differs from the subject's `{run}` token, and {@link StreamPublishError} past the deadline.
  */
 export async function publishToStream<K extends JetStreamSubjectKey>(
   bus: BusConnection,
@@ -72,6 +73,7 @@ export async function publishToStream<K extends JetStreamSubjectKey>(
   const subject = concreteSubject(bus.namespace, key, o?.params);
   const type = subjects[key].message;
   const data = encode(type, msg);
+  checkRunToken(key, o?.params, msg);
   const messageId = naturalMessageId(type, msg, o?.messageId);
   const headers = outgoingHeaders(type, msg, messageId === undefined ? o : { ...o, messageId });
   return storeEncoded(bus, subject, data, headers, o?.deadlineMs ?? 10_000);

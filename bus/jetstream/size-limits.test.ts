@@ -17,7 +17,7 @@ const { ns } = tb;
 /** A DeadLetter whose encoding is exactly `size` bytes (its payload carries the bulk, as bin 32). */
 function deadLetterOfSize(size: number): MessageInput<"DeadLetter"> {
   const bare: MessageInput<"DeadLetter"> = {
-    originalSubject: `${ns}.command.sized`,
+    originalSubject: `${ns}.command.r1.sized`,
     stream: "sized",
     consumer: "sized",
     deliveries: 1,
@@ -103,14 +103,14 @@ describe("size limits", () => {
     const c = await consume(tb.bus, { name: "size-big", declaration }, (m) => {
       handled.push(m.commandId);
     });
-    const subject = `${ns}.command.big`;
+    const subject = `${ns}.command.r1.big`;
     const big = new Uint8Array(SystemLimits.maxMessageSizeBytes + 1000).fill(1);
     await jetStreamOf(tb.bus).publish(subject, big, { msgID: "big-1" });
     await publishToStream(
       tb.bus,
       "command",
-      { ...sampleOf("AdaptationCommand", 1), commandId: "cmd-after-big" },
-      { params: { target: "big" } },
+      { ...sampleOf("AdaptationCommand", 1), trainingRunId: "r1", commandId: "cmd-after-big" },
+      { params: { run: "r1", target: "big" } },
     );
     await expect.poll(() => handled).toEqual(["cmd-after-big"]);
     await expect.poll(() => deadLettersFrom(subject)).toHaveLength(1);

@@ -425,12 +425,17 @@ async function streamFigure<P extends PayloadName>(
       }
       await Promise.all(inFlight);
     });
+  const stateRun = (): { run: string } => ({ run: (msg as Payloads["SystemStatePacket"]).trainingRunId });
   const subject =
-    name === "TelemetryPacket" ? subjectFor(ns, "telemetryNormal") : subjectFor(ns, "statePacket");
+    name === "TelemetryPacket"
+      ? subjectFor(ns, "telemetryNormal")
+      : subjectFor(ns, "statePacket", stateRun());
   const measureBus = (): Promise<Rate> =>
     name === "TelemetryPacket"
       ? windowed(() => publishToStream(bus, "telemetryNormal", msg as Payloads["TelemetryPacket"]))
-      : windowed(() => publishToStream(bus, "statePacket", msg as Payloads["SystemStatePacket"]));
+      : windowed(() =>
+          publishToStream(bus, "statePacket", msg as Payloads["SystemStatePacket"], { params: stateRun() }),
+        );
   const measureRaw = (withCodec: boolean): Promise<Rate> =>
     windowed(() => {
       if (!withCodec) return js.publish(subject, bytes, { msgID: nuid.next() });
