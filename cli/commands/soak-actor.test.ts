@@ -1,26 +1,8 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
+import { captureCommand } from "../../test/command-output.ts";
 import { run } from "./soak-actor.ts";
 
-/** Runs the command, returning its exit code and what it wrote to stdout and stderr. */
-async function capture(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  const code = await run(args);
-  vi.restoreAllMocks();
-  return { code, out, err };
-}
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const capture = (args: string[]) => captureCommand(run, args);
 
 describe("esper soak actor", () => {
   it("starts its own nats-server, prints JSON with ok true and exits 0 on a clean run", async () => {

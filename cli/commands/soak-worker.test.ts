@@ -1,26 +1,8 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
+import { captureCommand } from "../../test/command-output.ts";
 import { run } from "./soak-worker.ts";
 
-/** Runs the command, returning its exit code and what it wrote to stdout and stderr. */
-async function capture(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  const code = await run(args);
-  vi.restoreAllMocks();
-  return { code, out, err };
-}
-
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const capture = (args: string[]) => captureCommand(run, args);
 
 const FAST = ["--iterations", "2", "--scenario", "failurePropagation", "--json"];
 
