@@ -45,3 +45,21 @@ export class AmbiguousTargetError extends Error {
     super(`${kind} id '${targetId}' appears ${occurrences} times in ${where}: ambiguous target`);
   }
 }
+
+/** The catalog KV bucket Tamiyo reads does not exist. */
+export class CatalogMissingError extends Error {
+  override readonly name = "CatalogMissingError";
+  constructor(readonly bucket: string) {
+    super(`KV bucket ${bucket} does not exist: start Weatherlight or run \`esper resources ensure\``);
+  }
+}
+
+/** The catalog KV bucket holds no blueprint: Urza has not published its library. */
+export class CatalogEmptyError extends Error {
+  override readonly name = "CatalogEmptyError";
+  constructor(readonly bucket: string) {
+    super(
+      `KV bucket ${bucket} holds no blueprint descriptor: Urza has not published its library (start Urza)`,
+    );
+  }
+}

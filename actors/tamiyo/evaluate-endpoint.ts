@@ -1,0 +1,104 @@
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { publishToStream } from "../../bus/jetstream/publish.ts";
+import type { SystemStatePacket, TamiyoDecision } from "../../contracts/index.ts";
+import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
+import type { ActorContext } from "../runtime/actor-types.ts";
+import type { CatalogView } from "./catalog-view.ts";
+import { createCommandBuilder } from "./command-builder.ts";
+import { createEvaluator, type Evaluator } from "./evaluation.ts";
+import { createRulePolicy } from "./rule-policy.ts";
+import type { RunMemories } from "./run-memories.ts";
+import { COMMAND_PUBLISH_DEADLINE_MS, commandTimingOf, ruleSetOf } from "./settings.ts";
+
+/** What the evaluate endpoint works with. */
+export interface EvaluateDeps {
+  readonly ctx: ActorContext;
+  readonly catalog: CatalogView;
+  readonly memories: RunMemories;
+}
+
+/**
+ * Answers one SystemStatePacket: evaluates it against the run's memory and the catalog; a decided
+ * command is published on `command.<run>.kasmina` first and only then replied (a failed publish or
+ * evaluation throws, so the requester gets an error and the run's memory is unchanged); a no-op is
+ * replied with its reason. Records `tamiyo.decision.latency_ms`, INFO `tamiyo.command.issued` per
+ * command and WARNING `tamiyo.evaluate.refused` per evaluation that failed.
+ */
+export function createEvaluateHandler(
+  deps: EvaluateDeps,
+): (packet: SystemStatePacket) => Promise<TamiyoDecision> {
+  const { ctx, catalog, memories } = deps;
+  let built: { settings: WorkerSettings; evaluator: Evaluator } | undefined;
+
+  /** The evaluator under the worker settings in force (rebuilt when they change). */
+  function evaluator(): Evaluator {
+    const settings = ctx.settings();
+    if (built?.settings !== settings) built = { settings, evaluator: buildEvaluator(settings) };
+    return built.evaluator;
+  }
+
+  function buildEvaluator(settings: WorkerSettings): Evaluator {
+    const policy = createRulePolicy(ruleSetOf(settings));
+    const commands = createCommandBuilder({
+      signingKey: ctx.process.signingKey,
+      ...commandTimingOf(settings),
+      policy: policy.identity,
+      now: Date.now,
+      newId: randomUUID,
+    });
+    return createEvaluator({ policy, commands, now: () => performance.now(), newId: randomUUID });
+  }
+
+  return async (packet) => {
+    const started = performance.now();
+    const run = packet.trainingRunId;
+    try {
+      const evaluation = evaluator().evaluate({
+        packet,
+        catalog: catalog.descriptors(),
+        memory: memories.get(run),
+      });
+      const { command, reply } = evaluation;
+      if (command !== undefined) {
+        await publishToStream(ctx.bus, "command", command, {
+          params: { run, target: "kasmina" },
+          deadlineMs: COMMAND_PUBLISH_DEADLINE_MS,
+        });
+      }
+      const forgotten = memories.set(evaluation.memory);
+      if (forgotten !== undefined) ctx.log.info({ forgotten }, "run memory full: forgot the oldest run");
+      const germination = evaluation.memory.lastGermination;
+      if (command !== undefined && germination !== undefined) {
+        ctx.telemetry.event("tamiyo.command.issued", {
+          level: "INFO",
+          description: `germinate ${germination.blueprintId} on seed ${germination.seedId} of run ${run}`,
+          attributes: {
+            command_id: command.commandId,
+            seed_id: germination.seedId,
+            blueprint_id: germination.blueprintId,
+            training_run_id: run,
+          },
+        });
+      }
+      recordLatency(reply.outcome);
+      return reply;
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      ctx.telemetry.event("tamiyo.evaluate.refused", {
+        level: "WARNING",
+        description: reason,
+        attributes: { packet_id: packet.packetId, training_run_id: run },
+      });
+      recordLatency("refused");
+      throw err;
+    }
+
+    function recordLatency(outcome: string): void {
+      ctx.telemetry.metric("tamiyo.decision.latency_ms", performance.now() - started, {
+        unit: "ms",
+        attributes: { outcome },
+      });
+    }
+  };
+}

@@ -1,0 +1,271 @@
+import { describe, expect, it } from "vitest";
+import { type BusConnection, connectBus } from "../../bus/connection.ts";
+import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
+import { streamName } from "../../bus/jetstream/declarations.ts";
+import { ensureBucket, ensureResources } from "../../bus/jetstream/ensure.ts";
+import { openBucket } from "../../bus/kv.ts";
+import { concreteSubject, publish, request, subscribe } from "../../bus/typed.ts";
+import { decode } from "../../contracts/codec.ts";
+import {
+  type BlueprintDescriptor,
+  checkSignature,
+  type SystemStatePacket,
+  type TamiyoDecision,
+} from "../../contracts/index.ts";
+import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
+import { storeName } from "../../contracts/stores.ts";
+import { useNatsServer } from "../../test/bus-fixture.ts";
+import { startActor } from "../runtime/actor.ts";
+import { ActorExitCode } from "../runtime/exit-codes.ts";
+import { actor } from "./main.ts";
+import { PLATEAU } from "./settings.ts";
+import { DORMANT, descriptor, packet, seedState } from "./testing/fixtures.ts";
+
+const fixture = useNatsServer();
+const KEY = "tamiyo-main-test-signing-key";
+let nsCounter = 0;
+
+const fitting = descriptor("low-rank-linear", 8, 2);
+
+interface Stage {
+  readonly ns: string;
+  readonly bus: BusConnection;
+  events(id: string): TelemetryEvent[];
+  readonly packets: TelemetryPacket[];
+  readonly env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+async function stage(resources: "all" | "settings only"): Promise<Stage> {
+  const ns = `tamiyo${nsCounter++}${Math.random().toString(36).slice(2, 6)}`;
+  const bus = await connectBus({ name: "tamiyo-main-test", namespace: ns, ...fixture.server.address });
+  if (resources === "all") await ensureResources(bus);
+  else await ensureBucket(bus, "settings");
+  const packets: TelemetryPacket[] = [];
+  const sub = subscribe(bus, "telemetryRaw", (p) => void packets.push(p), { params: { actor: "tamiyo" } });
+  await bus.nc.flush();
+  const address = fixture.server.address;
+  return {
+    ns,
+    bus,
+    packets,
+    events: (id) => packets.flatMap((p) => p.events.filter((e) => e.eventId === id)),
+    env: {
+      ESPER_NAMESPACE: ns,
+      ESPER_NATS_URL: address.servers as string,
+      ...(address.user !== undefined && address.pass !== undefined
+        ? { ESPER_NATS_USER: address.user, ESPER_NATS_PASS: address.pass }
+        : {}),
+      ESPER_INSTANCE_ID: "tamiyo-1",
+      ESPER_RUN_ID: `run-${ns}`,
+      ESPER_SIGNING_KEY: KEY,
+      ESPER_LOG_LEVEL: "warn",
+      ESPER_LOG_PRETTY: "0",
+    },
+    async close() {
+      await sub.stop();
+      await bus.close();
+    },
+  };
+}
+
+async function putCatalog(s: Stage, descriptors: readonly BlueprintDescriptor[]): Promise<void> {
+  const bucket = await openBucket(s.bus, "catalog");
+  for (const d of descriptors) await bucket.put(d.blueprintId, d);
+}
+
+async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A packet of run `run` at `epoch` with one DORMANT seed of width 8. */
+function statePacket(run: string, epoch: number, loss: number): SystemStatePacket {
+  return {
+    ...packet(epoch, loss, [seedState("s1", DORMANT)]),
+    packetId: `${run}-pkt-${epoch}`,
+    trainingRunId: run,
+  };
+}
+
+const evaluate = (s: Stage, p: SystemStatePacket): Promise<TamiyoDecision> =>
+  request(s.bus, "tamiyoEvaluate", p, { timeoutMs: 10_000 });
+
+/** The commands stored on `command.<run>.kasmina`. */
+async function storedCommands(s: Stage, run: string) {
+  const jsm = await jetStreamManagerOf(s.bus);
+  const stream = streamName(s.ns, "commands");
+  const subject = concreteSubject(s.ns, "command", { run, target: "kasmina" });
+  const info = await jsm.streams.info(stream, { subjects_filter: subject });
+  const count = info.state.subjects?.[subject] ?? 0;
+  if (count === 0) return [];
+  const last = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  return [{ count, last: decode("AdaptationCommand", last?.data ?? new Uint8Array()) }];
+}
+
+/** Losses that improve, then stay flat for PLATEAU.epochs epochs. */
+const PLATEAU_LOSSES = [1.0, 0.8, ...Array.from({ length: PLATEAU.epochs }, () => 0.8)];
+
+describe("the tamiyo actor in this process (real nats-server)", () => {
+  it("answers no-ops before the plateau and a signed, stored command at it; runs keep separate memories", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    const h = startActor(actor, { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "tamiyo running");
+      const replies: TamiyoDecision[] = [];
+      for (const [i, loss] of PLATEAU_LOSSES.entries()) {
+        if (i === PLATEAU_LOSSES.length - 1) {
+          // run-b's first packet, between run-a's: a memory shared with run-a would see its plateau here.
+          const other = await evaluate(s, statePacket("run-b", 1, 0.8));
+          expect(other).toMatchObject({ outcome: "noAction", trainingRunId: "run-b" });
+          expect(other.outcome === "noAction" && other.reason).toMatch(/^no_plateau: 0 of 3 epochs/);
+        }
+        replies.push(await evaluate(s, statePacket("run-a", i + 1, loss)));
+      }
+      const before = replies.slice(0, -1);
+      for (const r of before) {
+        expect(r.outcome).toBe("noAction");
+        expect(r.outcome === "noAction" && r.reason).toMatch(/^no_plateau: /);
+      }
+      expect(await storedCommands(s, "run-b")).toEqual([]);
+      const last = replies.at(-1);
+      if (last?.outcome !== "command") throw new Error(`expected a command, got ${JSON.stringify(last)}`);
+      expect(checkSignature("AdaptationCommand", last.command, KEY)).toBe("ok");
+      expect(last.command).toMatchObject({
+        trainingRunId: "run-a",
+        targetSeedId: "s1",
+        issuedBy: "tamiyo",
+        payload: { blueprintId: fitting.blueprintId },
+      });
+      const stored = await storedCommands(s, "run-a");
+      expect(stored).toHaveLength(1);
+      expect(stored[0]?.count).toBe(1);
+      expect(stored[0]?.last).toEqual(last.command);
+
+      h.drain("test done");
+      expect(await h.done).toBe(ActorExitCode.ok);
+      expect(s.events("tamiyo.command.issued").map((e) => e.attributes)).toEqual([
+        {
+          command_id: last.command.commandId,
+          seed_id: "s1",
+          blueprint_id: fitting.blueprintId,
+          training_run_id: "run-a",
+        },
+      ]);
+      const latencies = s.packets.flatMap((p) =>
+        p.metrics.filter((m) => m.name === "tamiyo.decision.latency_ms"),
+      );
+      expect(latencies).toHaveLength(PLATEAU_LOSSES.length + 1);
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  });
+
+  it("uses a blueprint catalogued after the start once `catalog.update` announces it", async () => {
+    const s = await stage("all");
+    const narrow = descriptor("residual-mlp", 4, 8);
+    await putCatalog(s, [narrow]);
+    const h = startActor(actor, { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "tamiyo running");
+      const flat = PLATEAU_LOSSES.map((loss, i) => statePacket("run-a", i + 1, loss));
+      let last: TamiyoDecision | undefined;
+      for (const p of flat) last = await evaluate(s, p);
+      expect(last?.outcome === "noAction" && last.reason).toMatch(/^no_fitting_blueprint: /);
+      await putCatalog(s, [fitting]);
+      publish(s.bus, "catalogUpdate", {
+        blueprintId: fitting.blueprintId,
+        artifactRef: fitting.artifactSha256,
+        checksum: fitting.artifactSha256,
+        guardDigest: fitting.artifactSha256,
+        compileMs: 0,
+        prewarmMs: 0,
+      });
+      await s.bus.nc.flush();
+      const p = statePacket("run-a", flat.length + 1, 0.8);
+      let reply = await evaluate(s, p);
+      const end = Date.now() + 10_000;
+      while (reply.outcome !== "command" && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 20));
+        reply = await evaluate(s, p);
+      }
+      expect(reply.outcome === "command" && reply.command.payload).toMatchObject({
+        blueprintId: fitting.blueprintId,
+      });
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  });
+
+  it("a command whose publish fails is answered with an error, never a decision, and a WARNING", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    const h = startActor(actor, { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "tamiyo running");
+      const flat = PLATEAU_LOSSES.map((loss, i) => statePacket("run-a", i + 1, loss));
+      for (const p of flat.slice(0, -1)) await evaluate(s, p);
+      const jsm = await jetStreamManagerOf(s.bus);
+      await jsm.streams.delete(streamName(s.ns, "commands"));
+      const last = flat.at(-1) as SystemStatePacket;
+      await expect(evaluate(s, last)).rejects.toThrow(/no stream ack/);
+      await ensureResources(s.bus);
+      const retried = await evaluate(s, last);
+      expect(retried.outcome).toBe("command");
+      await until(() => s.events("tamiyo.evaluate.refused").length > 0, "the refusal event");
+      expect(s.events("tamiyo.evaluate.refused")[0]).toMatchObject({
+        attributes: { packet_id: last.packetId, training_run_id: "run-a" },
+      });
+      expect(s.events("tamiyo.evaluate.refused")[0]?.description).toContain("no stream ack");
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  }, 30_000);
+
+  it("without the catalog bucket, preflight fails naming `esper resources ensure`", async () => {
+    const s = await stage("settings only");
+    try {
+      const h = startActor(actor, { env: s.env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain(
+        `KV bucket ${storeName(s.ns, "catalog")} does not exist: start Weatherlight or run \`esper resources ensure\``,
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("with an empty catalog, preflight fails: Urza has not published", async () => {
+    const s = await stage("all");
+    try {
+      const h = startActor(actor, { env: s.env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain("holds no blueprint descriptor: Urza has not published");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("without ESPER_SIGNING_KEY, preflight fails", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    try {
+      const { ESPER_SIGNING_KEY: _, ...env } = s.env;
+      const h = startActor(actor, { env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain("ESPER_SIGNING_KEY");
+    } finally {
+      await s.close();
+    }
+  });
+});

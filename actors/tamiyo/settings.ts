@@ -1,0 +1,47 @@
+import { BlendMode, BlendSchedule } from "../../contracts/index.ts";
+import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
+import type { RuleSet } from "./rule-set.ts";
+
+/**
+ * Tamiyo's settings, in one place. The WorkerSettings schema has no section for the rule policy, so
+ * the plateau rule and the blend mode and shape are constants here; the blend length comes from
+ * `seeds.blendSteps` and the command freshness window from `security.freshnessWindowMs` of the
+ * worker settings in force.
+ */
+
+/** Plateau rule: k epochs without relative improvement greater than ε. */
+export const PLATEAU = { epochs: 3, minRelativeImprovement: 0.01 } as const;
+
+/** Blend of a germinated seed: convex, linear from 0 to 1 over `seeds.blendSteps` steps. */
+export const BLEND = { mode: BlendMode.CONVEX, shape: BlendSchedule.LINEAR, start: 0, end: 1 } as const;
+
+/** Execution deadline carried by every command, in ms. */
+export const COMMAND_EXECUTION_DEADLINE_MS = 5_000;
+
+/** Most time the command publish waits for the stream's ack before the evaluation fails, in ms. */
+export const COMMAND_PUBLISH_DEADLINE_MS = 2_000;
+
+/** Most training runs whose memory is kept; the least recently evaluated run is forgotten beyond it. */
+export const RUN_MEMORY_CAPACITY = 256;
+
+/** The rule set under the given worker settings. */
+export function ruleSetOf(settings: WorkerSettings): RuleSet {
+  return {
+    plateau: { ...PLATEAU },
+    blend: {
+      mode: BLEND.mode,
+      schedule: { shape: BLEND.shape, steps: settings.seeds.blendSteps, start: BLEND.start, end: BLEND.end },
+    },
+  };
+}
+
+/** The command timing under the given worker settings. */
+export function commandTimingOf(settings: WorkerSettings): {
+  freshnessWindowMs: number;
+  executionDeadlineMs: number;
+} {
+  return {
+    freshnessWindowMs: settings.security.freshnessWindowMs,
+    executionDeadlineMs: COMMAND_EXECUTION_DEADLINE_MS,
+  };
+}
