@@ -8,5 +8,6 @@ export type ActorModuleLoader = () => Promise<{ readonly actor: ActorDefinition 
  * `actors/<name>/main.ts` lands (weatherlight, tolaria, tamiyo, kasmina, urza).
  */
 export const actorModules: Readonly<Record<string, ActorModuleLoader>> = {
+  tolaria: () => import("./tolaria/main.ts"),
   urza: () => import("./urza/main.ts"),
 };
