@@ -153,6 +153,8 @@ describe("the tolaria actor in this process (real nats-server)", () => {
       expect(consumer.num_ack_pending).toBe(0);
       expect(consumer.num_redelivered).toBe(0);
       expect(consumer.ack_floor.consumer_seq).toBe(1);
+      // Acked as refused at its step boundary, not dead-lettered when the training ended.
+      expect((await jsm.streams.info(streamName(s.ns, "deadLetters"))).state.messages).toBe(0);
     } finally {
       await s.close();
     }
