@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type BusConnection, connectBus } from "../../bus/connection.ts";
 import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
 import { streamName } from "../../bus/jetstream/declarations.ts";
-import { ensureResources } from "../../bus/jetstream/ensure.ts";
+import { ensureBucket, ensureResources } from "../../bus/jetstream/ensure.ts";
 import { publishToStream } from "../../bus/jetstream/publish.ts";
 import { runConsumerName } from "../../bus/jetstream/run-consumers.ts";
 import { openArtifactStore } from "../../bus/objects.ts";
@@ -11,6 +11,7 @@ import { decode } from "../../contracts/codec.ts";
 import { SeedLifecycleStage, TelemetryLevel } from "../../contracts/enums.ts";
 import type { SystemStatePacket } from "../../contracts/messages/state.ts";
 import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
+import { storeName } from "../../contracts/stores.ts";
 import { buildBlueprint } from "../../nn/blueprints/artifact.ts";
 import type { JobPreset } from "../../nn/presets/job-preset.ts";
 import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
@@ -36,11 +37,12 @@ interface Stage {
   close(): Promise<void>;
 }
 
-async function stage(): Promise<Stage> {
+async function stage(resources: "all" | "settings only" = "all"): Promise<Stage> {
   const ns = `tol${nsCounter++}${Math.random().toString(36).slice(2, 6)}`;
   const run = `run-${ns}`;
   const bus = await connectBus({ name: "tolaria-main-test", namespace: ns, ...fixture.server.address });
-  await ensureResources(bus);
+  if (resources === "all") await ensureResources(bus);
+  else await ensureBucket(bus, "settings");
   const packets: TelemetryPacket[] = [];
   const sub = subscribe(bus, "telemetryRaw", (p) => void packets.push(p), { params: { actor: "tolaria" } });
   // Tamiyo is subscribed but never answers: every evaluate request runs into its deadline.
@@ -159,4 +161,62 @@ describe("the tolaria actor in this process (real nats-server)", () => {
       await s.close();
     }
   }, 30_000);
+
+  it("applies a graft whose kernel matches, acks it, and the packets show the seed training from epoch 0", async () => {
+    const s = await stage();
+    const artifact = buildBlueprint(shortJob.blueprint, 0);
+    const stored = await (await openArtifactStore(s.bus, "kernels")).put(artifact.bytes);
+    const kernel = {
+      blueprintId: artifact.descriptor.blueprintId,
+      artifactRef: stored.sha256,
+      checksum: stored.sha256,
+    };
+    const graft = { ...graftDirective("s1-g0", 0, kernel), trainingRunId: s.run };
+    await publishToStream(s.bus, "seedDirective", graft, { params: { run: s.run } });
+    const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
+    try {
+      expect(await h.done).toBe(ActorExitCode.ok);
+      expect(s.events("tolaria.directive.refused")).toEqual([]);
+      const packets = await storedPackets(s);
+      expect(packets.map((p) => p.seedStates.map((st) => [st.seedId, st.stage]))).toEqual(
+        packets.map(() => [["s1-g0", SeedLifecycleStage.TRAINING]]),
+      );
+      const jsm = await jetStreamManagerOf(s.bus);
+      const consumer = await jsm.consumers.info(
+        streamName(s.ns, "seeds"),
+        runConsumerName("tolaria-seed-directives", s.run),
+      );
+      expect(consumer.num_ack_pending).toBe(0);
+      expect(consumer.ack_floor.consumer_seq).toBe(1);
+    } finally {
+      await s.close();
+    }
+  }, 30_000);
+
+  it("an unknown ESPER_JOB fails preflight listing the known presets", async () => {
+    const s = await stage();
+    try {
+      const env = { ...s.env, ESPER_JOB: "mnist" };
+      const h = startActor(createTolariaActor({ env, presets }), { env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain(
+        "ESPER_JOB='mnist' is not a known job preset; known: spirals-short",
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("without the kernel store, preflight fails naming it and `esper resources ensure`", async () => {
+    const s = await stage("settings only");
+    try {
+      const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain(
+        `object store ${storeName(s.ns, "kernels")} does not exist: start Weatherlight or run \`esper resources ensure\``,
+      );
+    } finally {
+      await s.close();
+    }
+  });
 });

@@ -55,7 +55,9 @@ export function createTolariaActor(options: TolariaOptions): ActorDefinition {
     async run(ctx) {
       const kernels = storeName(ctx.bus.namespace, "kernels");
       if (!(await streamExists(ctx.bus, `OBJ_${kernels}`)))
-        throw new Error(`object store ${kernels} does not exist: run 'esper resources ensure'`);
+        throw new Error(
+          `object store ${kernels} does not exist: start Weatherlight or run \`esper resources ensure\``,
+        );
     },
   };
   return {
