@@ -89,14 +89,14 @@ async function storedPackets(s: Stage): Promise<SystemStatePacket[]> {
 }
 
 describe("the tolaria actor in this process (real nats-server)", () => {
-  it("trains every epoch with no Tamiyo answering, counts each timed-out decision, stores the packets, exits 0", async () => {
+  it("runs the default job (ESPER_JOB unset: spirals-growth, announced) through every epoch with no Tamiyo answering, counts each timed-out decision, stores the packets, exits 0", async () => {
     const s = await stage();
-    const actor = createTolariaActor({ env: s.env, presets });
-    const h = startActor(actor, { env: s.env, handleSignals: false });
+    const { ESPER_JOB: _job, ...env } = s.env;
+    const h = startActor(createTolariaActor({ env }), { env, handleSignals: false });
     try {
       expect(await h.done).toBe(ActorExitCode.ok);
       const packets = await storedPackets(s);
-      expect(packets.map((p) => p.currentEpoch)).toEqual([0, 1, 2]);
+      expect(packets.map((p) => p.currentEpoch)).toEqual([...Array(spiralsGrowthPreset.epochs).keys()]);
       expect(packets.every((p) => p.trainingRunId === s.run)).toBe(true);
       const timeouts = s.events("tolaria.decision.timeout");
       expect(timeouts.map((e) => e.attributes)).toEqual(
@@ -108,8 +108,8 @@ describe("the tolaria actor in this process (real nats-server)", () => {
       );
       expect(timeouts.every((e) => e.level === TelemetryLevel.WARNING)).toBe(true);
       expect(s.events("tolaria.job.selected")[0]?.attributes).toMatchObject({
-        job: shortJob.name,
-        defaulted: "false",
+        job: spiralsGrowthPreset.name,
+        defaulted: "true",
       });
     } finally {
       await s.close();
