@@ -9,5 +9,6 @@ export type ActorModuleLoader = () => Promise<{ readonly actor: ActorDefinition 
  */
 export const actorModules: Readonly<Record<string, ActorModuleLoader>> = {
   tamiyo: () => import("./tamiyo/main.ts"),
+  tolaria: () => import("./tolaria/main.ts"),
   urza: () => import("./urza/main.ts"),
 };

@@ -1,0 +1,41 @@
+import { fashionMnistGrowthPreset } from "../../nn/presets/fashion-mnist-growth.ts";
+import type { JobPreset } from "../../nn/presets/job-preset.ts";
+import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
+
+/** The environment variable naming Tolaria's job preset. */
+export const JOB_ENV = "ESPER_JOB";
+
+/** The job taken when ESPER_JOB is not set (announced at start, never silent). */
+export const DEFAULT_JOB = spiralsGrowthPreset.name;
+
+/** The job presets Tolaria can run, by name. */
+export const jobPresets: Readonly<Record<string, JobPreset>> = {
+  [spiralsGrowthPreset.name]: spiralsGrowthPreset,
+  [fashionMnistGrowthPreset.name]: fashionMnistGrowthPreset,
+};
+
+/** ESPER_JOB names no known preset. */
+export class UnknownJobError extends Error {
+  override readonly name = "UnknownJobError";
+  constructor(job: string, known: readonly string[]) {
+    super(`${JOB_ENV}='${job}' is not a known job preset; known: ${known.join(", ")}`);
+  }
+}
+
+/** The selected job: its preset and whether it is the default (ESPER_JOB unset). */
+export interface SelectedJob {
+  readonly preset: JobPreset;
+  readonly defaulted: boolean;
+}
+
+/** The preset ESPER_JOB names in `env` (DEFAULT_JOB when unset); an unknown name is an UnknownJobError. */
+export function selectJob(
+  env: Readonly<Record<string, string | undefined>>,
+  presets: Readonly<Record<string, JobPreset>> = jobPresets,
+): SelectedJob {
+  const job = env[JOB_ENV];
+  const name = job ?? DEFAULT_JOB;
+  const preset = presets[name];
+  if (preset === undefined) throw new UnknownJobError(name, Object.keys(presets));
+  return { preset, defaulted: job === undefined };
+}

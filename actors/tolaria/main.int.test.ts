@@ -1,0 +1,222 @@
+import { describe, expect, it } from "vitest";
+import { type BusConnection, connectBus } from "../../bus/connection.ts";
+import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
+import { streamName } from "../../bus/jetstream/declarations.ts";
+import { ensureBucket, ensureResources } from "../../bus/jetstream/ensure.ts";
+import { publishToStream } from "../../bus/jetstream/publish.ts";
+import { runConsumerName } from "../../bus/jetstream/run-consumers.ts";
+import { openArtifactStore } from "../../bus/objects.ts";
+import { concreteSubject, subscribe } from "../../bus/typed.ts";
+import { decode } from "../../contracts/codec.ts";
+import { SeedLifecycleStage, TelemetryLevel } from "../../contracts/enums.ts";
+import type { SystemStatePacket } from "../../contracts/messages/state.ts";
+import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
+import { storeName } from "../../contracts/stores.ts";
+import { buildBlueprint } from "../../nn/blueprints/artifact.ts";
+import type { JobPreset } from "../../nn/presets/job-preset.ts";
+import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
+import { useNatsServer } from "../../test/bus-fixture.ts";
+import { startActor } from "../runtime/actor.ts";
+import { ActorExitCode } from "../runtime/exit-codes.ts";
+import { graftDirective } from "./directive-fixture.ts";
+import { createTolariaActor } from "./main.ts";
+
+const fixture = useNatsServer();
+let nsCounter = 0;
+
+/** The spirals job cut to 3 epochs (the preset is plain data: only the epoch count differs). */
+const shortJob: JobPreset = { ...spiralsGrowthPreset, name: "spirals-short", epochs: 3 };
+const presets = { [shortJob.name]: shortJob };
+
+interface Stage {
+  readonly ns: string;
+  readonly run: string;
+  readonly bus: BusConnection;
+  events(id: string): TelemetryEvent[];
+  readonly env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+async function stage(resources: "all" | "settings only" = "all"): Promise<Stage> {
+  const ns = `tol${nsCounter++}${Math.random().toString(36).slice(2, 6)}`;
+  const run = `run-${ns}`;
+  const bus = await connectBus({ name: "tolaria-main-test", namespace: ns, ...fixture.server.address });
+  if (resources === "all") await ensureResources(bus);
+  else await ensureBucket(bus, "settings");
+  const packets: TelemetryPacket[] = [];
+  const sub = subscribe(bus, "telemetryRaw", (p) => void packets.push(p), { params: { actor: "tolaria" } });
+  // Tamiyo is subscribed but never answers: every evaluate request runs into its deadline.
+  const silentTamiyo = bus.nc.subscribe(concreteSubject(ns, "tamiyoEvaluate", undefined));
+  await bus.nc.flush();
+  const address = fixture.server.address;
+  return {
+    ns,
+    run,
+    bus,
+    events: (id) => packets.flatMap((p) => p.events.filter((e) => e.eventId === id)),
+    env: {
+      ESPER_NAMESPACE: ns,
+      ESPER_NATS_URL: address.servers as string,
+      ...(address.user !== undefined && address.pass !== undefined
+        ? { ESPER_NATS_USER: address.user, ESPER_NATS_PASS: address.pass }
+        : {}),
+      ESPER_INSTANCE_ID: "tolaria-1",
+      ESPER_RUN_ID: run,
+      ESPER_LOG_LEVEL: "warn",
+      ESPER_LOG_PRETTY: "0",
+      ESPER_JOB: shortJob.name,
+    },
+    async close() {
+      silentTamiyo.unsubscribe();
+      await sub.stop();
+      await bus.close();
+    },
+  };
+}
+
+async function storedPackets(s: Stage): Promise<SystemStatePacket[]> {
+  const jsm = await jetStreamManagerOf(s.bus);
+  const stream = streamName(s.ns, "stateHistory");
+  const info = await jsm.streams.info(stream);
+  const out: SystemStatePacket[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    if (m === null) throw new Error(`no message ${seq} in ${stream}`);
+    expect(m.subject).toBe(`${s.ns}.state.${s.run}`);
+    out.push(decode("SystemStatePacket", m.data));
+  }
+  return out;
+}
+
+describe("the tolaria actor in this process (real nats-server)", () => {
+  it("runs the default job (ESPER_JOB unset: spirals-growth, announced) through every epoch with no Tamiyo answering, counts each timed-out decision, stores the packets, exits 0", async () => {
+    const s = await stage();
+    const { ESPER_JOB: _job, ...env } = s.env;
+    const h = startActor(createTolariaActor({ env }), { env, handleSignals: false });
+    try {
+      expect(await h.done).toBe(ActorExitCode.ok);
+      const packets = await storedPackets(s);
+      expect(packets.map((p) => p.currentEpoch)).toEqual([...Array(spiralsGrowthPreset.epochs).keys()]);
+      expect(packets.every((p) => p.trainingRunId === s.run)).toBe(true);
+      const timeouts = s.events("tolaria.decision.timeout");
+      expect(timeouts.map((e) => e.attributes)).toEqual(
+        packets.map((p) => ({
+          trainingRunId: s.run,
+          epoch: String(p.currentEpoch),
+          packetId: p.packetId,
+        })),
+      );
+      expect(timeouts.every((e) => e.level === TelemetryLevel.WARNING)).toBe(true);
+      expect(s.events("tolaria.job.selected")[0]?.attributes).toMatchObject({
+        job: spiralsGrowthPreset.name,
+        defaulted: "true",
+      });
+    } finally {
+      await s.close();
+    }
+  }, 30_000);
+
+  it("refuses a graft whose checksum does not match the stored artifact (CRITICAL, acked) and trains on", async () => {
+    const s = await stage();
+    const artifact = buildBlueprint(shortJob.blueprint, 0);
+    const kernels = await openArtifactStore(s.bus, "kernels");
+    const stored = await kernels.put(artifact.bytes);
+    const wrong = "0".repeat(64);
+    const graft = {
+      ...graftDirective("s1-g0", 0, {
+        blueprintId: artifact.descriptor.blueprintId,
+        artifactRef: stored.sha256,
+        checksum: wrong,
+      }),
+      trainingRunId: s.run,
+    };
+    await publishToStream(s.bus, "seedDirective", graft, { params: { run: s.run } });
+    const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
+    try {
+      expect(await h.done).toBe(ActorExitCode.ok);
+      const refused = s.events("tolaria.directive.refused");
+      expect(refused).toHaveLength(1);
+      expect(refused[0]?.level).toBe(TelemetryLevel.CRITICAL);
+      expect(refused[0]?.attributes).toMatchObject({ directiveId: graft.directiveId, trainingRunId: s.run });
+      expect(refused[0]?.attributes?.reason).toContain(wrong);
+      expect(refused[0]?.attributes?.reason).toContain(stored.sha256);
+
+      const packets = await storedPackets(s);
+      expect(packets).toHaveLength(shortJob.epochs);
+      expect(packets.flatMap((p) => p.seedStates.map((st) => st.stage))).toEqual(
+        packets.map(() => SeedLifecycleStage.DORMANT),
+      );
+
+      const jsm = await jetStreamManagerOf(s.bus);
+      const consumer = await jsm.consumers.info(
+        streamName(s.ns, "seeds"),
+        runConsumerName("tolaria-seed-directives", s.run),
+      );
+      expect(consumer.num_ack_pending).toBe(0);
+      expect(consumer.num_redelivered).toBe(0);
+      expect(consumer.ack_floor.consumer_seq).toBe(1);
+      // Acked as refused at its step boundary, not dead-lettered when the training ended.
+      expect((await jsm.streams.info(streamName(s.ns, "deadLetters"))).state.messages).toBe(0);
+    } finally {
+      await s.close();
+    }
+  }, 30_000);
+
+  it("applies a graft whose kernel matches, acks it, and the packets show the seed training from epoch 0", async () => {
+    const s = await stage();
+    const artifact = buildBlueprint(shortJob.blueprint, 0);
+    const stored = await (await openArtifactStore(s.bus, "kernels")).put(artifact.bytes);
+    const kernel = {
+      blueprintId: artifact.descriptor.blueprintId,
+      artifactRef: stored.sha256,
+      checksum: stored.sha256,
+    };
+    const graft = { ...graftDirective("s1-g0", 0, kernel), trainingRunId: s.run };
+    await publishToStream(s.bus, "seedDirective", graft, { params: { run: s.run } });
+    const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
+    try {
+      expect(await h.done).toBe(ActorExitCode.ok);
+      expect(s.events("tolaria.directive.refused")).toEqual([]);
+      const packets = await storedPackets(s);
+      expect(packets.map((p) => p.seedStates.map((st) => [st.seedId, st.stage]))).toEqual(
+        packets.map(() => [["s1-g0", SeedLifecycleStage.TRAINING]]),
+      );
+      const jsm = await jetStreamManagerOf(s.bus);
+      const consumer = await jsm.consumers.info(
+        streamName(s.ns, "seeds"),
+        runConsumerName("tolaria-seed-directives", s.run),
+      );
+      expect(consumer.num_ack_pending).toBe(0);
+      expect(consumer.ack_floor.consumer_seq).toBe(1);
+    } finally {
+      await s.close();
+    }
+  }, 30_000);
+
+  it("an unknown ESPER_JOB fails preflight listing the known presets", async () => {
+    const s = await stage();
+    try {
+      const env = { ...s.env, ESPER_JOB: "mnist" };
+      const h = startActor(createTolariaActor({ env, presets }), { env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain(
+        "ESPER_JOB='mnist' is not a known job preset; known: spirals-short",
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("without the kernel store, preflight fails naming it and `esper resources ensure`", async () => {
+    const s = await stage("settings only");
+    try {
+      const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain(
+        `object store ${storeName(s.ns, "kernels")} does not exist: start Weatherlight or run \`esper resources ensure\``,
+      );
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -1,0 +1,133 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { publishToStream } from "../../bus/jetstream/publish.ts";
+import { request } from "../../bus/typed.ts";
+import type { SystemStatePacket } from "../../contracts/messages/state.ts";
+import type { ActorContext } from "../runtime/actor-types.ts";
+import type { DirectiveAcks } from "./directive-acks.ts";
+import { measureHardware } from "./hardware-context.ts";
+import type { RefusedDirective, Trainer } from "./trainer.ts";
+
+/** What the training loop counted. */
+export interface TrainingCounts {
+  epochs: number;
+  steps: number;
+  reportsPublished: number;
+  packetsPublished: number;
+  directivesApplied: number;
+  directivesRefused: number;
+  decisionsReceived: number;
+  decisionTimeouts: number;
+}
+
+/**
+ * Runs `trainer` to the end of its preset (or until `signal` aborts): one step at a time, yielding to
+ * the event loop between steps; releases each boundary's directive handlers; publishes the SeedReports;
+ * per epoch validates, publishes the SystemStatePacket on `state.{run}`, records loss, accuracy and
+ * parameter count, and asks Tamiyo (`tamiyoEvaluate`) within `timeouts.decisionDeadlineMs`. A failed or
+ * late decision is counted and reported (WARNING `tolaria.decision.timeout`); training goes on.
+ */
+export async function runTraining(
+  ctx: ActorContext,
+  trainer: Trainer,
+  acks: DirectiveAcks,
+  signal: AbortSignal,
+): Promise<TrainingCounts> {
+  const run = ctx.runId;
+  const counts: TrainingCounts = {
+    epochs: 0,
+    steps: 0,
+    reportsPublished: 0,
+    packetsPublished: 0,
+    directivesApplied: 0,
+    directivesRefused: 0,
+    decisionsReceived: 0,
+    decisionTimeouts: 0,
+  };
+  while (!trainer.done && !signal.aborted) {
+    const out = await trainer.step();
+    counts.steps++;
+    counts.directivesApplied += out.applied.length;
+    for (const r of out.refused) reportRefused(ctx, r);
+    counts.directivesRefused += out.refused.length;
+    acks.settle(out.applied, out.refused);
+    for (const report of out.reports) {
+      await publishToStream(ctx.bus, "seedReport", report, { params: { run } });
+      counts.reportsPublished++;
+    }
+    if (out.epochFinished) {
+      const validation = await trainer.validate();
+      const hardware = await measureHardware();
+      const { packet, assemblyMs } = trainer.statePacket(validation, hardware.context);
+      await publishToStream(ctx.bus, "statePacket", packet, { params: { run } });
+      counts.packetsPublished++;
+      counts.epochs++;
+      recordEpoch(ctx, trainer, out.epoch, validation, assemblyMs);
+      await askTamiyo(ctx, packet, counts, signal);
+    }
+    await yieldToEventLoop();
+  }
+  return counts;
+}
+
+function reportRefused(ctx: ActorContext, r: RefusedDirective): void {
+  const d = r.directive;
+  ctx.telemetry.event("tolaria.directive.refused", {
+    level: "CRITICAL",
+    description: `directive ${d.directiveId} (seed ${d.seedId}, sequence ${d.sequence}) refused: ${r.error.message}`,
+    attributes: {
+      trainingRunId: d.trainingRunId,
+      directiveId: d.directiveId,
+      seedId: d.seedId,
+      sequence: String(d.sequence),
+      reason: r.error.message,
+    },
+  });
+  ctx.log.error({ directiveId: d.directiveId, err: r.error }, "directive refused");
+}
+
+function recordEpoch(
+  ctx: ActorContext,
+  trainer: Trainer,
+  epoch: number,
+  validation: { loss: number; accuracy: number },
+  assemblyMs: number,
+): void {
+  const f = trainer.epochFigures();
+  const attributes = { epoch: String(epoch) };
+  ctx.telemetry.metric("tolaria.epoch.loss", f.loss, { attributes });
+  ctx.telemetry.metric("tolaria.epoch.accuracy", f.accuracy, { attributes });
+  ctx.telemetry.metric("tolaria.epoch.validation_loss", validation.loss, { attributes });
+  ctx.telemetry.metric("tolaria.epoch.validation_accuracy", validation.accuracy, { attributes });
+  ctx.telemetry.metric("tolaria.model.parameter_count", trainer.parameterCount, { attributes });
+  ctx.telemetry.metric("tolaria.packet.assembly_ms", assemblyMs, { unit: "ms", attributes });
+  ctx.log.info(
+    { epoch, loss: f.loss, accuracy: f.accuracy, validation, parameters: trainer.parameterCount },
+    "epoch finished",
+  );
+}
+
+async function askTamiyo(
+  ctx: ActorContext,
+  packet: SystemStatePacket,
+  counts: TrainingCounts,
+  signal: AbortSignal,
+): Promise<void> {
+  const timeoutMs = ctx.settings().timeouts.decisionDeadlineMs;
+  try {
+    const decision = await request(ctx.bus, "tamiyoEvaluate", packet, { timeoutMs, signal });
+    counts.decisionsReceived++;
+    ctx.log.info({ epoch: packet.currentEpoch, outcome: decision.outcome }, "tamiyo decision received");
+  } catch (err) {
+    counts.decisionTimeouts++;
+    ctx.telemetry.metric("tolaria.decision.timeouts", counts.decisionTimeouts);
+    ctx.telemetry.event("tolaria.decision.timeout", {
+      level: "WARNING",
+      description: `no decision from Tamiyo within ${timeoutMs} ms for epoch ${packet.currentEpoch}: ${(err as Error).message}`,
+      attributes: {
+        trainingRunId: packet.trainingRunId,
+        epoch: String(packet.currentEpoch),
+        packetId: packet.packetId,
+      },
+    });
+  }
+}
