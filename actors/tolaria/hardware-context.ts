@@ -5,39 +5,36 @@ import type { HardwareContext } from "../../contracts/messages/state.ts";
 /** Where Linux exposes the first thermal zone's temperature (millidegrees Celsius). */
 export const THERMAL_ZONE_FILE = "/sys/class/thermal/thermal_zone0/temp";
 
-/** The machine's hardware context and whether its temperature could be read. */
-export interface MeasuredHardware {
-  readonly context: HardwareContext;
-  /** False when the machine exposes no thermal zone: `temperatureCelsius` is 0 then, not a reading. */
-  readonly temperatureMeasured: boolean;
-}
-
 const GB = 1024 ** 3;
 
 /**
  * Measures the CPU host Tolaria trains on: memory from the OS, utilisation from the 1-minute load
- * average over the core count (capped at 100), temperature from THERMAL_ZONE_FILE when present.
- * `computeCapability` is 0: it is a GPU figure and Tolaria trains on the CPU.
+ * average over the core count (capped at 100), and the temperature from THERMAL_ZONE_FILE when the
+ * machine has one (left out otherwise). `computeCapability` is left out: it is a GPU figure.
  */
-export async function measureHardware(): Promise<MeasuredHardware> {
+export async function measureHardware(): Promise<HardwareContext> {
   const cores = Math.max(1, cpus().length);
-  let temperature: number | undefined;
-  try {
-    const milli = Number((await readFile(THERMAL_ZONE_FILE, "utf8")).trim());
-    if (Number.isFinite(milli)) temperature = milli / 1000;
-  } catch {
-    temperature = undefined;
-  }
+  const temperature = await readTemperature();
   return {
-    context: {
-      deviceType: "cpu",
-      deviceId: hostname().replace(/[^A-Za-z0-9_.-]/g, "-") || "cpu",
-      totalMemoryGb: totalmem() / GB,
-      availableMemoryGb: freemem() / GB,
-      temperatureCelsius: temperature ?? 0,
-      utilizationPercent: Math.min(100, ((loadavg()[0] ?? 0) / cores) * 100),
-      computeCapability: 0,
-    },
-    temperatureMeasured: temperature !== undefined,
+    deviceType: "cpu",
+    deviceId: hostname().replace(/[^A-Za-z0-9_.-]/g, "-") || "cpu",
+    totalMemoryGb: totalmem() / GB,
+    availableMemoryGb: freemem() / GB,
+    ...(temperature !== undefined ? { temperatureCelsius: temperature } : {}),
+    utilizationPercent: Math.min(100, ((loadavg()[0] ?? 0) / cores) * 100),
   };
+}
+
+/** The thermal zone's reading in °C, or undefined when the machine exposes none. */
+async function readTemperature(): Promise<number | undefined> {
+  let text: string;
+  try {
+    text = await readFile(THERMAL_ZONE_FILE, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  const milli = Number(text.trim());
+  if (!Number.isFinite(milli)) throw new Error(`${THERMAL_ZONE_FILE} holds '${text.trim()}', not a number`);
+  return milli / 1000;
 }

@@ -57,7 +57,7 @@ export async function runTraining(
     if (out.epochFinished) {
       const validation = await trainer.validate();
       const hardware = await measureHardware();
-      const { packet, assemblyMs } = trainer.statePacket(validation, hardware.context);
+      const { packet, assemblyMs } = trainer.statePacket(validation, hardware);
       await publishToStream(ctx.bus, "statePacket", packet, { params: { run } });
       counts.packetsPublished++;
       counts.epochs++;

@@ -14,15 +14,18 @@ import {
   unit,
 } from "../primitives.ts";
 
-/** Where training runs (device facts reported by Tolaria). */
+/**
+ * Where training runs (device facts reported by Tolaria). `temperatureCelsius` is present only when the
+ * machine exposes a reading; `computeCapability` only for a GPU. Neither is ever a placeholder.
+ */
 export const HardwareContext = z.strictObject({
   deviceType: name,
   deviceId: id,
   totalMemoryGb: nonNegative,
   availableMemoryGb: nonNegative,
-  temperatureCelsius: finite,
+  temperatureCelsius: finite.optional(),
   utilizationPercent: z.number().min(0).max(100),
-  computeCapability: uint32,
+  computeCapability: uint32.optional(),
 });
 export type HardwareContext = z.infer<typeof HardwareContext>;
 

@@ -54,9 +54,9 @@ const hardwareContext = record({
   deviceId: id,
   totalMemoryGb: nonNeg,
   availableMemoryGb: nonNeg,
-  temperatureCelsius: real,
+  temperatureCelsius: opt(real),
   utilizationPercent: dbl(0, 100),
-  computeCapability: u32,
+  computeCapability: opt(u32),
 });
 const seedState = record({
   seedId: id,
