@@ -19,6 +19,8 @@ import {
 import { watchMaxDeliveries } from "./max-deliveries.ts";
 import { ensureRunConsumer, type RunConsumerRef } from "./run-consumers.ts";
 
+/** How long an ack waits for the server's confirmation (milliseconds); it is normally sub-millisecond. */
+const ACK_CONFIRM_TIMEOUT_MS = 2_000;
 /** Thrown by a handler to ask for redelivery after `delayMs` (default: the consumer's retry delay). */
 export class RetryableError extends Error {
   override readonly name = "RetryableError";
@@ -287,12 +289,13 @@ export async function consume<R extends ConsumerRef>(
   };
 
   /**
-   * Acks and waits (up to the ack wait, after which the server would redeliver anyway) for the server's
-   * confirmation, so a lost ack is reported instead of silently redelivered.
+   * Acks and waits for the server's confirmation, so a lost ack is reported instead of silently
+   * redelivered. The wait is at most ACK_CONFIRM_TIMEOUT_MS: a confirmation lost in a reconnect never
+   * arrives, and waiting the whole ack wait would hold the subject's next messages that long.
    */
   const confirmAck = async (m: JsMsg): Promise<void> => {
     try {
-      await m.ackAck({ timeout: decl.ackWaitMs });
+      await m.ackAck({ timeout: Math.min(decl.ackWaitMs, ACK_CONFIRM_TIMEOUT_MS) });
     } catch (err) {
       bus.emit("bus.ack_unconfirmed", "warn", {
         consumer: label,
