@@ -2,7 +2,7 @@ import type { AdvanceRuleSettings } from "./advance-rules.ts";
 
 /**
  * The advance-rule thresholds of the seed controller. WorkerSettings has no field for them yet, so
- * they are constants here (reference values of the original Kasmina).
+ * they are constants here (chosen for the preset jobs; not taken from the reference).
  */
 export const ADVANCE_RULES: Omit<AdvanceRuleSettings, "blend"> = {
   trainingReports: 3,
