@@ -8,6 +8,7 @@ export type ActorModuleLoader = () => Promise<{ readonly actor: ActorDefinition 
  * `actors/<name>/main.ts` lands (weatherlight, tolaria, tamiyo, kasmina, urza).
  */
 export const actorModules: Readonly<Record<string, ActorModuleLoader>> = {
+  kasmina: () => import("./kasmina/main.ts"),
   tamiyo: () => import("./tamiyo/main.ts"),
   tolaria: () => import("./tolaria/main.ts"),
   urza: () => import("./urza/main.ts"),

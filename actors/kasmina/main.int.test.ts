@@ -1,0 +1,244 @@
+import { describe, expect, it } from "vitest";
+import { type BusConnection, connectBus } from "../../bus/connection.ts";
+import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
+import { streamName } from "../../bus/jetstream/declarations.ts";
+import { ensureResources } from "../../bus/jetstream/ensure.ts";
+import { publishToStream } from "../../bus/jetstream/publish.ts";
+import { concreteSubject, serve, subscribe } from "../../bus/typed.ts";
+import { decode } from "../../contracts/codec.ts";
+import {
+  BlendMode,
+  BlendSchedule,
+  CommandType,
+  SeedLifecycleStage as S,
+  SeedOperation,
+} from "../../contracts/enums.ts";
+import type { AdaptationCommand } from "../../contracts/messages/command.ts";
+import type { KernelPrefetchRequest } from "../../contracts/messages/kernel.ts";
+import type { SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
+import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
+import { sign } from "../../contracts/signing.ts";
+import { useNatsServer } from "../../test/bus-fixture.ts";
+import { startActor } from "../runtime/actor.ts";
+import { ActorExitCode } from "../runtime/exit-codes.ts";
+import { actor } from "./main.ts";
+import { ADVANCE_RULES } from "./settings.ts";
+
+const fixture = useNatsServer();
+const KEY = "kasmina-main-test-signing-key";
+const SEED = "s1-g0";
+const CHECKSUM = "c".repeat(64);
+
+interface Stage {
+  readonly ns: string;
+  readonly run: string;
+  readonly bus: BusConnection;
+  readonly prefetches: KernelPrefetchRequest[];
+  events(id: string): TelemetryEvent[];
+  readonly env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+async function stage(): Promise<Stage> {
+  const ns = `kasmina${Math.random().toString(36).slice(2, 8)}`;
+  const run = `run-${ns}`;
+  const bus = await connectBus({ name: "kasmina-main-test", namespace: ns, ...fixture.server.address });
+  await ensureResources(bus);
+  const packets: TelemetryPacket[] = [];
+  const sub = subscribe(bus, "telemetryRaw", (p) => void packets.push(p), { params: { actor: "kasmina" } });
+  const prefetches: KernelPrefetchRequest[] = [];
+  const urza = serve(bus, "urzaPrefetch", (req) => {
+    prefetches.push(req);
+    return {
+      status: "ready",
+      requestId: req.requestId,
+      blueprintId: req.blueprintId,
+      artifactRef: `kernels/${req.blueprintId}`,
+      checksum: CHECKSUM,
+      guardDigest: CHECKSUM,
+      prewarmP50Ms: 1,
+      prewarmP95Ms: 2,
+    };
+  });
+  await bus.nc.flush();
+  const address = fixture.server.address;
+  return {
+    ns,
+    run,
+    bus,
+    prefetches,
+    events: (id) => packets.flatMap((p) => p.events.filter((e) => e.eventId === id)),
+    env: {
+      ESPER_NAMESPACE: ns,
+      ESPER_NATS_URL: address.servers as string,
+      ...(address.user !== undefined && address.pass !== undefined
+        ? { ESPER_NATS_USER: address.user, ESPER_NATS_PASS: address.pass }
+        : {}),
+      ESPER_INSTANCE_ID: "kasmina-1",
+      ESPER_RUN_ID: run,
+      ESPER_SIGNING_KEY: KEY,
+      ESPER_LOG_LEVEL: "warn",
+      ESPER_LOG_PRETTY: "0",
+    },
+    async close() {
+      await urza.stop();
+      await sub.stop();
+      await bus.close();
+    },
+  };
+}
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A GERMINATE of SEED in run `run`, signed with `key`. */
+function germinate(run: string, commandId: string, key: string): AdaptationCommand {
+  return sign(
+    "AdaptationCommand",
+    {
+      version: 1,
+      commandId,
+      commandType: CommandType.SEED,
+      trainingRunId: run,
+      targetSeedId: SEED,
+      executionDeadlineMs: 5_000,
+      issuedBy: "tamiyo",
+      payload: {
+        kind: "seed",
+        operation: SeedOperation.GERMINATE,
+        blueprintId: "bp-mlp",
+        blendMode: BlendMode.CONVEX,
+        alpha: 0,
+        schedule: { shape: BlendSchedule.TANH, steps: 20, start: 0, end: 1 },
+        resume: false,
+        includeTeacher: false,
+        parameters: {},
+      },
+      security: { signature: "", nonce: `n-${commandId}`, issuedAt: Date.now(), freshnessWindowMs: 60_000 },
+    },
+    key,
+  );
+}
+
+const sendCommand = (s: Stage, command: AdaptationCommand, messageId?: string) =>
+  publishToStream(s.bus, "command", command, {
+    params: { run: s.run, target: "kasmina" },
+    ...(messageId === undefined ? {} : { messageId }),
+  });
+
+/** The directives stored on `seed.<run>.directive`: how many, and the last. */
+async function directives(s: Stage): Promise<{ count: number; last?: SeedDirective }> {
+  const jsm = await jetStreamManagerOf(s.bus);
+  const stream = streamName(s.ns, "seeds");
+  const subject = concreteSubject(s.ns, "seedDirective", { run: s.run });
+  const info = await jsm.streams.info(stream, { subjects_filter: subject });
+  const count = info.state.subjects?.[subject] ?? 0;
+  if (count === 0) return { count };
+  const last = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  return { count, last: decode("SeedDirective", last?.data ?? new Uint8Array()) };
+}
+
+function report(run: string, n: number): SeedReport {
+  return {
+    reportId: `r${n}`,
+    trainingRunId: run,
+    seedId: SEED,
+    stage: S.TRAINING,
+    epoch: 1,
+    globalStep: n * 10,
+    steps: 10,
+    alpha: 0,
+    loss: 0.5,
+    hostLoss: 0.5,
+    lossDelta: 0,
+    seedGradientNorm: 1,
+    hostGradientNorm: 1,
+    gradientCosine: 0,
+    isolationLeak: 0,
+    parameterCount: 100,
+    nonFiniteGradients: false,
+    issuedAt: Date.now(),
+  };
+}
+
+describe("the kasmina actor in this process (real nats-server)", () => {
+  it("grafts a verified GERMINATE's kernel, rejects forged and replayed commands, advances on reports", async () => {
+    const s = await stage();
+    const h = startActor(actor, { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "kasmina running");
+      const command = germinate(s.run, "cmd-1", KEY);
+      await sendCommand(s, command);
+      await until(async () => (await directives(s)).count === 1, "the graft directive");
+      expect(s.prefetches).toMatchObject([{ blueprintId: "bp-mlp", trainingRunId: s.run }]);
+      const graft = (await directives(s)).last;
+      expect(graft).toMatchObject({
+        action: "graft",
+        seedId: SEED,
+        slotId: "s1",
+        trainingRunId: s.run,
+        stage: S.TRAINING,
+        commandId: "cmd-1",
+        kernel: { blueprintId: "bp-mlp", artifactRef: "kernels/bp-mlp", checksum: CHECKSUM },
+      });
+
+      await sendCommand(s, germinate(s.run, "cmd-forged", "not-the-key"));
+      await sendCommand(s, command, "replay-of-cmd-1");
+      await until(() => s.events("kasmina.command.rejected").length === 2, "two rejections");
+      expect(s.events("kasmina.command.rejected")).toMatchObject([
+        {
+          level: 4,
+          attributes: { reason: "invalid_signature", commandId: "cmd-forged", trainingRunId: s.run },
+        },
+        { level: 4, attributes: { reason: "nonce_replayed", commandId: "cmd-1", trainingRunId: s.run } },
+      ]);
+      expect(s.prefetches).toHaveLength(1);
+
+      for (let n = 1; n <= ADVANCE_RULES.trainingReports; n++) {
+        await publishToStream(s.bus, "seedReport", report(s.run, n), { params: { run: s.run } });
+      }
+      await until(async () => (await directives(s)).count === 2, "the update directive");
+      expect((await directives(s)).last).toMatchObject({
+        action: "update",
+        seedId: SEED,
+        stage: S.BLENDING,
+        commandId: "cmd-1",
+      });
+      await until(() => s.events("kasmina.seed.transition").length === 3, "three transitions");
+      expect(s.events("kasmina.seed.transition").map((e) => e.attributes)).toMatchObject([
+        { trainingRunId: s.run, seedId: SEED, from: "DORMANT", to: "GERMINATED", reason: expect.any(String) },
+        {
+          trainingRunId: s.run,
+          seedId: SEED,
+          from: "GERMINATED",
+          to: "TRAINING",
+          reason: expect.any(String),
+        },
+        { trainingRunId: s.run, seedId: SEED, from: "TRAINING", to: "BLENDING", reason: expect.any(String) },
+      ]);
+      h.drain("test done");
+      expect(await h.done).toBe(ActorExitCode.ok);
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  }, 40_000);
+
+  it("without ESPER_SIGNING_KEY, preflight fails", async () => {
+    const s = await stage();
+    try {
+      const { ESPER_SIGNING_KEY: _, ...env } = s.env;
+      const h = startActor(actor, { env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain("ESPER_SIGNING_KEY");
+    } finally {
+      await s.close();
+    }
+  });
+});
