@@ -1,10 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { type BusConnection, connectBus } from "../../bus/connection.ts";
 import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
 import { streamName } from "../../bus/jetstream/declarations.ts";
-import { ensureResources } from "../../bus/jetstream/ensure.ts";
 import { publishToStream } from "../../bus/jetstream/publish.ts";
-import { concreteSubject, serve, subscribe } from "../../bus/typed.ts";
+import { concreteSubject, serve } from "../../bus/typed.ts";
 import { decode } from "../../contracts/codec.ts";
 import {
   BlendMode,
@@ -16,8 +14,8 @@ import {
 import type { AdaptationCommand } from "../../contracts/messages/command.ts";
 import type { KernelPrefetchRequest } from "../../contracts/messages/kernel.ts";
 import type { SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
-import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
 import { sign } from "../../contracts/signing.ts";
+import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
@@ -29,25 +27,14 @@ const KEY = "kasmina-main-test-signing-key";
 const SEED = "s1-g0";
 const CHECKSUM = "c".repeat(64);
 
-interface Stage {
-  readonly ns: string;
-  readonly run: string;
-  readonly bus: BusConnection;
+interface Stage extends ActorStage {
   readonly prefetches: KernelPrefetchRequest[];
-  events(id: string): TelemetryEvent[];
-  readonly env: Record<string, string>;
-  close(): Promise<void>;
 }
 
 async function stage(): Promise<Stage> {
-  const ns = `kasmina${Math.random().toString(36).slice(2, 8)}`;
-  const run = `run-${ns}`;
-  const bus = await connectBus({ name: "kasmina-main-test", namespace: ns, ...fixture.server.address });
-  await ensureResources(bus);
-  const packets: TelemetryPacket[] = [];
-  const sub = subscribe(bus, "telemetryRaw", (p) => void packets.push(p), { params: { actor: "kasmina" } });
+  const s = await actorStage(fixture, "kasmina", { signingKey: KEY });
   const prefetches: KernelPrefetchRequest[] = [];
-  const urza = serve(bus, "urzaPrefetch", (req) => {
+  const urza = serve(s.bus, "urzaPrefetch", (req) => {
     prefetches.push(req);
     return {
       status: "ready",
@@ -60,30 +47,13 @@ async function stage(): Promise<Stage> {
       prewarmP95Ms: 2,
     };
   });
-  await bus.nc.flush();
-  const address = fixture.server.address;
+  await s.bus.nc.flush();
   return {
-    ns,
-    run,
-    bus,
+    ...s,
     prefetches,
-    events: (id) => packets.flatMap((p) => p.events.filter((e) => e.eventId === id)),
-    env: {
-      ESPER_NAMESPACE: ns,
-      ESPER_NATS_URL: address.servers as string,
-      ...(address.user !== undefined && address.pass !== undefined
-        ? { ESPER_NATS_USER: address.user, ESPER_NATS_PASS: address.pass }
-        : {}),
-      ESPER_INSTANCE_ID: "kasmina-1",
-      ESPER_RUN_ID: run,
-      ESPER_SIGNING_KEY: KEY,
-      ESPER_LOG_LEVEL: "warn",
-      ESPER_LOG_PRETTY: "0",
-    },
     async close() {
       await urza.stop();
-      await sub.stop();
-      await bus.close();
+      await s.close();
     },
   };
 }

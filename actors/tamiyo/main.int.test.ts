@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { type BusConnection, connectBus } from "../../bus/connection.ts";
 import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
 import { streamName } from "../../bus/jetstream/declarations.ts";
-import { ensureBucket, ensureResources } from "../../bus/jetstream/ensure.ts";
+import { ensureResources } from "../../bus/jetstream/ensure.ts";
 import { openBucket } from "../../bus/kv.ts";
-import { concreteSubject, publish, request, subscribe } from "../../bus/typed.ts";
+import { concreteSubject, publish, request } from "../../bus/typed.ts";
 import { decode } from "../../contracts/codec.ts";
 import {
   type BlueprintDescriptor,
@@ -12,8 +11,8 @@ import {
   type SystemStatePacket,
   type TamiyoDecision,
 } from "../../contracts/index.ts";
-import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
 import { storeName } from "../../contracts/stores.ts";
+import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
@@ -23,51 +22,13 @@ import { DORMANT, descriptor, packet, seedState } from "./testing/fixtures.ts";
 
 const fixture = useNatsServer();
 const KEY = "tamiyo-main-test-signing-key";
-let nsCounter = 0;
 
 const fitting = descriptor("low-rank-linear", 8, 2);
 
-interface Stage {
-  readonly ns: string;
-  readonly bus: BusConnection;
-  events(id: string): TelemetryEvent[];
-  readonly packets: TelemetryPacket[];
-  readonly env: Record<string, string>;
-  close(): Promise<void>;
-}
+type Stage = ActorStage;
 
-async function stage(resources: "all" | "settings only"): Promise<Stage> {
-  const ns = `tamiyo${nsCounter++}${Math.random().toString(36).slice(2, 6)}`;
-  const bus = await connectBus({ name: "tamiyo-main-test", namespace: ns, ...fixture.server.address });
-  if (resources === "all") await ensureResources(bus);
-  else await ensureBucket(bus, "settings");
-  const packets: TelemetryPacket[] = [];
-  const sub = subscribe(bus, "telemetryRaw", (p) => void packets.push(p), { params: { actor: "tamiyo" } });
-  await bus.nc.flush();
-  const address = fixture.server.address;
-  return {
-    ns,
-    bus,
-    packets,
-    events: (id) => packets.flatMap((p) => p.events.filter((e) => e.eventId === id)),
-    env: {
-      ESPER_NAMESPACE: ns,
-      ESPER_NATS_URL: address.servers as string,
-      ...(address.user !== undefined && address.pass !== undefined
-        ? { ESPER_NATS_USER: address.user, ESPER_NATS_PASS: address.pass }
-        : {}),
-      ESPER_INSTANCE_ID: "tamiyo-1",
-      ESPER_RUN_ID: `run-${ns}`,
-      ESPER_SIGNING_KEY: KEY,
-      ESPER_LOG_LEVEL: "warn",
-      ESPER_LOG_PRETTY: "0",
-    },
-    async close() {
-      await sub.stop();
-      await bus.close();
-    },
-  };
-}
+const stage = (resources: "all" | "settings only"): Promise<Stage> =>
+  actorStage(fixture, "tamiyo", { resources, signingKey: KEY });
 
 async function putCatalog(s: Stage, descriptors: readonly BlueprintDescriptor[]): Promise<void> {
   const bucket = await openBucket(s.bus, "catalog");

@@ -1,20 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { type BusConnection, connectBus } from "../../bus/connection.ts";
 import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
 import { streamName } from "../../bus/jetstream/declarations.ts";
-import { ensureBucket, ensureResources } from "../../bus/jetstream/ensure.ts";
 import { publishToStream } from "../../bus/jetstream/publish.ts";
 import { runConsumerName } from "../../bus/jetstream/run-consumers.ts";
 import { openArtifactStore } from "../../bus/objects.ts";
-import { concreteSubject, subscribe } from "../../bus/typed.ts";
+import { concreteSubject } from "../../bus/typed.ts";
 import { decode } from "../../contracts/codec.ts";
 import { SeedLifecycleStage, TelemetryLevel } from "../../contracts/enums.ts";
 import type { SystemStatePacket } from "../../contracts/messages/state.ts";
-import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
 import { storeName } from "../../contracts/stores.ts";
 import { buildBlueprint } from "../../nn/blueprints/artifact.ts";
 import type { JobPreset } from "../../nn/presets/job-preset.ts";
 import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
+import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
@@ -22,54 +20,23 @@ import { graftDirective } from "./directive-fixture.ts";
 import { createTolariaActor } from "./main.ts";
 
 const fixture = useNatsServer();
-let nsCounter = 0;
 
 /** The spirals job cut to 3 epochs (the preset is plain data: only the epoch count differs). */
 const shortJob: JobPreset = { ...spiralsGrowthPreset, name: "spirals-short", epochs: 3 };
 const presets = { [shortJob.name]: shortJob };
 
-interface Stage {
-  readonly ns: string;
-  readonly run: string;
-  readonly bus: BusConnection;
-  events(id: string): TelemetryEvent[];
-  readonly env: Record<string, string>;
-  close(): Promise<void>;
-}
+type Stage = ActorStage;
 
 async function stage(resources: "all" | "settings only" = "all"): Promise<Stage> {
-  const ns = `tol${nsCounter++}${Math.random().toString(36).slice(2, 6)}`;
-  const run = `run-${ns}`;
-  const bus = await connectBus({ name: "tolaria-main-test", namespace: ns, ...fixture.server.address });
-  if (resources === "all") await ensureResources(bus);
-  else await ensureBucket(bus, "settings");
-  const packets: TelemetryPacket[] = [];
-  const sub = subscribe(bus, "telemetryRaw", (p) => void packets.push(p), { params: { actor: "tolaria" } });
+  const s = await actorStage(fixture, "tolaria", { resources, extraEnv: { ESPER_JOB: shortJob.name } });
   // Tamiyo is subscribed but never answers: every evaluate request runs into its deadline.
-  const silentTamiyo = bus.nc.subscribe(concreteSubject(ns, "tamiyoEvaluate", undefined));
-  await bus.nc.flush();
-  const address = fixture.server.address;
+  const silentTamiyo = s.bus.nc.subscribe(concreteSubject(s.ns, "tamiyoEvaluate", undefined));
+  await s.bus.nc.flush();
   return {
-    ns,
-    run,
-    bus,
-    events: (id) => packets.flatMap((p) => p.events.filter((e) => e.eventId === id)),
-    env: {
-      ESPER_NAMESPACE: ns,
-      ESPER_NATS_URL: address.servers as string,
-      ...(address.user !== undefined && address.pass !== undefined
-        ? { ESPER_NATS_USER: address.user, ESPER_NATS_PASS: address.pass }
-        : {}),
-      ESPER_INSTANCE_ID: "tolaria-1",
-      ESPER_RUN_ID: run,
-      ESPER_LOG_LEVEL: "warn",
-      ESPER_LOG_PRETTY: "0",
-      ESPER_JOB: shortJob.name,
-    },
+    ...s,
     async close() {
       silentTamiyo.unsubscribe();
-      await sub.stop();
-      await bus.close();
+      await s.close();
     },
   };
 }

@@ -1,13 +1,12 @@
 import { Kvm } from "@nats-io/kv";
 import { describe, expect, it } from "vitest";
-import { type BusConnection, connectBus } from "../../bus/connection.ts";
-import { ensureBucket, ensureResources } from "../../bus/jetstream/ensure.ts";
+import { ensureBucket } from "../../bus/jetstream/ensure.ts";
 import { openArtifactStore, sha256Hex } from "../../bus/objects.ts";
-import { request, subscribe } from "../../bus/typed.ts";
+import { request } from "../../bus/typed.ts";
 import { TelemetryLevel } from "../../contracts/enums.ts";
 import type { KernelPrefetchResult } from "../../contracts/index.ts";
-import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
 import { storeName } from "../../contracts/stores.ts";
+import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
@@ -15,53 +14,15 @@ import { buildLibrary, libraryConfigs } from "./library.ts";
 import { actor } from "./main.ts";
 
 const fixture = useNatsServer();
-let nsCounter = 0;
 
 const library = buildLibrary(libraryConfigs(), 0);
 const known = library[0]?.descriptor;
 if (known === undefined) throw new Error("the library is empty");
 
-/** A namespace (with all bus resources, or only the settings bucket), a connection and Urza's telemetry. */
-interface Stage {
-  readonly ns: string;
-  readonly bus: BusConnection;
-  readonly packets: TelemetryPacket[];
-  events(id: string): TelemetryEvent[];
-  readonly env: Record<string, string>;
-  close(): Promise<void>;
-}
+type Stage = ActorStage;
 
-async function stage(resources: "all" | "settings only"): Promise<Stage> {
-  const ns = `urza${nsCounter++}${Math.random().toString(36).slice(2, 6)}`;
-  const bus = await connectBus({ name: "urza-main-test", namespace: ns, ...fixture.server.address });
-  if (resources === "all") await ensureResources(bus);
-  else await ensureBucket(bus, "settings");
-  const packets: TelemetryPacket[] = [];
-  const sub = subscribe(bus, "telemetryRaw", (p) => void packets.push(p), { params: { actor: "urza" } });
-  await bus.nc.flush();
-  const address = fixture.server.address;
-  return {
-    ns,
-    bus,
-    packets,
-    events: (id) => packets.flatMap((p) => p.events.filter((e) => e.eventId === id)),
-    env: {
-      ESPER_NAMESPACE: ns,
-      ESPER_NATS_URL: address.servers as string,
-      ...(address.user !== undefined && address.pass !== undefined
-        ? { ESPER_NATS_USER: address.user, ESPER_NATS_PASS: address.pass }
-        : {}),
-      ESPER_INSTANCE_ID: "urza-1",
-      ESPER_RUN_ID: `run-${ns}`,
-      ESPER_LOG_LEVEL: "warn",
-      ESPER_LOG_PRETTY: "0",
-    },
-    async close() {
-      await sub.stop();
-      await bus.close();
-    },
-  };
-}
+const stage = (resources: "all" | "settings only"): Promise<Stage> =>
+  actorStage(fixture, "urza", { resources });
 
 async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
