@@ -4,11 +4,11 @@ import { streamExists } from "../../bus/jetstream/context.ts";
 import { openArtifactStore } from "../../bus/objects.ts";
 import { storeName } from "../../contracts/stores.ts";
 import type { JobPreset } from "../../nn/presets/job-preset.ts";
+import { JOB_ENV, jobPresets, selectJob } from "../../nn/presets/job-selection.ts";
 import { loadPresetData, type PresetData } from "../../nn/presets/preset-run.ts";
 import type { ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { DirectiveAcks } from "./directive-acks.ts";
-import { JOB_ENV, jobPresets, selectJob } from "./job-selection.ts";
 import { Trainer } from "./trainer.ts";
 import { runTraining } from "./training-loop.ts";
 

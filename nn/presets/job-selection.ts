@@ -1,14 +1,14 @@
-import { fashionMnistGrowthPreset } from "../../nn/presets/fashion-mnist-growth.ts";
-import type { JobPreset } from "../../nn/presets/job-preset.ts";
-import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
+import { fashionMnistGrowthPreset } from "./fashion-mnist-growth.ts";
+import type { JobPreset } from "./job-preset.ts";
+import { spiralsGrowthPreset } from "./spirals-growth.ts";
 
-/** The environment variable naming Tolaria's job preset. */
+/** The environment variable naming the run's job preset (read by Tolaria and Kasmina). */
 export const JOB_ENV = "ESPER_JOB";
 
 /** The job taken when ESPER_JOB is not set (announced at start, never silent). */
 export const DEFAULT_JOB = spiralsGrowthPreset.name;
 
-/** The job presets Tolaria can run, by name. */
+/** The job presets a run can name, by name. */
 export const jobPresets: Readonly<Record<string, JobPreset>> = {
   [spiralsGrowthPreset.name]: spiralsGrowthPreset,
   [fashionMnistGrowthPreset.name]: fashionMnistGrowthPreset,

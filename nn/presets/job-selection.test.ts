@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { fashionMnistGrowthPreset } from "../../nn/presets/fashion-mnist-growth.ts";
-import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
+import { fashionMnistGrowthPreset } from "./fashion-mnist-growth.ts";
 import { selectJob, UnknownJobError } from "./job-selection.ts";
+import { spiralsGrowthPreset } from "./spirals-growth.ts";
 
 describe("selectJob", () => {
   it("takes the preset ESPER_JOB names", () => {
