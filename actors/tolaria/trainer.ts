@@ -9,13 +9,11 @@ import { argmaxAccuracy } from "../../nn/model/accuracy.ts";
 import { DEFAULT_MAX_SESSIONS, ModelRunner, type StepInputs } from "../../nn/model/runner.ts";
 import { type SeedEntry, SeedRegistry } from "../../nn/model/seed-registry.ts";
 import { layoutOf } from "../../nn/model/spec.ts";
-import { AdamW } from "../../nn/optim/adamw.ts";
 import { gradNorm } from "../../nn/optim/grads.ts";
-import type { Optimizer } from "../../nn/optim/optimizer.ts";
-import { Sgd } from "../../nn/optim/sgd.ts";
 import { ParameterStore } from "../../nn/params/store.ts";
 import type { JobPreset } from "../../nn/presets/job-preset.ts";
 import type { PresetData } from "../../nn/presets/preset-run.ts";
+import { optimizerOf } from "../../nn/presets/preset-run.ts";
 import { createRng } from "../../nn/rng.ts";
 import { scheduledAlpha } from "./blend-schedule.ts";
 import { blendModeOf, confidenceGateOf } from "./directive-blend.ts";
@@ -100,13 +98,6 @@ const SEED_STAGES: ReadonlySet<SeedLifecycleStage> = new Set([
   SeedLifecycleStage.PROBATIONARY,
   SeedLifecycleStage.FOSSILIZED,
 ]);
-
-function optimizerOf(preset: JobPreset, store: ParameterStore): Optimizer<object> {
-  const o = preset.optimizer;
-  return o.kind === "adamw"
-    ? new AdamW(store, { lr: o.lr, weightDecay: o.weightDecay })
-    : new Sgd(store, { lr: o.lr, momentum: o.momentum });
-}
 
 /**
  * Trains a JobPreset's host step by step: seeded data order, parameter store, ONNX runner, optimizer

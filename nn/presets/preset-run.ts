@@ -63,7 +63,8 @@ export interface PresetRun {
   readonly compiledSessions: number;
 }
 
-function optimizerOf(preset: JobPreset, store: ParameterStore): Optimizer<object> {
+/** The optimizer a preset names, over `store`. */
+export function optimizerOf(preset: JobPreset, store: ParameterStore): Optimizer<object> {
   const o = preset.optimizer;
   return o.kind === "adamw"
     ? new AdamW(store, { lr: o.lr, weightDecay: o.weightDecay })
