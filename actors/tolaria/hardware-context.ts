@@ -17,7 +17,7 @@ export async function measureHardware(): Promise<HardwareContext> {
   const temperature = await readTemperature();
   return {
     deviceType: "cpu",
-    deviceId: hostname().replace(/[^A-Za-z0-9_.-]/g, "-") || "cpu",
+    deviceId: hostname().replace(/[^A-Za-z0-9_.-]/g, "-"),
     totalMemoryGb: totalmem() / GB,
     availableMemoryGb: freemem() / GB,
     ...(temperature !== undefined ? { temperatureCelsius: temperature } : {}),
