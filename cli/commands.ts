@@ -11,6 +11,10 @@ export interface CommandEntry {
 
 /** Every `esper` command, by its name (one or two words). */
 export const commands: Readonly<Record<string, CommandEntry>> = {
+  up: {
+    summary: "run one training job on its own stack (private nats-server, Weatherlight and four actors)",
+    load: () => import("./commands/up.ts"),
+  },
   "bench train-step": {
     summary:
       "training-step time of a 784-256-10 MLP and a 2-seed host, vs PyTorch when available (prints JSON)",

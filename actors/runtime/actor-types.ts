@@ -1,3 +1,4 @@
+import type { DestinationStream } from "pino";
 import type { BusConnection } from "../../bus/connection.ts";
 import type { ConsumerRef, MessageFor, StreamMessageContext } from "../../bus/jetstream/consume.ts";
 import type { CoreSubjectKey, MessageContext, SubjectSelection, SubjectTarget } from "../../bus/typed.ts";
@@ -196,4 +197,6 @@ export interface RunActorOptions {
    * and the hard stop armed at the drain. False for an actor run inside another process (tests).
    */
   readonly handleSignals?: boolean;
+  /** Where the actor's log lines go; default stdout (pretty on a terminal). */
+  readonly logDestination?: DestinationStream;
 }

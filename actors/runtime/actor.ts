@@ -66,6 +66,7 @@ async function run(
     instanceId: processSettings.instanceId,
     runId,
     level: processSettings.logLevel,
+    ...(opts.logDestination !== undefined ? { destination: opts.logDestination } : {}),
     ...(processSettings.logPretty !== undefined ? { pretty: processSettings.logPretty } : {}),
   });
   if (processSettings.runId === undefined)

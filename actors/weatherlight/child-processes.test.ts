@@ -16,6 +16,7 @@ import { fakeActorCommand } from "./testing/fake-actor-command.ts";
 
 const env: ActorChildEnv = {
   namespace: "wl-test",
+  instanceId: "urza-run-7",
   natsServers: ["nats://127.0.0.1:4301", "nats://127.0.0.1:4302"],
   runId: "run-7",
   signingKey: "0123456789abcdef-key",
@@ -46,7 +47,13 @@ function isAlive(pid: number): boolean {
 describe("childEnvironment", () => {
   it("sets the ESPER_* variables from the spec and drops every inherited ESPER_* variable", () => {
     const out = childEnvironment(
-      { ...env, natsCredentials: { user: "u", pass: "p" }, logLevel: "debug" },
+      {
+        ...env,
+        natsCredentials: { user: "u", pass: "p" },
+        logLevel: "debug",
+        job: "spirals-growth",
+        fashionMnistDir: "/data/fm",
+      },
       { PATH: "/bin", ESPER_RUN_ID: "leaked", ESPER_LOG_PRETTY: "1", HOME: "/home/x" },
     );
     expect(out).toEqual({
@@ -54,11 +61,14 @@ describe("childEnvironment", () => {
       HOME: "/home/x",
       ESPER_NAMESPACE: "wl-test",
       ESPER_NATS_URL: "nats://127.0.0.1:4301,nats://127.0.0.1:4302",
+      ESPER_INSTANCE_ID: "urza-run-7",
       ESPER_RUN_ID: "run-7",
       ESPER_SIGNING_KEY: "0123456789abcdef-key",
       ESPER_NATS_USER: "u",
       ESPER_NATS_PASS: "p",
       ESPER_LOG_LEVEL: "debug",
+      ESPER_JOB: "spirals-growth",
+      ESPER_FASHION_MNIST_DIR: "/data/fm",
     });
   });
 });
@@ -73,6 +83,7 @@ describe("ActorChild", { timeout: 60_000 }, () => {
     expect(JSON.parse(envLine?.slice(4) ?? "null")).toEqual({
       ESPER_NAMESPACE: "wl-test",
       ESPER_NATS_URL: "nats://127.0.0.1:4301,nats://127.0.0.1:4302",
+      ESPER_INSTANCE_ID: "urza-run-7",
       ESPER_RUN_ID: "run-7",
       ESPER_SIGNING_KEY: "0123456789abcdef-key",
     });

@@ -11,11 +11,17 @@ export interface ChildCommand {
 /** The ESPER_* process settings a child actor gets (actors/runtime/process-settings.ts reads them). */
 export interface ActorChildEnv {
   readonly namespace: string;
+  /** ESPER_INSTANCE_ID: how the supervisor recognises the child's heartbeats. */
+  readonly instanceId: string;
   readonly natsServers: readonly string[];
   readonly runId: string;
   readonly signingKey: string;
   readonly natsCredentials?: { readonly user: string; readonly pass: string };
   readonly logLevel?: string;
+  /** ESPER_JOB, for the actors that belong to the run's job (Tolaria, Kasmina). */
+  readonly job?: string;
+  /** ESPER_FASHION_MNIST_DIR, for a job on Fashion-MNIST read from another directory than the package's. */
+  readonly fashionMnistDir?: string;
 }
 
 /** One actor child to start: its name (prefix of its output), command and settings. */
@@ -90,6 +96,7 @@ export function childEnvironment(
   for (const [k, v] of Object.entries(parent)) if (v !== undefined && !k.startsWith("ESPER_")) out[k] = v;
   out.ESPER_NAMESPACE = env.namespace;
   out.ESPER_NATS_URL = env.natsServers.join(",");
+  out.ESPER_INSTANCE_ID = env.instanceId;
   out.ESPER_RUN_ID = env.runId;
   out.ESPER_SIGNING_KEY = env.signingKey;
   if (env.natsCredentials !== undefined) {
@@ -97,6 +104,8 @@ export function childEnvironment(
     out.ESPER_NATS_PASS = env.natsCredentials.pass;
   }
   if (env.logLevel !== undefined) out.ESPER_LOG_LEVEL = env.logLevel;
+  if (env.job !== undefined) out.ESPER_JOB = env.job;
+  if (env.fashionMnistDir !== undefined) out.ESPER_FASHION_MNIST_DIR = env.fashionMnistDir;
   return out;
 }
 
@@ -135,6 +144,9 @@ export class ActorChild {
       cwd: REPO_ROOT,
       env: childEnvironment(spec.env),
       stdio: ["pipe", "pipe", "pipe"],
+      // Its own process group: a terminal's Ctrl-C reaches only the supervisor, which stops the
+      // children in reverse order; the parent watch stops them if the supervisor dies.
+      detached: true,
     });
     await new Promise<void>((resolve, reject) => {
       const onSpawn = (): void => {

@@ -7,6 +7,7 @@ import { readyLines } from "./testing/ready-lines.ts";
 
 const env: ActorChildEnv = {
   namespace: "wl-order",
+  instanceId: "child-run-1",
   natsServers: ["nats://127.0.0.1:4301"],
   runId: "run-1",
   signingKey: "0123456789abcdef-key",
@@ -72,6 +73,29 @@ describe("startInOrder", { timeout: 90_000 }, () => {
     expect(watch.events).toContainEqual(
       expect.objectContaining({ type: "exited", actor: "slow", requested: true }),
     );
+  });
+
+  it("an abort while a child is not yet ready stops it and starts no later child", async () => {
+    const watch = readyLines();
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 500);
+    const failure = await startInOrder(
+      [spec("waiting", { neverReady: "1" }), spec("later")],
+      watch.waitReady,
+      {
+        readyTimeoutMs: 30_000,
+        stopGraceMs: 10_000,
+        onEvent: watch.onEvent,
+        signal: abort.signal,
+      },
+    ).catch((e: unknown) => e);
+    expect((failure as Error).message).toContain(
+      "actor waiting did not become ready: the start was aborted before it was ready",
+    );
+    expect(watch.events).toContainEqual(
+      expect.objectContaining({ type: "exited", actor: "waiting", requested: true }),
+    );
+    expect(watch.events.some((e) => e.type === "spawned" && e.actor === "later")).toBe(false);
   });
 
   it("fails naming a child whose readiness check throws", async () => {

@@ -14,6 +14,8 @@ export interface StartOrderOptions {
   /** Grace between SIGTERM and SIGKILL when stopping children after a failed start. */
   readonly stopGraceMs: number;
   readonly onEvent: (event: ChildEvent) => void;
+  /** Aborts the start (e.g. the supervisor drains): the waiting child counts as not ready. */
+  readonly signal?: AbortSignal;
 }
 
 /** One child's stop: its name and how it ended. */
@@ -43,7 +45,7 @@ export async function startInOrder(
       throw error;
     }
     started.push(child);
-    const problem = await readiness(child, waitReady, options.readyTimeoutMs);
+    const problem = await readiness(child, waitReady, options.readyTimeoutMs, options.signal);
     if (problem !== undefined) {
       await stopInReverse(started, options.stopGraceMs);
       throw new ActorNotReadyError(child.name, problem, child.stderrTail());
@@ -69,11 +71,16 @@ async function readiness(
   child: ActorChild,
   waitReady: WaitReady,
   timeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<string | undefined> {
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const deadline = new Promise<string>((resolve) => {
     timer = setTimeout(() => resolve(`not ready within ${timeoutMs} ms`), timeoutMs);
+    onAbort = () => resolve("the start was aborted before it was ready");
+    if (signal?.aborted === true) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
   });
   const exited = child.exited.then(
     (exit) =>
@@ -87,6 +94,7 @@ async function readiness(
     return await Promise.race([ready, exited, deadline]);
   } finally {
     clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
     abort.abort();
   }
 }

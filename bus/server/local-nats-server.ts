@@ -16,6 +16,11 @@ export interface LocalNatsServerOptions {
   readonly binary?: string;
   /** How long to wait for "Server is ready"; default 10 s. */
   readonly readyTimeoutMs?: number;
+  /**
+   * Start the server in its own process group, so a terminal's Ctrl-C reaches only its owner, which
+   * stops it after the clients have drained; default false.
+   */
+  readonly detached?: boolean;
 }
 
 /** A nats-server child process with JetStream, accepting clients on `url`. */
@@ -69,7 +74,10 @@ export async function startLocalNatsServer(opts: LocalNatsServerOptions): Promis
     "-n",
     opts.serverName ?? "esper",
   ];
-  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(binary, args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: opts.detached === true,
+  });
   const exited = new Promise<number | string>((resolve) => {
     child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));
   });

@@ -75,6 +75,8 @@ export const WorkerSettings = z
     supervisor: z
       .strictObject({
         shutdownGraceMs: ms(0, 600_000, 30_000),
+        /** How long a child actor has, from its spawn, to report itself running by heartbeat. */
+        readyTimeoutMs: ms(1_000, 600_000, 60_000),
       })
       .prefault({}),
   })

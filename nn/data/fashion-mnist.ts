@@ -56,6 +56,16 @@ async function locate(dir: string, name: string): Promise<string> {
   );
 }
 
+/**
+ * The paths of the four IDX files in `dir` (default as {@link fashionMnistDir}); a missing file is an
+ * error naming it and how to install the data set. Reads nothing: a preflight check.
+ */
+export async function locateFashionMnist(dir?: string): Promise<string[]> {
+  const from = fashionMnistDir(dir);
+  const names = [FILES.train.images, FILES.train.labels, FILES.test.images, FILES.test.labels];
+  return Promise.all(names.map((name) => locate(from, name)));
+}
+
 /** The bytes of an IDX file, gunzipped when its name ends in .gz. */
 async function readIdxBytes(file: string): Promise<{ bytes: Uint8Array; file: string }> {
   const raw = await readFile(file);

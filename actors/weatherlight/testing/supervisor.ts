@@ -9,7 +9,13 @@ const child = await ActorChild.spawn(
   {
     name: "orphan",
     command: watchedNodeCommand(fakeActor, ["orphan", ...process.argv.slice(2)]),
-    env: { namespace: "t", natsServers: ["nats://127.0.0.1:1"], runId: "r1", signingKey: "k".repeat(16) },
+    env: {
+      namespace: "t",
+      instanceId: "orphan-r1",
+      natsServers: ["nats://127.0.0.1:1"],
+      runId: "r1",
+      signingKey: "k".repeat(16),
+    },
   },
   (event) => {
     if (event.type === "output") process.stderr.write(`[orphan] ${event.line}\n`);

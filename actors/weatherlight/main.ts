@@ -1,0 +1,61 @@
+import type { WorkerSettingsInput } from "../../contracts/messages/worker-settings.ts";
+import { locateFashionMnist } from "../../nn/data/fashion-mnist.ts";
+import { JOB_ENV, selectJob } from "../../nn/presets/job-selection.ts";
+import type { ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
+import { signingKeyCheck } from "../runtime/preflight-checks.ts";
+import { type EmbeddedRunOptions, type EmbeddedRunResult, runEmbedded } from "./embedded-run.ts";
+
+/** How Weatherlight is configured for an embedded run (`esper up`). */
+export interface WeatherlightOptions extends EmbeddedRunOptions {
+  /** The worker settings Weatherlight writes to the settings bucket at start (defaults: the schema's). */
+  readonly settings: WorkerSettingsInput;
+}
+
+/** The Weatherlight actor of one embedded run, and the run's result once it has ended. */
+export interface Weatherlight {
+  readonly actor: ActorDefinition;
+  /** Resolves when the run has ended and its directory is written; rejects when the run could not be set up. */
+  readonly result: Promise<EmbeddedRunResult>;
+}
+
+/**
+ * Builds Weatherlight for an embedded run. Preflight: NATS with JetStream (the connection), every bus
+ * resource declared and the worker settings written (the supervisor role), the signing key, the job
+ * and its data set (Fashion-MNIST files present). Start: the run as long task `run` (see
+ * `runEmbedded`); a completed run ends the actor with exit 0, a failed one with `ctx.fail` (exit 7),
+ * a drain (Ctrl-C) stops the children in reverse order and ends with the drain's code.
+ */
+export function createWeatherlight(options: WeatherlightOptions): Weatherlight {
+  let settle: { resolve(r: EmbeddedRunResult): void; reject(e: unknown): void } | undefined;
+  const result = new Promise<EmbeddedRunResult>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  const jobCheck: PreflightCheck = {
+    name: "weatherlight-job",
+    async run(ctx) {
+      const { preset } = selectJob({ [JOB_ENV]: options.job });
+      if (preset.dataset.kind === "fashion-mnist") await locateFashionMnist(options.fashionMnistDir);
+      ctx.log.info({ job: preset.name, dataset: preset.dataset.kind }, "weatherlight job checked");
+    },
+  };
+  const actor: ActorDefinition = {
+    name: "weatherlight",
+    supervisor: { initialSettings: () => options.settings },
+    preflight: [signingKeyCheck, jobCheck],
+    async start(ctx) {
+      ctx.runTask("run", async () => {
+        let run: EmbeddedRunResult;
+        try {
+          run = await runEmbedded(ctx, options);
+        } catch (error) {
+          settle?.reject(error);
+          throw error;
+        }
+        settle?.resolve(run);
+        if (run.outcome === "completed") ctx.finish(`run ${ctx.runId} completed`);
+        else if (run.outcome === "failed") ctx.fail(`run ${ctx.runId} failed: ${run.reason}`);
+      });
+    },
+  };
+  return { actor, result };
+}

@@ -1,0 +1,209 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { startActor } from "../../actors/runtime/actor.ts";
+import { ActorExitCode } from "../../actors/runtime/exit-codes.ts";
+import { LOG_LEVELS, type LogLevel } from "../../actors/runtime/logger.ts";
+import type { EmbeddedRunResult } from "../../actors/weatherlight/embedded-run.ts";
+import { childInstanceId } from "../../actors/weatherlight/embedded-run.ts";
+import { createWeatherlight } from "../../actors/weatherlight/main.ts";
+import { ProgressWriter, progressMode, renderChildLine } from "../../actors/weatherlight/progress.ts";
+import { type LocalNatsServer, startLocalNatsServer } from "../../bus/server/local-nats-server.ts";
+import { DEFAULT_JOB, JOB_ENV, jobPresets } from "../../nn/presets/job-selection.ts";
+
+const HELP = `usage: esper up [--nats URL] [--dataset spirals|fashion-mnist | --job NAME] [--run-dir DIR]
+                [--runs DIR] [--json] [--log-level LEVEL]
+
+Runs one training job on a stack of its own: starts a private nats-server with JetStream on a free
+port with a temporary store directory (or uses --nats), then Weatherlight, which declares the bus
+resources, writes the worker settings and starts urza, kasmina, tamiyo and tolaria as child processes
+in that order, each once the previous one is running. When Tolaria ends the job, the actors are
+stopped in reverse order and the run directory is written:
+  summary.json     per-epoch loss and accuracy, parameter count, each seed's stage timeline,
+                   commands issued/applied/rejected, decision timeouts
+  bus.esperrec     the run's bus traffic (read it with \`esper replay\`)
+  telemetry.jsonl  the run's telemetry packets, one per line
+Progress: a live line on a terminal, plain lines otherwise, JSON lines with --json (on stdout; the
+actors' log lines go to stderr). Ctrl-C stops the stack cleanly; a second Ctrl-C exits at once.
+
+  --nats URL         use this NATS server (JetStream enabled) instead of starting one
+  --dataset NAME     spirals (default job ${DEFAULT_JOB}) or fashion-mnist (needs the Debian package
+                     dataset-fashion-mnist, or ESPER_FASHION_MNIST_DIR)
+  --job NAME         a job preset by name: ${Object.keys(jobPresets).join(", ")} (default: $${JOB_ENV} or ${DEFAULT_JOB})
+  --run-dir DIR      the run directory (must be empty or absent); default <runs>/<run id>
+  --runs DIR         where run directories are made; default runs
+  --json             progress as JSON lines
+  --log-level LEVEL  log level of the actors: ${LOG_LEVELS.join(", ")} (default warn)
+
+Environment: ESPER_NAMESPACE (default esper), ESPER_RUN_ID (default generated), ESPER_SIGNING_KEY
+(default: a random key for this stack only, said at start), ESPER_NATS_USER/PASS with --nats.
+Needs the nats-server binary without --nats: apt-get install nats-server.
+Exit codes: 0 the job completed; 1 it failed (the reason is printed); 2 bad arguments; 130 stopped by
+Ctrl-C; any other: Weatherlight's own exit code (esper actor --help).`;
+
+interface UpOptions {
+  readonly nats?: string;
+  readonly job: string;
+  readonly runDir?: string;
+  readonly runsRoot: string;
+  readonly json: boolean;
+  readonly logLevel: LogLevel;
+}
+
+/** The job preset whose data set is `dataset`. */
+function jobOfDataset(dataset: string): string {
+  const matching = Object.values(jobPresets).filter((p) => p.dataset.kind === dataset);
+  const kinds = [...new Set(Object.values(jobPresets).map((p) => p.dataset.kind))];
+  const [only, ...more] = matching;
+  if (only === undefined) throw new Error(`--dataset must be one of ${kinds.join(", ")}, got '${dataset}'`);
+  if (more.length > 0) {
+    throw new Error(
+      `--dataset ${dataset} fits several jobs (${matching.map((p) => p.name).join(", ")}): use --job`,
+    );
+  }
+  return only.name;
+}
+
+function parse(args: readonly string[]): UpOptions | "help" {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      nats: { type: "string" },
+      dataset: { type: "string" },
+      job: { type: "string" },
+      "run-dir": { type: "string" },
+      runs: { type: "string" },
+      json: { type: "boolean" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return "help";
+  if (values.dataset !== undefined && values.job !== undefined)
+    throw new Error("give --dataset or --job, not both");
+  const job =
+    values.dataset !== undefined
+      ? jobOfDataset(values.dataset)
+      : (values.job ?? process.env[JOB_ENV] ?? DEFAULT_JOB);
+  if (jobPresets[job] === undefined) {
+    throw new Error(`--job must be one of ${Object.keys(jobPresets).join(", ")}, got '${job}'`);
+  }
+  const logLevel = values["log-level"] ?? "warn";
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got '${logLevel}'`);
+  }
+  return {
+    job,
+    runsRoot: values.runs ?? "runs",
+    json: values.json === true,
+    logLevel: logLevel as LogLevel,
+    ...(values.nats !== undefined ? { nats: values.nats } : {}),
+    ...(values["run-dir"] !== undefined ? { runDir: values["run-dir"] } : {}),
+  };
+}
+
+/** A run id that sorts by start time: `run-YYYYMMDD-HHMMSS-<4 hex>`. */
+function newRunId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `run-${stamp}-${randomBytes(2).toString("hex")}`;
+}
+
+/** `esper up`: one job on its own stack, to the end; see HELP. */
+export async function run(args: readonly string[]): Promise<number> {
+  let opts: UpOptions | "help";
+  try {
+    opts = parse(args);
+  } catch (error) {
+    process.stderr.write(`esper up: ${(error as Error).message}\n${HELP}\n`);
+    return 2;
+  }
+  if (opts === "help") {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const say = (line: string): void => void process.stderr.write(`esper up: ${line}\n`);
+  let server: LocalNatsServer | undefined;
+  let storeDir: string | undefined;
+  const stopServerOnExit = (): void => {
+    if (server !== undefined) process.kill(server.pid, "SIGTERM");
+  };
+  try {
+    let natsUrl = opts.nats;
+    if (natsUrl === undefined) {
+      storeDir = await mkdtemp(join(tmpdir(), "esper-up-nats-"));
+      server = await startLocalNatsServer({ storeDir, detached: true });
+      process.once("exit", stopServerOnExit);
+      natsUrl = server.url;
+      say(`nats-server ${server.url} (pid ${server.pid}, store ${storeDir})`);
+    }
+    return await runStack(opts, natsUrl, say);
+  } finally {
+    process.off("exit", stopServerOnExit);
+    await server?.stop();
+    if (storeDir !== undefined) await rm(storeDir, { recursive: true, force: true });
+  }
+}
+
+async function runStack(opts: UpOptions, natsUrl: string, say: (line: string) => void): Promise<number> {
+  const runId = process.env.ESPER_RUN_ID ?? newRunId();
+  let signingKey = process.env.ESPER_SIGNING_KEY;
+  if (signingKey === undefined) {
+    signingKey = randomBytes(32).toString("hex");
+    say("ESPER_SIGNING_KEY is not set: this stack's actors share a random key made for this run");
+  }
+  const progress = new ProgressWriter(process.stdout, progressMode(process.stdout, opts.json), runId);
+  const weatherlight = createWeatherlight({
+    runDirectory: opts.runDir !== undefined ? { dir: opts.runDir } : { root: opts.runsRoot },
+    job: opts.job,
+    childLogLevel: opts.logLevel,
+    settings: {},
+    onEvent: (event) => progress.event(event),
+    onChildOutput: (event) => void process.stderr.write(`${renderChildLine(event)}\n`),
+    ...(process.env.ESPER_FASHION_MNIST_DIR !== undefined
+      ? { fashionMnistDir: process.env.ESPER_FASHION_MNIST_DIR }
+      : {}),
+  });
+  let result: EmbeddedRunResult | undefined;
+  weatherlight.result.then(
+    (r) => {
+      result = r;
+    },
+    () => undefined,
+  );
+  say(`run ${runId}, job ${opts.job}`);
+  const env: Record<string, string> = {
+    ESPER_NATS_URL: natsUrl,
+    ESPER_RUN_ID: runId,
+    ESPER_SIGNING_KEY: signingKey,
+    ESPER_INSTANCE_ID: childInstanceId("weatherlight", runId),
+    ESPER_LOG_LEVEL: opts.logLevel,
+    ESPER_LOG_PRETTY: "0",
+  };
+  for (const name of ["ESPER_NAMESPACE", "ESPER_NATS_USER", "ESPER_NATS_PASS", "ESPER_CONNECT_TIMEOUT_MS"]) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  const handle = startActor(weatherlight.actor, { env, logDestination: pino.destination(2) });
+  let interrupted = false;
+  const onInterrupt = (): void => {
+    interrupted = true;
+  };
+  process.once("SIGINT", onInterrupt);
+  const code = await handle.done;
+  process.off("SIGINT", onInterrupt);
+  progress.close();
+  if (result !== undefined) {
+    say(`run ${result.outcome}: ${result.reason}`);
+    say(`run directory ${result.directory}`);
+    if (result.outcome === "completed") return 0;
+    if (result.outcome === "stopped") return interrupted ? 130 : 1;
+    return 1;
+  }
+  if (interrupted) return 130;
+  return code === ActorExitCode.ok ? 1 : code;
+}
