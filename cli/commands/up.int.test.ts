@@ -1,0 +1,110 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RunSummary } from "../../actors/weatherlight/summary-schema.ts";
+import { readRecording } from "../../bus/recording/reader.ts";
+import { resolveSubject } from "../../contracts/subjects.ts";
+import { useNatsServer } from "../../test/bus-fixture.ts";
+import { type EsperResult, runEsper } from "../../test/esper-process.ts";
+
+const fixture = useNatsServer();
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "esper-up-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const GROWTH = ["GERMINATED", "TRAINING", "BLENDING", "SHADOWING", "PROBATIONARY", "FOSSILIZED"];
+
+function up(runId: string, namespace: string): Promise<EsperResult> {
+  return runEsper(
+    ["up", "--nats", fixture.server.url, "--run-dir", join(dir, runId), "--json"],
+    { ESPER_NAMESPACE: namespace, ESPER_RUN_ID: runId, ESPER_SIGNING_KEY: "up-test-signing-key-0123456789" },
+    240_000,
+  );
+}
+
+async function summaryOf(runId: string): Promise<RunSummary> {
+  return RunSummary.parse(JSON.parse(await readFile(join(dir, runId, "summary.json"), "utf8")));
+}
+
+/** The run tokens of the run-level subjects in a run's recording. */
+async function recordedRuns(runId: string, namespace: string): Promise<Set<string>> {
+  const { frames } = await readRecording(join(dir, runId, "bus.esperrec"));
+  const runs = new Set<string>();
+  for (const f of frames) {
+    const resolved = resolveSubject(namespace, f.subject);
+    const run = resolved?.params.run;
+    if (run !== undefined) runs.add(run);
+  }
+  return runs;
+}
+
+describe("esper up (real processes, nats-server, onnxruntime, file system)", { timeout: 300_000 }, () => {
+  it("runs the default job to the end: a seed grows to FOSSILIZED, accuracy rises, every command resolved", async () => {
+    const result = await up("run-e2e", "upe2e");
+    expect(result.stderr).toContain("run completed: job complete");
+    expect(result.code).toBe(0);
+
+    const summary = await summaryOf("run-e2e");
+    expect(summary.outcome).toBe("completed");
+    const grown = summary.seeds.find((s) => s.timeline.some((c) => c.to === "FOSSILIZED"));
+    expect(grown, JSON.stringify(summary.seeds)).toBeDefined();
+    const path = grown?.timeline.map((c) => c.to) ?? [];
+    expect(path.filter((stage) => GROWTH.includes(stage))).toEqual(GROWTH);
+
+    const germinatedAt = grown?.timeline.find((c) => c.to === "GERMINATED")?.atMs ?? 0;
+    const before = summary.epochs.filter((e) => e.atMs <= germinatedAt).at(-1);
+    const last = summary.epochs.at(-1);
+    expect(before).toBeDefined();
+    expect(last?.validationAccuracy).toBeGreaterThan(before?.validationAccuracy ?? 1);
+    expect(summary.parameterCount?.last).toBeGreaterThan(summary.parameterCount?.first ?? Infinity);
+
+    expect(summary.commands.issued).toBeGreaterThan(0);
+    expect(summary.commands.unresolved).toBe(0);
+    expect(summary.commands.applied + summary.commands.rejected).toBe(summary.commands.issued);
+    expect(summary.timeouts.count).toBe(0);
+
+    const { frames } = await readRecording(join(dir, "run-e2e", "bus.esperrec"));
+    expect(frames.length).toBeGreaterThan(summary.messages.statePackets);
+    const telemetry = (await readFile(join(dir, "run-e2e", "telemetry.jsonl"), "utf8")).trim().split("\n");
+    expect(telemetry.length).toBeGreaterThan(0);
+    for (const line of telemetry) expect(() => JSON.parse(line)).not.toThrow();
+
+    const events = result.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { kind: string });
+    expect(events.filter((e) => e.kind === "epoch")).toHaveLength(summary.epochs.length);
+    expect(events.at(-1)).toMatchObject({ kind: "finished", outcome: "completed" });
+  });
+
+  it("runs two jobs at once on one namespace, each to its own run directory, without cross-talk", async () => {
+    const [a, b] = await Promise.all([up("run-two-a", "uptwo"), up("run-two-b", "uptwo")]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    for (const run of ["run-two-a", "run-two-b"]) {
+      const summary = await summaryOf(run);
+      expect(summary.runId).toBe(run);
+      expect(summary.outcome).toBe("completed");
+      expect(summary.commands.unresolved).toBe(0);
+      expect(summary.messages.rejected).toBe(0);
+      expect(await recordedRuns(run, "uptwo")).toEqual(new Set([run]));
+    }
+  });
+
+  it("without a reachable server, fails before starting any actor and says why", async () => {
+    const result = await runEsper(
+      ["up", "--nats", "nats://127.0.0.1:1", "--run-dir", join(dir, "run-nonats")],
+      { ESPER_RUN_ID: "run-nonats", ESPER_CONNECT_TIMEOUT_MS: "1000" },
+      60_000,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/weatherlight: preflight failed: .*127\.0\.0\.1:1/);
+    expect(result.stderr).not.toContain("spawned");
+  });
+});
