@@ -29,6 +29,10 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
       "bus/ vs raw nats.js: core pub/sub throughput, request/reply p50/p99, JetStream acked publish (prints JSON)",
     load: () => import("./commands/bench-bus.ts"),
   },
+  "bench loop": {
+    summary: "esper up on a job, timed: wall time, epochs/s, epoch-boundary p50/p95 (prints JSON)",
+    load: () => import("./commands/bench-loop.ts"),
+  },
   "soak worker": {
     summary: "TaskQueue soak: the six RC1 scenarios, leaks and heap growth (prints JSON)",
     load: () => import("./commands/soak-worker.ts"),
