@@ -1,9 +1,9 @@
-import type { ContractError } from "../../contracts/errors.ts";
-import type { TelemetryPacket } from "../../contracts/messages/telemetry.ts";
-import { subjectFilter } from "../../contracts/subjects.ts";
 import type { BusConnection } from "../../bus/connection.ts";
 import { type RecordSummary, startRecorder } from "../../bus/recording/recorder.ts";
 import { type BusSubscription, listenTyped, subscribe } from "../../bus/typed.ts";
+import type { ContractError } from "../../contracts/errors.ts";
+import type { TelemetryPacket } from "../../contracts/messages/telemetry.ts";
+import { subjectFilter } from "../../contracts/subjects.ts";
 import { RunDirectoryError, SummaryInputError } from "./errors.ts";
 import type { RunDirectory } from "./run-directory.ts";
 import type { RunEvent } from "./run-events.ts";
@@ -108,7 +108,11 @@ export async function followRun(opts: RunFollowerOptions): Promise<RunFollower> 
   let recorder: Awaited<ReturnType<typeof startRecorder>>;
   try {
     // Its flush also confirms the subscriptions above with the server.
-    recorder = await startRecorder(bus, { subjects: filters, out: directory.paths.busRecording, tool: "esper up" });
+    recorder = await startRecorder(bus, {
+      subjects: filters,
+      out: directory.paths.busRecording,
+      tool: "esper up",
+    });
   } catch (error) {
     await Promise.all(subscriptions.map((s) => s.stop(0)));
     throw error;
@@ -133,7 +137,8 @@ export async function followRun(opts: RunFollowerOptions): Promise<RunFollower> 
     await directory.close();
     if (recording === undefined) throw recordingFailure;
     if (appendFailures > 0) {
-      const cause = firstAppendFailure instanceof Error ? firstAppendFailure.message : String(firstAppendFailure);
+      const cause =
+        firstAppendFailure instanceof Error ? firstAppendFailure.message : String(firstAppendFailure);
       throw new RunDirectoryError(
         directory.paths.dir,
         `${appendFailures} telemetry packet(s) could not be appended to telemetry.jsonl: ${cause}`,
