@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -137,6 +137,14 @@ beforeAll(async () => {
     reason: "test run",
     endedAtMs: Date.now(),
   }));
+  // After finish: neither recorded nor read (waits past the recorder's 100 ms flush interval).
+  await publishToStream(
+    t.bus,
+    "statePacket",
+    messagesOf(A).statePacket(3, { validationAccuracy: 0.7, parameterCount: 130 }),
+    { params: { run: A } },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
 });
 
 afterAll(async () => {
@@ -201,6 +209,7 @@ describe("followRun on a namespace shared by two runs", () => {
     expect(header.subjects).toEqual(runRecordingFilters(t.ns, A));
     expect(frames).toHaveLength(recording.frames);
     expect(recording.drained).toBe(true);
+    expect(recording.bytes).toBe((await stat(join(root, A, "bus.esperrec"))).size);
     const runLevel = (runId: string) =>
       frames.filter(
         (f) =>
@@ -218,5 +227,30 @@ describe("followRun on a namespace shared by two runs", () => {
     expect(frames.filter((f) => f.subject.startsWith(`${t.ns}.telemetry.raw.`))).toHaveLength(
       telemetry.length,
     );
+  });
+});
+
+describe("followRun's finish", () => {
+  it("writes the summary, then fails naming telemetry.jsonl when a packet could not be appended", async () => {
+    const C = "run-c";
+    const directory = await RunDirectory.create({ root, runId: C });
+    const follower = await followRun({
+      bus: t.bus,
+      runId: C,
+      directory,
+      startedAtMs: Date.now(),
+      onEvent: () => {},
+    });
+    await directory.close();
+    const packet = telemetryPacket("tp-c", "tolaria", [
+      { metric: "tolaria.epoch.loss", value: 1, attributes: { trainingRunId: C } },
+    ]);
+    publish(t.bus, "telemetryRaw", packet, { params: { actor: "tolaria" } });
+    const finished = follower.finish({ outcome: "completed", reason: "test run", endedAtMs: Date.now() });
+    await expect(finished).rejects.toThrow(
+      /1 telemetry packet\(s\) could not be appended to telemetry\.jsonl: .*closed/,
+    );
+    const written = JSON.parse(await readFile(join(root, C, "summary.json"), "utf8")) as RunSummary;
+    expect(written.messages.telemetryPackets).toBe(1);
   });
 });
