@@ -216,22 +216,32 @@ export function subscribe<K extends CoreSubjectKey>(
   return listenTyped(bus, subject, subjects[key].message as SubjectMessage<K>, handler, opts ?? {});
 }
 
+/** Options of {@link listenTyped}: flow bounds, and an optional callback for refused messages. */
+export interface ListenOptions extends FlowOptions {
+  /** Called with each refused message's subject and error, after the bus has counted and reported it. */
+  readonly onRefused?: (subject: string, error: ContractError) => void;
+}
+
 /**
  * The subscribe path behind {@link subscribe}, for a subject (or filter) already resolved: each payload
- * is checked as `type` before `handler` sees it. For bus tools (replay, benchmarks); actors use `subscribe`.
+ * is checked as `type` before `handler` sees it. For bus tools (replay, benchmarks, the run follower);
+ * actors use `subscribe`.
  */
 export function listenTyped<T extends MessageType>(
   bus: BusConnection,
   subject: string,
   type: T,
   handler: MessageHandler<MessageOf<T>>,
-  flow: FlowOptions,
+  flow: ListenOptions,
 ): BusSubscription {
   const wildcard = subject.split(".").some((t) => t === "*" || t === ">");
   return listen(bus, subject, flow, (m) => {
     const concrete = wildcard ? m.subject : subject;
     const inbound = checkMessage(bus, type, concrete, m);
-    if (!inbound.ok) return;
+    if (!inbound.ok) {
+      flow.onRefused?.(concrete, inbound.error);
+      return;
+    }
     bus.metrics.received(concrete);
     let result: void | Promise<void>;
     try {

@@ -122,6 +122,11 @@ export class RunSummaryBuilder {
     }
   }
 
+  /** Counts a message of the run that failed its contract check (never observed) in `messages.rejected`. */
+  countRefused(): void {
+    this.counts.rejected++;
+  }
+
   /** The summary so far, ended as given; validated against the RunSummary schema. */
   finish(end: RunEnd): RunSummary {
     const epochs = [...this.epochs.values()].sort((a, b) => a.epoch - b.epoch);
