@@ -125,15 +125,6 @@ export async function runEmbedded(
       onEvent: onChildEvent,
       signal: ctx.signal,
     });
-    for (const child of children) {
-      options.onEvent({
-        kind: "actor",
-        atMs: Date.now(),
-        actor: child.name,
-        state: "ready",
-        detail: "running",
-      });
-    }
     end = await awaitEnd(ctx, died, children);
   } catch (error) {
     end = ctx.signal.aborted

@@ -156,6 +156,12 @@ describe("ProgressWriter", () => {
     expect(lines[2]).toBe("");
   });
 
+  it("live on a terminal that reports width 0 draws the line at 80 columns", () => {
+    const out = recorder(true, 0);
+    new ProgressWriter(out, "live", "run-1").event(epoch(1));
+    expect(out.text).toBe(`\r\x1b[2K${renderLiveLine(nextView(emptyView("run-1"), epoch(1)), 80)}`);
+  });
+
   it("plain: one line per event, no control characters", () => {
     const out = recorder(false);
     const w = new ProgressWriter(out, "plain", "run-1");

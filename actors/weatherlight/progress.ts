@@ -127,7 +127,8 @@ export class ProgressWriter {
       this.output.write(`${renderPlainLine(event)}\n`);
       return;
     }
-    const live = renderLiveLine(this.view, this.output.columns ?? 80);
+    // A terminal that reports no width (0, e.g. under `script`) gets 80 columns.
+    const live = renderLiveLine(this.view, this.output.columns || 80);
     if (event.kind === "epoch") {
       this.output.write(`${CLEAR_LINE}${live}`);
     } else {
