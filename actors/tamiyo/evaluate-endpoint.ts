@@ -74,10 +74,10 @@ export function createEvaluateHandler(
           level: "INFO",
           description: `germinate ${germination.blueprintId} on seed ${germination.seedId} of run ${run}`,
           attributes: {
-            command_id: command.commandId,
-            seed_id: germination.seedId,
-            blueprint_id: germination.blueprintId,
-            training_run_id: run,
+            commandId: command.commandId,
+            seedId: germination.seedId,
+            blueprintId: germination.blueprintId,
+            trainingRunId: run,
           },
         });
       }
@@ -88,7 +88,7 @@ export function createEvaluateHandler(
       ctx.telemetry.event("tamiyo.evaluate.refused", {
         level: "WARNING",
         description: reason,
-        attributes: { packet_id: packet.packetId, training_run_id: run },
+        attributes: { packetId: packet.packetId, trainingRunId: run },
       });
       recordLatency("refused");
       throw err;

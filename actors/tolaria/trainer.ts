@@ -329,6 +329,7 @@ export class Trainer {
       experimentName: this.preset.name,
       epochsTotal: this.preset.epochs,
       learningRate: this.preset.optimizer.lr,
+      parameterCount: this.parameterCount,
       figures: this.epochFigures(),
       validation,
       hardware,
