@@ -35,7 +35,7 @@ function setup() {
       { slotId: "b", seedId: "s2" },
     ],
     embargoMs: EMBARGO_MS,
-    rules: { trainingReports: 2, shadowingReports: 2, probationReports: 2, harmMargin: 0.05 },
+    rules: { trainingReports: 2, shadowingReports: 2, probationReports: 2, harmMargin: 0.05, harmReports: 1 },
     blendTemperature: 2,
     clock: () => time.now,
     newId: () => `id-${++ids}`,
@@ -238,7 +238,9 @@ describe("SeedController", () => {
       commandId: "c1",
     });
     expect(controller.stageOf("s1")).toBe(S.EMBARGOED);
-    expect(controller.timeline.at(-2)?.reason).toMatch(/^lossHarm: report r\d+: loss 1.2 exceeds hostLoss 1/);
+    expect(controller.timeline.at(-2)?.reason).toMatch(
+      /^lossHarm: 1 consecutive reports exceed hostLoss by more than the margin 0.05 \(report r\d+: loss 1.2 vs hostLoss 1\)$/,
+    );
   });
 
   it("rejects germination on an embargoed slot until the embargo ends", () => {

@@ -138,8 +138,8 @@ export class SeedController {
       if (this.records.has(seedId)) throw new RangeError(`slots name seed ${seedId} twice`);
       this.records.set(seedId, { seedId, slotId, nextSequence: FIRST_DIRECTIVE_SEQUENCE, reports: [] });
     }
-    const { trainingReports, shadowingReports, probationReports } = options.rules;
-    this.windowLimit = Math.max(trainingReports, shadowingReports, probationReports);
+    const { trainingReports, shadowingReports, probationReports, harmReports } = options.rules;
+    this.windowLimit = Math.max(trainingReports, shadowingReports, probationReports, harmReports);
   }
 
   /** A controller in the state of `snapshot` (deep-copied), for the same run and slot layout. */

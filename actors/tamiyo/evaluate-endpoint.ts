@@ -7,6 +7,7 @@ import type { ActorContext } from "../runtime/actor-types.ts";
 import type { CatalogView } from "./catalog-view.ts";
 import { createCommandBuilder } from "./command-builder.ts";
 import { createEvaluator, type Evaluator } from "./evaluation.ts";
+import { jobApprovals } from "./job-approvals.ts";
 import { createRulePolicy } from "./rule-policy.ts";
 import type { RunMemories } from "./run-memories.ts";
 import { COMMAND_PUBLISH_DEADLINE_MS, commandTimingOf, ruleSetOf } from "./settings.ts";
@@ -57,6 +58,7 @@ export function createEvaluateHandler(
       const evaluation = evaluator().evaluate({
         packet,
         catalog: catalog.descriptors(),
+        approved: jobApprovals(packet.experimentName),
         memory: memories.get(run),
       });
       const { command, reply } = evaluation;
