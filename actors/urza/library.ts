@@ -32,9 +32,7 @@ const hiddenWidthOf: Readonly<Record<string, (w: number) => number>> = {
  * blueprint each job preset names (`presets`, default `jobPresets`) unless the grid already holds it,
  * so every job's slot finds its own blueprint in the catalog (the spirals host's slot is 4 wide).
  */
-export function libraryConfigs(
-  presets: Readonly<Record<string, JobPreset>> = jobPresets,
-): BlueprintConfig[] {
+export function libraryConfigs(presets: Readonly<Record<string, JobPreset>> = jobPresets): BlueprintConfig[] {
   const out: BlueprintConfig[] = [];
   for (const kind of Object.keys(blueprintTemplates)) {
     const hidden = hiddenWidthOf[kind];
