@@ -122,6 +122,8 @@ describe("the control loop: urza, kasmina, tamiyo and tolaria in this process on
     expect(grown).toHaveLength(1);
     const seedId = grown[0] as string;
     expect(transitions.filter((t) => t.seedId === seedId).map((t) => t.to)).toEqual(GROWTH);
+    // Tamiyo germinated once: the slot was never free again (in flight, then FOSSILIZED).
+    expect(commands.map((c) => c.targetSeedId)).toEqual([seedId]);
     // The final validation accuracy is above the accuracy of the epoch whose packet led to the germination.
     const germination = commands.find((c) => c.targetSeedId === seedId);
     if (germination === undefined) throw new Error(`no command germinated ${seedId}`);
