@@ -17,6 +17,7 @@ const settings: AdvanceRuleSettings = {
   shadowingReports: 3,
   probationReports: 4,
   harmMargin: 0.05,
+  harmReports: 2,
   blend: { totalSteps: 20, temperature: 2 },
 };
 
@@ -170,17 +171,28 @@ describe("SHADOWING → PROBATIONARY (shadowingHarmless) and PROBATIONARY → FO
 });
 
 describe("cull rules", () => {
-  it("culls a seed whose latest loss exceeds its report's hostLoss by more than the margin (lossHarm)", () => {
-    const harmful = report(S.SHADOWING, 1.06, { hostLoss: 1.0 });
-    expect(decideAdvance({ seedId: "s1", stage: S.SHADOWING, reports: [harmful] }, settings)).toEqual({
+  it("culls a seed whose last harmReports losses each exceed their report's hostLoss by more than the margin (lossHarm)", () => {
+    const harmful = [
+      report(S.SHADOWING, 1.06, { hostLoss: 1.0 }),
+      report(S.SHADOWING, 1.2, { hostLoss: 1.1 }),
+    ];
+    expect(decideAdvance({ seedId: "s1", stage: S.SHADOWING, reports: harmful }, settings)).toEqual({
       decision: "cull",
       rule: "lossHarm",
-      reason: `report ${harmful.reportId}: loss 1.06 exceeds hostLoss 1 by more than the margin 0.05`,
+      reason:
+        `2 consecutive reports exceed hostLoss by more than the margin 0.05 ` +
+        `(report ${harmful[0]?.reportId}: loss 1.06 vs hostLoss 1; report ${harmful[1]?.reportId}: loss 1.2 vs hostLoss 1.1)`,
     });
-    expect(judge(S.BLENDING, [1.0, 1.2])).toMatchObject({ decision: "cull", rule: "lossHarm" });
-    expect(judge(S.PROBATIONARY, [1.05])).toMatchObject({ decision: "hold" });
-    expect(judge(S.BLENDING, [3.0], 2.96)).toMatchObject({ decision: "hold" });
-    expect(judge(S.BLENDING, [0.5], 0.4)).toMatchObject({ decision: "cull", rule: "lossHarm" });
+    expect(judge(S.BLENDING, [1.0, 1.2, 1.3])).toMatchObject({ decision: "cull", rule: "lossHarm" });
+    expect(judge(S.BLENDING, [0.5, 0.5], 0.4)).toMatchObject({ decision: "cull", rule: "lossHarm" });
+    expect(judge(S.PROBATIONARY, [1.05, 1.05])).not.toMatchObject({ decision: "cull" });
+    expect(judge(S.BLENDING, [3.0, 3.0], 2.96)).not.toMatchObject({ decision: "cull" });
+  });
+
+  it("does not cull on one harmful report: a single batch above the margin is noise (lossHarm)", () => {
+    expect(judge(S.SHADOWING, [1.2])).not.toMatchObject({ decision: "cull" });
+    expect(judge(S.BLENDING, [1.2, 1.0])).not.toMatchObject({ decision: "cull" });
+    expect(judge(S.SHADOWING, [1.2, 1.0, 1.2])).not.toMatchObject({ decision: "cull" });
   });
 
   it("culls a seed with non-finite gradients or a non-finite value, in any stage, before advancing", () => {
@@ -215,5 +227,6 @@ describe("decideAdvance input checks", () => {
     const window: SeedWindow = { seedId: "s1", stage: S.TRAINING, reports: [] };
     expect(() => decideAdvance(window, { ...settings, trainingReports: 0 })).toThrow(/trainingReports/);
     expect(() => decideAdvance(window, { ...settings, harmMargin: -0.1 })).toThrow(/harmMargin/);
+    expect(() => decideAdvance(window, { ...settings, harmReports: 0 })).toThrow(/harmReports/);
   });
 });

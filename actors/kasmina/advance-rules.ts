@@ -37,6 +37,11 @@ export interface AdvanceRuleSettings {
   readonly probationReports: number;
   /** How much higher than a report's `hostLoss` its `loss` may be before the seed harms the host (absolute, ≥ 0). */
   readonly harmMargin: number;
+  /**
+   * Consecutive harmful reports of a stage before `lossHarm` culls: each report is one batch, so one
+   * report above the margin can be that batch's noise; harm that persists is not.
+   */
+  readonly harmReports: number;
   /** The blend schedule; BLENDING ends once the reported blending steps reach its total. */
   readonly blend: AlphaSchedule;
 }
@@ -83,22 +88,32 @@ export const nonFiniteValues: Rule = (reports) => {
   return hold("nonFiniteValues", "all values finite");
 };
 
-/** Culls a seed whose latest loss exceeds that report's `hostLoss` by more than the margin (from BLENDING on). */
+/**
+ * Culls a seed (from BLENDING on) when each of the stage's last `harmReports` reports has a loss above
+ * its own `hostLoss` by more than the margin.
+ */
 export const lossHarm: Rule = (reports, window, settings) => {
   if (window.stage === S.TRAINING)
     return hold("lossHarm", "alpha is 0 in TRAINING: the seed cannot change the loss");
-  const latest = reports.at(-1);
-  if (latest === undefined) return hold("lossHarm", "no report yet");
-  return harms(latest, settings)
-    ? {
-        decision: "cull",
-        rule: "lossHarm",
-        reason: `report ${latest.reportId}: loss ${latest.loss} exceeds hostLoss ${latest.hostLoss} by more than the margin ${settings.harmMargin}`,
-      }
-    : hold(
-        "lossHarm",
-        `report ${latest.reportId}: loss ${latest.loss} within margin ${settings.harmMargin} of hostLoss ${latest.hostLoss}`,
-      );
+  const n = settings.harmReports;
+  const harmful: SeedReport[] = [];
+  for (const r of [...reports].reverse()) {
+    if (harmful.length === n || !harms(r, settings)) break;
+    harmful.unshift(r);
+  }
+  if (harmful.length < n)
+    return hold(
+      "lossHarm",
+      `${harmful.length} of ${n} consecutive reports with loss > hostLoss + ${settings.harmMargin}`,
+    );
+  const each = harmful
+    .map((r) => `report ${r.reportId}: loss ${r.loss} vs hostLoss ${r.hostLoss}`)
+    .join("; ");
+  return {
+    decision: "cull",
+    rule: "lossHarm",
+    reason: `${n} consecutive reports exceed hostLoss by more than the margin ${settings.harmMargin} (${each})`,
+  };
 };
 
 /** TRAINING → BLENDING after `trainingReports` consecutive reports whose loss never increases. */
@@ -194,9 +209,9 @@ function harms(report: SeedReport, settings: AdvanceRuleSettings): boolean {
   return report.loss > report.hostLoss + settings.harmMargin;
 }
 
-/** Throws RangeError naming the first bad threshold (report counts are integers >= 1, harmMargin finite >= 0). */
+/** Throws RangeError naming the first bad threshold (report counts, `harmReports` included, are integers >= 1, harmMargin finite >= 0). */
 export function checkAdvanceSettings(settings: AdvanceRuleSettings): void {
-  for (const field of ["trainingReports", "shadowingReports", "probationReports"] as const) {
+  for (const field of ["trainingReports", "shadowingReports", "probationReports", "harmReports"] as const) {
     const value = settings[field];
     if (!Number.isSafeInteger(value) || value < 1)
       throw new RangeError(`${field} must be an integer >= 1, got ${value}`);

@@ -35,7 +35,7 @@ function setup() {
       { slotId: "b", seedId: "s2" },
     ],
     embargoMs: EMBARGO_MS,
-    rules: { trainingReports: 2, shadowingReports: 2, probationReports: 2, harmMargin: 0.05 },
+    rules: { trainingReports: 2, shadowingReports: 2, probationReports: 2, harmMargin: 0.05, harmReports: 1 },
     blendTemperature: 2,
     clock: () => time.now,
     newId: () => `id-${++ids}`,
@@ -238,16 +238,20 @@ describe("SeedController", () => {
       commandId: "c1",
     });
     expect(controller.stageOf("s1")).toBe(S.EMBARGOED);
-    expect(controller.timeline.at(-2)?.reason).toMatch(/^lossHarm: report r\d+: loss 1.2 exceeds hostLoss 1/);
+    expect(controller.timeline.at(-2)?.reason).toMatch(
+      /^lossHarm: 1 consecutive reports exceed hostLoss by more than the margin 0.05 \(report r\d+: loss 1.2 vs hostLoss 1\)$/,
+    );
   });
 
-  it("rejects germination on an embargoed slot until the embargo ends", () => {
+  it("retires a culled grafted seed: its slot offers the next generation (seedIdOf), refused under embargo until it ends", () => {
     const { controller, time } = setup();
     grafted(controller);
     const [remove] = directives(controller.command(seedCommand("c2", "s1", SeedOperation.CULL)));
     expect(remove).toMatchObject({ action: "remove", sequence: 1, commandId: "c2" });
     time.now += EMBARGO_MS - 1;
-    const early = controller.command(germinate("c3"));
+    // s1 was grafted: once culled it retires and slot a offers the next generation, a-g1
+    expect(controller.command(germinate("c5")).rejection).toMatchObject({ reason: "unknown_seed" });
+    const early = controller.command(germinate("c3", "a-g1"));
     expect(early.rejection).toMatchObject({ commandId: "c3", reason: "slot_embargoed" });
     expect(early.rejection?.detail).toMatch(/slot a is under embargo until 31000 \(1 ms left\)/);
     expect(early.effects).toMatchObject([
@@ -256,16 +260,16 @@ describe("SeedController", () => {
     expect(controller.stageOf("s1")).toBe(S.EMBARGOED);
 
     time.now += 1;
-    const later = controller.command(germinate("c4"));
+    const later = controller.command(germinate("c4", "a-g1"));
     expect(later.rejection).toBeUndefined();
-    expect(controller.timeline.slice(-3).map((t) => stageName(t.to))).toEqual([
-      "RESETTING",
-      "DORMANT",
-      "GERMINATED",
+    expect(controller.timeline.slice(-3).map((t) => `${t.seedId} ${stageName(t.to)}`)).toEqual([
+      "s1 RESETTING",
+      "s1 DORMANT",
+      "a-g1 GERMINATED",
     ]);
-    // sequences continue for the seed id: graft 0, remove 1, the next graft 2
+    // a new seed id: its directive sequence starts afresh
     const [graft] = directives(controller.prefetchResult(ready(prefetchId(later))));
-    expect(graft).toMatchObject({ action: "graft", sequence: 2, commandId: "c4" });
+    expect(graft).toMatchObject({ action: "graft", seedId: "a-g1", sequence: 0, commandId: "c4" });
   });
 
   it("rejects an illegal transition with the reason and never clamps it", () => {
@@ -311,7 +315,7 @@ describe("SeedController", () => {
     expect(controller.stageOf("s2")).toBe(S.DORMANT);
   });
 
-  it("keeps directive sequences contiguous per seed across seeds and lives", () => {
+  it("keeps directive sequences contiguous per seed id across seeds and slot generations", () => {
     const { controller, time } = setup();
     const all: SeedDirective[] = [];
     const take = (out: ControllerOutput) => all.push(...directives(out));
@@ -321,12 +325,13 @@ describe("SeedController", () => {
     take(controller.report(report(S.TRAINING, 0.9, "s2")));
     take(controller.command(seedCommand("c3", "s1", SeedOperation.CULL)));
     time.now += EMBARGO_MS;
-    take(controller.prefetchResult(ready(prefetchId(controller.command(germinate("c4"))))));
-    for (const seedId of ["s1", "s2"]) {
+    take(controller.prefetchResult(ready(prefetchId(controller.command(germinate("c4", "a-g1"))))));
+    for (const seedId of ["s1", "s2", "a-g1"]) {
       const sequences = all.filter((d) => d.seedId === seedId).map((d) => d.sequence);
       expect(sequences).toEqual(sequences.map((_, i) => FIRST_DIRECTIVE_SEQUENCE + i));
     }
-    expect(all.filter((d) => d.seedId === "s1").map((d) => d.action)).toEqual(["graft", "remove", "graft"]);
+    expect(all.filter((d) => d.seedId === "s1").map((d) => d.action)).toEqual(["graft", "remove"]);
+    expect(all.filter((d) => d.seedId === "a-g1").map((d) => d.action)).toEqual(["graft"]);
     expect(new Set(all.map((d) => d.directiveId)).size).toBe(all.length);
   });
 
@@ -347,6 +352,15 @@ describe("SeedController", () => {
       { level: TelemetryLevel.ERROR, attributes: { reason: "unknown_seed" } },
     ]);
     expect(controller.stageOf("s1")).toBe(S.TRAINING);
+  });
+
+  it("restores a snapshot taken after a slot moved to its next generation", () => {
+    const { controller, options } = setup();
+    grafted(controller);
+    controller.command(seedCommand("c2", "s1", SeedOperation.CULL));
+    const restored = SeedController.restore(options, controller.snapshot());
+    expect(restored.snapshot()).toEqual(controller.snapshot());
+    expect(restored.stageOf("a-g1")).toBe(S.EMBARGOED);
   });
 
   it("restores from a snapshot and continues exactly as the original", () => {

@@ -17,6 +17,7 @@ import {
   type SeedDirective,
   type SeedReport,
 } from "../../contracts/messages/seed.ts";
+import { seedIdOf } from "../../contracts/seed-ids.ts";
 import {
   type AdvanceRuleSettings,
   advanceTarget,
@@ -43,7 +44,10 @@ import type { Clock, SeedLifecycle } from "./lifecycle.ts";
 import { type SlotSnapshot, SlotTable } from "./slot-table.ts";
 import { type SeedStage, stageName } from "./stages.ts";
 
-/** A slot of the host and the id of the seed it offers (the command names the seed; the seed names its slot). */
+/**
+ * A slot of the host and the id of its first seed (the command names the seed; the seed names its
+ * slot). After a grafted seed of the slot is culled, the slot offers `seedIdOf(slotId, generation)`.
+ */
 export interface SlotSeed {
   readonly slotId: string;
   readonly seedId: string;
@@ -80,6 +84,8 @@ export interface SeedPlan {
 export interface SeedRecord {
   readonly seedId: string;
   readonly slotId: string;
+  /** Seeds grafted into the slot before this one (`contracts/seed-ids.ts`); 0 for the slot's first seed. */
+  readonly generation: number;
   /** The sequence of the next directive for this seed (from FIRST_DIRECTIVE_SEQUENCE); it never restarts. */
   nextSequence: number;
   plan?: SeedPlan;
@@ -136,10 +142,16 @@ export class SeedController {
     });
     for (const { slotId, seedId } of options.slots) {
       if (this.records.has(seedId)) throw new RangeError(`slots name seed ${seedId} twice`);
-      this.records.set(seedId, { seedId, slotId, nextSequence: FIRST_DIRECTIVE_SEQUENCE, reports: [] });
+      this.records.set(seedId, {
+        seedId,
+        slotId,
+        generation: 0,
+        nextSequence: FIRST_DIRECTIVE_SEQUENCE,
+        reports: [],
+      });
     }
-    const { trainingReports, shadowingReports, probationReports } = options.rules;
-    this.windowLimit = Math.max(trainingReports, shadowingReports, probationReports);
+    const { trainingReports, shadowingReports, probationReports, harmReports } = options.rules;
+    this.windowLimit = Math.max(trainingReports, shadowingReports, probationReports, harmReports);
   }
 
   /** A controller in the state of `snapshot` (deep-copied), for the same run and slot layout. */
@@ -153,7 +165,15 @@ export class SeedController {
     }
     const copy = structuredClone(snapshot);
     const layout = (seeds: readonly SlotSeed[]) => seeds.map((s) => `${s.slotId}:${s.seedId}`).join(", ");
-    if (layout(copy.seeds) !== layout(options.slots)) {
+    const first = new Map(options.slots.map((s) => [s.slotId, s.seedId]));
+    const expected = copy.seeds.map((r) => ({
+      slotId: r.slotId,
+      seedId: r.generation === 0 ? (first.get(r.slotId) ?? "") : seedIdOf(r.slotId, r.generation),
+    }));
+    if (
+      layout(copy.seeds) !== layout(expected) ||
+      copy.seeds.map((r) => r.slotId).join() !== options.slots.map((s) => s.slotId).join()
+    ) {
       throw new InvalidSnapshotError(
         "seeds",
         `lay out [${layout(copy.seeds)}], the host has [${layout(options.slots)}]`,
@@ -163,6 +183,7 @@ export class SeedController {
       { slotIds: options.slots.map((s) => s.slotId), embargoMs: options.embargoMs, clock: options.clock },
       copy.slots,
     );
+    controller.records.clear();
     for (const record of copy.seeds) controller.records.set(record.seedId, record);
     controller.entries.push(...copy.timeline);
     return controller;
@@ -183,11 +204,18 @@ export class SeedController {
     return this.entries;
   }
 
-  /** The stage of a seed (DORMANT before its first germination); throws RangeError for an unknown seed. */
+  /**
+   * The stage of a seed: a slot's offered seed (DORMANT before its germination) or a retired seed still
+   * in its slot (EMBARGOED after its cull); throws RangeError for any other id.
+   */
   stageOf(seedId: string): SeedStage {
     const record = this.records.get(seedId);
-    if (record === undefined) throw new RangeError(`seed ${seedId} is not a seed of this host`);
-    return this.slots.seedAt(record.slotId)?.stage ?? S.DORMANT;
+    if (record !== undefined) return this.slots.seedAt(record.slotId)?.stage ?? S.DORMANT;
+    try {
+      return this.slots.find(seedId).seed.stage;
+    } catch {
+      throw new RangeError(`seed ${seedId} is not a seed of this host`);
+    }
   }
 
   /**
@@ -410,7 +438,10 @@ export class SeedController {
     this.cull(record, seed, `command ${command.commandId}: cull`, effects, command.commandId);
   }
 
-  /** CULLED (with a `remove` directive if Tolaria holds the kernel), then EMBARGOED. */
+  /**
+   * CULLED (with a `remove` directive if Tolaria holds the kernel), then EMBARGOED. A culled seed that
+   * was grafted retires: its slot offers the next generation's seed id (`seedIdOf`), as Tolaria names it.
+   */
   private cull(
     record: SeedRecord,
     seed: SeedLifecycle,
@@ -433,6 +464,24 @@ export class SeedController {
         embargoUntilMs: String(seed.embargoUntilMs),
       }),
     );
+    if (grafted) this.nextGeneration(record);
+  }
+
+  /** Retires a grafted seed's record; its slot offers the next generation's id, its directives start afresh. */
+  private nextGeneration(record: SeedRecord): void {
+    const generation = record.generation + 1;
+    const seedId = seedIdOf(record.slotId, generation);
+    if (this.records.has(seedId)) throw new Error(`seed ${seedId} already has a record`);
+    const next: SeedRecord = {
+      seedId,
+      slotId: record.slotId,
+      generation,
+      nextSequence: FIRST_DIRECTIVE_SEQUENCE,
+      reports: [],
+    };
+    const entries = [...this.records.values()].map((r) => (r === record ? next : r));
+    this.records.clear();
+    for (const r of entries) this.records.set(r.seedId, r);
   }
 
   private move(
@@ -444,7 +493,7 @@ export class SeedController {
   ): void {
     seed.transition(to, reason);
     record.reports = [];
-    this.record(record.seedId, seed, effects);
+    this.record(seed.seedId, seed, effects);
   }
 
   /** Adds the seed's latest transition to the timeline and as an INFO event. */
@@ -500,7 +549,8 @@ export class SeedController {
     if (seedId === undefined)
       throw new Rejected("missing_field", "targetSeedId is required for SEED commands");
     const record = this.records.get(seedId);
-    if (record === undefined) throw new Rejected("unknown_seed", `seed ${seedId} is not a seed of this host`);
+    if (record === undefined)
+      throw new Rejected("unknown_seed", `seed ${seedId} is not the seed any slot of this host offers`);
     return record;
   }
 

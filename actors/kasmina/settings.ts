@@ -9,6 +9,7 @@ export const ADVANCE_RULES: Omit<AdvanceRuleSettings, "blend"> = {
   shadowingReports: 3,
   probationReports: 3,
   harmMargin: 0.05,
+  harmReports: 3,
 };
 
 /** The tanh temperature of the α schedule (reference 2); WorkerSettings has no field for it yet. */

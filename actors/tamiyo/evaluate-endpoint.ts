@@ -7,6 +7,7 @@ import type { ActorContext } from "../runtime/actor-types.ts";
 import type { CatalogView } from "./catalog-view.ts";
 import { createCommandBuilder } from "./command-builder.ts";
 import { createEvaluator, type Evaluator } from "./evaluation.ts";
+import { jobApprovals } from "./job-approvals.ts";
 import { createRulePolicy } from "./rule-policy.ts";
 import type { RunMemories } from "./run-memories.ts";
 import { COMMAND_PUBLISH_DEADLINE_MS, commandTimingOf, ruleSetOf } from "./settings.ts";
@@ -57,6 +58,7 @@ export function createEvaluateHandler(
       const evaluation = evaluator().evaluate({
         packet,
         catalog: catalog.descriptors(),
+        approved: jobApprovals(packet.experimentName),
         memory: memories.get(run),
       });
       const { command, reply } = evaluation;
@@ -74,10 +76,10 @@ export function createEvaluateHandler(
           level: "INFO",
           description: `germinate ${germination.blueprintId} on seed ${germination.seedId} of run ${run}`,
           attributes: {
-            command_id: command.commandId,
-            seed_id: germination.seedId,
-            blueprint_id: germination.blueprintId,
-            training_run_id: run,
+            commandId: command.commandId,
+            seedId: germination.seedId,
+            blueprintId: germination.blueprintId,
+            trainingRunId: run,
           },
         });
       }
@@ -88,7 +90,7 @@ export function createEvaluateHandler(
       ctx.telemetry.event("tamiyo.evaluate.refused", {
         level: "WARNING",
         description: reason,
-        attributes: { packet_id: packet.packetId, training_run_id: run },
+        attributes: { packetId: packet.packetId, trainingRunId: run },
       });
       recordLatency("refused");
       throw err;

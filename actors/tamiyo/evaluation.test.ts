@@ -15,6 +15,7 @@ import { emptyRunMemory, type RunMemory } from "./run-memory.ts";
 import { DORMANT, descriptor, FOSSILIZED, packet, seedState, TRAINING } from "./testing/fixtures.ts";
 
 const KEY = "evaluation-test-key";
+const none: ReadonlySet<string> = new Set();
 const catalog = [descriptor("low-rank-linear", 8, 2), descriptor("residual-mlp", 4, 8)];
 
 /** A run: loss improves then plateaus, seed-a germinates and trains through a fresh plateau, fossilizes, seed-b germinates. */
@@ -58,7 +59,7 @@ function replay(packets: readonly SystemStatePacket[], rogue?: PolicyAction) {
   let memory: RunMemory = emptyRunMemory("run-a");
   const replies: TamiyoDecision[] = [];
   for (const p of packets) {
-    const e = evaluator.evaluate({ packet: p, catalog, memory });
+    const e = evaluator.evaluate({ packet: p, catalog, approved: none, memory });
     memory = e.memory;
     if (e.command) expect(e.reply).toMatchObject({ outcome: "command", command: e.command });
     replies.push(e.reply);

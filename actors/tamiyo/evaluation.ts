@@ -24,6 +24,8 @@ export interface EvaluatorOptions {
 export interface EvaluationInput {
   readonly packet: SystemStatePacket;
   readonly catalog: readonly BlueprintDescriptor[];
+  /** Blueprint ids the run's job approves (see `PolicyInput.approved`). */
+  readonly approved: ReadonlySet<string>;
   readonly memory: RunMemory;
 }
 
@@ -45,10 +47,10 @@ export interface Evaluator {
 /** Creates the evaluator of Tamiyo's decision pipeline. */
 export function createEvaluator({ policy, commands, now, newId }: EvaluatorOptions): Evaluator {
   return {
-    evaluate({ packet, catalog, memory: before }) {
+    evaluate({ packet, catalog, approved, memory: before }) {
       const started = now();
       const memory = observePacket(before, packet);
-      const action = policy.decide({ packet, catalog, memory });
+      const action = policy.decide({ packet, catalog, approved, memory });
       const policyLatencyMs = now() - started;
       if (action.kind === "noop") {
         const reply = noActionReply(replyContext(), action);

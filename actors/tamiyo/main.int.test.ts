@@ -111,10 +111,10 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
       expect(await h.done).toBe(ActorExitCode.ok);
       expect(s.events("tamiyo.command.issued").map((e) => e.attributes)).toEqual([
         {
-          command_id: last.command.commandId,
-          seed_id: "s1",
-          blueprint_id: fitting.blueprintId,
-          training_run_id: "run-a",
+          commandId: last.command.commandId,
+          seedId: "s1",
+          blueprintId: fitting.blueprintId,
+          trainingRunId: "run-a",
         },
       ]);
       const latencies = s.packets.flatMap((p) =>
@@ -183,7 +183,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
       expect(retried.outcome).toBe("command");
       await until(() => s.events("tamiyo.evaluate.refused").length > 0, "the refusal event");
       expect(s.events("tamiyo.evaluate.refused")[0]).toMatchObject({
-        attributes: { packet_id: last.packetId, training_run_id: "run-a" },
+        attributes: { packetId: last.packetId, trainingRunId: "run-a" },
       });
       expect(s.events("tamiyo.evaluate.refused")[0]?.description).toContain("no stream ack");
     } finally {

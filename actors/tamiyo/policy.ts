@@ -55,6 +55,8 @@ export interface PolicyIdentity {
 export interface PolicyInput {
   readonly packet: SystemStatePacket;
   readonly catalog: readonly BlueprintDescriptor[];
+  /** Blueprint ids the run's job approves (`job-approvals.ts`): only these of the `approvalRequired` ones may be germinated. */
+  readonly approved: ReadonlySet<string>;
   /** The run's memory after observing `packet` (see `observePacket`). */
   readonly memory: RunMemory;
 }

@@ -17,14 +17,19 @@ const low8 = descriptor("low-rank-linear", 8, 2);
 const mlp4 = descriptor("residual-mlp", 4, 8);
 const catalog: BlueprintDescriptor[] = [wide8, low8, mlp4];
 /** Memory after epochs 0..n−1 of `losses`, deciding on the last packet with `seeds`. */
-function decideAfter(losses: readonly number[], seeds: SeedState[], cat = catalog): PolicyAction {
+function decideAfter(
+  losses: readonly number[],
+  seeds: SeedState[],
+  cat = catalog,
+  approved: ReadonlySet<string> = new Set(),
+): PolicyAction {
   let memory: RunMemory = emptyRunMemory("run-a");
   let last = packet(0, 0, seeds);
   losses.forEach((loss, epoch) => {
     last = packet(epoch, loss, seeds);
     memory = observePacket(memory, last);
   });
-  return policy.decide({ packet: last, catalog: cat, memory });
+  return policy.decide({ packet: last, catalog: cat, approved, memory });
 }
 
 const flat = [1.0, 0.999, 0.998];
@@ -97,6 +102,20 @@ describe("rule policy", () => {
     expect(action.kind === "noop" && action.detail).toContain("width 8");
   });
 
+  it("germinates an approval-gated blueprint only when the run's job approves it", () => {
+    const seeds = [seedState("seed-a", DORMANT, 0, 8)];
+    const gated = { ...wide8, approvalRequired: true };
+    expect(decideAfter(flat, seeds, [gated])).toMatchObject({ kind: "noop", reason: "no_fitting_blueprint" });
+    const action = decideAfter(flat, seeds, [gated], new Set([gated.blueprintId]));
+    expect(action).toMatchObject({ kind: "germinate", blueprintId: gated.blueprintId });
+    expect(action.kind === "germinate" && action.rationale).toContain("approved by the run's job");
+    const quarantined = { ...gated, quarantineOnly: true };
+    expect(decideAfter(flat, seeds, [quarantined], new Set([gated.blueprintId]))).toMatchObject({
+      kind: "noop",
+      reason: "no_fitting_blueprint",
+    });
+  });
+
   it("a blueprint fits only if both its input and output widths equal the slot width", () => {
     for (const skewed of [
       { ...low8, outputWidth: 4 },
@@ -120,7 +139,7 @@ describe("rule policy", () => {
 
   it("refuses to decide on a packet the memory has not observed", () => {
     const memory = observePacket(emptyRunMemory("run-a"), packet(0, 1, []));
-    const input = { packet: packet(1, 1, []), catalog, memory };
+    const input = { packet: packet(1, 1, []), catalog, approved: new Set<string>(), memory };
     expect(() => policy.decide(input)).toThrow(/validation loss of epoch 1/);
   });
 
@@ -143,7 +162,9 @@ describe("rule policy", () => {
       last = packet(epoch, loss, [seedState("seed-a", DORMANT)]);
       memory = observePacket(memory, last);
     });
-    expect(own.decide({ packet: last, catalog, memory })).toMatchObject({ kind: "germinate" });
+    expect(own.decide({ packet: last, catalog, approved: new Set<string>(), memory })).toMatchObject({
+      kind: "germinate",
+    });
     expect(own.identity.digest).toBe(digest);
   });
 

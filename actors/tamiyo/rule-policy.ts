@@ -19,7 +19,8 @@ const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  * The transparent rule policy: when the validation loss has plateaued (k epochs without relative
  * improvement > ε since the last germination) and no seed is in flight, germinate on the first free
  * slot (lowest layer depth, then seed id) the lowest-risk catalog blueprint (then lowest id) whose
- * input and output widths equal the slot's width (`slotWidth` of the seed state) and that needs neither quarantine nor approval.
+ * input and output widths equal the slot's width (`slotWidth` of the seed state), that is not
+ * quarantine-only and that needs no approval or is approved by the run's job (`PolicyInput.approved`).
  * Otherwise a no-op naming the first unmet condition. The rule set is copied at construction, so its
  * digest always describes the rules applied. Deterministic: the order of seeds in the packet
  * and of the catalog does not matter.
@@ -61,7 +62,7 @@ function decide(input: PolicyInput, rules: RuleSet): PolicyAction {
   if (free.length === 0)
     return noop("no_free_slot", `none of ${packet.seedStates.length} seed(s) is DORMANT`);
   const usable = input.catalog
-    .filter((b) => !b.quarantineOnly && !b.approvalRequired)
+    .filter((b) => !b.quarantineOnly && (!b.approvalRequired || input.approved.has(b.blueprintId)))
     .sort((a, b) => a.risk - b.risk || byText(a.blueprintId, b.blueprintId));
   for (const seed of free) {
     const blueprint = usable.find((b) => fits(b, seed.slotWidth));
@@ -76,14 +77,15 @@ function decide(input: PolicyInput, rules: RuleSet): PolicyAction {
         rationale:
           `plateau: ${plateau.epochsWithoutImprovement} epochs without relative improvement > ${eps} ` +
           `(best ${plateau.best}); free slot ${seed.slotId} of seed ${seed.seedId} (width ${seed.slotWidth}); ` +
-          `blueprint ${blueprint.blueprintId} fits (risk ${blueprint.risk})`,
+          `blueprint ${blueprint.blueprintId} fits (risk ${blueprint.risk}` +
+          `${blueprint.approvalRequired ? ", approval required: approved by the run's job" : ""})`,
       };
     }
   }
   const widths = [...new Set(free.map((s) => s.slotWidth))].sort((a, b) => a - b).join(", ");
   return noop(
     "no_fitting_blueprint",
-    `no catalog blueprint of width ${widths} free of quarantine and approval ` +
+    `no catalog blueprint of width ${widths} free of quarantine and approved (or free of approval) ` +
       `(${usable.length} of ${input.catalog.length} usable)`,
   );
 }

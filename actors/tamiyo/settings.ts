@@ -12,8 +12,12 @@ import type { RuleSet } from "./rule-set.ts";
 /** Plateau rule: k epochs without relative improvement greater than ε. */
 export const PLATEAU = { epochs: 3, minRelativeImprovement: 0.01 } as const;
 
-/** Blend of a germinated seed: convex, linear from 0 to 1 over `seeds.blendSteps` steps. */
-export const BLEND = { mode: BlendMode.CONVEX, shape: BlendSchedule.LINEAR, start: 0, end: 1 } as const;
+/**
+ * Blend of a germinated seed: residual (y = h + α·k(h)), linear from 0 to 1 over `seeds.blendSteps`
+ * steps. Residual because every blueprint kernel of `nn/blueprints` is a delta on the slot activation
+ * (zero-initialised output): a convex blend would replace h by that delta as α rises.
+ */
+export const BLEND = { mode: BlendMode.RESIDUAL, shape: BlendSchedule.LINEAR, start: 0, end: 1 } as const;
 
 /** Execution deadline carried by every command, in ms. */
 export const COMMAND_EXECUTION_DEADLINE_MS = 5_000;

@@ -20,6 +20,7 @@ const hardware: HardwareContext = {
   computeCapability: 0,
 };
 const artifact = buildBlueprint(preset.blueprint, 0);
+const kernelParameters = artifact.descriptor.parameterCount;
 const kernel = {
   blueprintId: artifact.descriptor.blueprintId,
   artifactRef: artifact.descriptor.artifactSha256,
@@ -63,6 +64,7 @@ describe("the epoch's SystemStatePacket", () => {
         validationLoss: v0.loss,
       });
       expect(p0.trainingMetrics).toMatchObject({ epochsTotal: 3, lossDelta: 0, learningRate: 0.02 });
+      expect(p0.trainingMetrics.extra).toEqual({ parameterCount: trainer.parameterCount });
       expect(p0.trainingMetrics.samplesPerSecond).toBeGreaterThan(0);
       expect(p0.trainingMetrics.gradientNorm).toBeGreaterThan(0);
       expect(p0.trainingLoss).toBe(trainer.epochFigures().loss);
@@ -82,6 +84,9 @@ describe("the epoch's SystemStatePacket", () => {
       const { packet: p1 } = trainer.statePacket(await trainer.validate(), hardware);
       expect(p1.currentEpoch).toBe(1);
       expect(p1.trainingMetrics.lossDelta).toBe(trainer.epochFigures().loss - p0.trainingLoss);
+      expect(p1.trainingMetrics.extra.parameterCount).toBe(
+        (p0.trainingMetrics.extra.parameterCount as number) + kernelParameters,
+      );
       expect(p1.seedStates).toEqual([
         expect.objectContaining({
           seedId: "s1-g0",
@@ -117,6 +122,7 @@ describe("the epoch's SystemStatePacket", () => {
       experimentName: "x",
       epochsTotal: 1,
       learningRate: 0.1,
+      parameterCount: 10,
       figures,
       validation: { loss: 1, accuracy: 0.5 },
       hardware,

@@ -51,6 +51,8 @@ export interface StatePacketInput {
   readonly experimentName: string;
   readonly epochsTotal: number;
   readonly learningRate: number;
+  /** Parameters of the model (host and live seeds) at the end of the epoch. */
+  readonly parameterCount: number;
   readonly figures: EpochFigures;
   readonly validation: { readonly loss: number; readonly accuracy: number };
   readonly hardware: HardwareContext;
@@ -64,12 +66,16 @@ export interface AssembledPacket {
   readonly assemblyMs: number;
 }
 
+/** The `trainingMetrics.extra` key of the model's parameter count (the contract has no typed field for it). */
+export const PARAMETER_COUNT_EXTRA = "parameterCount";
+
 /** Version of the SystemStatePacket layout Tolaria sends. */
 export const STATE_PACKET_VERSION = 1;
 
 /**
  * The epoch's SystemStatePacket: typed TrainingMetrics and one SeedState per slot, validated against
- * the contract (ContractError naming the field) before it is returned. `gradConflictRate` is 0: one
+ * the contract (ContractError naming the field) before it is returned. The model's parameter count goes
+ * in `trainingMetrics.extra.parameterCount`. `gradConflictRate` is 0: one
  * gradient per step, no aggregation that could conflict. `riskScore` is 0: Tolaria has no risk model.
  */
 export function assembleStatePacket(input: StatePacketInput): AssembledPacket {
@@ -101,7 +107,7 @@ export function assembleStatePacket(input: StatePacketInput): AssembledPacket {
       samplesPerSecond: f.durationMs > 0 ? (f.samples * 1000) / f.durationMs : 0,
       epochDurationMs: f.durationMs,
       epochsTotal: input.epochsTotal,
-      extra: {},
+      extra: { [PARAMETER_COUNT_EXTRA]: input.parameterCount },
     },
     seedStates: input.slots.map((s) => ({
       seedId: s.seedId,

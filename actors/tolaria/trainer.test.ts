@@ -3,7 +3,7 @@ import { SeedLifecycleStage } from "../../contracts/enums.ts";
 import type { KernelRef, SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
 import { buildBlueprint } from "../../nn/blueprints/artifact.ts";
 import { loadPresetData, type PresetData, runPreset } from "../../nn/presets/preset-run.ts";
-import { spiralsGrowthPreset as preset } from "../../nn/presets/spirals-growth.ts";
+import { spiralsGrowthPreset as preset, spiralsScriptedSchedule } from "../../nn/presets/spirals-growth.ts";
 import { blendDirective, directive, graftDirective } from "./directive-fixture.ts";
 import { DirectiveGapError, DirectiveRefusedError, KernelChecksumError } from "./errors.ts";
 import { type KernelFetcher, Trainer } from "./trainer.ts";
@@ -39,7 +39,7 @@ const trainerFor = (p = preset, fetch = fetchKernel) =>
 
 /** Runs the preset to the end, sending the directives on its stage timing as Kasmina would. */
 async function runDirected() {
-  const { graftEpoch, trainingEpochs, blendingSteps } = preset.stages;
+  const { graftEpoch, trainingEpochs, blendingSteps } = spiralsScriptedSchedule;
   const trainer = trainerFor();
   const seedId = "s1-g0";
   const epochs: { accuracy: number; loss: number; stage: SeedLifecycleStage | undefined }[] = [];
@@ -80,11 +80,14 @@ async function runDirected() {
 
 describe("Trainer on the spirals preset, driven by seed directives", () => {
   it("graft(TRAINING) → BLENDING (linear α) → SHADOWING → FOSSILIZED grows accuracy exactly as the preset run does", async () => {
-    const { graftEpoch, trainingEpochs, blendingSteps } = preset.stages;
+    const { graftEpoch, trainingEpochs, blendingSteps } = spiralsScriptedSchedule;
     const { epochs, reports, applied } = await runDirected();
     expect(applied).toEqual([0, 1, 2, 3]);
     expect(epochs.at(-1)?.stage).toBe(SeedLifecycleStage.FOSSILIZED);
-    const reference = await runPreset(preset, data, { graft: true, intraOpNumThreads: 1 });
+    const reference = await runPreset(preset, data, {
+      schedule: spiralsScriptedSchedule,
+      intraOpNumThreads: 1,
+    });
     expect(epochs.map((e) => e.accuracy)).toEqual(reference.epochs.map((e) => e.validationAccuracy));
     expect(epochs.map((e) => e.loss)).toEqual(reference.epochs.map((e) => e.trainLoss));
     expect(Math.max(...epochs.slice(0, graftEpoch).map((e) => e.accuracy))).toBeLessThan(0.7);

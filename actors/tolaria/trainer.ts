@@ -4,6 +4,7 @@ import { SeedLifecycleStage } from "../../contracts/enums.ts";
 import type { BlendScheduleSpec } from "../../contracts/messages/command.ts";
 import type { KernelRef, SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
 import type { HardwareContext } from "../../contracts/messages/state.ts";
+import { seedIdOf } from "../../contracts/seed-ids.ts";
 import { type Batch, BatchIterator } from "../../nn/data/batches.ts";
 import { argmaxAccuracy } from "../../nn/model/accuracy.ts";
 import { DEFAULT_MAX_SESSIONS, ModelRunner, type StepInputs } from "../../nn/model/runner.ts";
@@ -298,7 +299,7 @@ export class Trainer {
           slotId: slot.slotId,
           slotWidth: slot.width,
           layerDepth,
-          seedId: `${slot.slotId}-g${this.generations.get(slot.slotId) ?? 0}`,
+          seedId: seedIdOf(slot.slotId, this.generations.get(slot.slotId) ?? 0),
           stage: SeedLifecycleStage.DORMANT,
           alpha: 0,
           gradientNorm: 0,
@@ -329,6 +330,7 @@ export class Trainer {
       experimentName: this.preset.name,
       epochsTotal: this.preset.epochs,
       learningRate: this.preset.optimizer.lr,
+      parameterCount: this.parameterCount,
       figures: this.epochFigures(),
       validation,
       hardware,

@@ -116,7 +116,14 @@ async function askTamiyo(
   try {
     const decision = await request(ctx.bus, "tamiyoEvaluate", packet, { timeoutMs, signal });
     counts.decisionsReceived++;
-    ctx.log.info({ epoch: packet.currentEpoch, outcome: decision.outcome }, "tamiyo decision received");
+    const detail =
+      decision.outcome === "noAction"
+        ? { reason: decision.reason }
+        : { commandId: decision.command.commandId, targetSeedId: decision.command.targetSeedId };
+    ctx.log.info(
+      { epoch: packet.currentEpoch, outcome: decision.outcome, ...detail },
+      "tamiyo decision received",
+    );
   } catch (err) {
     counts.decisionTimeouts++;
     ctx.telemetry.metric("tolaria.decision.timeouts", counts.decisionTimeouts);

@@ -2,9 +2,12 @@ import { performance } from "node:perf_hooks";
 import {
   type BlueprintArtifact,
   type BlueprintConfig,
+  blueprintId,
   buildBlueprint,
 } from "../../nn/blueprints/artifact.ts";
 import { blueprintTemplates } from "../../nn/blueprints/library.ts";
+import type { JobPreset } from "../../nn/presets/job-preset.ts";
+import { jobPresets } from "../../nn/presets/job-selection.ts";
 
 /**
  * Slot widths the library is built for. A host slot of another width finds no blueprint in the
@@ -24,8 +27,12 @@ const hiddenWidthOf: Readonly<Record<string, (w: number) => number>> = {
   "wide-single-layer": (w) => 4 * w,
 };
 
-/** The blueprint configurations Urza publishes: every template kind at every library width. */
-export function libraryConfigs(): BlueprintConfig[] {
+/**
+ * The blueprint configurations Urza publishes: every template kind at every library width, then the
+ * blueprint each job preset names (`presets`, default `jobPresets`) unless the grid already holds it,
+ * so every job's slot finds its own blueprint in the catalog (the spirals host's slot is 4 wide).
+ */
+export function libraryConfigs(presets: Readonly<Record<string, JobPreset>> = jobPresets): BlueprintConfig[] {
   const out: BlueprintConfig[] = [];
   for (const kind of Object.keys(blueprintTemplates)) {
     const hidden = hiddenWidthOf[kind];
@@ -33,6 +40,13 @@ export function libraryConfigs(): BlueprintConfig[] {
       throw new Error(`urza library: no hidden width rule for blueprint kind '${kind}'`);
     for (const w of LIBRARY_WIDTHS)
       out.push({ kind, inputWidth: w, hiddenWidth: hidden(w), initSeed: LIBRARY_INIT_SEED });
+  }
+  const ids = new Set(out.map(blueprintId));
+  for (const preset of Object.values(presets)) {
+    const id = blueprintId(preset.blueprint);
+    if (ids.has(id)) continue;
+    ids.add(id);
+    out.push(preset.blueprint);
   }
   return out;
 }

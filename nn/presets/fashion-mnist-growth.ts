@@ -2,7 +2,7 @@ import type { JobPreset } from "./job-preset.ts";
 
 /**
  * Fashion-MNIST (train split; the test split validates) on a 784-16-10 ReLU MLP with a slot after the
- * 16-unit layer, grafted with a wide ReLU layer (64 hidden) at epoch 3. Epochs are 100 steps of batch
+ * 16-unit layer, for a wide ReLU layer (64 hidden). Epochs are 100 steps of batch
  * 128. Needs the Debian package dataset-fashion-mnist (or $ESPER_FASHION_MNIST_DIR).
  */
 export const fashionMnistGrowthPreset: JobPreset = {
@@ -25,6 +25,4 @@ export const fashionMnistGrowthPreset: JobPreset = {
   stepsPerEpoch: 100,
   slotId: "s1",
   blueprint: { kind: "wide-single-layer", inputWidth: 16, hiddenWidth: 64, initSeed: 1 },
-  blend: "residual",
-  stages: { graftEpoch: 3, trainingEpochs: 2, blendingSteps: 50 },
 };

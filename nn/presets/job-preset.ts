@@ -1,5 +1,4 @@
 import type { BlueprintConfig } from "../blueprints/artifact.ts";
-import type { BlendMode } from "../model/slots.ts";
 import type { ModelSpec } from "../model/spec.ts";
 
 /** A seeded synthetic spirals set split into train and validation (`data/spirals.ts`). */
@@ -28,17 +27,10 @@ export type OptimizerPreset =
   | { readonly kind: "sgd"; readonly lr: number; readonly momentum: number };
 
 /**
- * A suggested seed schedule, in the job's epochs and steps: graft at the start of epoch `graftEpoch`
- * straight into TRAINING (incubator), BLENDING after `trainingEpochs` epochs with α rising linearly to
- * 1 over `blendingSteps` steps, then fully active (SHADOWING → PROBATIONARY → FOSSILIZED) to the end.
+ * A training job: data, host with one seed slot, optimizer, batching and the seed that fits the slot.
+ * When the seed is grafted, how long each stage lasts and how it is blended are not part of the job:
+ * in the actors Tamiyo (plateau rule, blend) and Kasmina (advance rules) decide them.
  */
-export interface StageTiming {
-  readonly graftEpoch: number;
-  readonly trainingEpochs: number;
-  readonly blendingSteps: number;
-}
-
-/** A training job: data, host with one seed slot, optimizer, batching and the seed that fits the slot. */
 export interface JobPreset {
   readonly name: string;
   readonly dataset: SpiralsDataset | FashionMnistDataset;
@@ -52,8 +44,9 @@ export interface JobPreset {
   readonly stepsPerEpoch: number;
   /** The slot of `host` the seed is grafted into. */
   readonly slotId: string;
-  /** The seed's kernel: input width equals the slot's width. */
+  /**
+   * The seed's kernel: input width equals the slot's width. Naming it is the job's approval of it:
+   * Tamiyo may germinate it even when its catalog entry requires approval, and Urza publishes it.
+   */
   readonly blueprint: BlueprintConfig;
-  readonly blend: BlendMode;
-  readonly stages: StageTiming;
 }

@@ -7,6 +7,7 @@ import { spirals } from "../data/spirals.ts";
 import { argmaxAccuracy } from "../model/accuracy.ts";
 import { ModelRunner } from "../model/runner.ts";
 import { SeedRegistry } from "../model/seed-registry.ts";
+import type { BlendMode } from "../model/slots.ts";
 import { layoutOf } from "../model/spec.ts";
 import { AdamW } from "../optim/adamw.ts";
 import type { Optimizer } from "../optim/optimizer.ts";
@@ -56,6 +57,19 @@ export interface EpochRecord {
   readonly validationAccuracy: number;
 }
 
+/**
+ * A seed schedule scripted by hand for `runPreset` (in the actors, Tamiyo and Kasmina decide it from
+ * the training): graft at the start of epoch `graftEpoch` straight into TRAINING (incubator), BLENDING
+ * after `trainingEpochs` epochs with α rising linearly to 1 over `blendingSteps` steps, then fully
+ * active (SHADOWING → PROBATIONARY → FOSSILIZED) to the end.
+ */
+export interface ScriptedSchedule {
+  readonly graftEpoch: number;
+  readonly trainingEpochs: number;
+  readonly blendingSteps: number;
+  readonly blend: BlendMode;
+}
+
 /** Result of `runPreset`. */
 export interface PresetRun {
   readonly epochs: readonly EpochRecord[];
@@ -72,15 +86,17 @@ export function optimizerOf(preset: JobPreset, store: ParameterStore): Optimizer
 }
 
 /**
- * Trains a preset in process, through a `SeedRegistry`, following its suggested stage timing (or the
- * host alone with `graft: false`), and validates after every epoch. Deterministic for a preset.
+ * Trains a preset in process, through a `SeedRegistry`, grafting its blueprint on `schedule` (the
+ * host alone when `schedule` is undefined), and validates after every epoch. Deterministic for a preset
+ * and schedule.
  */
 export async function runPreset(
   preset: JobPreset,
   data: PresetData,
-  options: { readonly graft: boolean; readonly intraOpNumThreads: number },
+  options: { readonly schedule: ScriptedSchedule | undefined; readonly intraOpNumThreads: number },
 ): Promise<PresetRun> {
-  const { host, stages } = preset;
+  const { host } = preset;
+  const stages = options.schedule;
   if (host.loss !== "softmaxCrossEntropy")
     throw new Error(`preset '${preset.name}': host loss must be softmaxCrossEntropy`);
   const rng = createRng(preset.initSeed);
@@ -112,24 +128,28 @@ export async function runPreset(
   const validation = { x: data.validation.x, target: data.validation.y, batchSize: data.validation.n };
   try {
     for (let epoch = 0; epoch < preset.epochs; epoch++) {
-      if (options.graft && epoch === stages.graftEpoch) {
+      if (stages !== undefined && epoch === stages.graftEpoch) {
         const { bytes, descriptor } = buildBlueprint(preset.blueprint, 0);
         registry.graft({
           slotId: preset.slotId,
           seedId,
           artifact: bytes,
           expectedSha256: descriptor.artifactSha256,
-          blend: preset.blend,
+          blend: stages.blend,
         });
         move(SeedLifecycleStage.TRAINING);
       }
-      if (stage === SeedLifecycleStage.TRAINING && epoch === stages.graftEpoch + stages.trainingEpochs)
+      if (
+        stages !== undefined &&
+        stage === SeedLifecycleStage.TRAINING &&
+        epoch === stages.graftEpoch + stages.trainingEpochs
+      )
         move(SeedLifecycleStage.BLENDING);
       let lossSum = 0;
       let steps = 0;
       for (const batch of batches.epoch(epoch)) {
         if (steps === preset.stepsPerEpoch) break;
-        if (stage === SeedLifecycleStage.BLENDING) {
+        if (stages !== undefined && stage === SeedLifecycleStage.BLENDING) {
           blendStep++;
           registry.setAlpha(seedId, Math.min(1, blendStep / stages.blendingSteps));
         }
@@ -142,7 +162,11 @@ export async function runPreset(
         registry.step(r.grads);
         lossSum += r.loss;
         steps++;
-        if (stage === SeedLifecycleStage.BLENDING && blendStep >= stages.blendingSteps) {
+        if (
+          stages !== undefined &&
+          stage === SeedLifecycleStage.BLENDING &&
+          blendStep >= stages.blendingSteps
+        ) {
           move(SeedLifecycleStage.SHADOWING);
           move(SeedLifecycleStage.PROBATIONARY);
           move(SeedLifecycleStage.FOSSILIZED);

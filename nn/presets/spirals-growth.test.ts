@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SeedLifecycleStage } from "../../contracts/enums.ts";
 import { loadPresetData, runPreset } from "./preset-run.ts";
-import { spiralsGrowthPreset as preset } from "./spirals-growth.ts";
+import { spiralsGrowthPreset as preset, spiralsScriptedSchedule as schedule } from "./spirals-growth.ts";
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -9,11 +9,11 @@ describe("spirals-growth preset (the default job), in process through the seed r
   it("the narrow host plateaus; the seed grafted at the plateau lifts validation accuracy; same seed, same numbers", async () => {
     const data = await loadPresetData(preset);
     const options = { intraOpNumThreads: 1 };
-    const host = (await runPreset(preset, data, { ...options, graft: false })).epochs;
-    const seeded = await runPreset(preset, data, { ...options, graft: true });
-    const again = await runPreset(preset, data, { ...options, graft: true });
+    const host = (await runPreset(preset, data, { ...options, schedule: undefined })).epochs;
+    const seeded = await runPreset(preset, data, { ...options, schedule });
+    const again = await runPreset(preset, data, { ...options, schedule });
     const acc = (epochs: typeof host) => epochs.map((e) => e.validationAccuracy);
-    const { graftEpoch, trainingEpochs } = preset.stages;
+    const { graftEpoch, trainingEpochs } = schedule;
 
     // Plateau: below 0.7 before the graft, and no better over the last epochs when left alone.
     const plateau = Math.max(...acc(host).slice(0, graftEpoch));

@@ -1,10 +1,10 @@
 import type { JobPreset } from "./job-preset.ts";
+import type { ScriptedSchedule } from "./preset-run.ts";
 
 /**
  * The default job: two interleaved spirals (1.5 turns) that a host with a 4-unit tanh layer cannot
  * separate (validation accuracy plateaus near 0.6 within the first epochs). A wide ReLU layer grafted
- * at the slot after that layer at epoch 4, incubated for 2 epochs and blended over 40 steps, takes it
- * above 0.9. 640 steps of batch 32: a few seconds on one core.
+ * at the slot after that layer takes it above 0.9. 640 steps of batch 32: a few seconds on one core.
  */
 export const spiralsGrowthPreset: JobPreset = {
   name: "spirals-growth",
@@ -34,6 +34,15 @@ export const spiralsGrowthPreset: JobPreset = {
   stepsPerEpoch: 40,
   slotId: "s1",
   blueprint: { kind: "wide-single-layer", inputWidth: 4, hiddenWidth: 64, initSeed: 1 },
+};
+
+/**
+ * A hand-written schedule for the default job run in process (`runPreset`, the tests): graft at epoch
+ * 4, incubate 2 epochs, blend (residual) over 40 steps. The actors do not read it.
+ */
+export const spiralsScriptedSchedule: ScriptedSchedule = {
+  graftEpoch: 4,
+  trainingEpochs: 2,
+  blendingSteps: 40,
   blend: "residual",
-  stages: { graftEpoch: 4, trainingEpochs: 2, blendingSteps: 40 },
 };
