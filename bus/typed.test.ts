@@ -3,6 +3,7 @@ import { encode } from "../contracts/codec.ts";
 import { MessagePriority } from "../contracts/enums.ts";
 import { HeaderNames } from "../contracts/headers.ts";
 import type { MessageInput, MessageOf } from "../contracts/registry.ts";
+import { RunMismatchError } from "../contracts/subjects.ts";
 import { sampleOf } from "../contracts/testing/samples.ts";
 import { useTestBus } from "../test/bus-fixture.ts";
 import { BusRequestError, type MessageContext, publish, request, serve, subscribe } from "./typed.ts";
@@ -329,6 +330,23 @@ describe("request/reply", () => {
     ).catch((e: unknown) => e);
     expect((err as BusRequestError).kind).toBe("remote_error");
     expect((err as BusRequestError).message).toContain("not ready");
+    await sub.stop();
+  });
+});
+
+describe("run-level core publish", () => {
+  it("refuses a decision whose run id differs from the subject's run token and sends nothing", async () => {
+    const got: string[] = [];
+    const sub = subscribe(tb.bus, "decision", (d) => void got.push(d.trainingRunId));
+    await tb.bus.nc.flush();
+    const decision = { ...sampleOf("TamiyoDecision", 1), trainingRunId: "run-a" };
+    expect(() => publish(tb.bus, "decision", decision, { params: { run: "run-b" } })).toThrow(
+      RunMismatchError,
+    );
+    publish(tb.bus, "decision", decision, { params: { run: "run-a" } });
+    await tb.bus.nc.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual(["run-a"]);
     await sub.stop();
   });
 });

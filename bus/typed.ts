@@ -5,6 +5,7 @@ import { ContractError } from "../contracts/errors.ts";
 import { HeaderNames } from "../contracts/headers.ts";
 import type { MessageInput, MessageOf, MessageType } from "../contracts/registry.ts";
 import {
+  checkRunToken,
   type ParamArgs,
   type RequestSubjectKey,
   type SubjectKey,
@@ -172,7 +173,10 @@ function selectionSubject(ns: string, key: SubjectKey, params: object | undefine
 /** Publish options of a core subject: headers plus `params` when the subject has parameters. */
 export type PublishOptions<K extends SubjectKey> = SubjectTarget<K> & SendOptions;
 
-/** Validates, encodes and publishes `msg` on core subject `key` with the Esper headers. Throws ContractError. */
+/**
+ * Validates, encodes and publishes `msg` on core subject `key` with the Esper headers. Throws
+ * ContractError, or RunMismatchError when a run-level message names another run than the subject.
+ */
 export function publish<K extends CoreSubjectKey>(
   bus: BusConnection,
   key: K,
@@ -180,6 +184,7 @@ export function publish<K extends CoreSubjectKey>(
   ...[opts]: OptionsArg<K, PublishOptions<K>>
 ): void {
   const o = opts as PublishOptions<K> | undefined;
+  checkRunToken(key, o?.params, msg);
   sendTyped(bus, concreteSubject(bus.namespace, key, o?.params), subjects[key].message, msg, o);
 }
 

@@ -78,6 +78,13 @@ export const subjects = {
     message: "SystemStatePacket",
     runField: "trainingRunId",
   },
+  /** Each decision Tamiyo replied for a run, published as well so the run's followers and recordings see it. */
+  decision: {
+    pattern: "decision.{run}",
+    transport: "core",
+    message: "TamiyoDecision",
+    runField: "trainingRunId",
+  },
   telemetryNormal: { pattern: "telemetry.normal", transport: "jetstream", message: "TelemetryPacket" },
   telemetryEmergency: { pattern: "telemetry.emergency", transport: "jetstream", message: "TelemetryPacket" },
   fieldReport: {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { publishToStream } from "../../bus/jetstream/publish.ts";
+import { publish } from "../../bus/typed.ts";
 import type { SystemStatePacket, TamiyoDecision } from "../../contracts/index.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import type { ActorContext } from "../runtime/actor-types.ts";
@@ -23,7 +24,7 @@ export interface EvaluateDeps {
  * Answers one SystemStatePacket: evaluates it against the run's memory and the catalog; a decided
  * command is published on `command.<run>.kasmina` first and only then replied (a failed publish or
  * evaluation throws, so the requester gets an error and the run's memory is unchanged); a no-op is
- * replied with its reason. Records `tamiyo.decision.latency_ms`, INFO `tamiyo.command.issued` per
+ * replied with its reason. Every reply is also published on `decision.<run>` for the run's followers. Records `tamiyo.decision.latency_ms`, INFO `tamiyo.command.issued` per
  * command and WARNING `tamiyo.evaluate.refused` per evaluation that failed.
  */
 export function createEvaluateHandler(
@@ -68,6 +69,7 @@ export function createEvaluateHandler(
           deadlineMs: COMMAND_PUBLISH_DEADLINE_MS,
         });
       }
+      publish(ctx.bus, "decision", reply, { params: { run } });
       const forgotten = memories.set(evaluation.memory);
       if (forgotten !== undefined) ctx.log.info({ forgotten }, "run memory full: forgot the oldest run");
       const germination = evaluation.memory.lastGermination;

@@ -60,6 +60,8 @@ export interface StepOutcome {
   /** Directives applied at the step's boundary, in order (the caller acks them). */
   readonly applied: readonly SeedDirective[];
   readonly refused: readonly RefusedDirective[];
+  /** Time spent applying this boundary's directives, in ms (0 when none were due). */
+  readonly directiveApplyMs: number;
   readonly reports: readonly SeedReport[];
   /** The step was the epoch's last: `epochFigures()` and `statePacket()` describe that epoch. */
   readonly epochFinished: boolean;
@@ -220,7 +222,9 @@ export class Trainer {
         steps: 0,
       };
     }
+    const applyStart = performance.now();
     const { applied, refused } = await this.applyDirectives();
+    const directiveApplyMs = performance.now() - applyStart;
     if (this.stepInEpoch === 0) this.iterator = this.batches.epoch(this.epochIndex);
     const next = this.iterator?.next();
     if (!next || next.done) throw new Error(`epoch ${this.epochIndex}: the batch iterator ended early`);
@@ -263,7 +267,16 @@ export class Trainer {
     const epoch = this.epochIndex;
     const epochFinished = this.stepInEpoch === this.preset.stepsPerEpoch;
     if (epochFinished) this.finishEpoch();
-    return { epoch, globalStep: this.steps, loss: result.loss, applied, refused, reports, epochFinished };
+    return {
+      epoch,
+      globalStep: this.steps,
+      loss: result.loss,
+      applied,
+      refused,
+      directiveApplyMs,
+      reports,
+      epochFinished,
+    };
   }
 
   /** Loss and accuracy on the whole validation set, seeds wired as staged. */

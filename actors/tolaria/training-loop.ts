@@ -3,6 +3,7 @@ import { publishToStream } from "../../bus/jetstream/publish.ts";
 import { request } from "../../bus/typed.ts";
 import type { SystemStatePacket } from "../../contracts/messages/state.ts";
 import type { ActorContext } from "../runtime/actor-types.ts";
+import { BOUNDARY_METRICS } from "./boundary-metrics.ts";
 import type { DirectiveAcks } from "./directive-acks.ts";
 import { measureHardware } from "./hardware-context.ts";
 import type { RefusedDirective, Trainer } from "./trainer.ts";
@@ -50,11 +51,18 @@ export async function runTraining(
     for (const r of out.refused) reportRefused(ctx, r);
     counts.directivesRefused += out.refused.length;
     acks.settle(out.applied, out.refused);
+    if (out.applied.length + out.refused.length > 0) {
+      ctx.telemetry.metric(BOUNDARY_METRICS.directiveApply, out.directiveApplyMs, {
+        unit: "ms",
+        attributes: { trainingRunId: run, step: String(out.globalStep) },
+      });
+    }
     for (const report of out.reports) {
       await publishToStream(ctx.bus, "seedReport", report, { params: { run } });
       counts.reportsPublished++;
     }
     if (out.epochFinished) {
+      const boundaryStart = performance.now();
       const validation = await trainer.validate();
       const hardware = await measureHardware();
       const { packet, assemblyMs } = trainer.statePacket(validation, hardware);
@@ -63,6 +71,10 @@ export async function runTraining(
       counts.epochs++;
       recordEpoch(ctx, trainer, out.epoch, validation, assemblyMs);
       await askTamiyo(ctx, packet, counts, signal);
+      ctx.telemetry.metric(BOUNDARY_METRICS.epochBoundary, performance.now() - boundaryStart, {
+        unit: "ms",
+        attributes: { trainingRunId: run, epoch: String(out.epoch) },
+      });
     }
     await yieldToEventLoop();
   }
@@ -93,13 +105,13 @@ function recordEpoch(
   assemblyMs: number,
 ): void {
   const f = trainer.epochFigures();
-  const attributes = { epoch: String(epoch) };
+  const attributes = { trainingRunId: ctx.runId, epoch: String(epoch) };
   ctx.telemetry.metric("tolaria.epoch.loss", f.loss, { attributes });
   ctx.telemetry.metric("tolaria.epoch.accuracy", f.accuracy, { attributes });
   ctx.telemetry.metric("tolaria.epoch.validation_loss", validation.loss, { attributes });
   ctx.telemetry.metric("tolaria.epoch.validation_accuracy", validation.accuracy, { attributes });
   ctx.telemetry.metric("tolaria.model.parameter_count", trainer.parameterCount, { attributes });
-  ctx.telemetry.metric("tolaria.packet.assembly_ms", assemblyMs, { unit: "ms", attributes });
+  ctx.telemetry.metric(BOUNDARY_METRICS.stateAssembly, assemblyMs, { unit: "ms", attributes });
   ctx.log.info(
     { epoch, loss: f.loss, accuracy: f.accuracy, validation, parameters: trainer.parameterCount },
     "epoch finished",

@@ -44,6 +44,7 @@ const summarySubjects = [
   { key: "seedReport", type: "SeedReport" },
   { key: "seedState", type: "SeedState" },
   { key: "statePacket", type: "SystemStatePacket" },
+  { key: "decision", type: "TamiyoDecision" },
 ] as const;
 
 /**

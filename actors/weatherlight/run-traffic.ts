@@ -8,6 +8,7 @@ export const runLevelSubjects = [
   "seedReport",
   "seedState",
   "statePacket",
+  "decision",
   "fieldReport",
   "emergency",
 ] as const satisfies readonly SubjectKey[];
