@@ -16,6 +16,7 @@ import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
+import { BOUNDARY_METRICS } from "./boundary-metrics.ts";
 import { graftDirective } from "./directive-fixture.ts";
 import { createTolariaActor } from "./main.ts";
 
@@ -74,6 +75,21 @@ describe("the tolaria actor in this process (real nats-server)", () => {
         })),
       );
       expect(timeouts.every((e) => e.level === TelemetryLevel.WARNING)).toBe(true);
+      for (const name of [
+        BOUNDARY_METRICS.stateAssembly,
+        BOUNDARY_METRICS.decisionRoundTrip,
+        BOUNDARY_METRICS.epochBoundary,
+      ]) {
+        const points = s.packets.flatMap((p) => p.metrics.filter((m) => m.name === name));
+        expect(
+          points.map((m) => m.attributes?.epoch),
+          name,
+        ).toEqual(packets.map((p) => String(p.currentEpoch)));
+        expect(
+          points.every((m) => m.attributes?.trainingRunId === s.run && m.value >= 0),
+          name,
+        ).toBe(true);
+      }
       expect(s.events("tolaria.job.selected")[0]?.attributes).toMatchObject({
         job: spiralsGrowthPreset.name,
         defaulted: "true",

@@ -125,8 +125,15 @@ async function askTamiyo(
   signal: AbortSignal,
 ): Promise<void> {
   const timeoutMs = ctx.settings().timeouts.decisionDeadlineMs;
+  const sent = performance.now();
+  const roundTrip = (): void =>
+    ctx.telemetry.metric(BOUNDARY_METRICS.decisionRoundTrip, performance.now() - sent, {
+      unit: "ms",
+      attributes: { trainingRunId: packet.trainingRunId, epoch: String(packet.currentEpoch) },
+    });
   try {
     const decision = await request(ctx.bus, "tamiyoEvaluate", packet, { timeoutMs, signal });
+    roundTrip();
     counts.decisionsReceived++;
     const detail =
       decision.outcome === "noAction"
@@ -137,6 +144,7 @@ async function askTamiyo(
       "tamiyo decision received",
     );
   } catch (err) {
+    roundTrip();
     counts.decisionTimeouts++;
     ctx.telemetry.metric("tolaria.decision.timeouts", counts.decisionTimeouts);
     ctx.telemetry.event("tolaria.decision.timeout", {
