@@ -4,7 +4,6 @@ import type { AdaptationCommand } from "../contracts/messages/command.ts";
 import type { SeedDirective } from "../contracts/messages/seed.ts";
 import type { SystemStatePacket } from "../contracts/messages/state.ts";
 import type { TelemetryEvent } from "../contracts/messages/telemetry.ts";
-import type { WorkerSettingsInput } from "../contracts/messages/worker-settings.ts";
 import { subjectFor } from "../contracts/subjects.ts";
 import { spiralsGrowthPreset } from "../nn/presets/spirals-growth.ts";
 import { actorStage } from "../test/actor-stage.ts";
@@ -20,12 +19,6 @@ import { actor as urza } from "./urza/main.ts";
 
 const fixture = useNatsServer();
 const KEY = "control-loop-test-signing-key";
-
-/**
- * The worker settings written before the actors start (Weatherlight writes them from its
- * configuration): the schema's 50 ms decision deadline is too tight for four actors sharing two cores.
- */
-const SETTINGS: WorkerSettingsInput = { timeouts: { decisionDeadlineMs: 2_000 } };
 
 const GROWTH = ["GERMINATED", "TRAINING", "BLENDING", "SHADOWING", "PROBATIONARY", "FOSSILIZED"];
 
@@ -43,7 +36,7 @@ describe("the control loop: urza, kasmina, tamiyo and tolaria in this process on
   it("grows a seed on the default job: GERMINATED → … → FOSSILIZED, accuracy above the germination epoch's, every command applied or rejected with a reason, no decision timeout", async () => {
     const started = performance.now();
     const s = await actorStage(fixture, "loop", { signingKey: KEY });
-    await bootstrapSettings(s.bus, SETTINGS);
+    await bootstrapSettings(s.bus, {});
     const events: TelemetryEvent[] = [];
     const commands: AdaptationCommand[] = [];
     const directives: SeedDirective[] = [];

@@ -69,6 +69,7 @@ describe("subject registry", () => {
     expect(runLevel.map(([k]) => k).sort()).toEqual(
       [
         "command",
+        "decision",
         "emergency",
         "fieldReport",
         "seedDirective",
@@ -86,10 +87,17 @@ describe("subject registry", () => {
       expect(s.pattern.split(".")[1], key).toBe("{run}");
       expect(s.runField, key).not.toBeUndefined();
       if (s.runField === null || s.runField === undefined) continue;
-      const shape = (messageSchemas[s.message] as unknown as { shape?: Record<string, unknown> }).shape;
-      expect(shape !== undefined && Object.hasOwn(shape, s.runField), `${s.message}.${s.runField}`).toBe(
-        true,
-      );
+      // A union (TamiyoDecision) must carry the field in every option.
+      const schema = messageSchemas[s.message] as unknown as {
+        shape?: Record<string, unknown>;
+        options?: { shape: Record<string, unknown> }[];
+      };
+      const shapes =
+        schema.options?.map((o) => o.shape) ?? (schema.shape !== undefined ? [schema.shape] : []);
+      expect(shapes.length, s.message).toBeGreaterThan(0);
+      for (const shape of shapes) {
+        expect(Object.hasOwn(shape, s.runField), `${s.message}.${s.runField}`).toBe(true);
+      }
     }
   });
 

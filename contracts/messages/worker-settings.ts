@@ -38,7 +38,8 @@ export const WorkerSettings = z
       .prefault({}),
     timeouts: z
       .strictObject({
-        decisionDeadlineMs: ms(1, 60_000, 50),
+        /** Tolaria's wait for Tamiyo's decision per epoch (the original's tamiyo_timeout_s, 2 s). */
+        decisionDeadlineMs: ms(1, 60_000, 2_000),
         prefetchDeadlineMs: ms(1, 120_000, 2_000),
         heartbeatMissedAfterMs: ms(100, 600_000, 5_000),
       })
