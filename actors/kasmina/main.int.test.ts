@@ -68,6 +68,16 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 
 
 /** A GERMINATE of SEED in run `run`, signed with `key`. */
 function germinate(run: string, commandId: string, key: string): AdaptationCommand {
+  return seedCommand(run, commandId, key, SeedOperation.GERMINATE);
+}
+
+/** A seed command of `operation` on SEED in run `run`, signed with `key`. */
+function seedCommand(
+  run: string,
+  commandId: string,
+  key: string,
+  operation: typeof SeedOperation.GERMINATE | typeof SeedOperation.CULL,
+): AdaptationCommand {
   return sign(
     "AdaptationCommand",
     {
@@ -80,8 +90,8 @@ function germinate(run: string, commandId: string, key: string): AdaptationComma
       issuedBy: "tamiyo",
       payload: {
         kind: "seed",
-        operation: SeedOperation.GERMINATE,
-        blueprintId: "bp-mlp",
+        operation,
+        ...(operation === SeedOperation.GERMINATE ? { blueprintId: "bp-mlp" } : {}),
         blendMode: BlendMode.CONVEX,
         alpha: 0,
         schedule: { shape: BlendSchedule.TANH, steps: 20, start: 0, end: 1 },
@@ -191,6 +201,35 @@ describe("the kasmina actor in this process (real nats-server)", () => {
         },
         { trainingRunId: s.run, seedId: SEED, from: "TRAINING", to: "BLENDING", reason: expect.any(String) },
       ]);
+      h.drain("test done");
+      expect(await h.done).toBe(ActorExitCode.ok);
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  }, 40_000);
+
+  it("rejects a command asking an illegal transition with its reason, never clamped, and runs on", async () => {
+    const s = await stage();
+    const h = startActor(actor, { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "kasmina running");
+      await sendCommand(s, seedCommand(s.run, "cmd-cull-dormant", KEY, SeedOperation.CULL));
+      await until(() => s.events("kasmina.command.rejected").length === 1, "the rejection");
+      const [rejection] = s.events("kasmina.command.rejected");
+      expect(rejection?.attributes).toMatchObject({
+        reason: "illegal_transition",
+        commandId: "cmd-cull-dormant",
+        trainingRunId: s.run,
+      });
+      expect(rejection?.description).toContain(`seed ${SEED}: illegal lifecycle transition DORMANT → CULLED`);
+      expect(s.events("kasmina.seed.transition")).toEqual([]);
+      expect((await directives(s)).count).toBe(0);
+
+      await sendCommand(s, germinate(s.run, "cmd-after", KEY));
+      await until(async () => (await directives(s)).count === 1, "the graft directive after the rejection");
+      expect((await directives(s)).last).toMatchObject({ action: "graft", commandId: "cmd-after" });
       h.drain("test done");
       expect(await h.done).toBe(ActorExitCode.ok);
     } finally {
