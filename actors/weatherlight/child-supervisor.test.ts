@@ -174,6 +174,32 @@ describe("ChildSupervisor (real processes)", { timeout: 90_000 }, () => {
     expect(supervisor.children()[0]?.exit).toBeUndefined();
   });
 
+  it("a restart not ready within readyTimeoutMs is stopped and decided about again", async () => {
+    const onceFile = join(mkdtempSync(join(tmpdir(), "wl-late-")), "once");
+    const { supervisor, events, childEvents, spawns } = await supervise(
+      [spec("a", { onceFile, readyOnlyOnce: "1" })],
+      { readyTimeoutMs: 1_500, policy: { restartIntensity: 2 } },
+    );
+    const [first] = spawns("a");
+    if (first === undefined) throw new Error("a was not spawned");
+    process.kill(first, "SIGKILL");
+    const late = "a did not become ready after its restart: not ready within 1500 ms";
+    expect(await supervisor.outcome).toEqual({
+      kind: "degraded",
+      actor: "a",
+      reason: `restart intensity exceeded: 2 restarts within 60000 ms, then ${late}`,
+    });
+    expect(events.map((e) => (e.kind === "restarting" ? e.cause : e.kind))).toEqual([
+      "a was killed by SIGKILL",
+      late,
+      "degraded",
+    ]);
+    const [, second, third] = spawns("a");
+    for (const pid of [second, third]) {
+      expect(childEvents).toContainEqual(expect.objectContaining({ type: "exited", pid, requested: true }));
+    }
+  });
+
   it("the run owner's normal end settles owner-finished and is not restarted", async () => {
     const { supervisor, events, spawns } = await supervise([
       spec("a"),

@@ -9,7 +9,8 @@
  * - `beatEveryMs=N`: prints `beat` on stdout every N ms (a heartbeat stand-in);
  * - `silentAfterMs=N`: stops the beats after N ms and stays alive (a hung actor);
  * - `onceFile=<path>`: `exitAfterMs` and `silentAfterMs` apply only to the first start (the one that
- *   creates the file); a restart finding the file behaves.
+ *   creates the file); a restart finding the file behaves;
+ * - `readyOnlyOnce=1` (with `onceFile`): a restart finding the file never prints `ready`.
  * On SIGTERM (otherwise) it prints `draining` on stderr, 100 ms later `drained` on stdout, and exits 0.
  */
 import { existsSync, writeFileSync } from "node:fs";
@@ -20,12 +21,13 @@ const esper = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.s
 process.stdout.write(`env ${JSON.stringify(esper)}\n`);
 process.stdout.write(`pid ${process.pid}\n`);
 const keepAlive = setInterval(() => undefined, 1_000);
-if (opts.get("neverReady") !== "1") {
-  setTimeout(() => process.stdout.write("ready\n"), Number(opts.get("readyAfterMs") ?? "0"));
-}
 const onceFile = opts.get("onceFile");
 const misbehaves = onceFile === undefined || !existsSync(onceFile);
 if (onceFile !== undefined && misbehaves) writeFileSync(onceFile, `${process.pid}`);
+const readyNever = opts.get("neverReady") === "1" || (opts.get("readyOnlyOnce") === "1" && !misbehaves);
+if (!readyNever) {
+  setTimeout(() => process.stdout.write("ready\n"), Number(opts.get("readyAfterMs") ?? "0"));
+}
 const beatEvery = opts.get("beatEveryMs");
 if (beatEvery !== undefined) {
   const beats = setInterval(() => process.stdout.write("beat\n"), Number(beatEvery));
