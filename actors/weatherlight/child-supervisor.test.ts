@@ -200,6 +200,22 @@ describe("ChildSupervisor (real processes)", { timeout: 90_000 }, () => {
     }
   });
 
+  it("stop() during a restart's backoff abandons it: no respawn, outcome stopped", async () => {
+    const { supervisor, events, spawns } = await supervise([spec("a")], {
+      policy: { backoffBaseMs: 5_000, backoffMaxMs: 5_000 },
+    });
+    const [first] = spawns("a");
+    if (first === undefined) throw new Error("a was not spawned");
+    process.kill(first, "SIGKILL");
+    await waitFor(() => events.some((e) => e.kind === "restarting"));
+    const startedMs = Date.now();
+    await supervisor.stop();
+    expect(Date.now() - startedMs).toBeLessThan(2_000);
+    expect(await supervisor.outcome).toEqual({ kind: "stopped" });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(spawns("a")).toHaveLength(1);
+  });
+
   it("the run owner's normal end settles owner-finished and is not restarted", async () => {
     const { supervisor, events, spawns } = await supervise([
       spec("a"),
