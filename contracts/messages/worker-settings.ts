@@ -78,6 +78,21 @@ export const WorkerSettings = z
         shutdownGraceMs: ms(0, 600_000, 30_000),
         /** How long a child actor has, from its spawn, to report itself running by heartbeat. */
         readyTimeoutMs: ms(1_000, 600_000, 60_000),
+        /** Restart intensity (OTP): at most this many child restarts within `restartPeriodMs`; one more → degraded. */
+        restartIntensity: z.number().int().min(0).max(1_000).default(5),
+        /** The sliding window of `restartIntensity`. */
+        restartPeriodMs: ms(1_000, 86_400_000, 60_000),
+        /** The first restart delay of a child; each further restart within the period multiplies it by `backoffFactor`. */
+        backoffBaseMs: ms(0, 600_000, 250),
+        /** The longest restart delay, jitter included. */
+        backoffMaxMs: ms(0, 600_000, 10_000),
+        backoffFactor: z.number().min(1).max(10).default(2),
+        /** Random extra delay, as a fraction of the delay (uniform in [0, jitter·delay)), so restarts do not march in step. */
+        backoffJitter: z.number().min(0).max(1).default(0.25),
+      })
+      .refine((s) => s.backoffMaxMs >= s.backoffBaseMs, {
+        path: ["backoffMaxMs"],
+        message: "must be at least backoffBaseMs",
       })
       .prefault({}),
   })
