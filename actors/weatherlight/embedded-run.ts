@@ -1,19 +1,15 @@
 import { removeRunConsumers } from "../../bus/jetstream/run-consumers.ts";
 import type { ActorContext } from "../runtime/actor-types.ts";
 import type { LogLevel } from "../runtime/logger.ts";
-import {
-  type ActorChild,
-  type ActorChildSpec,
-  actorCommand,
-  type ChildCommand,
-  type ChildEvent,
-  type ChildExit,
-} from "./child-processes.ts";
+import { type ActorChildSpec, actorCommand, type ChildCommand, type ChildEvent } from "./child-processes.ts";
+import { ChildSupervisor } from "./child-supervisor.ts";
+import { busHeartbeats } from "./child-supervisor-heartbeats.ts";
 import { heartbeatReadiness } from "./heartbeat-readiness.ts";
+import { RestartPolicy } from "./restart-policy.ts";
 import { RunDirectory, type RunDirectoryLocation } from "./run-directory.ts";
-import { actorEvent, type RunEvent } from "./run-events.ts";
+import { actorEvent, type RunEvent, supervisionEvent } from "./run-events.ts";
 import { followRun } from "./run-follower.ts";
-import { startInOrder, stopInReverse } from "./start-order.ts";
+import { stopInReverse } from "./start-order.ts";
 import type { RunOutcome, RunSummary } from "./summary-schema.ts";
 
 /** The actors of an embedded run, in start order (each needs the ones before it). */
@@ -56,16 +52,13 @@ export function childInstanceId(actor: string, runId: string): string {
   return `${actor}-${runId}`.slice(0, 128);
 }
 
-interface UnaskedExit {
-  readonly actor: string;
-  readonly exit: ChildExit;
-}
-
 /**
  * Runs one job: claims the run directory, follows the run (recording, summary), starts the children
- * in order (each once its heartbeat says running), waits for Tolaria's end, a child's unasked exit or
- * the drain, stops the children in reverse order, removes the run's durable consumers and writes the
- * summary. A child that dies is CRITICAL `weatherlight.child.died` and fails the run naming it.
+ * in order (each once its heartbeat says running) under a ChildSupervisor (a child that exits unasked
+ * or falls silent is restarted with backoff; a permanent failure or the restart intensity ends the
+ * run), waits for Tolaria's end, the end of supervision or the drain, stops the children in reverse
+ * order, removes the run's durable consumers and writes the summary. A run that fails is CRITICAL
+ * `weatherlight.run.failed` with the reason naming the child.
  */
 export async function runEmbedded(
   ctx: ActorContext,
@@ -78,10 +71,6 @@ export async function runEmbedded(
   const directory = await RunDirectory.create(location);
   const follower = await followRun({ bus: ctx.bus, runId, directory, startedAtMs, onEvent: options.onEvent });
 
-  let reportDeath: (exit: UnaskedExit) => void = () => {};
-  const died = new Promise<UnaskedExit>((resolve) => {
-    reportDeath = resolve;
-  });
   const onChildEvent = (event: ChildEvent): void => {
     if (event.type === "output") {
       options.onChildOutput(event);
@@ -89,7 +78,6 @@ export async function runEmbedded(
     }
     const runEvent = actorEvent(event, Date.now());
     if (runEvent !== undefined) options.onEvent(runEvent);
-    if (event.type === "exited" && !event.requested) reportDeath({ actor: event.actor, exit: event.exit });
   };
 
   const settings = ctx.settings();
@@ -110,22 +98,29 @@ export async function runEmbedded(
       ...(options.fashionMnistDir !== undefined ? { fashionMnistDir: options.fashionMnistDir } : {}),
     },
   }));
-
-  const readiness = heartbeatReadiness(ctx.bus, (actor) => childInstanceId(actor, runId));
+  const instanceOf = (actor: string): string => childInstanceId(actor, runId);
+  const readiness = heartbeatReadiness(ctx.bus, instanceOf);
   const announcedReadiness = async (actor: string, signal: AbortSignal): Promise<void> => {
     await readiness(actor, signal);
     options.onEvent({ kind: "actor", atMs: Date.now(), actor, state: "ready", detail: "running" });
   };
-  let children: ActorChild[] = [];
+
+  let supervisor: ChildSupervisor | undefined;
   let end: { outcome: RunOutcome; reason: string };
   try {
-    children = await startInOrder(specs, announcedReadiness, {
+    supervisor = await ChildSupervisor.start(specs, {
+      waitReady: announcedReadiness,
+      heartbeats: busHeartbeats(ctx.bus, instanceOf),
+      policy: new RestartPolicy(settings.supervisor, Date.now, Math.random),
+      endsRun: (actor, exit) => actor === RUN_OWNER && exit.code === 0,
       readyTimeoutMs: settings.supervisor.readyTimeoutMs,
+      heartbeatMissedAfterMs: settings.timeouts.heartbeatMissedAfterMs,
       stopGraceMs: childGraceMs,
-      onEvent: onChildEvent,
+      onChildEvent,
+      onEvent: (event) => options.onEvent(supervisionEvent(event, Date.now())),
       signal: ctx.signal,
     });
-    end = await awaitEnd(ctx, died, children);
+    end = await awaitEnd(ctx, supervisor);
   } catch (error) {
     end = ctx.signal.aborted
       ? { outcome: "stopped", reason: "stopped before every actor was ready" }
@@ -138,7 +133,8 @@ export async function runEmbedded(
       attributes: { trainingRunId: runId },
     });
   }
-  await stopInReverse(children, childGraceMs);
+  await supervisor?.stop();
+  await stopInReverse(supervisor?.children() ?? [], childGraceMs);
   await removeRunConsumers(ctx.bus, runId);
   const endedAtMs = Date.now();
   const { summary } = await follower.finish({ ...end, endedAtMs });
@@ -152,32 +148,27 @@ export async function runEmbedded(
   return { ...end, directory: directory.paths.dir, summary };
 }
 
-/** Waits for the run's end: Tolaria exits by itself, another child dies, or the supervisor drains. */
+/** Waits for the run's end: Tolaria finishes, supervision gives up or degrades, or the supervisor drains. */
 async function awaitEnd(
   ctx: ActorContext,
-  died: Promise<UnaskedExit>,
-  children: readonly ActorChild[],
+  supervisor: ChildSupervisor,
 ): Promise<{ outcome: RunOutcome; reason: string }> {
   const drained = new Promise<"drained">((resolve) => {
     if (ctx.signal.aborted) resolve("drained");
     else ctx.signal.addEventListener("abort", () => resolve("drained"), { once: true });
   });
-  const first = await Promise.race([died, drained]);
+  const first = await Promise.race([supervisor.outcome, drained]);
   if (first === "drained") return { outcome: "stopped", reason: "stopped by request before the job ended" };
-  const { actor, exit } = first;
-  if (actor === RUN_OWNER && exit.code === 0) return { outcome: "completed", reason: "job complete" };
-  const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-  const last = children
-    .find((c) => c.name === actor)
-    ?.stderrTail()
-    .at(-1);
-  const reason = `${actor} ${how} before the job ended${last !== undefined ? `: ${last}` : ""}`;
-  ctx.telemetry.event("weatherlight.child.died", {
-    level: "CRITICAL",
-    description: reason,
-    attributes: { trainingRunId: ctx.runId, actor },
-  });
-  return { outcome: "failed", reason };
+  switch (first.kind) {
+    case "owner-finished":
+      return { outcome: "completed", reason: "job complete" };
+    case "gave-up":
+      return { outcome: "failed", reason: first.reason };
+    case "degraded":
+      return { outcome: "failed", reason: `degraded: ${first.reason}` };
+    case "stopped":
+      return { outcome: "stopped", reason: "supervision stopped before the job ended" };
+  }
 }
 
 function requiredSigningKey(ctx: ActorContext): string {

@@ -1,4 +1,5 @@
 import type { ChildEvent } from "./child-processes.ts";
+import type { SupervisionEvent } from "./child-supervisor.ts";
 import type { RunOutcome, StageName } from "./summary-schema.ts";
 
 /** A seed and its stage, as shown on the progress line. */
@@ -59,7 +60,18 @@ export type RunEvent =
       readonly kind: "actor";
       readonly atMs: number;
       readonly actor: string;
-      readonly state: "spawned" | "ready" | "stopping" | "killed" | "exited" | "error";
+      readonly state:
+        | "spawned"
+        | "ready"
+        | "stopping"
+        | "killed"
+        | "exited"
+        | "error"
+        | "silent"
+        | "restarting"
+        | "restarted"
+        | "gave-up"
+        | "degraded";
       readonly detail: string;
     }
   | {
@@ -69,6 +81,31 @@ export type RunEvent =
       readonly reason: string;
       readonly wallTimeMs: number;
     };
+
+/** The run event of a supervision decision about a child. */
+export function supervisionEvent(event: SupervisionEvent, atMs: number): RunEvent {
+  const base = { kind: "actor", atMs, actor: event.actor } as const;
+  switch (event.kind) {
+    case "silent":
+      return {
+        ...base,
+        state: "silent",
+        detail: `no heartbeat for ${event.silentForMs} ms (pid ${event.pid})`,
+      };
+    case "restarting":
+      return {
+        ...base,
+        state: "restarting",
+        detail: `restart ${event.attempt} in ${event.delayMs} ms after: ${event.cause}`,
+      };
+    case "restarted":
+      return { ...base, state: "restarted", detail: `restart ${event.attempt} ready (pid ${event.pid})` };
+    case "gave-up":
+      return { ...base, state: "gave-up", detail: event.reason };
+    case "degraded":
+      return { ...base, state: "degraded", detail: event.reason };
+  }
+}
 
 /** The run event of a child's lifecycle event; undefined for its output lines. */
 export function actorEvent(event: ChildEvent, atMs: number): RunEvent | undefined {
