@@ -228,6 +228,17 @@ describe("ChildSupervisor (real processes)", { timeout: 90_000 }, () => {
     expect(supervisor.children()[0]?.exit).toBeUndefined();
   });
 
+  it("a child that cannot be restarted gives up at its first unasked exit, naming why", async () => {
+    const { supervisor, events, spawns } = await supervise(
+      [spec("a"), spec("owner", { exitAfterMs: "300", exitCode: "1" })],
+      { cannotRestart: (actor) => (actor === "owner" ? "its run cannot resume" : undefined) },
+    );
+    const reason = "owner exited with code 1 (crashed): its run cannot resume";
+    expect(await supervisor.outcome).toEqual({ kind: "gave-up", actor: "owner", reason });
+    expect(events).toEqual([{ kind: "gave-up", actor: "owner", reason }]);
+    expect(spawns("owner")).toHaveLength(1);
+  });
+
   it("a child stopped by someone else (the run's stop) is not restarted", async () => {
     const { supervisor, events, spawns } = await supervise([spec("a"), spec("b")]);
     await supervisor.children()[1]?.stop(5_000);

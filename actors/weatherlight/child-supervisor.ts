@@ -49,6 +49,11 @@ export interface ChildSupervisorOptions {
   readonly policy: RestartPolicy;
   /** Whether this exit of `actor` is the normal end of the run (Tolaria with code 0): not restarted, outcome `owner-finished`. */
   readonly endsRun: (actor: string, exit: ChildExit) => boolean;
+  /**
+   * Why `actor` cannot be restarted at all (e.g. Tolaria, whose run cannot resume yet), or undefined
+   * when it can; a failure of such a child gives up at once. Default: every child can be restarted.
+   */
+  readonly cannotRestart?: (actor: string) => string | undefined;
   /** Worker settings `supervisor.readyTimeoutMs`: how long a (re)spawned child has to become ready. */
   readonly readyTimeoutMs: number;
   /** Worker settings `timeouts.heartbeatMissedAfterMs`: silence after which a ready child is stopped and restarted. */
@@ -190,6 +195,13 @@ export class ChildSupervisor {
           await slot.child.stop(this.options.stopGraceMs);
         }
         if (this.settled) return;
+        const fixed = this.options.cannotRestart?.(actor);
+        if (fixed !== undefined) {
+          const reason = `${describeFailure(actor, failure)}: ${fixed}`;
+          this.options.onEvent({ kind: "gave-up", actor, reason });
+          this.finish({ kind: "gave-up", actor, reason });
+          return;
+        }
         const decision = this.options.policy.decide(actor, failure);
         if (decision.action === "give-up") {
           this.options.onEvent({ kind: "gave-up", actor, reason: decision.reason });

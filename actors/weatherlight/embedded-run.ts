@@ -113,6 +113,10 @@ export async function runEmbedded(
       heartbeats: busHeartbeats(ctx.bus, instanceOf),
       policy: new RestartPolicy(settings.supervisor, Date.now, Math.random),
       endsRun: (actor, exit) => actor === RUN_OWNER && exit.code === 0,
+      cannotRestart: (actor) =>
+        actor === RUN_OWNER
+          ? "a restarted Tolaria cannot resume the run yet (no checkpoint restore)"
+          : undefined,
       readyTimeoutMs: settings.supervisor.readyTimeoutMs,
       heartbeatMissedAfterMs: settings.timeouts.heartbeatMissedAfterMs,
       stopGraceMs: childGraceMs,

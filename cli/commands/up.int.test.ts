@@ -6,7 +6,7 @@ import { RunSummary } from "../../actors/weatherlight/summary-schema.ts";
 import { readRecording } from "../../bus/recording/reader.ts";
 import { resolveSubject } from "../../contracts/subjects.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
-import { type EsperResult, runEsper } from "../../test/esper-process.ts";
+import { type EsperResult, runEsper, startEsper } from "../../test/esper-process.ts";
 
 const fixture = useNatsServer();
 let dir: string;
@@ -95,6 +95,35 @@ describe("esper up (real processes, nats-server, onnxruntime, file system)", { t
       expect(summary.messages.rejected).toBe(0);
       expect(await recordedRuns(run, "uptwo")).toEqual(new Set([run]));
     }
+  });
+
+  it("restarts an actor SIGKILLed mid-run; the stack becomes operational again and the run completes", async () => {
+    const up = startEsper(
+      ["up", "--nats", fixture.server.url, "--run-dir", join(dir, "run-kill"), "--json"],
+      {
+        ESPER_NAMESPACE: "upkill",
+        ESPER_RUN_ID: "run-kill",
+        ESPER_SIGNING_KEY: "up-test-signing-key-0123456789",
+      },
+      240_000,
+    );
+    const kasmina = JSON.parse(
+      await up.waitForLine((l) => l.includes('"state":"spawned"') && l.includes('"actor":"kasmina"')),
+    ) as { detail: string };
+    await up.waitForLine((l) => l.includes('"state":"ready"') && l.includes('"actor":"tolaria"'));
+    process.kill(Number(kasmina.detail.replace("pid ", "")), "SIGKILL");
+    const result = await up.result;
+    expect(result.code, result.stderr).toBe(0);
+    const events = result.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const kasminaStates = events.filter((e) => e.actor === "kasmina").map((e) => e.state);
+    expect(kasminaStates).toEqual(
+      expect.arrayContaining(["exited", "restarting", "spawned", "ready", "restarted"]),
+    );
+    expect(kasminaStates.indexOf("restarted")).toBeGreaterThan(kasminaStates.indexOf("exited"));
+    expect((await summaryOf("run-kill")).outcome).toBe("completed");
   });
 
   it("without a reachable server, fails before starting any actor and says why", async () => {
