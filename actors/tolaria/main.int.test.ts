@@ -16,6 +16,7 @@ import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
+import { bootstrapSettings } from "../runtime/settings-bootstrap.ts";
 import { BOUNDARY_METRICS } from "./boundary-metrics.ts";
 import { graftDirective } from "./directive-fixture.ts";
 import { createTolariaActor } from "./main.ts";
@@ -30,7 +31,8 @@ type Stage = ActorStage;
 
 async function stage(resources: "all" | "settings only" = "all"): Promise<Stage> {
   const s = await actorStage(fixture, "tolaria", { resources, extraEnv: { ESPER_JOB: shortJob.name } });
-  // Tamiyo is subscribed but never answers: every evaluate request runs into its deadline.
+  // Tamiyo is subscribed but never answers: every evaluate request runs into its deadline, kept short.
+  if (resources === "all") await bootstrapSettings(s.bus, { timeouts: { decisionDeadlineMs: 50 } });
   const silentTamiyo = s.bus.nc.subscribe(concreteSubject(s.ns, "tamiyoEvaluate", undefined));
   await s.bus.nc.flush();
   return {
@@ -97,7 +99,7 @@ describe("the tolaria actor in this process (real nats-server)", () => {
     } finally {
       await s.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it("refuses a graft whose checksum does not match the stored artifact (CRITICAL, acked) and trains on", async () => {
     const s = await stage();
@@ -143,7 +145,7 @@ describe("the tolaria actor in this process (real nats-server)", () => {
     } finally {
       await s.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it("applies a graft whose kernel matches, acks it, and the packets show the seed training from epoch 0", async () => {
     const s = await stage();
@@ -174,7 +176,7 @@ describe("the tolaria actor in this process (real nats-server)", () => {
     } finally {
       await s.close();
     }
-  }, 30_000);
+  }, 60_000);
 
   it("an unknown ESPER_JOB fails preflight listing the known presets", async () => {
     const s = await stage();

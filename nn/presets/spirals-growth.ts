@@ -4,7 +4,9 @@ import type { ScriptedSchedule } from "./preset-run.ts";
 /**
  * The default job: two interleaved spirals (1.5 turns) that a host with a 4-unit tanh layer cannot
  * separate (validation accuracy plateaus near 0.6 within the first epochs). A wide ReLU layer grafted
- * at the slot after that layer takes it above 0.9. 640 steps of batch 32: a few seconds on one core.
+ * at the slot after that layer takes it above 0.9. 120 epochs of 40 steps of batch 32: the growth
+ * happens in the first dozen epochs, and the run is long enough (several seconds through `esper up`)
+ * to watch it and to restart a killed actor within it.
  */
 export const spiralsGrowthPreset: JobPreset = {
   name: "spirals-growth",
@@ -30,7 +32,7 @@ export const spiralsGrowthPreset: JobPreset = {
   initSeed: 7,
   optimizer: { kind: "adamw", lr: 0.02, weightDecay: 0 },
   batchSize: 32,
-  epochs: 16,
+  epochs: 120,
   stepsPerEpoch: 40,
   slotId: "s1",
   blueprint: { kind: "wide-single-layer", inputWidth: 4, hiddenWidth: 64, initSeed: 1 },
