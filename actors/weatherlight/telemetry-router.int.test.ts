@@ -27,7 +27,7 @@ let events: { eventId: string; opts: EventOptions }[] = [];
 let now = 0;
 let emergency: WorkerSettings["emergency"] = { tokenBucketCapacity: 100, tokenRefillPerMinute: 1 };
 
-function packet(i: number, priority: MessagePriority, source = "tolaria"): TelemetryPacket {
+function packet(i: number, priority: TelemetryPacket["priority"], source = "tolaria"): TelemetryPacket {
   return {
     packetId: `b${batch}-p${i}`,
     timestampMs: 1_000 + i,
