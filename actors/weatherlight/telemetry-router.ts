@@ -1,7 +1,8 @@
 import { BoundedRunner } from "../../bus/bounded-runner.ts";
 import type { BusConnection } from "../../bus/connection.ts";
 import { outgoingHeaders } from "../../bus/headers.ts";
-import { MessageTooLargeError, type StreamAck, storeEncoded } from "../../bus/jetstream/publish.ts";
+import type { StreamAck } from "../../bus/jetstream/publish.ts";
+import { StreamPublisher } from "../../bus/jetstream/stream-publisher.ts";
 import { fieldLabel } from "../../bus/metric-labels.ts";
 import { settlesWithin } from "../../bus/settles-within.ts";
 import { type BusSubscription, concreteSubject, listenTyped } from "../../bus/typed.ts";
@@ -34,7 +35,7 @@ export interface TelemetryRouterOptions {
   readonly queueCapacity?: number;
   /** Publish attempts per packet before it is reported as failed; default 3. */
   readonly publishAttempts?: number;
-  /** Deadline of one attempt (within it the bus retries a lost ack); default 2 000 ms. */
+  /** Deadline of one attempt's ack; default 2 000 ms. */
   readonly attemptDeadlineMs?: number;
   /** Pause before attempt n+1 is n times this; default 100 ms. */
   readonly retryDelayMs?: number;
@@ -85,7 +86,8 @@ export interface TelemetryRouter {
   stats(): TelemetryRouterStats;
   /**
    * Stops taking packets in, lets queued and in-flight ones be routed for up to `graceMs` (default
-   * 5 000), then discards what is still queued (counted, reported).
+   * 5 000), then discards what is still queued (counted, reported) and fails the acks still awaited
+   * (counted as publish failures, reported).
    */
   stop(graceMs?: number): Promise<void>;
 }
@@ -118,6 +120,7 @@ export function startTelemetryRouter(opts: TelemetryRouterOptions): TelemetryRou
     { capacity: settings.tokenBucketCapacity, refillPerMinute: settings.tokenRefillPerMinute },
     opts.now ?? Date.now,
   );
+  const publisher = new StreamPublisher(bus, attemptDeadlineMs);
   const subjects: Record<RouteDestination, string> = {
     normal: concreteSubject(bus.namespace, "telemetryNormal", undefined),
     emergency: concreteSubject(bus.namespace, "telemetryEmergency", undefined),
@@ -165,10 +168,9 @@ export function startTelemetryRouter(opts: TelemetryRouterOptions): TelemetryRou
       }
       let ack: StreamAck;
       try {
-        ack = await storeEncoded(bus, subjects[to], data, headers, attemptDeadlineMs);
+        ack = await publisher.store(subjects[to], data, headers);
       } catch (err) {
         lastError = err;
-        if (err instanceof MessageTooLargeError) break;
         continue;
       }
       stored[to]++;
@@ -282,7 +284,7 @@ export function startTelemetryRouter(opts: TelemetryRouterOptions): TelemetryRou
       byPriority: Object.fromEntries(byPriority),
       bySource: Object.fromEntries([...bySource].map(([k, v]) => [k, { ...v }])),
       queueDepth: runner.pending,
-      inFlight: runner.running,
+      inFlight: publisher.inFlight,
       dropped,
       discarded,
       publishRetries,
@@ -293,6 +295,7 @@ export function startTelemetryRouter(opts: TelemetryRouterOptions): TelemetryRou
       stopping ??= (async () => {
         await intake.stop(graceMs);
         if (!(await settlesWithin(runner.idle(), graceMs))) runner.discard();
+        publisher.close();
       })();
       return stopping;
     },
