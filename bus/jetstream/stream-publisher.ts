@@ -33,6 +33,7 @@ export class StreamPublisher {
   private readonly sub: Subscription;
   private readonly unregister: () => void;
   private next = 0;
+  private outbox: { id: number; subject: string; data: Uint8Array; headers: MsgHdrs }[] = [];
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -68,15 +69,26 @@ export class StreamPublisher {
     return new Promise<StreamAck>((resolve, reject) => {
       this.pending.set(id, { subject, messageId, expiresAt: Date.now() + this.deadlineMs, resolve, reject });
       this.sweeper ??= setInterval(() => this.sweep(), Math.min(250, this.deadlineMs)).unref();
-      try {
-        this.bus.nc.publish(subject, data, { reply: `${this.prefix}.${id}`, headers });
-      } catch (err) {
-        this.fail(id, err);
-        return;
-      }
-      this.bus.metrics.published(subject);
+      this.outbox.push({ id, subject, data, headers });
+      if (this.outbox.length === 1) setImmediate(this.send);
     });
   }
+
+  /** Publishes what `store` queued in this turn of the event loop, so the connection writes it at once. */
+  private readonly send = (): void => {
+    const batch = this.outbox;
+    this.outbox = [];
+    for (const o of batch) {
+      if (!this.pending.has(o.id)) continue;
+      try {
+        this.bus.nc.publish(o.subject, o.data, { reply: `${this.prefix}.${o.id}`, headers: o.headers });
+      } catch (err) {
+        this.fail(o.id, err);
+        continue;
+      }
+      this.bus.metrics.published(o.subject);
+    }
+  };
 
   /** Rejects every awaited ack and stops listening. Safe to call twice. */
   close(): void {

@@ -13,8 +13,8 @@ to stored), the router's counters. Exit code 1 when there is loss or the rate is
 
   --packets N          timed packets (default 50000)
   --warmup N           packets routed before timing (default 5000)
-  --window N           most packets published but not yet routed (default 4096)
-  --in-flight N        the router's unacked stream publishes (default 512)
+  --window N           most packets published but not yet routed (default 1024)
+  --in-flight N        the router's unacked stream publishes (default 256)
   --critical-every N   every N-th packet is CRITICAL, 0 for none (default 100)
   --json               print JSON (the only output format; accepted for explicitness)`;
 
@@ -33,8 +33,8 @@ export async function run(args: readonly string[]): Promise<number> {
       options: {
         packets: { type: "string", default: "50000" },
         warmup: { type: "string", default: "5000" },
-        window: { type: "string", default: "4096" },
-        "in-flight": { type: "string", default: "512" },
+        window: { type: "string", default: "1024" },
+        "in-flight": { type: "string", default: "256" },
         "critical-every": { type: "string", default: "100" },
         url: { type: "string" },
         json: { type: "boolean" },

@@ -1,6 +1,8 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { JsMsg } from "@nats-io/jetstream";
 import { nuid } from "@nats-io/transport-node";
 import {
@@ -13,11 +15,14 @@ import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
 import { type StreamKey, streamName } from "../../bus/jetstream/declarations.ts";
 import { ensureResources } from "../../bus/jetstream/ensure.ts";
 import { startLocalNatsServer } from "../../bus/server/local-nats-server.ts";
-import { publish } from "../../bus/typed.ts";
 import { decode } from "../../contracts/codec.ts";
-import { MessagePriority, TelemetryLevel } from "../../contracts/enums.ts";
-import type { TelemetryPacket } from "../../contracts/messages/telemetry.ts";
 import { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
+import {
+  type PublisherArgs,
+  type PublisherCommand,
+  type PublisherReport,
+  SENT_AT_METRIC,
+} from "./fanin-bench-publisher.ts";
 import { percentile, round } from "./stats.ts";
 
 /** The routed rate the issue asks for on this machine. */
@@ -71,61 +76,79 @@ export interface FaninBenchResult {
   readonly ok: boolean;
 }
 
-const SENT_AT_METRIC = "bench.fanin.sent_at_us";
-const SOURCES = ["tolaria", "kasmina", "tamiyo", "urza"] as const;
-
-/** Wall-clock microseconds since the epoch, finer than `Date.now()`. */
-function nowUs(): number {
-  return (performance.timeOrigin + performance.now()) * 1000;
-}
-
-function packetAt(run: string, i: number, criticalEvery: number): TelemetryPacket {
-  const critical = criticalEvery > 0 && i % criticalEvery === 0;
-  const source = SOURCES[i % SOURCES.length] as string;
-  return {
-    packetId: `${run}-${i}`,
-    timestampMs: Date.now(),
-    sourceSubsystem: source,
-    level: critical ? TelemetryLevel.CRITICAL : TelemetryLevel.INFO,
-    priority: critical ? MessagePriority.CRITICAL : MessagePriority.NORMAL,
-    metrics: [
-      { name: SENT_AT_METRIC, value: nowUs(), unit: "us" },
-      { name: `${source}.training.loss`, value: 1 / (i + 1) },
-    ],
-    events: [],
-    spans: [],
-  };
-}
+const PUBLISHER = fileURLToPath(new URL("./fanin-bench-publisher.ts", import.meta.url));
 
 function doneOf(s: TelemetryRouterStats): number {
   return s.stored.normal + s.stored.emergency + s.publishFailures + s.dropped + s.discarded;
 }
 
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** The load process: its reports in arrival order and a way to wait for one. */
+class PublisherProcess {
+  private readonly reports: PublisherReport[] = [];
+  private waiter: (() => void) | undefined;
+  readonly exited: Promise<number | null>;
 
-/** Publishes packets [from, to) keeping at most `window` unrouted; resolves when all of them are routed. */
+  constructor(readonly child: ChildProcess) {
+    child.on("message", (r: PublisherReport) => {
+      this.reports.push(r);
+      this.waiter?.();
+    });
+    this.exited = new Promise((resolve) => child.on("exit", (code) => resolve(code)));
+    void this.exited.then(() => this.waiter?.());
+  }
+
+  static start(args: PublisherArgs): PublisherProcess {
+    const child = spawn(process.execPath, ["--import", "tsx", PUBLISHER, JSON.stringify(args)], {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    return new PublisherProcess(child);
+  }
+
+  send(cmd: PublisherCommand): void {
+    this.child.send(cmd);
+  }
+
+  /** Waits for a report of `type`, failing when the process exits first. */
+  async next(type: PublisherReport["type"]): Promise<void> {
+    for (;;) {
+      const i = this.reports.findIndex((r) => r.type === type);
+      if (i >= 0) {
+        this.reports.splice(i, 1);
+        return;
+      }
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        throw new Error(
+          `fan-in publisher exited (${this.child.exitCode ?? this.child.signalCode}) before '${type}'`,
+        );
+      await new Promise<void>((r) => {
+        this.waiter = r;
+      });
+    }
+  }
+}
+
+/** Has packets [from, to) published, telling the publisher the routed count; resolves when all are routed. */
 async function drive(
-  publisher: BusConnection,
+  publisher: PublisherProcess,
   router: TelemetryRouter,
-  run: string,
   from: number,
   to: number,
-  opts: FaninBenchOptions,
-  sentAt: Map<string, number>,
 ): Promise<void> {
-  const base = doneOf(router.stats());
-  const routed = (): number => doneOf(router.stats()) - base;
-  let next = from;
-  while (next < to) {
-    const room = Math.min(opts.window - (next - from - routed()), to - next, 512);
-    for (let k = 0; k < room; k++, next++) {
-      const packet = packetAt(run, next, opts.criticalEvery);
-      sentAt.set(packet.packetId, packet.metrics[0]?.value as number);
-      publish(publisher, "telemetryRaw", packet, { params: { actor: packet.sourceSubsystem } });
-    }
-    await tick();
-  }
-  while (routed() < to - from) await tick();
+  publisher.send({ type: "publish", from, to });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const routed = doneOf(router.stats());
+      publisher.send({ type: "routed", count: routed });
+      if (routed >= to) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 2);
+    void publisher.exited.then((code) => {
+      clearInterval(timer);
+      reject(new Error(`fan-in publisher exited (${code}) while publishing`));
+    });
+  });
 }
 
 /** The message count of stream `key` (stream info) and its messages, read through an ordered consumer. */
@@ -161,10 +184,9 @@ export async function runFaninBench(opts: FaninBenchOptions): Promise<FaninBench
   const url = opts.url ?? (server?.url as string);
   const namespace = `fanin${nuid.next().slice(-8).toLowerCase()}`;
   let routerBus: BusConnection | undefined;
-  let publisher: BusConnection | undefined;
+  let publisher: PublisherProcess | undefined;
   try {
     routerBus = await connectBus({ servers: url, name: "weatherlight-fanin", namespace });
-    publisher = await connectBus({ servers: url, name: "fanin-publisher", namespace });
     await ensureResources(routerBus);
     const events = new Map<string, number>();
     const settings = WorkerSettings.parse({});
@@ -177,12 +199,18 @@ export async function runFaninBench(opts: FaninBenchOptions): Promise<FaninBench
     // The router's subscription must be registered at the server before the first raw publish.
     await routerBus.nc.flush();
     const run = nuid.next();
-    const sentAt = new Map<string, number>();
-    await drive(publisher, router, run, 0, opts.warmup, opts, sentAt);
-    sentAt.clear();
+    publisher = PublisherProcess.start({
+      url,
+      namespace,
+      run,
+      window: opts.window,
+      criticalEvery: opts.criticalEvery,
+    });
+    await publisher.next("ready");
+    if (opts.warmup > 0) await drive(publisher, router, 0, opts.warmup);
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    await drive(publisher, router, run, opts.warmup, opts.warmup + opts.packets, opts, sentAt);
+    await drive(publisher, router, opts.warmup, opts.warmup + opts.packets);
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     await router.stop();
@@ -193,8 +221,11 @@ export async function runFaninBench(opts: FaninBenchOptions): Promise<FaninBench
     const latencies: number[] = [];
     for (const m of [...normal.messages, ...emergency.messages]) {
       const packet = decode("TelemetryPacket", m.data);
-      const sent = sentAt.get(packet.packetId);
-      if (sent !== undefined) latencies.push((Number(m.timestampNanos / 1000n) - sent) / 1000);
+      const index = Number(packet.packetId.slice(run.length + 1));
+      const sent = packet.metrics.find((p) => p.name === SENT_AT_METRIC)?.value;
+      if (sent === undefined)
+        throw new Error(`fan-in bench: stored packet ${packet.packetId} has no ${SENT_AT_METRIC}`);
+      if (index >= opts.warmup) latencies.push((Number(m.timestampNanos / 1000n) - sent) / 1000);
     }
     latencies.sort((a, b) => a - b);
     if (latencies.length === 0) throw new Error("fan-in bench: no timed packet found in the streams");
@@ -228,7 +259,10 @@ export async function runFaninBench(opts: FaninBenchOptions): Promise<FaninBench
       ok: published === total && met,
     };
   } finally {
-    await publisher?.close();
+    if (publisher !== undefined && publisher.child.exitCode === null) {
+      publisher.send({ type: "exit" });
+      await publisher.exited;
+    }
     await routerBus?.close();
     await server?.stop();
     if (storeDir !== undefined) await rm(storeDir, { recursive: true, force: true });
