@@ -81,7 +81,7 @@ async function routed(r: TelemetryRouter, count: number): Promise<void> {
   await vi.waitFor(
     () => {
       const s = r.stats();
-      expect(s.stored.normal + s.stored.emergency + s.publishFailures + s.dropped).toBe(count);
+      expect(s.stored.normal + s.stored.emergency + s.publishFailures + s.dropped + s.discarded).toBe(count);
     },
     { timeout: 15_000, interval: 20 },
   );
@@ -231,5 +231,31 @@ describe("telemetry router", () => {
     expect(s.stored.normal + s.dropped).toBe(200);
     expect(await storedCount("telemetryNormal")).toBe(s.stored.normal);
     expect(events.filter((e) => e.eventId === "weatherlight.telemetry.dropped")[0]?.opts.level).toBe("ERROR");
+  });
+
+  it("stop discards what is still queued after the grace and fails the awaited acks, all counted", async () => {
+    const r = start({ maxInFlight: 1, attemptDeadlineMs: 30_000, retryDelayMs: 10 });
+    const jsm = await jetStreamManagerOf(t.bus);
+    await jsm.streams.delete(streamName(t.ns, "telemetryNormal"));
+    const silent = t.bus.nc.subscribe(subjectFor(t.ns, "telemetryNormal"), { callback: () => {} });
+    try {
+      send(Array.from({ length: 50 }, (_, i) => packet(i, MessagePriority.NORMAL)));
+      await vi.waitFor(() => expect(r.stats().received).toBe(50));
+      await r.stop(200);
+      await routed(r, 50);
+    } finally {
+      silent.unsubscribe();
+      await ensureResources(t.bus);
+    }
+    expect(r.stats()).toMatchObject({
+      stored: { normal: 0 },
+      discarded: 49,
+      publishFailures: 1,
+      inFlight: 0,
+    });
+    expect(events.find((e) => e.eventId === "weatherlight.telemetry.discarded")?.opts.attributes).toEqual({
+      discarded: "49",
+    });
+    expect(events.filter((e) => e.eventId === "weatherlight.telemetry.publish_failed")).toHaveLength(1);
   });
 });

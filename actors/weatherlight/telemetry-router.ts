@@ -171,6 +171,7 @@ export function startTelemetryRouter(opts: TelemetryRouterOptions): TelemetryRou
         ack = await publisher.store(subjects[to], data, headers);
       } catch (err) {
         lastError = err;
+        if (publisher.isClosed) break;
         continue;
       }
       stored[to]++;

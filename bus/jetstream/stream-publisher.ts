@@ -47,6 +47,11 @@ export class StreamPublisher {
     this.unregister = bus.onClose(async () => this.close());
   }
 
+  /** Whether `close` was called: every later `store` rejects. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Acks awaited. */
   get inFlight(): number {
     return this.pending.size;
