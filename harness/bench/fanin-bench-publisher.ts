@@ -68,7 +68,11 @@ async function main(): Promise<void> {
   const bus = await connectBus({ servers: args.url, name: "fanin-publisher", namespace: args.namespace });
   let routed = 0;
   let phase: Promise<void> = Promise.resolve();
-  const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+  let wake: (() => void) | undefined;
+  const routedChanged = (): Promise<void> =>
+    new Promise((r) => {
+      wake = r;
+    });
   const run = async (from: number, to: number): Promise<void> => {
     let next = from;
     while (next < to) {
@@ -77,13 +81,17 @@ async function main(): Promise<void> {
         const packet = packetAt(args, next);
         publish(bus, "telemetryRaw", packet, { params: { actor: packet.sourceSubsystem } });
       }
-      await tick();
+      // A full window waits for the driver's next routed count; otherwise let the socket write.
+      await (room <= 0 ? routedChanged() : new Promise((r) => setImmediate(r)));
     }
     send({ type: "published", to } satisfies PublisherReport);
   };
   process.on("message", (cmd: PublisherCommand) => {
-    if (cmd.type === "routed") routed = cmd.count;
-    else if (cmd.type === "publish") phase = phase.then(() => run(cmd.from, cmd.to));
+    if (cmd.type === "routed") {
+      routed = cmd.count;
+      wake?.();
+      wake = undefined;
+    } else if (cmd.type === "publish") phase = phase.then(() => run(cmd.from, cmd.to));
     else void phase.then(() => bus.close()).then(() => process.exit(0));
   });
   send({ type: "ready" } satisfies PublisherReport);
