@@ -29,6 +29,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
       "bus/ vs raw nats.js: core pub/sub throughput, request/reply p50/p99, JetStream acked publish (prints JSON)",
     load: () => import("./commands/bench-bus.ts"),
   },
+  "bench fanin": {
+    summary:
+      "Weatherlight telemetry fan-in: routed packets/s with JetStream acks, loss, latency p50/p99 (prints JSON)",
+    load: () => import("./commands/bench-fanin.ts"),
+  },
   "bench loop": {
     summary: "esper up on a job, timed: wall time, epochs/s, epoch-boundary p50/p95 (prints JSON)",
     load: () => import("./commands/bench-loop.ts"),

@@ -10,4 +10,9 @@ export const HeaderNames = {
   contractVersion: "Esper-Contract-Version",
   /** The Leyline message type name of the payload. */
   messageType: "Esper-Message-Type",
+  /**
+   * `true` on a CRITICAL TelemetryPacket that Weatherlight stored on the normal telemetry stream
+   * because the emergency stream's token bucket was empty; absent otherwise.
+   */
+  throttled: "Esper-Throttled",
 } as const;
