@@ -4,6 +4,10 @@ import { JOB_ENV, selectJob } from "../../nn/presets/job-selection.ts";
 import type { ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
 import { type EmbeddedRunOptions, type EmbeddedRunResult, runEmbedded } from "./embedded-run.ts";
+import { startTelemetryRouter } from "./telemetry-router.ts";
+
+/** How long the telemetry router may route what it holds when Weatherlight drains. */
+const ROUTER_STOP_GRACE_MS = 2_000;
 
 /** How Weatherlight is configured for an embedded run (`esper up`). */
 export interface WeatherlightOptions extends EmbeddedRunOptions {
@@ -21,7 +25,8 @@ export interface Weatherlight {
 /**
  * Builds Weatherlight for an embedded run. Preflight: NATS with JetStream (the connection), every bus
  * resource declared and the worker settings written (the supervisor role), the signing key, the job
- * and its data set (Fashion-MNIST files present). Start: the run as long task `run` (see
+ * and its data set (Fashion-MNIST files present). Start: the telemetry router (raw telemetry of every
+ * actor to the normal and emergency streams by priority), then the run as long task `run` (see
  * `runEmbedded`); a completed run ends the actor with exit 0, a failed one with `ctx.fail` (exit 7),
  * a drain (Ctrl-C) stops the children in reverse order and ends with the drain's code.
  */
@@ -43,6 +48,12 @@ export function createWeatherlight(options: WeatherlightOptions): Weatherlight {
     supervisor: { initialSettings: () => options.settings },
     preflight: [signingKeyCheck, jobCheck],
     async start(ctx) {
+      const router = startTelemetryRouter({
+        bus: ctx.bus,
+        emergency: () => ctx.settings().emergency,
+        events: ctx.telemetry,
+      });
+      await ctx.bus.nc.flush();
       ctx.runTask("run", async () => {
         let run: EmbeddedRunResult;
         try {
@@ -50,6 +61,9 @@ export function createWeatherlight(options: WeatherlightOptions): Weatherlight {
         } catch (error) {
           settle?.reject(error);
           throw error;
+        } finally {
+          // After the children stopped, so their last telemetry is routed too.
+          await router.stop(ROUTER_STOP_GRACE_MS);
         }
         settle?.resolve(run);
         if (run.outcome === "completed") ctx.finish(`run ${ctx.runId} completed`);

@@ -43,6 +43,9 @@ export interface TelemetryRouterOptions {
   readonly maxSources?: number;
 }
 
+/** The queue group of every router on a namespace: each raw packet is routed by one Weatherlight. */
+export const TELEMETRY_ROUTER_QUEUE = "weatherlight-telemetry";
+
 /** Where a packet went. */
 export type RouteDestination = "normal" | "emergency";
 
@@ -270,7 +273,7 @@ export function startTelemetryRouter(opts: TelemetryRouterOptions): TelemetryRou
       sourceOf(packet.sourceSubsystem).received++;
       runner.push(packet);
     },
-    { onRefused },
+    { onRefused, queue: TELEMETRY_ROUTER_QUEUE },
   );
 
   let stopping: Promise<void> | undefined;

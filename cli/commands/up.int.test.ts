@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunSummary } from "../../actors/weatherlight/summary-schema.ts";
+import { connectBus } from "../../bus/connection.ts";
+import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
+import { streamName } from "../../bus/jetstream/declarations.ts";
 import { readRecording } from "../../bus/recording/reader.ts";
 import { resolveSubject } from "../../contracts/subjects.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
@@ -75,6 +78,14 @@ describe("esper up (real processes, nats-server, onnxruntime, file system)", { t
     expect(telemetry.length).toBeGreaterThan(0);
     for (const line of telemetry) expect(() => JSON.parse(line)).not.toThrow();
 
+    const bus = await connectBus({ name: "up-test", namespace: "upe2e", ...fixture.server.address });
+    try {
+      const jsm = await jetStreamManagerOf(bus);
+      const routed = await jsm.streams.info(streamName("upe2e", "telemetryNormal"));
+      expect(routed.state.messages, "raw telemetry routed to the normal stream").toBeGreaterThan(0);
+    } finally {
+      await bus.close();
+    }
     const events = result.stdout
       .trim()
       .split("\n")
