@@ -51,12 +51,11 @@ describe("`esper actor urza` in a child process (real nats-server)", () => {
     const sub = subscribe(bus, "heartbeat", (hb) => void heartbeats.push(hb), { params: { actor: "urza" } });
     await bus.nc.flush();
     const address = server.address;
-    const child = spawn(process.execPath, ["bin/esper.js", "actor", "urza"], {
+    const child = spawn(process.execPath, ["bin/esper.js", "actor", "urza", "--nats", server.url], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? "",
         ESPER_NAMESPACE: NS,
-        ESPER_NATS_URL: server.url,
         ...(address.user !== undefined && address.pass !== undefined
           ? { ESPER_NATS_USER: address.user, ESPER_NATS_PASS: address.pass }
           : {}),

@@ -8,28 +8,45 @@ function usage(): string {
     ([name, code]) => `    ${code} ${name}${isPermanentFailure(code) ? " (permanent: do not restart)" : ""}`,
   );
   return [
-    "usage: esper actor <name>",
-    `  actors: ${names.length > 0 ? names.join(", ") : "(none registered yet)"}`,
-    "  The actor's preflight needs the settings bucket: start Weatherlight or run `esper resources ensure`.",
+    "usage: esper actor <name> [--nats URL]",
+    `  actors: ${names.join(", ")}`,
+    "  Runs one actor in this process until SIGTERM/SIGINT drains it (a second signal exits at once).",
+    "  --nats URL  the NATS server(s), comma-separated; the same as ESPER_NATS_URL",
+    "  Environment (actors/runtime/process-settings.ts):",
+    "    ESPER_NAMESPACE (default esper), ESPER_NATS_URL (default nats://127.0.0.1:4222),",
+    "    ESPER_NATS_USER / ESPER_NATS_PASS (both or neither), ESPER_INSTANCE_ID (default <host>-<pid>),",
+    "    ESPER_RUN_ID (tolaria and kasmina belong to one run; generated and logged when unset),",
+    "    ESPER_SIGNING_KEY (kasmina and tamiyo: at least 16 characters, no default),",
+    "    ESPER_JOB (tolaria and kasmina: the job preset), ESPER_FASHION_MNIST_DIR,",
+    "    ESPER_LOG_LEVEL (default info), ESPER_LOG_PRETTY, ESPER_CONNECT_TIMEOUT_MS (default 5000).",
+    "  The server needs JetStream, and the preflight needs the bus resources and the settings bucket:",
+    "  start the stack with Weatherlight (`esper up`) or run `esper resources ensure` first.",
     "  exit codes:",
     ...codes,
   ].join("\n");
 }
 
-/** `esper actor <name>`: runs the named actor in this process until it drains; exits with its ActorExitCode. */
+/** `esper actor <name> [--nats URL]`: runs the named actor in this process until it drains; exits with its ActorExitCode. */
 export async function run(args: readonly string[]): Promise<number> {
-  const name = args[0];
-  if (name === "--help") {
+  if (args[0] === "--help" || args[0] === "-h") {
     process.stdout.write(`${usage()}\n`);
     return 0;
   }
-  const load = name === undefined || args.length > 1 ? undefined : actorModules[name];
+  const [name, ...rest] = args;
+  let nats: string | undefined;
+  if (rest[0] === "--nats" && rest[1] !== undefined && rest.length === 2) nats = rest[1];
+  else if (rest.length > 0) {
+    process.stderr.write(`esper actor: unexpected arguments '${rest.join(" ")}'\n${usage()}\n`);
+    return 2;
+  }
+  const load = name === undefined ? undefined : actorModules[name];
   if (load === undefined) {
     process.stderr.write(
-      `esper actor: ${name === undefined ? "an actor name is required" : `no actor named '${args.join(" ")}'`}\n${usage()}\n`,
+      `esper actor: ${name === undefined ? "an actor name is required" : `no actor named '${name}'`}\n${usage()}\n`,
     );
     return 2;
   }
+  if (nats !== undefined) process.env.ESPER_NATS_URL = nats;
   const { actor } = await load();
   return runMain(actor);
 }
