@@ -36,13 +36,14 @@ export async function run(args: readonly string[]): Promise<number> {
   let nats: string | undefined;
   if (rest[0] === "--nats" && rest[1] !== undefined && rest.length === 2) nats = rest[1];
   else if (rest.length > 0) {
-    process.stderr.write(`esper actor: unexpected arguments '${rest.join(" ")}'\n${usage()}\n`);
+    process.stderr.write(`esper actor: unexpected arguments '${rest.join(" ")}' (see esper actor --help)\n`);
     return 2;
   }
   const load = name === undefined ? undefined : actorModules[name];
   if (load === undefined) {
+    const known = `actors: ${Object.keys(actorModules).join(", ")}; see esper actor --help`;
     process.stderr.write(
-      `esper actor: ${name === undefined ? "an actor name is required" : `no actor named '${name}'`}\n${usage()}\n`,
+      `esper actor: ${name === undefined ? "an actor name is required" : `no actor named '${name}'`}\n${known}\n`,
     );
     return 2;
   }
