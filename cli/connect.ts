@@ -1,7 +1,7 @@
 import { loadProcessSettings } from "../actors/runtime/process-settings.ts";
 import { type BusConnection, connectBus } from "../bus/connection.ts";
 
-/** Connects the CLI to NATS: `--url` (comma-separated) or the ESPER_NATS_URL process setting. */
+/** Connects the CLI to NATS: `--nats` (comma-separated) or the ESPER_NATS_URL process setting. */
 export async function connectFromFlags(url: string | undefined, name: string): Promise<BusConnection> {
   const settings = loadProcessSettings();
   const servers = url !== undefined ? url.split(",").map((s) => s.trim()) : settings.natsServers;

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { runBusBench } from "../../harness/bench/bus-bench.ts";
 
 const USAGE =
-  "esper bench bus [--messages N] [--stream-messages N] [--requests N] [--rounds N] [--warmup N] [--stream-window N] [--url nats://...] [--json]\n";
+  "esper bench bus [--messages N] [--stream-messages N] [--requests N] [--rounds N] [--warmup N] [--stream-window N] [--nats nats://...] [--json]\n";
 
 function positiveInt(flag: string, text: string, min: number): number {
   const n = Number(text);
@@ -25,7 +25,7 @@ export async function run(args: readonly string[]): Promise<number> {
       rounds: { type: "string", default: "15" },
       warmup: { type: "string", default: "2" },
       "stream-window": { type: "string", default: "64" },
-      url: { type: "string" },
+      nats: { type: "string" },
       json: { type: "boolean", default: true },
       help: { type: "boolean", default: false },
     },
@@ -41,7 +41,7 @@ export async function run(args: readonly string[]): Promise<number> {
     rounds: positiveInt("rounds", values.rounds, 1),
     warmup: positiveInt("warmup", values.warmup, 0),
     streamWindow: positiveInt("stream-window", values["stream-window"], 1),
-    ...(values.url !== undefined ? { url: values.url } : {}),
+    ...(values.nats !== undefined ? { url: values.nats } : {}),
   });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   return result.withinGoal ? 0 : 1;

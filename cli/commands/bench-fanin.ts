@@ -2,10 +2,10 @@ import { parseArgs } from "node:util";
 import { FANIN_GOAL_PACKETS_PER_SEC, runFaninBench } from "../../harness/bench/fanin-bench.ts";
 
 const HELP = `usage: esper bench fanin [--packets N] [--warmup N] [--window N] [--in-flight N] [--critical-every N]
-                         [--url nats://...] [--json]
+                         [--nats nats://...] [--json]
 
 Weatherlight's telemetry fan-in against a nats-server it starts on a free port with its own temporary
-store directory (or --url): a publisher sends raw TelemetryPackets, the router stores each one on the
+store directory (or --nats): a publisher sends raw TelemetryPackets, the router stores each one on the
 normal or emergency stream with JetStream acks. Prints one JSON object: published, stored (stream
 info), loss = published - stored (must be 0), routed packets/s, routing latency p50/p99 (raw publish
 to stored), the router's counters. Exit code 1 when there is loss or the rate is under the goal
@@ -36,7 +36,7 @@ export async function run(args: readonly string[]): Promise<number> {
         window: { type: "string", default: "1024" },
         "in-flight": { type: "string", default: "256" },
         "critical-every": { type: "string", default: "100" },
-        url: { type: "string" },
+        nats: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -53,7 +53,7 @@ export async function run(args: readonly string[]): Promise<number> {
       window: integer("window", values.window, 1),
       maxInFlight: integer("in-flight", values["in-flight"], 1),
       criticalEvery: integer("critical-every", values["critical-every"], 0),
-      ...(values.url !== undefined ? { url: values.url } : {}),
+      ...(values.nats !== undefined ? { url: values.nats } : {}),
     };
   } catch (error) {
     process.stderr.write(`esper bench fanin: ${(error as Error).message}\n${HELP}\n`);

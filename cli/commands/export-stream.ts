@@ -5,7 +5,7 @@ import { checkSubjectFilter } from "../../bus/recording/subject-filter.ts";
 import { connectFromFlags } from "../connect.ts";
 import { errorText } from "../errors.ts";
 
-const HELP = `usage: esper export stream <name> --out <file.esperrec> [--subject <filter>] [--url nats://...]
+const HELP = `usage: esper export stream <name> --out <file.esperrec> [--subject <filter>] [--nats nats://...]
 
 Exports a JetStream stream, from its first sequence to its last sequence at the time of the call,
 into a new recording file (same format as esper record; frames carry the stream sequence and the
@@ -13,7 +13,7 @@ stream timestamp). Prints a JSON summary.
 
   --out FILE     recording file to create (an existing file is never overwritten)
   --subject F    export only messages whose subject matches this NATS filter
-  --url URL      NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)`;
+  --nats URL     NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)`;
 
 /** `esper export stream`: exports a JetStream stream to a recording file; prints a JSON summary. */
 export async function run(args: readonly string[]): Promise<number> {
@@ -27,7 +27,7 @@ export async function run(args: readonly string[]): Promise<number> {
       options: {
         out: { type: "string" },
         subject: { type: "string" },
-        url: { type: "string" },
+        nats: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -42,7 +42,7 @@ export async function run(args: readonly string[]): Promise<number> {
     if (values.out === undefined || values.out === "") throw new Error("--out is required");
     stream = first;
     out = values.out;
-    url = values.url;
+    url = values.nats;
     subject = values.subject === undefined ? undefined : checkSubjectFilter(values.subject, "--subject");
   } catch (error) {
     process.stderr.write(`esper export stream: ${(error as Error).message}\n${HELP}\n`);

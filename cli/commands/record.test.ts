@@ -80,7 +80,7 @@ async function recordWhile(
 describe("esper record / replay / export stream (real CLI processes)", { timeout: 90_000 }, () => {
   it("records until SIGINT, then replays into a remapped namespace", async () => {
     const out = join(dir, "cli.esperrec");
-    const rec = esper(["record", "--subjects", "cli1.>", "--out", out, "--url", server.url]);
+    const rec = esper(["record", "--subjects", "cli1.>", "--out", out, "--nats", server.url]);
     await waitFor("the recorder to subscribe", () => rec.stderr.includes("recording cli1.>"));
 
     const sent = Array.from({ length: 20 }, (_, i) => ({
@@ -115,7 +115,7 @@ describe("esper record / replay / export stream (real CLI processes)", { timeout
     const rep = esper([
       "replay",
       out,
-      "--url",
+      "--nats",
       server.url,
       "--speed",
       "max",
@@ -142,13 +142,13 @@ describe("esper record / replay / export stream (real CLI processes)", { timeout
     const js = jsm.jetstream();
     for (let i = 0; i < 5; i++) await js.publish(`cli3.x${i}`, new Uint8Array([i]));
     const out = join(dir, "export.esperrec");
-    const exp = esper(["export", "stream", "CLIEXP", "--out", out, "--url", server.url]);
+    const exp = esper(["export", "stream", "CLIEXP", "--out", out, "--nats", server.url]);
     expect(await exp.exit).toBe(0);
     expect(JSON.parse(exp.stdout)).toMatchObject({ stream: "CLIEXP", firstSeq: 1, lastSeq: 5, frames: 5 });
 
     const bad = join(dir, "bad.esperrec");
     await writeFile(bad, "definitely not a recording");
-    const rep = esper(["replay", bad, "--url", server.url]);
+    const rep = esper(["replay", bad, "--nats", server.url]);
     expect(await rep.exit).toBe(1);
     expect(rep.stderr).toContain(`${bad}: not an Esper recording (bad magic`);
 
@@ -164,7 +164,7 @@ describe("esper record / replay / export stream (real CLI processes)", { timeout
     });
     const size = (await readFile(out)).length;
     await truncate(out, size - 3);
-    const rep = esper(["replay", out, "--url", server.url, "--speed", "max", "--json"]);
+    const rep = esper(["replay", out, "--nats", server.url, "--speed", "max", "--json"]);
     expect(await rep.exit).toBe(1);
     const summary = JSON.parse(rep.stdout) as { stoppedAt: { offset: number } };
     expect(summary).toMatchObject({
@@ -185,11 +185,11 @@ describe("esper record / replay / export stream (real CLI processes)", { timeout
     await recordWhile(out, "cli5.>", 3, async () => {
       for (let i = 0; i < 3; i++) await js.publish("cli5.cmd", new Uint8Array([i]), { msgID: `cli5-${i}` });
     });
-    const again = esper(["replay", out, "--url", server.url, "--speed", "max", "--json"]);
+    const again = esper(["replay", out, "--nats", server.url, "--speed", "max", "--json"]);
     expect(await again.exit).toBe(1);
     expect(JSON.parse(again.stdout)).toMatchObject({ published: 3, stored: 0, duplicates: 3 });
     expect(again.stderr).toContain("3 frame(s) were dropped by JetStream as duplicates");
-    const fresh = esper(["replay", out, "--url", server.url, "--speed", "max", "--fresh-ids", "--json"]);
+    const fresh = esper(["replay", out, "--nats", server.url, "--speed", "max", "--fresh-ids", "--json"]);
     expect(await fresh.exit).toBe(0);
     expect(JSON.parse(fresh.stdout)).toMatchObject({
       published: 3,
@@ -209,7 +209,7 @@ describe("esper record / replay / export stream (real CLI processes)", { timeout
     await recordWhile(out, "cli6.>", 1, async () => {
       await conn.nc.request("cli6.svc", new Uint8Array(7), { timeout: 2000 });
     });
-    const rep = esper(["replay", out, "--url", server.url, "--speed", "max", "--requests", "--json"]);
+    const rep = esper(["replay", out, "--nats", server.url, "--speed", "max", "--requests", "--json"]);
     expect(await rep.exit).toBe(0);
     responder.unsubscribe();
     expect(JSON.parse(rep.stdout)).toMatchObject({
@@ -223,7 +223,7 @@ describe("esper record / replay / export stream (real CLI processes)", { timeout
         },
       ],
     });
-    const text = esper(["replay", out, "--url", server.url, "--speed", "max", "--requests"]);
+    const text = esper(["replay", out, "--nats", server.url, "--speed", "max", "--requests"]);
     expect(await text.exit).toBe(0);
     expect(text.stdout).toMatch(/^frame #0 request on cli6\.svc: no-responders: /);
     const usage = esper(["replay", out, "--request-timeout-ms", "5"]);

@@ -5,7 +5,7 @@ import { connectFromFlags } from "../connect.ts";
 import { errorText } from "../errors.ts";
 import { nextStopSignal } from "../signals.ts";
 
-const HELP = `usage: esper record --subjects <filter>[,<filter>...] --out <file.esperrec> [--url nats://...] [--duration-ms N]
+const HELP = `usage: esper record --subjects <filter>[,<filter>...] --out <file.esperrec> [--nats nats://...] [--duration-ms N]
 
 Records every message on the subject filters (subject, reply subject, headers, exact payload bytes,
 receive time) into a new recording file (format: bus/recording/README.md). Runs for --duration-ms, or until
@@ -13,7 +13,7 @@ SIGINT/SIGTERM; then flushes, fsyncs, closes the file and prints a JSON summary 
 
   --subjects F     NATS subject filter(s), e.g. 'esper.>' (repeatable or comma-separated)
   --out FILE       recording file to create (an existing file is never overwritten)
-  --url URL        NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)
+  --nats URL       NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)
   --duration-ms N  stop after N milliseconds`;
 
 function durationOf(value: string | undefined): number | undefined {
@@ -36,7 +36,7 @@ export async function run(args: readonly string[]): Promise<number> {
       options: {
         subjects: { type: "string", multiple: true },
         out: { type: "string" },
-        url: { type: "string" },
+        nats: { type: "string" },
         "duration-ms": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -52,7 +52,7 @@ export async function run(args: readonly string[]): Promise<number> {
       throw new Error("--subjects needs at least one subject filter");
     if (values.out === undefined || values.out === "") throw new Error("--out is required");
     out = values.out;
-    url = values.url;
+    url = values.nats;
     durationMs = durationOf(values["duration-ms"]);
   } catch (error) {
     process.stderr.write(`esper record: ${(error as Error).message}\n${HELP}\n`);

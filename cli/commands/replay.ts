@@ -13,7 +13,7 @@ import { connectFromFlags } from "../connect.ts";
 import { errorText } from "../errors.ts";
 import { nextStopSignal } from "../signals.ts";
 
-const HELP = `usage: esper replay <file.esperrec> [--url nats://...] [--speed original|max|<factor>] [--subject <filter>] [--remap old=new] [--fresh-ids] [--requests [--request-timeout-ms N]] [--json]
+const HELP = `usage: esper replay <file.esperrec> [--nats nats://...] [--speed original|max|<factor>] [--subject <filter>] [--remap old=new] [--fresh-ids] [--requests [--request-timeout-ms N]] [--json]
 
 Publishes the frames of a recording back to NATS in file order, with their exact headers and payload
 bytes, then prints a summary (counts per subject). SIGINT/SIGTERM stops between frames. A frame
@@ -29,7 +29,7 @@ acknowledgement counts it as stored, duplicate (dropped by the stream's duplicat
   --requests       re-issue frames that carry a recorded reply subject as requests and report each
                    reply (without it they are published with the recorded reply subject)
   --request-timeout-ms N  how long each re-issued request waits for its reply (default 2000)
-  --url URL        NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)
+  --nats URL       NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)
   --json           print the summary as one JSON object (default: a short text line)
 
 Exit status: 0 when every frame was replayed; 1 when the file is truncated or corrupt after the
@@ -93,7 +93,7 @@ export async function run(args: readonly string[]): Promise<number> {
     const { values, positionals } = parseArgs({
       args: [...args],
       options: {
-        url: { type: "string" },
+        nats: { type: "string" },
         speed: { type: "string" },
         subject: { type: "string" },
         remap: { type: "string" },
@@ -116,7 +116,7 @@ export async function run(args: readonly string[]): Promise<number> {
       throw new Error("--request-timeout-ms needs --requests");
     }
     file = first;
-    url = values.url;
+    url = values.nats;
     json = values.json === true;
     requestTimeoutMs = values.requests === true ? timeoutOf(values["request-timeout-ms"]) : undefined;
     options = {

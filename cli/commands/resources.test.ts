@@ -24,7 +24,7 @@ async function ensure(): Promise<{ code: number; report: { created: string[]; un
     return true;
   });
   try {
-    const code = await run(["--url", fixture.server.url]);
+    const code = await run(["--nats", fixture.server.url]);
     return { code, report: JSON.parse(out.join("")) };
   } finally {
     spy.mockRestore();

@@ -4,14 +4,14 @@ import { ensureResources } from "../../bus/jetstream/ensure.ts";
 import { connectFromFlags } from "../connect.ts";
 import { errorText } from "../errors.ts";
 
-const HELP = `usage: esper resources ensure [--url nats://...]
+const HELP = `usage: esper resources ensure [--nats nats://...]
 
 Creates or updates every declared JetStream stream, consumer, KV bucket (including the worker
 settings bucket every actor's preflight needs) and object store under ESPER_NAMESPACE, as the
 supervisor (Weatherlight) does at its start. For a stack run without a supervisor. Idempotent.
 Prints a JSON report ({created, updated, unchanged}: NATS names) on stdout.
 
-  --url URL   NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)`;
+  --nats URL  NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)`;
 
 /** `esper resources ensure`: declares the bus resources; prints what was created, updated or unchanged. */
 export async function run(args: readonly string[]): Promise<number> {
@@ -19,7 +19,7 @@ export async function run(args: readonly string[]): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
       args: [...args],
-      options: { url: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: { nats: { type: "string" }, help: { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals: true,
     });
@@ -28,7 +28,7 @@ export async function run(args: readonly string[]): Promise<number> {
       return 0;
     }
     if (positionals.length > 0) throw new Error(`unexpected argument '${positionals.join(" ")}'`);
-    url = values.url;
+    url = values.nats;
   } catch (error) {
     process.stderr.write(`esper resources ensure: ${(error as Error).message}\n${HELP}\n`);
     return 2;
