@@ -63,6 +63,10 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: "create or update every declared stream, consumer, KV bucket and object store (prints JSON)",
     load: () => import("./commands/resources.ts"),
   },
+  blueprints: {
+    summary: "publish the blueprint library to the catalog (idempotent) or list the catalog",
+    load: () => import("./commands/blueprints.ts"),
+  },
   actor: {
     summary: "run one actor process until SIGTERM/SIGINT drains it",
     load: () => import("./commands/actor.ts"),
