@@ -34,6 +34,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
       "Weatherlight telemetry fan-in: routed packets/s with JetStream acks, loss, latency p50/p99 (prints JSON)",
     load: () => import("./commands/bench-fanin.ts"),
   },
+  "bench prefetch": {
+    summary:
+      "Urza's prefetch path over the bus (object store, sha256, ORT prewarm): latency mean/p95 (prints JSON)",
+    load: () => import("./commands/bench-prefetch.ts"),
+  },
   "bench loop": {
     summary: "esper up on a job, timed: wall time, epochs/s, epoch-boundary p50/p95 (prints JSON)",
     load: () => import("./commands/bench-loop.ts"),

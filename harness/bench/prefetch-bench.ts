@@ -1,0 +1,130 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startActor } from "../../actors/runtime/actor.ts";
+import { bootstrapSettings } from "../../actors/runtime/settings-bootstrap.ts";
+import { buildLibrary, libraryConfigs } from "../../actors/urza/library.ts";
+import { actor as urza } from "../../actors/urza/main.ts";
+import { connectBus } from "../../bus/connection.ts";
+import { ensureResources } from "../../bus/jetstream/ensure.ts";
+import { startLocalNatsServer } from "../../bus/server/local-nats-server.ts";
+import { request } from "../../bus/typed.ts";
+import { round, summarize } from "./stats.ts";
+
+/** Options of {@link benchPrefetch}. */
+export interface PrefetchBenchOptions {
+  readonly requests: number;
+  readonly concurrency: number;
+}
+
+/** Latency figures in ms. */
+export interface LatencyFigures {
+  readonly n: number;
+  readonly mean: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+/** What `esper bench prefetch` prints. */
+export interface PrefetchBenchReport {
+  readonly bench: "prefetch";
+  readonly requests: number;
+  readonly concurrency: number;
+  readonly blueprints: number;
+  /** Request sent → KernelArtifactReady received over the bus, every request. */
+  readonly latencyMs: LatencyFigures;
+  /** The first request of each blueprint (Urza's first prewarm of that kernel in this process). */
+  readonly firstPerBlueprintMs: LatencyFigures;
+  /** Every later request (the same kernel fetched, verified and prewarmed again: Urza keeps no cache). */
+  readonly repeatMs: LatencyFigures;
+  readonly errors: number;
+  readonly wallMs: number;
+}
+
+function figures(samples: number[]): LatencyFigures {
+  if (samples.length === 0) return { n: 0, mean: 0, p50: 0, p95: 0, p99: 0 };
+  const s = summarize(samples);
+  return { n: s.n, mean: round(s.mean, 3), p50: round(s.p50, 3), p95: round(s.p95, 3), p99: round(s.p99, 3) };
+}
+
+/**
+ * Starts a private nats-server and Urza in this process (the library published, as at its start),
+ * then sends `requests` prefetch requests over the bus round-robin over the catalogued blueprints, at
+ * most `concurrency` at once: the real path (catalog bucket, object store, sha256, ORT prewarm).
+ */
+export async function benchPrefetch(opts: PrefetchBenchOptions): Promise<PrefetchBenchReport> {
+  const storeDir = await mkdtemp(join(tmpdir(), "esper-bench-prefetch-"));
+  const server = await startLocalNatsServer({ storeDir });
+  const namespace = "benchprefetch";
+  const bus = await connectBus({ name: "bench-prefetch", namespace, servers: server.url });
+  await ensureResources(bus);
+  await bootstrapSettings(bus, {});
+  const handle = startActor(urza, {
+    env: {
+      ESPER_NAMESPACE: namespace,
+      ESPER_NATS_URL: server.url,
+      ESPER_RUN_ID: "bench-prefetch",
+      ESPER_LOG_LEVEL: "warn",
+      ESPER_LOG_PRETTY: "0",
+    },
+    handleSignals: false,
+  });
+  try {
+    while (handle.lifecycle.state !== "running") {
+      if (handle.lifecycle.state === "failed" || handle.lifecycle.state === "stopped") {
+        throw new Error(`urza did not start: ${handle.lifecycle.state}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const ids = buildLibrary(libraryConfigs(), 0).map((e) => e.descriptor.blueprintId);
+    const all: number[] = [];
+    const first: number[] = [];
+    const repeat: number[] = [];
+    const seen = new Set<string>();
+    let errors = 0;
+    let next = 0;
+    const started = performance.now();
+    const worker = async (): Promise<void> => {
+      while (next < opts.requests) {
+        const blueprintId = ids[next % ids.length] as string;
+        next++;
+        const isFirst = !seen.has(blueprintId);
+        seen.add(blueprintId);
+        const t0 = performance.now();
+        const reply = await request(
+          bus,
+          "urzaPrefetch",
+          { requestId: randomUUID(), blueprintId, trainingRunId: "bench-prefetch", issuedAt: Date.now() },
+          { timeoutMs: 30_000 },
+        );
+        const ms = performance.now() - t0;
+        if (reply.status !== "ready") {
+          errors++;
+          continue;
+        }
+        all.push(ms);
+        (isFirst ? first : repeat).push(ms);
+      }
+    };
+    await Promise.all(Array.from({ length: opts.concurrency }, worker));
+    return {
+      bench: "prefetch",
+      requests: opts.requests,
+      concurrency: opts.concurrency,
+      blueprints: ids.length,
+      latencyMs: figures(all),
+      firstPerBlueprintMs: figures(first),
+      repeatMs: figures(repeat),
+      errors,
+      wallMs: Math.round(performance.now() - started),
+    };
+  } finally {
+    handle.drain("bench done");
+    await handle.done;
+    await bus.close();
+    await server.stop();
+    await rm(storeDir, { recursive: true, force: true });
+  }
+}
