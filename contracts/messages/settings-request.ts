@@ -41,7 +41,8 @@ export const SettingsRequest = z
     requestId: id,
     verb: SettingsVerb,
     requestedBy: name,
-    changes: z.array(SettingsAssignment).max(64).optional(),
+    /** At most 32: each change becomes one attribute of the audit event. */
+    changes: z.array(SettingsAssignment).max(32).optional(),
     expectedRevision: uint32.optional(),
     security: CommandSecurity.optional(),
   })
@@ -68,7 +69,7 @@ export const SettingsReply = z
     ok: z.boolean(),
     revision: uint32,
     settings: WorkerSettings.optional(),
-    changed: z.array(SettingsChange).max(64).optional(),
+    changed: z.array(SettingsChange).max(32).optional(),
     error: SettingsRefusal.optional(),
   })
   .superRefine((r, ctx) => {
