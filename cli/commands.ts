@@ -63,6 +63,15 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: "create or update every declared stream, consumer, KV bucket and object store (prints JSON)",
     load: () => import("./commands/resources.ts"),
   },
+  "settings get": {
+    summary: "print the worker settings (or one key) as Weatherlight holds them, with their revision",
+    load: () => import("./commands/settings-get.ts"),
+  },
+  "settings set": {
+    summary:
+      "change worker settings through Weatherlight (key=value..., signed; applied live by every actor)",
+    load: () => import("./commands/settings-set.ts"),
+  },
   actor: {
     summary: "run one actor process until SIGTERM/SIGINT drains it",
     load: () => import("./commands/actor.ts"),
