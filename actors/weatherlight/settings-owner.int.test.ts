@@ -16,8 +16,9 @@ const fixture = useNatsServer();
 
 let stage: ActorStage;
 const owners: SettingsOwner[] = [];
-let probeCtx: ActorContext | undefined;
-const probeChanges: SettingsApplied[] = [];
+/** Stand-ins for the other actors of a stack, each told of settings changes by its runtime. */
+const PROBES = ["urza", "kasmina", "tamiyo", "tolaria"] as const;
+const probes = new Map<string, { ctx: ActorContext; changes: SettingsApplied[] }>();
 const handles: ActorHandle[] = [];
 
 /** A Weatherlight-like supervisor: writes the initial settings (supervisor role) and runs the settings owner. */
@@ -57,20 +58,22 @@ beforeAll(async () => {
   const wl = startActor(weatherlightLike(), { env: stage.env, handleSignals: false });
   handles.push(wl);
   await until(() => wl.lifecycle.state === "running", "weatherlight running");
-  const probe = startActor(
-    {
-      name: "probe",
-      async start(ctx) {
-        probeCtx = ctx;
+  for (const name of PROBES) {
+    const probe = startActor(
+      {
+        name,
+        async start(ctx) {
+          probes.set(name, { ctx, changes: [] });
+        },
+        onSettings(change) {
+          probes.get(name)?.changes.push(change);
+        },
       },
-      onSettings(change) {
-        probeChanges.push(change);
-      },
-    },
-    { env: { ...stage.env, ESPER_INSTANCE_ID: "probe-1" }, handleSignals: false },
-  );
-  handles.push(probe);
-  await until(() => probe.lifecycle.state === "running", "probe running");
+      { env: { ...stage.env, ESPER_INSTANCE_ID: `${name}-1` }, handleSignals: false },
+    );
+    handles.push(probe);
+    await until(() => probe.lifecycle.state === "running", `${name} running`);
+  }
 });
 
 afterAll(async () => {
@@ -86,7 +89,7 @@ describe("the settings owner (real nats-server, in-process actors)", () => {
     expect(reply).toMatchObject({ ok: true, revision: stored.value.revision, settings: stored.value });
   });
 
-  it("applies a signed set live in another actor, replies the new revision and audits the change", async () => {
+  it("applies a signed set live in every other actor, replies the new revision and audits the change", async () => {
     const before = (await get()).revision;
     const reply = await ask(
       settingsSetRequest([{ path: "timeouts.decisionDeadlineMs", value: 500 }], KEY, {
@@ -99,9 +102,13 @@ describe("the settings owner (real nats-server, in-process actors)", () => {
       revision: before + 1,
       changed: [{ path: "timeouts.decisionDeadlineMs", from: 2_000, to: 500 }],
     });
-    await until(() => probeCtx?.settings().timeouts.decisionDeadlineMs === 500, "the probe to see 500");
-    expect(probeCtx?.settings().revision).toBe(before + 1);
-    expect(probeChanges.at(-1)?.changed).toEqual(["revision", "timeouts.decisionDeadlineMs"]);
+    const seen = () =>
+      [...probes.values()].filter((p) => p.ctx.settings().timeouts.decisionDeadlineMs === 500);
+    await until(() => seen().length === PROBES.length, "every actor to see 500");
+    for (const p of probes.values()) {
+      expect(p.ctx.settings().revision).toBe(before + 1);
+      expect(p.changes.at(-1)?.changed).toEqual(["revision", "timeouts.decisionDeadlineMs"]);
+    }
     expect((await storedSettings()).value.timeouts.decisionDeadlineMs).toBe(500);
     await until(() => stage.events("weatherlight.settings.changed").length === 1, "the audit event");
     expect(stage.events("weatherlight.settings.changed")[0]?.attributes).toMatchObject({
