@@ -1,3 +1,4 @@
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import { encode } from "../contracts/codec.ts";
 import type { MessageInput, MessageOf } from "../contracts/registry.ts";
@@ -21,6 +22,22 @@ export type KvChange<T> =
   | { readonly kind: "put"; readonly key: string; readonly value: T; readonly revision: number }
   | { readonly kind: "delete"; readonly key: string; readonly revision: number };
 
+/** A compare-and-set write found the key at another revision than the one given: someone else wrote it meanwhile. */
+export class KvRevisionConflictError extends Error {
+  override readonly name = "KvRevisionConflictError";
+  constructor(
+    readonly bucket: string,
+    readonly key: string,
+    readonly expectedRevision: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `${bucket}/${key} is no longer at revision ${expectedRevision}: another writer changed it`,
+      options,
+    );
+  }
+}
+
 /** A running watch. */
 export interface KvWatch {
   stop(): Promise<void>;
@@ -34,7 +51,10 @@ export interface TypedBucket<B extends BucketKey> {
   get(key: string): Promise<KvValue<MessageOf<BucketMessage<B>>> | undefined>;
   /** Validates and stores `value` under `key`; returns the new revision. */
   put(key: string, value: MessageInput<BucketMessage<B>>): Promise<number>;
-  /** Stores `value` only if `key` is still at `revision` (compare-and-set); returns the new revision. */
+  /**
+   * Stores `value` only if `key` is still at `revision` (compare-and-set); returns the new revision.
+   * Throws KvRevisionConflictError when the key is at another revision.
+   */
   update(key: string, value: MessageInput<BucketMessage<B>>, revision: number): Promise<number>;
   delete(key: string): Promise<void>;
   /** Keys present in the bucket. */
@@ -68,7 +88,16 @@ export async function openBucket<B extends BucketKey>(
       return { key, value: inbound.msg, revision: e.revision };
     },
     put: async (key, value) => kv.put(key, encode(type, value)),
-    update: async (key, value, revision) => kv.update(key, encode(type, value), revision),
+    async update(key, value, revision) {
+      const bytes = encode(type, value);
+      try {
+        return await kv.update(key, bytes, revision);
+      } catch (error) {
+        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence)
+          throw new KvRevisionConflictError(name, key, revision, { cause: error });
+        throw error;
+      }
+    },
     delete: (key) => kv.delete(key),
     async keys() {
       const out: string[] = [];

@@ -5,7 +5,7 @@ import { WORKER_SETTINGS_KEY } from "../contracts/stores.ts";
 import { sampleOf } from "../contracts/testing/samples.ts";
 import { useTestBus } from "../test/bus-fixture.ts";
 import { connectBus } from "./connection.ts";
-import { type KvChange, openBucket } from "./kv.ts";
+import { type KvChange, KvRevisionConflictError, openBucket } from "./kv.ts";
 import { fieldLabel } from "./metric-labels.ts";
 import { ArtifactNotFoundError, openArtifactStore, sha256Hex } from "./objects.ts";
 
@@ -29,7 +29,9 @@ describe("typed KV buckets", () => {
     const rev2 = await settings.update(WORKER_SETTINGS_KEY, sampleOf("WorkerSettings", 2), rev);
     await expect.poll(() => changes.length).toBe(2);
     expect(changes[1]).toMatchObject({ kind: "put", revision: rev2 });
-    await expect(settings.update(WORKER_SETTINGS_KEY, v1, rev)).rejects.toThrow();
+    await expect(settings.update(WORKER_SETTINGS_KEY, v1, rev)).rejects.toBeInstanceOf(
+      KvRevisionConflictError,
+    );
     await watch.stop();
   });
 

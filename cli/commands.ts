@@ -72,6 +72,15 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: "publish the blueprint library to the catalog (idempotent) or list the catalog",
     load: () => import("./commands/blueprints.ts"),
   },
+  "settings get": {
+    summary: "print the worker settings (or one key) as Weatherlight holds them, with their revision",
+    load: () => import("./commands/settings-get.ts"),
+  },
+  "settings set": {
+    summary:
+      "change worker settings through Weatherlight (key=value..., signed; applied live by every actor)",
+    load: () => import("./commands/settings-set.ts"),
+  },
   actor: {
     summary: "run one actor process until SIGTERM/SIGINT drains it",
     load: () => import("./commands/actor.ts"),

@@ -15,6 +15,7 @@ import {
 import { PolicyUpdate } from "./messages/policy.ts";
 import { ControlReply, ControlRequest, Heartbeat } from "./messages/runtime.ts";
 import { SeedDirective, SeedReport } from "./messages/seed.ts";
+import { SettingsReply, SettingsRequest } from "./messages/settings-request.ts";
 import { HardwareContext, SeedState, SystemStatePacket } from "./messages/state.ts";
 import {
   MetricPoint,
@@ -58,6 +59,8 @@ export const messageSchemas = {
   ControlRequest,
   ControlReply,
   WorkerSettings,
+  SettingsRequest,
+  SettingsReply,
 } as const satisfies Record<string, z.ZodType>;
 
 /** The name of a Leyline message type. */

@@ -47,6 +47,13 @@ export const subjects = {
     message: "ControlRequest",
     reply: "ControlReply",
   },
+  /** The worker settings owner (Weatherlight, queue group `weatherlight`): `get` open, `set` signed. */
+  weatherlightSettings: {
+    pattern: "weatherlight.settings",
+    transport: "request",
+    message: "SettingsRequest",
+    reply: "SettingsReply",
+  },
   heartbeat: { pattern: "heartbeat.{actor}", transport: "core", message: "Heartbeat" },
   telemetryRaw: { pattern: "telemetry.raw.{actor}", transport: "core", message: "TelemetryPacket" },
   catalogUpdate: { pattern: "catalog.update", transport: "core", message: "KernelCatalogUpdate" },

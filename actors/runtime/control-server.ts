@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { BusConnection } from "../../bus/connection.ts";
 import { serve } from "../../bus/typed.ts";
 import { SystemLimits } from "../../contracts/budgets.ts";
+import type { CommandSecurity } from "../../contracts/messages/command.ts";
 import {
   type ActorLifecycleState,
   type ControlReply,
@@ -10,6 +11,7 @@ import {
   SIGNED_CONTROL_VERBS,
 } from "../../contracts/messages/runtime.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
+import type { MessageInput, MessageOf } from "../../contracts/registry.ts";
 import { checkSignature, sign } from "../../contracts/signing.ts";
 
 /** What the control server needs of its actor. */
@@ -78,7 +80,7 @@ export function serveControl(opts: ControlServerOptions): ControlServer {
           `'${req.verb}' must be addressed to one instance (${opts.actor}.control.<instance>), not to every instance`,
         );
       }
-      const problem = verify(req, opts.signingKey, opts.security(), nonces);
+      const problem = verifySignedRequest("ControlRequest", req, opts.signingKey, opts.security(), nonces);
       if (problem !== undefined) return refuse(problem);
     }
     switch (req.verb) {
@@ -105,9 +107,18 @@ export function serveControl(opts: ControlServerOptions): ControlServer {
   };
 }
 
-/** Why a signed verb's request is not acceptable, or undefined when it is. */
-function verify(
-  req: ControlRequest,
+/** The request types that may carry a `security` block signed under ESPER_SIGNING_KEY. */
+export type SignableRequestType = "ControlRequest" | "SettingsRequest";
+
+/**
+ * Why a signed verb's request is not acceptable, or undefined when it is: the signing key is set,
+ * `security` is present with a valid HMAC, issuedAt is within the freshness window (the smaller of
+ * the request's and the settings' `freshnessWindowMs`, at most `maxClockSkewMs` in the future) and
+ * the nonce was not seen within `nonceTtlMs` (it is claimed).
+ */
+export function verifySignedRequest<T extends SignableRequestType>(
+  type: T,
+  req: MessageOf<T>,
   key: string | undefined,
   settings: WorkerSettings["security"],
   nonces: NonceCache,
@@ -115,7 +126,11 @@ function verify(
   if (key === undefined) return "this instance has no ESPER_SIGNING_KEY, so it accepts no signed verb";
   const security = req.security;
   if (security === undefined) return `'${req.verb}' must be signed (security is missing)`;
-  const check = checkSignature("ControlRequest", { ...req, security }, key);
+  const check = checkSignature(
+    type,
+    { ...req, security } as MessageInput<T> & { security: CommandSecurity },
+    key,
+  );
   if (check !== "ok")
     return check === "missing_signature" ? "the signature is empty" : "the signature is invalid";
   const now = Date.now();
@@ -130,7 +145,7 @@ function verify(
 }
 
 /** Nonces seen recently; bounded: expired ones go first, then the oldest. */
-class NonceCache {
+export class NonceCache {
   private readonly seen = new Map<string, number>();
 
   /** Records `nonce` and returns true, or returns false when it is still remembered. */

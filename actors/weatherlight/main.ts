@@ -4,6 +4,7 @@ import { JOB_ENV, selectJob } from "../../nn/presets/job-selection.ts";
 import type { ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
 import { type EmbeddedRunOptions, type EmbeddedRunResult, runEmbedded } from "./embedded-run.ts";
+import { startSettingsOwner } from "./settings-owner.ts";
 import { startTelemetryRouter } from "./telemetry-router.ts";
 
 /** How long the telemetry router may route what it holds when Weatherlight drains. */
@@ -48,6 +49,7 @@ export function createWeatherlight(options: WeatherlightOptions): Weatherlight {
     supervisor: { initialSettings: () => options.settings },
     preflight: [signingKeyCheck, jobCheck],
     async start(ctx) {
+      await startSettingsOwner(ctx);
       const router = startTelemetryRouter({
         bus: ctx.bus,
         emergency: () => ctx.settings().emergency,

@@ -179,6 +179,12 @@ const decisionMetadata = record({
   coverage: record({ featureCoverage: unit, byType: numMap }),
   selection: opt(record({ seedIndex: u32, seedScore: real, blueprintIndex: u32 })),
 });
+const security = record({
+  signature: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("base64")),
+  nonce: id,
+  issuedAt: ts,
+  freshnessWindowMs: fc.integer({ min: 1, max: 3_600_000 }),
+});
 const adaptationCommand = fc.oneof(...Object.values(payloads)).chain((payload) =>
   record({
     version: u32,
@@ -190,14 +196,40 @@ const adaptationCommand = fc.oneof(...Object.values(payloads)).chain((payload) =
     issuedBy: name,
     payload: fc.constant(payload),
     decision: opt(decisionMetadata),
-    security: record({
-      signature: fc
-        .uint8Array({ minLength: 32, maxLength: 32 })
-        .map((b) => Buffer.from(b).toString("base64")),
-      nonce: id,
-      issuedAt: ts,
-      freshnessWindowMs: fc.integer({ min: 1, max: 3_600_000 }),
+    security,
+  }),
+);
+const settingsPath = fc.stringMatching(/^[a-z][A-Za-z0-9]{0,12}(\.[a-z][A-Za-z0-9]{0,12}){0,2}$/);
+const settingsValue = fc.oneof(real, fc.boolean(), text);
+const settingsRequest = fc.oneof(
+  record({ requestId: id, verb: fc.constant("get" as const), requestedBy: name }),
+  record({
+    requestId: id,
+    verb: fc.constant("set" as const),
+    requestedBy: name,
+    changes: fc.array(record({ path: settingsPath, value: settingsValue }), { minLength: 1, maxLength: 4 }),
+    expectedRevision: opt(u32),
+    security: opt(security),
+  }),
+);
+const settingsReply = fc.oneof(
+  record({
+    requestId: id,
+    ok: fc.constant(true),
+    revision: u32,
+    settings: record({
+      revision: opt(u32),
+      timeouts: opt(record({ decisionDeadlineMs: opt(fc.integer({ min: 1, max: 60_000 })) })),
     }),
+    changed: opt(
+      fc.array(record({ path: settingsPath, from: settingsValue, to: settingsValue }), { maxLength: 4 }),
+    ),
+  }),
+  record({
+    requestId: id,
+    ok: fc.constant(false),
+    revision: u32,
+    error: record({ field: text, reason: text }),
   }),
 );
 const metricPoint = record({
@@ -467,4 +499,6 @@ export const arbitraries: { readonly [T in MessageType]: fc.Arbitrary<MessageInp
     ),
     cadence: opt(record({ heartbeatIntervalMs: opt(fc.integer({ min: 50, max: 60_000 })) })),
   }),
+  SettingsRequest: settingsRequest,
+  SettingsReply: settingsReply,
 };
