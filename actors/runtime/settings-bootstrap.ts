@@ -17,7 +17,9 @@ export interface SettingsBootstrapReport {
 /**
  * The supervisor's preflight step: creates or updates every declared bus resource
  * (`ensureResources`), then writes `initial` (validated; a ContractError names the bad field) as the
- * worker settings unless the stored value already equals it (an invalid stored value is replaced).
+ * worker settings unless the stored value already equals it apart from its `revision` (an invalid
+ * stored value is replaced). A write over stored settings carries the stored revision + 1, so the
+ * revision never goes back when a supervisor restarts.
  */
 export async function bootstrapSettings(
   bus: BusConnection,
@@ -30,7 +32,12 @@ export async function bootstrapSettings(
     if (error instanceof ContractError) return undefined; // an invalid stored value is replaced
     throw error;
   });
-  if (stored !== undefined && isDeepStrictEqual(stored.value, settings))
-    return { resources, writtenRevision: undefined };
-  return { resources, writtenRevision: await bucket.put(WORKER_SETTINGS_KEY, settings) };
+  if (stored === undefined)
+    return { resources, writtenRevision: await bucket.put(WORKER_SETTINGS_KEY, settings) };
+  const { revision: storedRevision, ...current } = stored.value;
+  const { revision: _configured, ...configured } = settings;
+  if (isDeepStrictEqual(current, configured)) return { resources, writtenRevision: undefined };
+  // The settings revision only rises: a restarted supervisor's write follows the last one.
+  const next = { ...settings, revision: storedRevision + 1 };
+  return { resources, writtenRevision: await bucket.put(WORKER_SETTINGS_KEY, next) };
 }
