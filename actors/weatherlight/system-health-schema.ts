@@ -14,6 +14,8 @@ export type ChildSupervision = z.infer<typeof ChildSupervision>;
 /** One child actor in a health snapshot. */
 export const ChildHealth = z.strictObject({
   actor: nonEmpty,
+  /** Ready under supervision (or not yet supervised) with a fresh `running` heartbeat: no reason of its own for `degraded`. */
+  up: z.boolean(),
   supervision: ChildSupervision,
   /** The supervised process, else the pid of the last heartbeat; null when neither is known yet. */
   pid: count.nullable(),

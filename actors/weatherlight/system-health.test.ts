@@ -62,6 +62,7 @@ describe("assessSystemHealth", () => {
     expect(HealthSnapshot.parse(snapshot)).toEqual(snapshot);
     expect(snapshot.children[0]).toEqual({
       actor: "urza",
+      up: true,
       supervision: "ready",
       pid: 100,
       restarts: 0,
@@ -90,6 +91,7 @@ describe("assessSystemHealth", () => {
     const snapshot = assessSystemHealth(healthy({ heartbeats }));
     expect(snapshot.reasons).toEqual(["urza is draining", "kasmina has sent no heartbeat"]);
     expect(snapshot.children[1]?.heartbeat).toBeNull();
+    expect(snapshot.children.map((c) => c.up)).toEqual([false, false]);
   });
 
   it("is degraded while a child awaits its restart or is not ready after it, and names its restarts", () => {

@@ -60,6 +60,7 @@ export function assessSystemHealth(inputs: HealthInputs): HealthSnapshot {
     if (reason !== undefined) reasons.push(reason);
     return {
       actor,
+      up: reason === undefined,
       supervision: status?.phase ?? "starting",
       pid: status?.pid ?? seen?.pid ?? null,
       restarts: status?.restarts ?? 0,
