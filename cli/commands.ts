@@ -15,6 +15,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: "run one training job on its own stack (private nats-server, Weatherlight and four actors)",
     load: () => import("./commands/up.ts"),
   },
+  status: {
+    summary:
+      "health of a running stack by Weatherlight's /healthz (table or --json; exit 0 operational, 1 degraded)",
+    load: () => import("./commands/status.ts"),
+  },
   "bench train-step": {
     summary:
       "training-step time of a 784-256-10 MLP and a 2-seed host, vs PyTorch when available (prints JSON)",

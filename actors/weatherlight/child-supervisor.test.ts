@@ -200,6 +200,23 @@ describe("ChildSupervisor (real processes)", { timeout: 90_000 }, () => {
     }
   });
 
+  it("childStatus says each child's phase: failed through its backoff, restarting until ready, then ready", async () => {
+    const { supervisor, events, spawns } = await supervise([spec("a", { readyAfterMs: "1000" })], {
+      policy: { backoffBaseMs: 500, backoffMaxMs: 500 },
+    });
+    const [first] = spawns("a");
+    if (first === undefined) throw new Error("a was not spawned");
+    expect(supervisor.childStatus()).toEqual([{ actor: "a", phase: "ready", pid: first, restarts: 0 }]);
+    process.kill(first, "SIGKILL");
+    await waitFor(() => events.some((e) => e.kind === "restarting"));
+    expect(supervisor.childStatus()).toEqual([{ actor: "a", phase: "failed", pid: first, restarts: 1 }]);
+    await waitFor(() => spawns("a").length === 2);
+    const second = spawns("a")[1];
+    expect(supervisor.childStatus()).toEqual([{ actor: "a", phase: "restarting", pid: second, restarts: 1 }]);
+    await waitFor(() => events.some((e) => e.kind === "restarted"));
+    expect(supervisor.childStatus()).toEqual([{ actor: "a", phase: "ready", pid: second, restarts: 1 }]);
+  });
+
   it("stop() during a restart's backoff abandons it: no respawn, outcome stopped", async () => {
     const { supervisor, events, spawns } = await supervise([spec("a")], {
       policy: { backoffBaseMs: 5_000, backoffMaxMs: 5_000 },

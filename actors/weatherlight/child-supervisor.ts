@@ -67,11 +67,26 @@ export interface ChildSupervisorOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Where a supervised child is: `ready` (watched for an exit or silence), `failed` (being stopped,
+ * decided about, or waiting out its backoff), `restarting` (respawned, not ready yet).
+ */
+export type ChildPhase = "ready" | "failed" | "restarting";
+
+/** One supervised child now: its actor, the pid of its process (the exited one while `failed`), restarts so far. */
+export interface ChildStatus {
+  readonly actor: string;
+  readonly phase: ChildPhase;
+  readonly pid: number;
+  readonly restarts: number;
+}
+
 /** One supervised child: its spec, the process running it now and its restart count. */
 interface Slot {
   readonly spec: ActorChildSpec;
   child: ActorChild;
   restarts: number;
+  phase: ChildPhase;
   /** Called on each heartbeat while the child is watched for silence. */
   onBeat: (() => void) | undefined;
 }
@@ -115,7 +130,7 @@ export class ChildSupervisor {
     this.slots = children.map((child, i) => {
       const spec = specs[i];
       if (spec === undefined || spec.name !== child.name) throw new Error(`no spec for child ${child.name}`);
-      return { spec, child, restarts: 0, onBeat: undefined };
+      return { spec, child, restarts: 0, phase: "ready", onBeat: undefined };
     });
     this.loops = this.slots.map((slot) => this.supervise(slot));
   }
@@ -142,6 +157,16 @@ export class ChildSupervisor {
   /** The process of each child now (a child waiting for its restart is its exited process), in start order. */
   children(): ActorChild[] {
     return this.slots.map((s) => s.child);
+  }
+
+  /** Each child's phase, pid and restarts, in start order. */
+  childStatus(): ChildStatus[] {
+    return this.slots.map((s) => ({
+      actor: s.spec.name,
+      phase: s.phase,
+      pid: s.child.pid,
+      restarts: s.restarts,
+    }));
   }
 
   /** Restarts so far, per child. */
@@ -171,6 +196,7 @@ export class ChildSupervisor {
     try {
       let ready = true;
       for (;;) {
+        slot.phase = ready ? "ready" : "restarting";
         const seen = ready ? await this.untilFailure(slot) : await this.untilReady(slot);
         if (seen.kind === "done") return;
         if (seen.kind === "ready") {
@@ -179,6 +205,7 @@ export class ChildSupervisor {
           continue;
         }
         const { failure } = seen;
+        slot.phase = "failed";
         if (failure.kind === "exited" && this.options.endsRun(actor, failure.exit)) {
           this.finish({ kind: "owner-finished", actor });
           return;

@@ -37,6 +37,8 @@ export interface EmbeddedRunOptions {
   readonly onEvent: (event: RunEvent) => void;
   /** Each output line of a child. */
   readonly onChildOutput: (event: Extract<ChildEvent, { type: "output" }>) => void;
+  /** Called once every child is ready and supervised, with the supervisor and its restart policy (the health monitor's view). */
+  readonly onSupervising?: (supervisor: ChildSupervisor, policy: RestartPolicy) => void;
 }
 
 /** How an embedded run ended and where its results are. */
@@ -108,10 +110,11 @@ export async function runEmbedded(
   let supervisor: ChildSupervisor | undefined;
   let end: { outcome: RunOutcome; reason: string };
   try {
+    const policy = new RestartPolicy(settings.supervisor, Date.now, Math.random);
     supervisor = await ChildSupervisor.start(specs, {
       waitReady: announcedReadiness,
       heartbeats: busHeartbeats(ctx.bus, instanceOf),
-      policy: new RestartPolicy(settings.supervisor, Date.now, Math.random),
+      policy,
       endsRun: (actor, exit) => actor === RUN_OWNER && exit.code === 0,
       cannotRestart: (actor) =>
         actor === RUN_OWNER
@@ -124,6 +127,7 @@ export async function runEmbedded(
       onEvent: (event) => options.onEvent(supervisionEvent(event, Date.now())),
       signal: ctx.signal,
     });
+    options.onSupervising?.(supervisor, policy);
     end = await awaitEnd(ctx, supervisor);
   } catch (error) {
     end = ctx.signal.aborted

@@ -3,8 +3,16 @@ import { locateFashionMnist } from "../../nn/data/fashion-mnist.ts";
 import { JOB_ENV, selectJob } from "../../nn/presets/job-selection.ts";
 import type { ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
-import { type EmbeddedRunOptions, type EmbeddedRunResult, runEmbedded } from "./embedded-run.ts";
+import {
+  childInstanceId,
+  EMBEDDED_ACTORS,
+  type EmbeddedRunOptions,
+  type EmbeddedRunResult,
+  runEmbedded,
+} from "./embedded-run.ts";
+import { startHealthServer } from "./health-server.ts";
 import { startSettingsOwner } from "./settings-owner.ts";
+import { SystemHealthMonitor } from "./system-health-monitor.ts";
 import { startTelemetryRouter } from "./telemetry-router.ts";
 
 /** How long the telemetry router may route what it holds when Weatherlight drains. */
@@ -14,6 +22,8 @@ const ROUTER_STOP_GRACE_MS = 2_000;
 export interface WeatherlightOptions extends EmbeddedRunOptions {
   /** The worker settings Weatherlight writes to the settings bucket at start (defaults: the schema's). */
   readonly settings: WorkerSettingsInput;
+  /** The health endpoint (`--http <port>`, 0 = a free port): `onListening` gets its URL once it listens. */
+  readonly http: { readonly port: number; readonly onListening: (url: string) => void };
 }
 
 /** The Weatherlight actor of one embedded run, and the run's result once it has ended. */
@@ -27,7 +37,8 @@ export interface Weatherlight {
  * Builds Weatherlight for an embedded run. Preflight: NATS with JetStream (the connection), every bus
  * resource declared and the worker settings written (the supervisor role), the signing key, the job
  * and its data set (Fashion-MNIST files present). Start: the telemetry router (raw telemetry of every
- * actor to the normal and emergency streams by priority), then the run as long task `run` (see
+ * actor to the normal and emergency streams by priority), the health monitor and its HTTP server
+ * (`/healthz`, `/metrics` on `options.http.port`), then the run as long task `run` (see
  * `runEmbedded`); a completed run ends the actor with exit 0, a failed one with `ctx.fail` (exit 7),
  * a drain (Ctrl-C) stops the children in reverse order and ends with the drain's code.
  */
@@ -55,17 +66,40 @@ export function createWeatherlight(options: WeatherlightOptions): Weatherlight {
         emergency: () => ctx.settings().emergency,
         events: ctx.telemetry,
       });
+      const monitor = new SystemHealthMonitor({
+        bus: ctx.bus,
+        runId: ctx.runId,
+        actors: EMBEDDED_ACTORS,
+        instanceOf: (actor) => childInstanceId(actor, ctx.runId),
+        routerStats: router.stats,
+        settings: () => ctx.settings(),
+      });
+      const health = await startHealthServer({
+        port: options.http.port,
+        snapshot: () => monitor.snapshot(),
+        routerStats: router.stats,
+      }).catch(async (error: unknown) => {
+        await monitor.stop();
+        await router.stop(0);
+        throw error;
+      });
+      options.http.onListening(health.url);
       await ctx.bus.nc.flush();
       ctx.runTask("run", async () => {
         let run: EmbeddedRunResult;
         try {
-          run = await runEmbedded(ctx, options);
+          run = await runEmbedded(ctx, {
+            ...options,
+            onSupervising: (supervisor, policy) => monitor.supervising(supervisor, policy),
+          });
         } catch (error) {
           settle?.reject(error);
           throw error;
         } finally {
           // After the children stopped, so their last telemetry is routed too.
           await router.stop(ROUTER_STOP_GRACE_MS);
+          await monitor.stop();
+          await health.close();
         }
         settle?.resolve(run);
         if (run.outcome === "completed") ctx.finish(`run ${ctx.runId} completed`);

@@ -1,4 +1,6 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,6 +35,28 @@ function up(runId: string, namespace: string): Promise<EsperResult> {
 
 async function summaryOf(runId: string): Promise<RunSummary> {
   return RunSummary.parse(JSON.parse(await readFile(join(dir, runId, "summary.json"), "utf8")));
+}
+
+/** A TCP port free on 127.0.0.1 now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Polls `GET /healthz` every 50 ms until it answers `status` (30 s at most). */
+async function healthStatusBecomes(url: string, status: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let last = "";
+  while (Date.now() < deadline) {
+    const res = await fetch(url);
+    last = `${res.status} ${await res.text()}`;
+    if (res.status === status) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not answer ${status} within 30 s; last: ${last}`);
 }
 
 /** The run tokens of the run-level subjects in a run's recording. */
@@ -109,8 +133,19 @@ describe("esper up (real processes, nats-server, onnxruntime, file system)", { t
   });
 
   it("restarts an actor SIGKILLed mid-run; the stack becomes operational again and the run completes", async () => {
+    const port = await freePort();
+    const healthz = `http://127.0.0.1:${port}/healthz`;
     const up = startEsper(
-      ["up", "--nats", fixture.server.url, "--run-dir", join(dir, "run-kill"), "--json"],
+      [
+        "up",
+        "--nats",
+        fixture.server.url,
+        "--run-dir",
+        join(dir, "run-kill"),
+        "--json",
+        "--http",
+        String(port),
+      ],
       {
         ESPER_NAMESPACE: "upkill",
         ESPER_RUN_ID: "run-kill",
@@ -122,9 +157,13 @@ describe("esper up (real processes, nats-server, onnxruntime, file system)", { t
       await up.waitForLine((l) => l.includes('"state":"spawned"') && l.includes('"actor":"kasmina"')),
     ) as { detail: string };
     await up.waitForLine((l) => l.includes('"state":"ready"') && l.includes('"actor":"tolaria"'));
+    await healthStatusBecomes(healthz, 200);
     process.kill(Number(kasmina.detail.replace("pid ", "")), "SIGKILL");
+    await healthStatusBecomes(healthz, 503);
+    await healthStatusBecomes(healthz, 200);
     const result = await up.result;
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`esper up: health ${healthz}\n`);
     const events = result.stdout
       .trim()
       .split("\n")

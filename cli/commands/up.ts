@@ -15,7 +15,7 @@ import { type LocalNatsServer, startLocalNatsServer } from "../../bus/server/loc
 import { DEFAULT_JOB, JOB_ENV, jobPresets } from "../../nn/presets/job-selection.ts";
 
 const HELP = `usage: esper up [--nats URL] [--dataset spirals|fashion-mnist | --job NAME] [--run-dir DIR]
-                [--runs DIR] [--json] [--log-level LEVEL]
+                [--runs DIR] [--json] [--log-level LEVEL] [--http PORT]
 
 Runs one training job on a stack of its own: starts a private nats-server with JetStream on a free
 port with a temporary store directory (or uses --nats), then Weatherlight, which declares the bus
@@ -37,6 +37,9 @@ actors' log lines go to stderr). Ctrl-C stops the stack cleanly; a second Ctrl-C
   --runs DIR         where run directories are made; default runs
   --json             progress as JSON lines
   --log-level LEVEL  log level of the actors: ${LOG_LEVELS.join(", ")} (default warn)
+  --http PORT        Weatherlight's health endpoint on 127.0.0.1: GET /healthz (JSON; 503 when
+                     degraded) and GET /metrics (Prometheus); default 0, a free port, said at start
+                     (read it with \`esper status --url <url>\`)
 
 Environment: ESPER_NAMESPACE (default esper), ESPER_RUN_ID (default generated), ESPER_SIGNING_KEY
 (default: a random key for this stack only, said at start), ESPER_NATS_USER/PASS with --nats.
@@ -51,6 +54,7 @@ interface UpOptions {
   readonly runsRoot: string;
   readonly json: boolean;
   readonly logLevel: LogLevel;
+  readonly httpPort: number;
 }
 
 /** The job preset whose data set is `dataset`. */
@@ -78,6 +82,7 @@ function parse(args: readonly string[]): UpOptions | "help" {
       runs: { type: "string" },
       json: { type: "boolean" },
       "log-level": { type: "string" },
+      http: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -97,8 +102,14 @@ function parse(args: readonly string[]): UpOptions | "help" {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new Error(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got '${logLevel}'`);
   }
+  const http = values.http ?? "0";
+  const httpPort = Number(http);
+  if (!/^\d{1,5}$/.test(http) || httpPort > 65_535) {
+    throw new Error(`--http must be a port number 0-65535 (0: a free port), got '${http}'`);
+  }
   return {
     job,
+    httpPort,
     runsRoot: values.runs ?? "runs",
     json: values.json === true,
     logLevel: logLevel as LogLevel,
@@ -162,6 +173,7 @@ async function runStack(opts: UpOptions, natsUrl: string, say: (line: string) =>
     job: opts.job,
     childLogLevel: opts.logLevel,
     settings: {},
+    http: { port: opts.httpPort, onListening: (url) => say(`health ${url}/healthz`) },
     onEvent: (event) => progress.event(event),
     onChildOutput: (event) => void process.stderr.write(`${renderChildLine(event)}\n`),
     ...(process.env.ESPER_FASHION_MNIST_DIR !== undefined
