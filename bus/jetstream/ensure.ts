@@ -261,25 +261,35 @@ export async function ensureConsumer(
   const stream = streamName(bus.namespace, decl.stream);
   const want = consumerConfig(bus.namespace, name, decl);
   const label = `${stream}/${name}`;
-  let have: ConsumerConfig | undefined;
-  try {
-    have = (await jsm.consumers.info(stream, name)).config;
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)) {
+  const read = async (): Promise<ConsumerConfig | undefined> => {
+    try {
+      return (await jsm.consumers.info(stream, name)).config;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.ConsumerNotFound)
+        return undefined;
       throw new ResourceError(`cannot read consumer ${label}: ${errText(err)}`, { cause: err });
     }
-  }
+  };
+  let have = await read();
   try {
     if (have === undefined) {
-      await jsm.consumers.add(stream, want);
-      return [label, "created"];
+      try {
+        await jsm.consumers.add(stream, want);
+        return [label, "created"];
+      } catch (err) {
+        // Another process (a second supervisor starting at once) may have created it since the read:
+        // then it is checked like any existing consumer.
+        have = await read();
+        if (have === undefined) throw err;
+      }
     }
     if (have.ack_policy !== want.ack_policy || have.deliver_policy !== want.deliver_policy) {
       throw new ResourceError(
         `consumer ${label} exists with ack_policy=${have.ack_policy} deliver_policy=${have.deliver_policy}; the declaration needs ${want.ack_policy}/${want.deliver_policy} (delete the consumer to recreate it)`,
       );
     }
-    if (mutableConsumerFields.every((f) => have[f] === want[f])) return [label, "unchanged"];
+    const current = have;
+    if (mutableConsumerFields.every((f) => current[f] === want[f])) return [label, "unchanged"];
     const {
       durable_name: _d,
       ack_policy: _a,

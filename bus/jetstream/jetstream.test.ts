@@ -96,6 +96,23 @@ describe("declared resources", () => {
     expect((await jsm.streams.info(stream)).config.max_bytes).toBe(kvBuckets.settings.maxBytes);
   });
 
+  it("two supervisors declaring a fresh namespace at once both succeed", async () => {
+    const fresh = `${ns}race`;
+    const conns = await Promise.all(
+      [1, 2].map((n) => connectBus({ name: `race-${n}`, namespace: fresh, ...tb.server.address })),
+    );
+    try {
+      const jsm = await jetStreamManagerOf(tb.bus);
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(conns.map((c) => ensureResources(c)));
+        const consumer = `${streamName(fresh, "emergencySignals")}`;
+        await jsm.consumers.delete(consumer, "weatherlight-emergency");
+      }
+    } finally {
+      await Promise.all(conns.map((c) => c.close()));
+    }
+  });
+
   it("brings a changed limit to the declaration", async () => {
     const jsm = await jetStreamManagerOf(tb.bus);
     const changed = { ...streams.fieldReports, maxBytes: 128 * 1024 * 1024 };
