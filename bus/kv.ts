@@ -34,6 +34,8 @@ export interface TypedBucket<B extends BucketKey> {
   get(key: string): Promise<KvValue<MessageOf<BucketMessage<B>>> | undefined>;
   /** Validates and stores `value` under `key`; returns the new revision. */
   put(key: string, value: MessageInput<BucketMessage<B>>): Promise<number>;
+  /** Stores `value` only if `key` holds no value (never written, or deleted); returns the new revision. */
+  create(key: string, value: MessageInput<BucketMessage<B>>): Promise<number>;
   /** Stores `value` only if `key` is still at `revision` (compare-and-set); returns the new revision. */
   update(key: string, value: MessageInput<BucketMessage<B>>, revision: number): Promise<number>;
   delete(key: string): Promise<void>;
@@ -68,6 +70,7 @@ export async function openBucket<B extends BucketKey>(
       return { key, value: inbound.msg, revision: e.revision };
     },
     put: async (key, value) => kv.put(key, encode(type, value)),
+    create: async (key, value) => kv.create(key, encode(type, value)),
     update: async (key, value, revision) => kv.update(key, encode(type, value), revision),
     delete: (key) => kv.delete(key),
     async keys() {

@@ -75,8 +75,8 @@ export interface SeedPlan {
   readonly blueprintId: string;
   readonly blendMode: NonNullable<CommandSeedOperation["blendMode"]>;
   readonly schedule: BlendScheduleSpec;
-  readonly alphaVector?: CommandSeedOperation["alphaVector"];
-  readonly confidence?: ConfidenceGate;
+  readonly alphaVector?: CommandSeedOperation["alphaVector"] | undefined;
+  readonly confidence?: ConfidenceGate | undefined;
   readonly includeTeacher: boolean;
 }
 
@@ -88,9 +88,9 @@ export interface SeedRecord {
   readonly generation: number;
   /** The sequence of the next directive for this seed (from FIRST_DIRECTIVE_SEQUENCE); it never restarts. */
   nextSequence: number;
-  plan?: SeedPlan;
-  pendingPrefetch?: { readonly requestId: string; readonly blueprintId: string };
-  kernel?: KernelRef;
+  plan?: SeedPlan | undefined;
+  pendingPrefetch?: { readonly requestId: string; readonly blueprintId: string } | undefined;
+  kernel?: KernelRef | undefined;
   /** The reports of the current stage, oldest first. */
   reports: SeedReport[];
 }
