@@ -247,4 +247,25 @@ describe("kasmina restarted after SIGKILL (real nats-server, child processes)", 
       await s.close();
     }
   });
+
+  it("fails (no restart) when another writer changed the run's state under it", async () => {
+    const s = await actorStage(fixture, "kasmina", { signingKey: KEY });
+    const h = startActor(actor, { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "kasmina running");
+      const bucket = await openBucket(s.bus, "kasminaState");
+      await publishToStream(s.bus, "seedReport", report(s.run, S.TRAINING), { params: { run: s.run } });
+      await until(async () => (await bucket.get(s.run)) !== undefined, "the first stored state");
+      const stored = await bucket.get(s.run);
+      if (stored === undefined) throw new Error("no state");
+      await bucket.put(s.run, stored.value);
+      await publishToStream(s.bus, "seedReport", report(s.run, S.TRAINING), { params: { run: s.run } });
+      expect(await h.done).toBe(ActorExitCode.gaveUp);
+      expect(h.lifecycle.failureReason).toContain("another Kasmina writes this run");
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  }, 60_000);
 });

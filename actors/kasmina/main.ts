@@ -195,10 +195,7 @@ export function createKasminaActor(options: KasminaOptions): ActorDefinition {
         try {
           await persisted.apply(step);
         } catch (err) {
-          if (err instanceof KasminaStateConflictError) {
-            ctx.fail(err.message);
-            throw err;
-          }
+          if (err instanceof KasminaStateConflictError) ctx.fail(err.message);
           throw new RetryableError(
             `${consumer} message ${sequence} not applied (state back to the last stored): ${(err as Error).message}`,
             undefined,
