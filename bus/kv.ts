@@ -51,6 +51,8 @@ export interface TypedBucket<B extends BucketKey> {
   get(key: string): Promise<KvValue<MessageOf<BucketMessage<B>>> | undefined>;
   /** Validates and stores `value` under `key`; returns the new revision. */
   put(key: string, value: MessageInput<BucketMessage<B>>): Promise<number>;
+  /** Stores `value` only if `key` holds no value (never written, or deleted); returns the new revision. */
+  create(key: string, value: MessageInput<BucketMessage<B>>): Promise<number>;
   /**
    * Stores `value` only if `key` is still at `revision` (compare-and-set); returns the new revision.
    * Throws KvRevisionConflictError when the key is at another revision.
@@ -64,6 +66,22 @@ export interface TypedBucket<B extends BucketKey> {
    * stored values are counted and reported (`bus.message_rejected`) and never reach `onChange`.
    */
   watch(onChange: (change: KvChange<MessageOf<BucketMessage<B>>>) => void, key?: string): Promise<KvWatch>;
+}
+
+/** Runs a compare-and-set write; a key that moved on (or exists, for a create) is a KvRevisionConflictError. */
+async function casWriteOf(
+  bucket: string,
+  key: string,
+  revision: number,
+  write: () => Promise<number>,
+): Promise<number> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence)
+      throw new KvRevisionConflictError(bucket, key, revision, { cause: error });
+    throw error;
+  }
 }
 
 /** Opens declared bucket `bucket` (it must exist: `ensureResources` creates it). */
@@ -88,15 +106,13 @@ export async function openBucket<B extends BucketKey>(
       return { key, value: inbound.msg, revision: e.revision };
     },
     put: async (key, value) => kv.put(key, encode(type, value)),
+    async create(key, value) {
+      const bytes = encode(type, value);
+      return casWriteOf(name, key, 0, () => kv.create(key, bytes));
+    },
     async update(key, value, revision) {
       const bytes = encode(type, value);
-      try {
-        return await kv.update(key, bytes, revision);
-      } catch (error) {
-        if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamWrongLastSequence)
-          throw new KvRevisionConflictError(name, key, revision, { cause: error });
-        throw error;
-      }
+      return casWriteOf(name, key, revision, () => kv.update(key, bytes, revision));
     },
     delete: (key) => kv.delete(key),
     async keys() {

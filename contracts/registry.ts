@@ -4,6 +4,7 @@ import { TamiyoDecision } from "./messages/decision.ts";
 import { EmergencySignal } from "./messages/emergency.ts";
 import { BusEnvelope, DeadLetter, EventEnvelope } from "./messages/envelope.ts";
 import { FieldReport, MitigationAction } from "./messages/field-report.ts";
+import { KasminaState } from "./messages/kasmina-state.ts";
 import {
   BlueprintDescriptor,
   KernelArtifactError,
@@ -61,6 +62,7 @@ export const messageSchemas = {
   WorkerSettings,
   SettingsRequest,
   SettingsReply,
+  KasminaState,
 } as const satisfies Record<string, z.ZodType>;
 
 /** The name of a Leyline message type. */

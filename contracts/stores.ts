@@ -12,6 +12,8 @@ export const buckets = {
   settings: { suffix: "settings", message: "WorkerSettings" },
   /** Blueprint descriptors, keyed by blueprint id. */
   catalog: { suffix: "catalog", message: "BlueprintDescriptor" },
+  /** Kasmina's state per training run, keyed by run id; written only by that run's Kasmina. */
+  kasminaState: { suffix: "kasmina_state", message: "KasminaState" },
 } as const satisfies Record<string, BucketSpec>;
 
 /** The key of a registered KV bucket. */

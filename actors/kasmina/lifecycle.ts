@@ -37,7 +37,7 @@ export interface SeedLifecycleSnapshot {
   readonly seedId: string;
   readonly stage: SeedStage;
   readonly history: readonly SeedTransition[];
-  readonly embargoUntilMs?: number;
+  readonly embargoUntilMs?: number | undefined;
 }
 
 /** What a seed's state machine needs: its id, the embargo length after a cull (settings `seeds.embargoMs`) and a clock. */

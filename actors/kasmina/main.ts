@@ -1,18 +1,23 @@
 import { randomUUID } from "node:crypto";
 import type { BusConnection } from "../../bus/connection.ts";
+import { RetryableError } from "../../bus/jetstream/consume.ts";
+import { runConsumers } from "../../bus/jetstream/declarations.ts";
 import { publishToStream } from "../../bus/jetstream/publish.ts";
 import { request } from "../../bus/typed.ts";
 import { TelemetryLevel } from "../../contracts/enums.ts";
+import type { KasminaState } from "../../contracts/messages/kasmina-state.ts";
 import { JOB_ENV, selectJob } from "../../nn/presets/job-selection.ts";
 import type { ActorContext, ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
 import type { ControllerEffect, ControllerOutput } from "./controller-effects.ts";
 import { slotSeeds } from "./job-slots.ts";
-import { NonceLedger } from "./nonce-ledger.ts";
-import { SeedController, type SlotSeed } from "./seed-controller.ts";
+import { KasminaRun, type KasminaRunOptions, type StateConsumer } from "./kasmina-run.ts";
+import { PersistedRun } from "./persisted-run.ts";
+import type { SeedController, SlotSeed } from "./seed-controller.ts";
 import { ADVANCE_RULES, BLEND_TEMPERATURE } from "./settings.ts";
-import { type SigningKey, signingKey, verifyCommand } from "./verifier.ts";
+import { KasminaStateConflictError, KasminaStateStore } from "./state-store.ts";
+import { type SigningKey, signingKey } from "./verifier.ts";
 
 /** How a Kasmina actor finds its run's job. */
 export interface KasminaOptions {
@@ -85,18 +90,58 @@ async function performOne(
   }
 }
 
+/** The run state loaded in preflight, for `start`. */
+interface PreparedRun {
+  readonly slots: readonly SlotSeed[];
+  readonly store: KasminaStateStore;
+  readonly stored: KasminaState | undefined;
+}
+
+/** Options of the run's state from its slots and the worker settings. */
+function runOptions(ctx: ActorContext, slots: readonly SlotSeed[]): KasminaRunOptions {
+  const settings = ctx.settings();
+  return {
+    controller: {
+      trainingRunId: ctx.runId,
+      slots,
+      embargoMs: settings.seeds.embargoMs,
+      rules: ADVANCE_RULES,
+      blendTemperature: BLEND_TEMPERATURE,
+      clock: Date.now,
+      newId: randomUUID,
+    },
+    ledger: { ttlMs: settings.security.nonceTtlMs, maxEntries: settings.security.nonceMaxEntries },
+    appliedWindow: APPLIED_WINDOW,
+  };
+}
+
+/**
+ * Stream sequences remembered per consumer: twice the larger `maxAckPending` of Kasmina's consumers,
+ * so a message applied but not acked when Kasmina died is recognised when it comes again.
+ */
+const APPLIED_WINDOW =
+  2 *
+  Math.max(
+    runConsumers["kasmina-commands"].maxAckPending,
+    runConsumers["kasmina-seed-reports"].maxAckPending,
+  );
+
 /**
  * Builds the Kasmina actor for the run `ctx.runId`. Preflight: ESPER_SIGNING_KEY is set; ESPER_JOB
  * names a known preset (unset: the default job, as for Tolaria), whose host's slots each offer the seed
- * `<slotId>-g0`. Start: a NonceLedger sized by `security.*`; consumes the run's `kasmina-commands`
- * (verified: signature, nonce, freshness; a refused command is a CRITICAL `kasmina.command.rejected`,
- * counted and acked) and `kasmina-seed-reports`, both through one ordered mailbox each, handing them to
- * the SeedController and performing its effects in order: directives stored on `seed.<run>.directive`,
- * prefetches asked of Urza within `timeouts.prefetchDeadlineMs` (the answer or the timeout fed back),
- * events as telemetry with their level and `trainingRunId`.
+ * `<slotId>-g0`; the run's KasminaState is loaded from the `kasminaState` bucket (none: a fresh run; one
+ * that is invalid or does not fit the host fails preflight with the reason). Start: consumes the run's
+ * `kasmina-commands` (verified: signature, nonce, freshness; a refused command is a CRITICAL
+ * `kasmina.command.rejected`, counted and acked; a ROLLBACK `full` is the administrative reset) and
+ * `kasmina-seed-reports`, one message at a time across both, handing them to the SeedController and
+ * performing its effects in order: directives stored on `seed.<run>.directive`, prefetches asked of
+ * Urza within `timeouts.prefetchDeadlineMs` (the answer or the timeout fed back), events as telemetry
+ * with their level and `trainingRunId`. After each message the whole state is stored, then the message
+ * is acked; a message already applied (redelivered after a crash before its ack) changes nothing.
  */
 export function createKasminaActor(options: KasminaOptions): ActorDefinition {
   const layouts = new WeakMap<BusConnection, readonly SlotSeed[]>();
+  const prepared = new WeakMap<BusConnection, PreparedRun>();
   const jobCheck: PreflightCheck = {
     name: "kasmina-job",
     run(ctx) {
@@ -108,63 +153,107 @@ export function createKasminaActor(options: KasminaOptions): ActorDefinition {
       ctx.log.info({ job: preset.name, slots }, `${how} ${preset.name}`);
     },
   };
+  const stateCheck: PreflightCheck = {
+    name: "kasmina-state",
+    async run(ctx) {
+      const slots = layouts.get(ctx.bus);
+      if (slots === undefined) throw new Error("kasmina-state runs after kasmina-job: no slot layout");
+      const store = await KasminaStateStore.open(ctx.bus, ctx.runId);
+      let stored: KasminaState | undefined;
+      try {
+        stored = await store.load();
+        if (stored !== undefined) KasminaRun.restore(runOptions(ctx, slots), stored);
+      } catch (err) {
+        throw new Error(
+          `kasmina state ${store.name}/${ctx.runId} cannot be resumed: ${(err as Error).message} (an administrative reset needs a running Kasmina; to start this run afresh, delete the key)`,
+          { cause: err },
+        );
+      }
+      prepared.set(ctx.bus, { slots, store, stored });
+      ctx.log.info(
+        { run: ctx.runId, savedAt: stored?.savedAt },
+        stored === undefined ? "no stored state: a fresh run" : "resuming the stored state",
+      );
+    },
+  };
   return {
     name: "kasmina",
-    preflight: [signingKeyCheck, jobCheck],
+    preflight: [signingKeyCheck, jobCheck, stateCheck],
     async start(ctx) {
-      const slots = layouts.get(ctx.bus);
-      if (slots === undefined)
-        throw new Error("kasmina started without its slot layout: the preflight did not run");
+      const ready = prepared.get(ctx.bus);
+      if (ready === undefined)
+        throw new Error("kasmina started without its run state: the preflight did not run");
       const key: SigningKey = signingKey(ctx.process.signingKey);
-      const settings = ctx.settings();
       const run = ctx.runId;
-      const ledger = new NonceLedger({
-        ttlMs: settings.security.nonceTtlMs,
-        maxEntries: settings.security.nonceMaxEntries,
-      });
-      const controller = new SeedController({
-        trainingRunId: run,
-        slots,
-        embargoMs: settings.seeds.embargoMs,
-        rules: ADVANCE_RULES,
-        blendTemperature: BLEND_TEMPERATURE,
-        clock: Date.now,
-        newId: randomUUID,
-      });
+      const persisted = new PersistedRun(runOptions(ctx, ready.slots), ready.store, ready.stored, Date.now);
       let rejected = 0;
+      const handle = async (
+        consumer: StateConsumer,
+        sequence: number,
+        step: (state: KasminaRun) => Promise<void>,
+      ): Promise<void> => {
+        try {
+          await persisted.apply(step);
+        } catch (err) {
+          if (err instanceof KasminaStateConflictError) ctx.fail(err.message);
+          throw new RetryableError(
+            `${consumer} message ${sequence} not applied (state back to the last stored): ${(err as Error).message}`,
+            undefined,
+            { cause: err },
+          );
+        }
+      };
+      const redelivered = (consumer: StateConsumer, sequence: number, id: string) =>
+        ctx.telemetry.event("kasmina.message.redelivered", {
+          level: "INFO",
+          description: `${consumer} message ${id} (stream sequence ${sequence}) was already applied: nothing done again`,
+          attributes: { consumer, sequence: String(sequence), id, trainingRunId: run },
+        });
       await ctx.consume(
         { name: "kasmina-commands", run },
-        async (command) => {
-          const verdict = verifyCommand(command, {
-            key,
-            ledger,
-            nowMs: Date.now(),
-            maxClockSkewMs: ctx.settings().security.maxClockSkewMs,
-          });
-          if (!verdict.ok) {
-            rejected++;
-            ctx.telemetry.metric("kasmina.command.rejections", rejected);
-            ctx.telemetry.event("kasmina.command.rejected", {
-              level: "CRITICAL",
-              description: `command ${command.commandId} refused: ${verdict.reason}: ${verdict.detail}`,
-              attributes: {
-                reason: verdict.reason,
-                commandId: command.commandId,
-                trainingRunId: command.trainingRunId,
-              },
+        (command, delivery) =>
+          handle("commands", delivery.streamSequence, async (state) => {
+            const outcome = state.command(command, delivery.streamSequence, {
+              key,
+              nowMs: Date.now(),
+              maxClockSkewMs: ctx.settings().security.maxClockSkewMs,
             });
-            return;
-          }
-          await perform(ctx, controller, controller.command(command));
-        },
+            if (outcome.kind === "redelivered") {
+              redelivered("commands", delivery.streamSequence, command.commandId);
+              return;
+            }
+            if (outcome.kind === "refused") {
+              rejected++;
+              ctx.telemetry.metric("kasmina.command.rejections", rejected);
+              ctx.telemetry.event("kasmina.command.rejected", {
+                level: "CRITICAL",
+                description: `command ${command.commandId} refused: ${outcome.reason}: ${outcome.detail}`,
+                attributes: {
+                  reason: outcome.reason,
+                  commandId: command.commandId,
+                  trainingRunId: command.trainingRunId,
+                },
+              });
+              return;
+            }
+            await perform(ctx, state.controller, outcome.output);
+          }),
         { mailbox: "commands", mode: "ordered" },
       );
       await ctx.consume(
         { name: "kasmina-seed-reports", run },
-        async (report) => perform(ctx, controller, controller.report(report)),
+        (report, delivery) =>
+          handle("reports", delivery.streamSequence, async (state) => {
+            const outcome = state.report(report, delivery.streamSequence);
+            if (outcome.kind === "redelivered") {
+              redelivered("reports", delivery.streamSequence, report.reportId);
+              return;
+            }
+            await perform(ctx, state.controller, outcome.output);
+          }),
         { mailbox: "reports", mode: "ordered" },
       );
-      ctx.log.info({ run, slots }, "kasmina running");
+      ctx.log.info({ run, slots: ready.slots, resumed: ready.stored !== undefined }, "kasmina running");
     },
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DuplicateNonceError } from "./errors.ts";
+import { DuplicateNonceError, InvalidSnapshotError } from "./errors.ts";
 import { NonceLedger } from "./nonce-ledger.ts";
 
 describe("NonceLedger", () => {
@@ -56,5 +56,63 @@ describe("NonceLedger", () => {
   it("rejects a TTL or cap below 1", () => {
     expect(() => new NonceLedger({ ttlMs: 0, maxEntries: 1 })).toThrow(/ttlMs/);
     expect(() => new NonceLedger({ ttlMs: 1, maxEntries: 0 })).toThrow(/maxEntries/);
+  });
+});
+
+describe("NonceLedger snapshot and restore", () => {
+  it("restores the unexpired nonces in order with the eviction count", () => {
+    const ledger = new NonceLedger({ ttlMs: 100, maxEntries: 3 });
+    for (const [i, nonce] of ["a", "b", "c", "d"].entries()) ledger.register(nonce, i * 10);
+    const snapshot = ledger.snapshot(115);
+    expect(snapshot).toEqual({
+      entries: [
+        { nonce: "c", expiresAtMs: 120 },
+        { nonce: "d", expiresAtMs: 130 },
+      ],
+      evictions: 1,
+    });
+    const restored = NonceLedger.restore({ ttlMs: 100, maxEntries: 3 }, snapshot);
+    expect(restored.has("c", 115)).toBe(true);
+    expect(restored.has("b", 115)).toBe(false);
+    expect(restored.evictions).toBe(1);
+    expect(restored.snapshot(115)).toEqual(snapshot);
+  });
+
+  it("evicts and counts the oldest nonces beyond a smaller cap", () => {
+    const ledger = new NonceLedger({ ttlMs: 100, maxEntries: 3 });
+    for (const [i, nonce] of ["a", "b", "c"].entries()) ledger.register(nonce, i);
+    const restored = NonceLedger.restore({ ttlMs: 100, maxEntries: 2 }, ledger.snapshot(0));
+    expect(restored.snapshot(0).entries.map((e) => e.nonce)).toEqual(["b", "c"]);
+    expect(restored.evictions).toBe(1);
+  });
+
+  it("refuses a nonce listed twice or entries out of order, naming the entry", () => {
+    const options = { ttlMs: 100, maxEntries: 3 };
+    const twice = {
+      entries: [
+        { nonce: "a", expiresAtMs: 10 },
+        { nonce: "a", expiresAtMs: 20 },
+      ],
+      evictions: 0,
+    };
+    expect(() => NonceLedger.restore(options, twice)).toThrow(
+      "snapshot nonces.entries[1].nonce: a is listed twice",
+    );
+    const unordered = {
+      entries: [
+        { nonce: "a", expiresAtMs: 20 },
+        { nonce: "b", expiresAtMs: 10 },
+      ],
+      evictions: 0,
+    };
+    expect(() => NonceLedger.restore(options, unordered)).toThrow(InvalidSnapshotError);
+  });
+
+  it("forgets every nonce on clear", () => {
+    const ledger = new NonceLedger({ ttlMs: 100, maxEntries: 3 });
+    ledger.register("a", 0);
+    ledger.clear();
+    expect(ledger.has("a", 0)).toBe(false);
+    ledger.register("a", 0);
   });
 });

@@ -1,9 +1,21 @@
-import { DuplicateNonceError } from "./errors.ts";
+import { DuplicateNonceError, InvalidSnapshotError } from "./errors.ts";
 
 /** How long a nonce is remembered and how many are kept at most (settings `security.nonceTtlMs`, `security.nonceMaxEntries`). */
 export interface NonceLedgerOptions {
   readonly ttlMs: number;
   readonly maxEntries: number;
+}
+
+/** A nonce held by the ledger and the time (ms since the epoch) it expires. */
+export interface NonceEntry {
+  readonly nonce: string;
+  readonly expiresAtMs: number;
+}
+
+/** The ledger as plain data: its unexpired nonces in registration order and its eviction count. */
+export interface NonceLedgerSnapshot {
+  readonly entries: readonly NonceEntry[];
+  readonly evictions: number;
 }
 
 /**
@@ -60,6 +72,50 @@ export class NonceLedger {
       this.evicted++;
     }
     this.expiries.set(nonce, nowMs + this.ttlMs);
+  }
+
+  /** Forgets every nonce (an administrative reset); the eviction count stays. */
+  clear(): void {
+    this.expiries.clear();
+  }
+
+  /** The nonces unexpired at `nowMs`, oldest first, and the eviction count. */
+  snapshot(nowMs: number): NonceLedgerSnapshot {
+    const entries: NonceEntry[] = [];
+    for (const [nonce, expiresAtMs] of this.expiries) {
+      if (nowMs < expiresAtMs) entries.push({ nonce, expiresAtMs });
+    }
+    return { entries, evictions: this.evicted };
+  }
+
+  /**
+   * A ledger holding `snapshot`'s nonces; beyond `maxEntries` (a smaller cap than when it was taken)
+   * the oldest are evicted and counted. Throws InvalidSnapshotError (naming `field` and the entry) for a
+   * nonce listed twice or expiries out of registration order.
+   */
+  static restore(options: NonceLedgerOptions, snapshot: NonceLedgerSnapshot, field = "nonces"): NonceLedger {
+    const ledger = new NonceLedger(options);
+    let previous = 0;
+    snapshot.entries.forEach(({ nonce, expiresAtMs }, i) => {
+      if (ledger.expiries.has(nonce)) {
+        throw new InvalidSnapshotError(`${field}.entries[${i}].nonce`, `${nonce} is listed twice`);
+      }
+      if (expiresAtMs < previous) {
+        throw new InvalidSnapshotError(
+          `${field}.entries[${i}].expiresAtMs`,
+          `${expiresAtMs} is before the previous entry's ${previous}: entries must be in registration order`,
+        );
+      }
+      previous = expiresAtMs;
+      ledger.expiries.set(nonce, expiresAtMs);
+    });
+    ledger.evicted = snapshot.evictions;
+    for (const oldest of ledger.expiries.keys()) {
+      if (ledger.expiries.size <= ledger.maxEntries) break;
+      ledger.expiries.delete(oldest);
+      ledger.evicted++;
+    }
+    return ledger;
   }
 
   /** Drops expired nonces from the oldest on, stopping at the first unexpired one. */

@@ -155,11 +155,11 @@ describe("SeedController", () => {
 
     for (const d of sent) validate("SeedDirective", d);
     expect(sent.map((d) => [d.sequence, d.action, stageName(d.stage), d.alpha, d.directiveId])).toEqual([
-      [0, "graft", "TRAINING", 0, "id-2"],
-      [1, "update", "BLENDING", 0, "id-3"],
-      [2, "update", "SHADOWING", 1, "id-4"],
-      [3, "update", "PROBATIONARY", 1, "id-5"],
-      [4, "update", "FOSSILIZED", 1, "id-6"],
+      [0, "graft", "TRAINING", 0, `${RUN}.s1.0`],
+      [1, "update", "BLENDING", 0, `${RUN}.s1.1`],
+      [2, "update", "SHADOWING", 1, `${RUN}.s1.2`],
+      [3, "update", "PROBATIONARY", 1, `${RUN}.s1.3`],
+      [4, "update", "FOSSILIZED", 1, `${RUN}.s1.4`],
     ]);
     expect(sent[0]?.kernel).toEqual({
       blueprintId: "bp-mlp",
@@ -396,5 +396,42 @@ describe("SeedController", () => {
     expect(() => SeedController.restore(options, { ...snapshot, slots: [skipped, slotB] })).toThrow(
       "snapshot slots[0].seed.history[0]: GERMINATED → TRAINING does not follow DORMANT by an allowed transition",
     );
+  });
+
+  it("an administrative reset culls live seeds, empties their slots and keeps generations and sequences", () => {
+    const { controller } = setup();
+    grafted(controller);
+    controller.command(germinate("c2", "s2"));
+    const out = controller.reset("reset-1");
+    expect(directives(out).map((d) => [d.seedId, d.action, d.sequence, d.commandId])).toEqual([
+      ["s1", "remove", 1, "reset-1"],
+    ]);
+    expect(out.effects.at(-1)).toMatchObject({
+      level: TelemetryLevel.WARNING,
+      name: "kasmina.run.reset",
+      attributes: { commandId: "reset-1", culled: "2", seeds: "a-g1,s2" },
+    });
+    expect(controller.stageOf("a-g1")).toBe(S.DORMANT);
+    expect(controller.stageOf("s2")).toBe(S.DORMANT);
+    expect(controller.snapshot().slots).toEqual([{ slotId: "a" }, { slotId: "b" }]);
+    expect(controller.snapshot().seeds.map((r) => [r.seedId, r.nextSequence, r.plan])).toEqual([
+      ["a-g1", 0, undefined],
+      ["s2", 0, undefined],
+    ]);
+    const again = controller.prefetchResult(ready(prefetchId(controller.command(germinate("c3", "s2")))));
+    expect(directives(again).map((d) => [d.seedId, d.action, d.sequence])).toEqual([["s2", "graft", 0]]);
+  });
+
+  it("an administrative reset leaves a FOSSILIZED seed in its slot", () => {
+    const { controller } = setup();
+    grafted(controller);
+    for (const stage of [S.TRAINING, S.TRAINING, S.BLENDING, S.BLENDING, S.SHADOWING, S.SHADOWING]) {
+      controller.report(report(stage, 0.9));
+    }
+    controller.report(report(S.PROBATIONARY, 0.9));
+    controller.report(report(S.PROBATIONARY, 0.9));
+    expect(controller.stageOf("s1")).toBe(S.FOSSILIZED);
+    expect(directives(controller.reset("reset-1"))).toEqual([]);
+    expect(controller.stageOf("s1")).toBe(S.FOSSILIZED);
   });
 });

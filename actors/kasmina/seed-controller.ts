@@ -65,7 +65,7 @@ export interface SeedControllerOptions {
   /** The tanh temperature of the α schedule (reference 2; no WorkerSettings field yet). */
   readonly blendTemperature: number;
   readonly clock: Clock;
-  /** A fresh unique id (directive and prefetch request ids). */
+  /** A fresh unique id (prefetch request ids). */
   readonly newId: () => string;
 }
 
@@ -75,8 +75,8 @@ export interface SeedPlan {
   readonly blueprintId: string;
   readonly blendMode: NonNullable<CommandSeedOperation["blendMode"]>;
   readonly schedule: BlendScheduleSpec;
-  readonly alphaVector?: CommandSeedOperation["alphaVector"];
-  readonly confidence?: ConfidenceGate;
+  readonly alphaVector?: CommandSeedOperation["alphaVector"] | undefined;
+  readonly confidence?: ConfidenceGate | undefined;
   readonly includeTeacher: boolean;
 }
 
@@ -88,9 +88,9 @@ export interface SeedRecord {
   readonly generation: number;
   /** The sequence of the next directive for this seed (from FIRST_DIRECTIVE_SEQUENCE); it never restarts. */
   nextSequence: number;
-  plan?: SeedPlan;
-  pendingPrefetch?: { readonly requestId: string; readonly blueprintId: string };
-  kernel?: KernelRef;
+  plan?: SeedPlan | undefined;
+  pendingPrefetch?: { readonly requestId: string; readonly blueprintId: string } | undefined;
+  kernel?: KernelRef | undefined;
   /** The reports of the current stage, oldest first. */
   reports: SeedReport[];
 }
@@ -298,6 +298,53 @@ export class SeedController {
     const seed = this.liveSeed(record);
     delete record.pendingPrefetch;
     this.cull(record, seed, `kernel prefetch timed out (request ${requestId})`, effects);
+    return { effects };
+  }
+
+  /**
+   * The administrative reset (`commandId` names the command that asked for it): every live seed is
+   * culled (a `remove` directive for a grafted one, which retires it as a cull does), then every slot
+   * is emptied of its seed, its embargo with it, and every seed record forgets its plan, kernel and
+   * reports. FOSSILIZED and TERMINATED seeds stay: they are part of the host. Generations and directive
+   * sequences continue, so Tolaria sees no seed id or sequence twice. The timeline keeps its history.
+   */
+  reset(commandId: string): ControllerOutput {
+    const effects: ControllerEffect[] = [];
+    let culled = 0;
+    for (const record of [...this.records.values()]) {
+      const seed = this.slots.seedAt(record.slotId);
+      if (seed === undefined || !seed.can(S.CULLED)) continue;
+      delete record.pendingPrefetch;
+      this.cull(record, seed, `command ${commandId}: administrative reset`, effects, commandId);
+      culled++;
+    }
+    const kept = (slot: SlotSnapshot) =>
+      slot.seed?.stage === S.FOSSILIZED || slot.seed?.stage === S.TERMINATED;
+    const slots = this.slots.snapshot().map((slot) => (kept(slot) ? slot : { slotId: slot.slotId }));
+    this.slots = SlotTable.restore(
+      {
+        slotIds: this.options.slots.map((s) => s.slotId),
+        embargoMs: this.options.embargoMs,
+        clock: this.options.clock,
+      },
+      slots,
+    );
+    for (const slot of slots) {
+      if (slot.seed !== undefined) continue;
+      const record = [...this.records.values()].find((r) => r.slotId === slot.slotId);
+      if (record === undefined) throw new Error(`slot ${slot.slotId} has no seed record`);
+      delete record.plan;
+      delete record.pendingPrefetch;
+      delete record.kernel;
+      record.reports = [];
+    }
+    effects.push(
+      event(TelemetryLevel.WARNING, "kasmina.run.reset", {
+        commandId,
+        culled: String(culled),
+        seeds: [...this.records.keys()].join(","),
+      }),
+    );
     return { effects };
   }
 
@@ -525,7 +572,7 @@ export class SeedController {
     if (plan === undefined) throw new Error(`seed ${record.seedId} has no plan: it was never germinated`);
     const sequence = record.nextSequence++;
     const directive: SeedDirective = {
-      directiveId: this.options.newId(),
+      directiveId: directiveIdOf(this.options.trainingRunId, record.seedId, sequence),
       trainingRunId: this.options.trainingRunId,
       seedId: record.seedId,
       slotId: record.slotId,
@@ -566,6 +613,15 @@ export class SeedController {
     if (seed === undefined) throw new Error(`seed ${record.seedId} awaits a kernel but holds no slot`);
     return seed;
   }
+}
+
+/**
+ * The id of the directive `sequence` of `seedId` in run `run`. It is a function of the three so that a
+ * directive decided again after a restart (from the same persisted state) carries the same
+ * `Nats-Msg-Id`, and the stream stores it once.
+ */
+export function directiveIdOf(run: string, seedId: string, sequence: number): string {
+  return `${run}.${seedId}.${sequence}`;
 }
 
 function planOf(command: AdaptationCommand, op: CommandSeedOperation): SeedPlan {

@@ -12,7 +12,7 @@ import { type Clock, SeedLifecycle, type SeedLifecycleSnapshot } from "./lifecyc
 /** One slot as plain data: its id and the seed it holds, if it ever held one. */
 export interface SlotSnapshot {
   readonly slotId: string;
-  readonly seed?: SeedLifecycleSnapshot;
+  readonly seed?: SeedLifecycleSnapshot | undefined;
 }
 
 /** The host model's slots, the embargo length (settings `seeds.embargoMs`) and a clock. */

@@ -243,6 +243,8 @@ export interface BucketDeclaration {
 export const kvBuckets = {
   settings: { history: 16, maxBytes: 16 * MiB, maxValueSize: 256 * 1024 },
   catalog: { history: 4, maxBytes: 64 * MiB, maxValueSize: 256 * 1024 },
+  /** One value per run, rewritten after every command and report Kasmina handles; the largest codec-valid message fits. */
+  kasminaState: { history: 2, maxBytes: 256 * MiB, maxValueSize: SystemLimits.maxMessageSizeBytes },
 } as const satisfies Record<BucketKey, BucketDeclaration>;
 
 /** An object store's limits. */

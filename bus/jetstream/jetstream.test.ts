@@ -67,7 +67,11 @@ describe("declared resources", () => {
     expect(again.unchanged).toContain(`${ns}_kernels`);
     expect(again.unchanged).toContain(`${ns}_advisories`);
     expect(again.unchanged.length).toBe(
-      Object.keys(streams).length + 1 + Object.keys(stackConsumers).length + 2 + 1,
+      Object.keys(streams).length +
+        1 +
+        Object.keys(stackConsumers).length +
+        Object.keys(kvBuckets).length +
+        1,
     );
     const jsm = await jetStreamManagerOf(tb.bus);
     const info = await jsm.streams.info(streamName(ns, "commands"));

@@ -295,6 +295,82 @@ const lifecycle = fc.constantFrom(
 );
 const subject = fc.stringMatching(/^[a-z]{1,8}(\.[a-z0-9_-]{1,8}){0,3}$/);
 
+const seedReport = record({
+  reportId: id,
+  trainingRunId: id,
+  seedId: id,
+  stage: code(SeedLifecycleStage),
+  epoch: u32,
+  globalStep: count,
+  steps: u32,
+  alpha: unit,
+  loss: real,
+  hostLoss: real,
+  lossDelta: real,
+  seedGradientNorm: nonNeg,
+  hostGradientNorm: nonNeg,
+  gradientCosine: dbl(-1, 1),
+  isolationLeak: nonNeg,
+  parameterCount: count,
+  nonFiniteGradients: fc.boolean(),
+  issuedAt: ts,
+});
+const seedStage = code(SeedLifecycleStage);
+const transition = record({ from: seedStage, to: seedStage, reason: text, atMs: ts });
+const kasminaState = record({
+  trainingRunId: id,
+  savedAt: ts,
+  slots: fc.array(
+    record({
+      slotId: id,
+      seed: opt(
+        record({
+          seedId: id,
+          stage: seedStage,
+          history: fc.array(transition, { maxLength: 3 }),
+          embargoUntilMs: opt(ts),
+        }),
+      ),
+    }),
+    { maxLength: 3 },
+  ),
+  seeds: fc.array(
+    record({
+      seedId: id,
+      slotId: id,
+      generation: count,
+      nextSequence: count,
+      plan: opt(
+        record({
+          commandId: id,
+          blueprintId: id,
+          blendMode: code(BlendMode),
+          schedule,
+          alphaVector: opt(f32),
+          confidence: opt(confidence),
+          includeTeacher: fc.boolean(),
+        }),
+      ),
+      pendingPrefetch: opt(record({ requestId: id, blueprintId: id })),
+      kernel: opt(record({ blueprintId: id, artifactRef: id, checksum: sha })),
+      reports: fc.array(seedReport, { maxLength: 2 }),
+    }),
+    { maxLength: 3 },
+  ),
+  timeline: fc.array(
+    transition.map((t) => ({ seedId: "s1", ...t })),
+    { maxLength: 3 },
+  ),
+  nonces: record({
+    entries: fc.array(record({ nonce: id, expiresAtMs: ts }), { maxLength: 3 }),
+    evictions: count,
+  }),
+  applied: record({
+    commands: fc.array(count, { maxLength: 3 }),
+    reports: fc.array(count, { maxLength: 3 }),
+  }),
+});
+
 /** One arbitrary per message type. */
 export const arbitraries: { readonly [T in MessageType]: fc.Arbitrary<MessageInput<T>> } = {
   SystemStatePacket: systemStatePacket,
@@ -449,26 +525,7 @@ export const arbitraries: { readonly [T in MessageType]: fc.Arbitrary<MessageInp
     commandId: opt(id),
     issuedAt: ts,
   }),
-  SeedReport: record({
-    reportId: id,
-    trainingRunId: id,
-    seedId: id,
-    stage: code(SeedLifecycleStage),
-    epoch: u32,
-    globalStep: count,
-    steps: u32,
-    alpha: unit,
-    loss: real,
-    hostLoss: real,
-    lossDelta: real,
-    seedGradientNorm: nonNeg,
-    hostGradientNorm: nonNeg,
-    gradientCosine: dbl(-1, 1),
-    isolationLeak: nonNeg,
-    parameterCount: count,
-    nonFiniteGradients: fc.boolean(),
-    issuedAt: ts,
-  }),
+  SeedReport: seedReport,
   Heartbeat: record({
     actor: name,
     instanceId: id,
@@ -501,4 +558,5 @@ export const arbitraries: { readonly [T in MessageType]: fc.Arbitrary<MessageInp
   }),
   SettingsRequest: settingsRequest,
   SettingsReply: settingsReply,
+  KasminaState: kasminaState,
 };
