@@ -1,4 +1,5 @@
 import { removeRunConsumers } from "../../bus/jetstream/run-consumers.ts";
+import { openBucket } from "../../bus/kv.ts";
 import type { ActorContext } from "../runtime/actor-types.ts";
 import type { LogLevel } from "../runtime/logger.ts";
 import { type ActorChildSpec, actorCommand, type ChildCommand, type ChildEvent } from "./child-processes.ts";
@@ -59,7 +60,7 @@ export function childInstanceId(actor: string, runId: string): string {
  * in order (each once its heartbeat says running) under a ChildSupervisor (a child that exits unasked
  * or falls silent is restarted with backoff; a permanent failure or the restart intensity ends the
  * run), waits for Tolaria's end, the end of supervision or the drain, stops the children in reverse
- * order, removes the run's durable consumers and writes the summary. A run that fails is CRITICAL
+ * order, removes the run's durable consumers and Kasmina's state of the run, and writes the summary. A run that fails is CRITICAL
  * `weatherlight.run.failed` with the reason naming the child.
  */
 export async function runEmbedded(
@@ -144,6 +145,7 @@ export async function runEmbedded(
   await supervisor?.stop();
   await stopInReverse(supervisor?.children() ?? [], childGraceMs);
   await removeRunConsumers(ctx.bus, runId);
+  await (await openBucket(ctx.bus, "kasminaState")).delete(runId);
   const endedAtMs = Date.now();
   const { summary } = await follower.finish({ ...end, endedAtMs });
   options.onEvent({

@@ -8,6 +8,7 @@ import { RunSummary } from "../../actors/weatherlight/summary-schema.ts";
 import { connectBus } from "../../bus/connection.ts";
 import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
 import { streamName } from "../../bus/jetstream/declarations.ts";
+import { openBucket } from "../../bus/kv.ts";
 import { readRecording } from "../../bus/recording/reader.ts";
 import { resolveSubject } from "../../contracts/subjects.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
@@ -107,6 +108,8 @@ describe("esper up (real processes, nats-server, onnxruntime, file system)", { t
       const jsm = await jetStreamManagerOf(bus);
       const routed = await jsm.streams.info(streamName("upe2e", "telemetryNormal"));
       expect(routed.state.messages, "raw telemetry routed to the normal stream").toBeGreaterThan(0);
+      const kasminaState = await openBucket(bus, "kasminaState");
+      expect(await kasminaState.get("run-e2e"), "Kasmina's state of the ended run").toBeUndefined();
     } finally {
       await bus.close();
     }
