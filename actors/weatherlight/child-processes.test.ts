@@ -53,6 +53,7 @@ describe("childEnvironment", () => {
         logLevel: "debug",
         job: "spirals-growth",
         fashionMnistDir: "/data/fm",
+        tamiyoWalDir: "/runs/r/tamiyo",
       },
       { PATH: "/bin", ESPER_RUN_ID: "leaked", ESPER_LOG_PRETTY: "1", HOME: "/home/x" },
     );
@@ -69,6 +70,7 @@ describe("childEnvironment", () => {
       ESPER_LOG_LEVEL: "debug",
       ESPER_JOB: "spirals-growth",
       ESPER_FASHION_MNIST_DIR: "/data/fm",
+      ESPER_TAMIYO_WAL_DIR: "/runs/r/tamiyo",
     });
   });
 });

@@ -22,6 +22,8 @@ export interface ActorChildEnv {
   readonly job?: string;
   /** ESPER_FASHION_MNIST_DIR, for a job on Fashion-MNIST read from another directory than the package's. */
   readonly fashionMnistDir?: string;
+  /** ESPER_TAMIYO_WAL_DIR, for Tamiyo: where its field-report write-ahead log lives. */
+  readonly tamiyoWalDir?: string;
 }
 
 /** One actor child to start: its name (prefix of its output), command and settings. */
@@ -106,6 +108,7 @@ export function childEnvironment(
   if (env.logLevel !== undefined) out.ESPER_LOG_LEVEL = env.logLevel;
   if (env.job !== undefined) out.ESPER_JOB = env.job;
   if (env.fashionMnistDir !== undefined) out.ESPER_FASHION_MNIST_DIR = env.fashionMnistDir;
+  if (env.tamiyoWalDir !== undefined) out.ESPER_TAMIYO_WAL_DIR = env.tamiyoWalDir;
   return out;
 }
 

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { removeRunConsumers } from "../../bus/jetstream/run-consumers.ts";
 import { openBucket } from "../../bus/kv.ts";
 import type { ActorContext } from "../runtime/actor-types.ts";
@@ -15,6 +16,9 @@ import type { RunOutcome, RunSummary } from "./summary-schema.ts";
 
 /** The actors of an embedded run, in start order (each needs the ones before it). */
 export const EMBEDDED_ACTORS = ["urza", "kasmina", "tamiyo", "tolaria"] as const;
+
+/** Tamiyo's write-ahead log directory inside the run directory. */
+export const TAMIYO_WAL_SUBDIR = "tamiyo";
 
 /** The child whose own end is the end of the run. */
 export const RUN_OWNER = "tolaria";
@@ -99,6 +103,8 @@ export async function runEmbedded(
       job: options.job,
       ...(ctx.process.natsCredentials !== undefined ? { natsCredentials: ctx.process.natsCredentials } : {}),
       ...(options.fashionMnistDir !== undefined ? { fashionMnistDir: options.fashionMnistDir } : {}),
+      // Tamiyo's field-report log lives with the run: it survives Tamiyo's restarts within the run.
+      ...(actor === "tamiyo" ? { tamiyoWalDir: join(directory.paths.dir, TAMIYO_WAL_SUBDIR) } : {}),
     },
   }));
   const instanceOf = (actor: string): string => childInstanceId(actor, runId);
