@@ -31,6 +31,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** XORs byte `i` of `buf` with `mask`. */
+function flip(buf: Uint8Array, i: number, mask: number): void {
+  buf[i] = (buf[i] as number) ^ mask;
+}
+
 /** A log file holding `records`, framed. */
 function logOf(records: readonly Uint8Array[]): Uint8Array {
   return Buffer.concat([walHeader(), ...records.map(frameRecord)]);
@@ -127,7 +132,7 @@ describe("WriteAheadLog", () => {
 
   it("a last record with a failing checksum is a torn tail", async () => {
     const log = logOf([bytes("one"), bytes("two")]);
-    log[log.length - 5] ^= 0xff;
+    flip(log, log.length - 5, 0xff);
     const load = parseWal(log, file);
     expect(texts(load.records)).toEqual(["one"]);
     expect(load.tornTail).toMatchObject({
@@ -139,7 +144,7 @@ describe("WriteAheadLog", () => {
   it("a corrupt record in the middle is an error naming its offset", async () => {
     const log = logOf([bytes("one"), bytes("two"), bytes("three")]);
     const second = WAL_HEADER_BYTES + frameRecord(bytes("one")).length;
-    log[second + 5] ^= 0x01;
+    flip(log, second + 5, 0x01);
     await writeFile(file, log);
     const opening = WriteAheadLog.open(file);
     await expect(opening).rejects.toThrow(WalCorruptError);
@@ -217,7 +222,7 @@ describe("parseWal (properties)", () => {
         (rs, at, xor) => {
           const log = logOf(rs);
           const i = WAL_HEADER_BYTES + (at % (log.length - WAL_HEADER_BYTES));
-          log[i] = (log[i] as number) ^ xor;
+          flip(log, i, xor);
           let load: ReturnType<typeof parseWal>;
           try {
             load = parseWal(log, file);
