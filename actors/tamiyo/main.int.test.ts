@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
 import { streamName } from "../../bus/jetstream/declarations.ts";
 import { ensureResources } from "../../bus/jetstream/ensure.ts";
@@ -16,14 +19,25 @@ import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
-import { actor } from "./main.ts";
-import { PLATEAU } from "./settings.ts";
+import { createTamiyoActor } from "./main.ts";
+import { PLATEAU, WAL_DIR_ENV } from "./settings.ts";
 import { DORMANT, descriptor, packet, seedState } from "./testing/fixtures.ts";
 
 const fixture = useNatsServer();
 const KEY = "tamiyo-main-test-signing-key";
 
 const fitting = descriptor("low-rank-linear", 8, 2);
+
+let walRoot: string;
+beforeAll(async () => {
+  walRoot = await mkdtemp(join(tmpdir(), "tamiyo-main-"));
+});
+afterAll(async () => {
+  await rm(walRoot, { recursive: true, force: true });
+});
+
+/** Tamiyo with its state directory under the test's temporary root, one per namespace. */
+const tamiyoOf = (s: { ns: string }) => createTamiyoActor({ env: { [WAL_DIR_ENV]: join(walRoot, s.ns) } });
 
 type Stage = ActorStage;
 
@@ -74,7 +88,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
   it("answers no-ops before the plateau and a signed, stored command at it; runs keep separate memories", async () => {
     const s = await stage("all");
     await putCatalog(s, [fitting]);
-    const h = startActor(actor, { env: s.env, handleSignals: false });
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
     try {
       await until(() => h.lifecycle.state === "running", "tamiyo running");
       const replies: TamiyoDecision[] = [];
@@ -132,7 +146,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
     const s = await stage("all");
     const narrow = descriptor("residual-mlp", 4, 8);
     await putCatalog(s, [narrow]);
-    const h = startActor(actor, { env: s.env, handleSignals: false });
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
     try {
       await until(() => h.lifecycle.state === "running", "tamiyo running");
       const flat = PLATEAU_LOSSES.map((loss, i) => statePacket("run-a", i + 1, loss));
@@ -169,7 +183,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
   it("a command whose publish fails is answered with an error, never a decision, and a WARNING", async () => {
     const s = await stage("all");
     await putCatalog(s, [fitting]);
-    const h = startActor(actor, { env: s.env, handleSignals: false });
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
     try {
       await until(() => h.lifecycle.state === "running", "tamiyo running");
       const flat = PLATEAU_LOSSES.map((loss, i) => statePacket("run-a", i + 1, loss));
@@ -196,7 +210,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
   it("without the catalog bucket, preflight fails naming `esper resources ensure`", async () => {
     const s = await stage("settings only");
     try {
-      const h = startActor(actor, { env: s.env, handleSignals: false });
+      const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
       expect(await h.done).toBe(ActorExitCode.preflightFailed);
       expect(h.lifecycle.failureReason).toContain(
         `KV bucket ${storeName(s.ns, "catalog")} does not exist: start Weatherlight or run \`esper resources ensure\``,
@@ -209,7 +223,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
   it("with an empty catalog, preflight fails: Urza has not published", async () => {
     const s = await stage("all");
     try {
-      const h = startActor(actor, { env: s.env, handleSignals: false });
+      const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
       expect(await h.done).toBe(ActorExitCode.preflightFailed);
       expect(h.lifecycle.failureReason).toContain("holds no blueprint descriptor: Urza has not published");
     } finally {
@@ -222,9 +236,26 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
     await putCatalog(s, [fitting]);
     try {
       const { ESPER_SIGNING_KEY: _, ...env } = s.env;
-      const h = startActor(actor, { env, handleSignals: false });
+      const h = startActor(tamiyoOf(s), { env, handleSignals: false });
       expect(await h.done).toBe(ActorExitCode.preflightFailed);
       expect(h.lifecycle.failureReason).toContain("ESPER_SIGNING_KEY");
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("without ESPER_TAMIYO_WAL_DIR, or with a relative one, preflight fails naming the variable", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    try {
+      for (const [env, problem] of [
+        [{}, "ESPER_TAMIYO_WAL_DIR is not set"],
+        [{ [WAL_DIR_ENV]: "var/tamiyo" }, "ESPER_TAMIYO_WAL_DIR=var/tamiyo is not an absolute path"],
+      ] as const) {
+        const h = startActor(createTamiyoActor({ env }), { env: s.env, handleSignals: false });
+        expect(await h.done).toBe(ActorExitCode.preflightFailed);
+        expect(h.lifecycle.failureReason).toContain(problem);
+      }
     } finally {
       await s.close();
     }
