@@ -105,6 +105,22 @@ describe("FieldReports", () => {
     await third.close();
   });
 
+  it("an `ended` record of a report already published in the log adds nothing (dedupe by report id)", async () => {
+    const first = await open();
+    await first.opened(cmd("c1"), at("run-a", 5, 1.0));
+    await first.observe(at("run-a", 7, 0.9), 1);
+    await first.publishPending();
+    await first.close();
+    const report = stored[0];
+    if (report === undefined) throw new Error("nothing published");
+    await appendFile(file, frameRecord(encodeJournalRecord({ kind: "ended", report })));
+    const second = await open();
+    expect(second.pendingReports).toEqual([]);
+    await second.publishPending();
+    expect(stored).toHaveLength(1);
+    await second.close();
+  });
+
   it("a withdrawn command's window is gone and reports nothing", async () => {
     const reports = await open();
     await reports.opened(cmd("c1"), at("run-a", 5, 1.0));
