@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,9 +19,11 @@ import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
+import { foldJournal } from "./field-report-journal.ts";
 import { createTamiyoActor } from "./main.ts";
-import { PLATEAU, WAL_DIR_ENV } from "./settings.ts";
+import { FIELD_REPORT_LOG_FILE, PLATEAU, WAL_DIR_ENV } from "./settings.ts";
 import { DORMANT, descriptor, packet, seedState } from "./testing/fixtures.ts";
+import { parseWal } from "./wal.ts";
 
 const fixture = useNatsServer();
 const KEY = "tamiyo-main-test-signing-key";
@@ -194,7 +196,11 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
       await expect(evaluate(s, last)).rejects.toThrow(/no stream ack/);
       await ensureResources(s.bus);
       const retried = await evaluate(s, last);
-      expect(retried.outcome).toBe("command");
+      if (retried.outcome !== "command") throw new Error(`expected a command, got ${retried.outcome}`);
+      // The failed command's window was withdrawn: the log holds only the published command's window.
+      const log = join(walRoot, s.ns, FIELD_REPORT_LOG_FILE);
+      const windows = foldJournal(parseWal(await readFile(log), log).records, log).windows;
+      expect([...windows.keys()]).toEqual([retried.command.commandId]);
       await until(() => s.events("tamiyo.evaluate.refused").length > 0, "the refusal event");
       expect(s.events("tamiyo.evaluate.refused")[0]).toMatchObject({
         attributes: { packetId: last.packetId, trainingRunId: "run-a" },
