@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import {
   checkSignature,
   type SystemStatePacket,
   type TamiyoDecision,
+  TelemetryLevel,
 } from "../../contracts/index.ts";
 import { storeName } from "../../contracts/stores.ts";
 import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
@@ -23,7 +24,7 @@ import { foldJournal } from "./field-report-journal.ts";
 import { createTamiyoActor } from "./main.ts";
 import { FIELD_REPORT_LOG_FILE, PLATEAU, WAL_DIR_ENV } from "./settings.ts";
 import { DORMANT, descriptor, packet, seedState } from "./testing/fixtures.ts";
-import { parseWal } from "./wal.ts";
+import { frameRecord, parseWal, WAL_HEADER_BYTES, walHeader } from "./wal.ts";
 
 const fixture = useNatsServer();
 const KEY = "tamiyo-main-test-signing-key";
@@ -263,6 +264,27 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
         expect(h.lifecycle.failureReason).toContain(problem);
       }
     } finally {
+      await s.close();
+    }
+  });
+
+  it("a log ending in a torn record starts with WARNING tamiyo.wal.torn_tail naming the bytes dropped", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    const dir = join(walRoot, s.ns);
+    await mkdir(dir, { recursive: true });
+    const torn = frameRecord(new TextEncoder().encode('{"kind":"withdrawn"}'));
+    await writeFile(join(dir, FIELD_REPORT_LOG_FILE), Buffer.concat([walHeader(), torn.subarray(0, 7)]));
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
+    try {
+      await until(() => s.events("tamiyo.wal.torn_tail").length > 0, "the torn-tail event");
+      expect(s.events("tamiyo.wal.torn_tail")[0]).toMatchObject({
+        level: TelemetryLevel.WARNING,
+        attributes: { droppedBytes: "7", offset: String(WAL_HEADER_BYTES) },
+      });
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
       await s.close();
     }
   });
