@@ -19,6 +19,7 @@ import {
   type TamiyoDecision,
 } from "../../contracts/index.ts";
 import type { Heartbeat } from "../../contracts/messages/runtime.ts";
+import type { TelemetryEvent } from "../../contracts/messages/telemetry.ts";
 import { startNatsServer, type TestNatsServer } from "../../test/nats-server.ts";
 import { foldJournal } from "./field-report-journal.ts";
 import { FIELD_REPORT_LOG_FILE, FIELD_REPORT_WINDOW_EPOCHS, PLATEAU, WAL_DIR_ENV } from "./settings.ts";
@@ -34,6 +35,7 @@ let server: TestNatsServer;
 let bus: BusConnection;
 let walDir: string;
 const heartbeats: Heartbeat[] = [];
+const events: TelemetryEvent[] = [];
 
 beforeAll(async () => {
   server = await startNatsServer();
@@ -41,6 +43,7 @@ beforeAll(async () => {
   await ensureResources(bus);
   await (await openBucket(bus, "catalog")).put(fitting.blueprintId, fitting);
   subscribe(bus, "heartbeat", (hb) => void heartbeats.push(hb), { params: { actor: "tamiyo" } });
+  subscribe(bus, "telemetryRaw", (p) => void events.push(...p.events), { params: { actor: "tamiyo" } });
   await bus.nc.flush();
   walDir = await mkdtemp(join(tmpdir(), "tamiyo-fr-"));
 });
@@ -197,6 +200,19 @@ describe("field reports across SIGKILLs of `esper actor tamiyo` (real nats-serve
       });
       expect(reportB?.delta.lossDelta).toBeCloseTo(0.9 - 0.8, 10);
 
+      // Telemetry (flushed before the kill): each report published once.
+      const named = (id: string) => events.filter((e) => e.eventId === id).map((e) => e.attributes);
+      await until(async () => named("tamiyo.fieldreport.published").length >= 2, "the published events");
+      expect(named("tamiyo.fieldreport.published")).toEqual([
+        { reportId: `fr-${a.commandId}`, commandId: a.commandId, trainingRunId: "run-a", outcome: "SUCCESS" },
+        {
+          reportId: `fr-${b.commandId}`,
+          commandId: b.commandId,
+          trainingRunId: "run-b",
+          outcome: "REGRESSION",
+        },
+      ]);
+
       // A kill between a report's publish and its `published` record: cut that record off the log.
       await kill(tamiyo);
       const file = join(walDir, FIELD_REPORT_LOG_FILE);
@@ -213,6 +229,12 @@ describe("field reports across SIGKILLs of `esper actor tamiyo` (real nats-serve
       expect(foldJournal(after.records, file).pending.size).toBe(0);
       expect((await storedReports("run-a")).map((r) => r.reportId)).toEqual([`fr-${a.commandId}`]);
       expect((await storedReports("run-b")).map((r) => r.reportId)).toEqual([`fr-${b.commandId}`]);
+      // The re-publish is told as a duplicate, and the published events stay two.
+      await until(async () => named("tamiyo.fieldreport.duplicate").length > 0, "the duplicate event");
+      expect(named("tamiyo.fieldreport.published")).toHaveLength(2);
+      expect(named("tamiyo.fieldreport.duplicate")).toEqual([
+        { reportId: `fr-${b.commandId}`, trainingRunId: "run-b", outcome: "REGRESSION" },
+      ]);
       // More packets of the runs publish nothing more.
       await evaluate(statePacket("run-a", a.epoch + FIELD_REPORT_WINDOW_EPOCHS + 1, 0.4, 0.72, TRAINING));
       expect(await storedReports("run-a")).toHaveLength(1);

@@ -34,7 +34,9 @@ const options = (over: Partial<FieldReportsOptions> = {}): FieldReportsOptions =
   now: () => clock,
   publish: async (report) => {
     if (failPublish) throw new Error("no stream ack");
+    const duplicate = stored.some((r) => r.reportId === report.reportId);
     stored.push(report);
+    return { duplicate };
   },
   ...over,
 });
@@ -62,7 +64,9 @@ describe("FieldReports", () => {
       ["c1", [6]],
     ]);
     await second.observe(at("run-a", 7, 0.8), 1);
-    expect((await second.publishPending()).published.map((r) => r.reportId)).toEqual(["fr-c1"]);
+    expect((await second.publishPending()).published.map((p) => [p.report.reportId, p.duplicate])).toEqual([
+      ["fr-c1", false],
+    ]);
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ outcome: FieldReportOutcome.SUCCESS, delta: { epochs: 2 } });
     await second.close();

@@ -10,7 +10,13 @@ import {
   retainPublished,
   snapshotRecords,
 } from "./field-report-journal.ts";
-import { fieldReportOf, openWindow, reportIdOf, stepWindow } from "./field-report-window.ts";
+import {
+  fieldReportOf,
+  type ObservationWindow,
+  openWindow,
+  reportIdOf,
+  stepWindow,
+} from "./field-report-window.ts";
 import { type WalLoad, WriteAheadLog } from "./wal.ts";
 
 /** How field reports are kept and published. */
@@ -22,8 +28,11 @@ export interface FieldReportsOptions {
   readonly compactEveryRecords: number;
   /** Wall-clock milliseconds (window opening, report issue and publish times). */
   readonly now: () => number;
-  /** Stores a report durably; resolves once its stream acknowledged it (a duplicate id counts as stored). */
-  readonly publish: (report: FieldReport) => Promise<void>;
+  /**
+   * Stores a report durably; resolves once its stream acknowledged it, saying whether the stream already
+   * held its id (a duplicate: stored before, by a publish whose record a crash cut off).
+   */
+  readonly publish: (report: FieldReport) => Promise<{ readonly duplicate: boolean }>;
 }
 
 /** A seed command whose window opens. */
@@ -36,7 +45,7 @@ export interface IssuedSeedCommand {
 
 /** What one publish round did. */
 export interface PublishRound {
-  readonly published: readonly FieldReport[];
+  readonly published: readonly { readonly report: FieldReport; readonly duplicate: boolean }[];
   readonly failed: readonly { readonly report: FieldReport; readonly error: unknown }[];
 }
 
@@ -78,7 +87,7 @@ export class FieldReports {
   }
 
   /** Open windows, oldest first. */
-  get openWindows() {
+  get openWindows(): readonly ObservationWindow[] {
     return [...this.state.windows.values()];
   }
 
@@ -138,11 +147,12 @@ export class FieldReports {
    * pending (retried by the next round) and is returned; a failed log write throws.
    */
   async publishPending(): Promise<PublishRound> {
-    const published: FieldReport[] = [];
+    const published: { report: FieldReport; duplicate: boolean }[] = [];
     const failed: { report: FieldReport; error: unknown }[] = [];
     for (const report of this.pendingReports) {
+      let duplicate: boolean;
       try {
-        await this.options.publish(report);
+        ({ duplicate } = await this.options.publish(report));
       } catch (error) {
         failed.push({ report, error });
         continue;
@@ -153,7 +163,7 @@ export class FieldReports {
         commandId: report.commandId,
         atMs: this.options.now(),
       });
-      published.push(report);
+      published.push({ report, duplicate });
     }
     return { published, failed };
   }
