@@ -6,18 +6,22 @@ import type { FieldReports } from "./field-reports.ts";
 import { FIELD_REPORT_PUBLISH_DEADLINE_MS } from "./settings.ts";
 
 /** Stores a field report on `fieldreport.<run>`; its report id is its `Nats-Msg-Id`, so a re-publish is a duplicate. */
-export function fieldReportPublisher(ctx: ActorContext): (report: FieldReport) => Promise<void> {
+export function fieldReportPublisher(
+  ctx: ActorContext,
+): (report: FieldReport) => Promise<{ duplicate: boolean }> {
   return async (report) => {
-    await publishToStream(ctx.bus, "fieldReport", report, {
+    const ack = await publishToStream(ctx.bus, "fieldReport", report, {
       params: { run: report.trainingRunId },
       deadlineMs: FIELD_REPORT_PUBLISH_DEADLINE_MS,
     });
+    return { duplicate: ack.duplicate };
   };
 }
 
 /**
  * Publishes the pending field reports with their telemetry: INFO `tamiyo.fieldreport.published` per
- * report and the count per outcome `tamiyo.fieldreport.published_total` (attribute `outcome`); WARNING
+ * report and the count per outcome `tamiyo.fieldreport.published_total` (attribute `outcome`); INFO
+ * `tamiyo.fieldreport.duplicate` per report the stream already held (not counted again); WARNING
  * `tamiyo.fieldreport.publish_failed` per report left pending for the next round; gauge
  * `tamiyo.wal.size_bytes`. A failed log write is reported as `tamiyo.fieldreport.error`.
  */
@@ -26,8 +30,16 @@ export function createFieldReportRounds(ctx: ActorContext, reports: FieldReports
   return async () => {
     try {
       const round = await reports.publishPending();
-      for (const report of round.published) {
+      for (const { report, duplicate } of round.published) {
         const outcome = outcomeName(report.outcome);
+        if (duplicate) {
+          ctx.telemetry.event("tamiyo.fieldreport.duplicate", {
+            level: "INFO",
+            description: `field report ${report.reportId} was already stored: its publish record was lost to a crash`,
+            attributes: { reportId: report.reportId, trainingRunId: report.trainingRunId, outcome },
+          });
+          continue;
+        }
         totals.set(outcome, (totals.get(outcome) ?? 0) + 1);
         ctx.telemetry.metric("tamiyo.fieldreport.published_total", totals.get(outcome) ?? 0, {
           attributes: { outcome },
