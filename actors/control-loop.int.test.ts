@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { listenTyped } from "../bus/typed.ts";
 import type { AdaptationCommand } from "../contracts/messages/command.ts";
@@ -13,7 +16,7 @@ import { type ActorHandle, startActor } from "./runtime/actor.ts";
 import type { ActorDefinition } from "./runtime/actor-types.ts";
 import { ActorExitCode } from "./runtime/exit-codes.ts";
 import { bootstrapSettings } from "./runtime/settings-bootstrap.ts";
-import { actor as tamiyo } from "./tamiyo/main.ts";
+import { createTamiyoActor } from "./tamiyo/main.ts";
 import { createTolariaActor } from "./tolaria/main.ts";
 import { actor as urza } from "./urza/main.ts";
 
@@ -74,11 +77,12 @@ describe("the control loop: urza, kasmina, tamiyo and tolaria in this process on
     ];
     await s.bus.nc.flush();
     const { ESPER_JOB: _unset, ...env } = s.env;
+    const walDir = await mkdtemp(join(tmpdir(), "control-loop-tamiyo-"));
     const envOf = (name: string) => ({ ...env, ESPER_INSTANCE_ID: `${name}-1` });
     const order: [string, ActorDefinition][] = [
       ["urza", urza],
       ["kasmina", createKasminaActor({ env: envOf("kasmina") })],
-      ["tamiyo", tamiyo],
+      ["tamiyo", createTamiyoActor({ env: { ESPER_TAMIYO_WAL_DIR: walDir } })],
       ["tolaria", createTolariaActor({ env: envOf("tolaria") })],
     ];
     const handles: [string, ActorHandle][] = [];
@@ -97,6 +101,7 @@ describe("the control loop: urza, kasmina, tamiyo and tolaria in this process on
       }
       for (const sub of subs) await sub.stop();
       await s.close();
+      await rm(walDir, { recursive: true, force: true });
     }
     const wallMs = performance.now() - started;
     expect(codes).toEqual([...handles].reverse().map(([name]) => [name, ActorExitCode.ok]));

@@ -63,3 +63,17 @@ export class CatalogEmptyError extends Error {
     );
   }
 }
+
+/** Tamiyo's state directory (ESPER_TAMIYO_WAL_DIR) is not set, not absolute, or not a writable directory. */
+export class WalDirectoryError extends Error {
+  override readonly name = "WalDirectoryError";
+  constructor(
+    readonly variable: string,
+    readonly value: string | undefined,
+    readonly reason: string,
+  ) {
+    super(
+      `${variable}${value === undefined ? "" : `=${value}`} ${reason}: set it to an absolute path of a writable directory that outlives Tamiyo's restarts (Tamiyo keeps its field-report write-ahead log there)`,
+    );
+  }
+}

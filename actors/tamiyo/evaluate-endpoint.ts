@@ -8,6 +8,7 @@ import type { ActorContext } from "../runtime/actor-types.ts";
 import type { CatalogView } from "./catalog-view.ts";
 import { createCommandBuilder } from "./command-builder.ts";
 import { createEvaluator, type Evaluator } from "./evaluation.ts";
+import type { FieldReports } from "./field-reports.ts";
 import { jobApprovals } from "./job-approvals.ts";
 import { createRulePolicy } from "./rule-policy.ts";
 import type { RunMemories } from "./run-memories.ts";
@@ -18,6 +19,9 @@ export interface EvaluateDeps {
   readonly ctx: ActorContext;
   readonly catalog: CatalogView;
   readonly memories: RunMemories;
+  readonly reports: FieldReports;
+  /** Publishes the pending field reports (failures reported, never thrown). */
+  readonly publishReports: () => Promise<void>;
 }
 
 /**
@@ -26,11 +30,16 @@ export interface EvaluateDeps {
  * evaluation throws, so the requester gets an error and the run's memory is unchanged); a no-op is
  * replied with its reason. Every reply is also published on `decision.<run>` for the run's followers. Records `tamiyo.decision.latency_ms`, INFO `tamiyo.command.issued` per
  * command and WARNING `tamiyo.evaluate.refused` per evaluation that failed.
+ *
+ * Field reports: the packet first updates the open observation windows of its run (in the log); a
+ * command's window is opened in the log before the command is published (and withdrawn when the
+ * publish fails), so no command is published without its window; reports of ended windows are
+ * published after the reply is decided.
  */
 export function createEvaluateHandler(
   deps: EvaluateDeps,
 ): (packet: SystemStatePacket) => Promise<TamiyoDecision> {
-  const { ctx, catalog, memories } = deps;
+  const { ctx, catalog, memories, reports, publishReports } = deps;
   let built: { settings: WorkerSettings; evaluator: Evaluator } | undefined;
 
   /** The evaluator under the worker settings in force (rebuilt when they change). */
@@ -63,16 +72,32 @@ export function createEvaluateHandler(
         memory: memories.get(run),
       });
       const { command, reply } = evaluation;
+      await reports.observe(packet, reply.latencyMs);
+      const germination = evaluation.memory.lastGermination;
       if (command !== undefined) {
-        await publishToStream(ctx.bus, "command", command, {
-          params: { run, target: "kasmina" },
-          deadlineMs: COMMAND_PUBLISH_DEADLINE_MS,
-        });
+        if (germination === undefined) throw new Error(`command ${command.commandId} has no germination`);
+        await reports.opened(
+          {
+            commandId: command.commandId,
+            seedId: germination.seedId,
+            blueprintId: germination.blueprintId,
+            policyVersion: reply.policyVersion,
+          },
+          packet,
+        );
+        try {
+          await publishToStream(ctx.bus, "command", command, {
+            params: { run, target: "kasmina" },
+            deadlineMs: COMMAND_PUBLISH_DEADLINE_MS,
+          });
+        } catch (err) {
+          await reports.withdrawn(command.commandId, err instanceof Error ? err.message : String(err));
+          throw err;
+        }
       }
       publish(ctx.bus, "decision", reply, { params: { run } });
       const forgotten = memories.set(evaluation.memory);
       if (forgotten !== undefined) ctx.log.info({ forgotten }, "run memory full: forgot the oldest run");
-      const germination = evaluation.memory.lastGermination;
       if (command !== undefined && germination !== undefined) {
         ctx.telemetry.event("tamiyo.command.issued", {
           level: "INFO",
@@ -86,6 +111,7 @@ export function createEvaluateHandler(
         });
       }
       recordLatency(reply.outcome);
+      await publishReports();
       return reply;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);

@@ -1,4 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
 import { streamName } from "../../bus/jetstream/declarations.ts";
 import { ensureResources } from "../../bus/jetstream/ensure.ts";
@@ -10,20 +13,34 @@ import {
   checkSignature,
   type SystemStatePacket,
   type TamiyoDecision,
+  TelemetryLevel,
 } from "../../contracts/index.ts";
 import { storeName } from "../../contracts/stores.ts";
 import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
-import { actor } from "./main.ts";
-import { PLATEAU } from "./settings.ts";
+import { foldJournal } from "./field-report-journal.ts";
+import { createTamiyoActor } from "./main.ts";
+import { FIELD_REPORT_LOG_FILE, PLATEAU, WAL_DIR_ENV } from "./settings.ts";
 import { DORMANT, descriptor, packet, seedState } from "./testing/fixtures.ts";
+import { frameRecord, parseWal, WAL_HEADER_BYTES, walHeader } from "./wal.ts";
 
 const fixture = useNatsServer();
 const KEY = "tamiyo-main-test-signing-key";
 
 const fitting = descriptor("low-rank-linear", 8, 2);
+
+let walRoot: string;
+beforeAll(async () => {
+  walRoot = await mkdtemp(join(tmpdir(), "tamiyo-main-"));
+});
+afterAll(async () => {
+  await rm(walRoot, { recursive: true, force: true });
+});
+
+/** Tamiyo with its state directory under the test's temporary root, one per namespace. */
+const tamiyoOf = (s: { ns: string }) => createTamiyoActor({ env: { [WAL_DIR_ENV]: join(walRoot, s.ns) } });
 
 type Stage = ActorStage;
 
@@ -74,7 +91,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
   it("answers no-ops before the plateau and a signed, stored command at it; runs keep separate memories", async () => {
     const s = await stage("all");
     await putCatalog(s, [fitting]);
-    const h = startActor(actor, { env: s.env, handleSignals: false });
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
     try {
       await until(() => h.lifecycle.state === "running", "tamiyo running");
       const replies: TamiyoDecision[] = [];
@@ -132,7 +149,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
     const s = await stage("all");
     const narrow = descriptor("residual-mlp", 4, 8);
     await putCatalog(s, [narrow]);
-    const h = startActor(actor, { env: s.env, handleSignals: false });
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
     try {
       await until(() => h.lifecycle.state === "running", "tamiyo running");
       const flat = PLATEAU_LOSSES.map((loss, i) => statePacket("run-a", i + 1, loss));
@@ -169,7 +186,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
   it("a command whose publish fails is answered with an error, never a decision, and a WARNING", async () => {
     const s = await stage("all");
     await putCatalog(s, [fitting]);
-    const h = startActor(actor, { env: s.env, handleSignals: false });
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
     try {
       await until(() => h.lifecycle.state === "running", "tamiyo running");
       const flat = PLATEAU_LOSSES.map((loss, i) => statePacket("run-a", i + 1, loss));
@@ -180,7 +197,11 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
       await expect(evaluate(s, last)).rejects.toThrow(/no stream ack/);
       await ensureResources(s.bus);
       const retried = await evaluate(s, last);
-      expect(retried.outcome).toBe("command");
+      if (retried.outcome !== "command") throw new Error(`expected a command, got ${retried.outcome}`);
+      // The failed command's window was withdrawn: the log holds only the published command's window.
+      const log = join(walRoot, s.ns, FIELD_REPORT_LOG_FILE);
+      const windows = foldJournal(parseWal(await readFile(log), log).records, log).windows;
+      expect([...windows.keys()]).toEqual([retried.command.commandId]);
       await until(() => s.events("tamiyo.evaluate.refused").length > 0, "the refusal event");
       expect(s.events("tamiyo.evaluate.refused")[0]).toMatchObject({
         attributes: { packetId: last.packetId, trainingRunId: "run-a" },
@@ -196,7 +217,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
   it("without the catalog bucket, preflight fails naming `esper resources ensure`", async () => {
     const s = await stage("settings only");
     try {
-      const h = startActor(actor, { env: s.env, handleSignals: false });
+      const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
       expect(await h.done).toBe(ActorExitCode.preflightFailed);
       expect(h.lifecycle.failureReason).toContain(
         `KV bucket ${storeName(s.ns, "catalog")} does not exist: start Weatherlight or run \`esper resources ensure\``,
@@ -209,7 +230,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
   it("with an empty catalog, preflight fails: Urza has not published", async () => {
     const s = await stage("all");
     try {
-      const h = startActor(actor, { env: s.env, handleSignals: false });
+      const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
       expect(await h.done).toBe(ActorExitCode.preflightFailed);
       expect(h.lifecycle.failureReason).toContain("holds no blueprint descriptor: Urza has not published");
     } finally {
@@ -222,10 +243,48 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
     await putCatalog(s, [fitting]);
     try {
       const { ESPER_SIGNING_KEY: _, ...env } = s.env;
-      const h = startActor(actor, { env, handleSignals: false });
+      const h = startActor(tamiyoOf(s), { env, handleSignals: false });
       expect(await h.done).toBe(ActorExitCode.preflightFailed);
       expect(h.lifecycle.failureReason).toContain("ESPER_SIGNING_KEY");
     } finally {
+      await s.close();
+    }
+  });
+
+  it("without ESPER_TAMIYO_WAL_DIR, or with a relative one, preflight fails naming the variable", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    try {
+      for (const [env, problem] of [
+        [{}, "ESPER_TAMIYO_WAL_DIR is not set"],
+        [{ [WAL_DIR_ENV]: "var/tamiyo" }, "ESPER_TAMIYO_WAL_DIR=var/tamiyo is not an absolute path"],
+      ] as const) {
+        const h = startActor(createTamiyoActor({ env }), { env: s.env, handleSignals: false });
+        expect(await h.done).toBe(ActorExitCode.preflightFailed);
+        expect(h.lifecycle.failureReason).toContain(problem);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a log ending in a torn record starts with WARNING tamiyo.wal.torn_tail naming the bytes dropped", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    const dir = join(walRoot, s.ns);
+    await mkdir(dir, { recursive: true });
+    const torn = frameRecord(new TextEncoder().encode('{"kind":"withdrawn"}'));
+    await writeFile(join(dir, FIELD_REPORT_LOG_FILE), Buffer.concat([walHeader(), torn.subarray(0, 7)]));
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
+    try {
+      await until(() => s.events("tamiyo.wal.torn_tail").length > 0, "the torn-tail event");
+      expect(s.events("tamiyo.wal.torn_tail")[0]).toMatchObject({
+        level: TelemetryLevel.WARNING,
+        attributes: { droppedBytes: "7", offset: String(WAL_HEADER_BYTES) },
+      });
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
       await s.close();
     }
   });

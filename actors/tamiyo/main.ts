@@ -1,38 +1,112 @@
 import { openBucket } from "../../bus/kv.ts";
-import type { ActorDefinition } from "../runtime/actor-types.ts";
+import type { ActorContext, ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
+import type { Mailbox } from "../runtime/mailbox.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
 import { CatalogView } from "./catalog-view.ts";
 import { createEvaluateHandler } from "./evaluate-endpoint.ts";
+import { createFieldReportRounds, fieldReportPublisher } from "./field-report-publisher.ts";
+import { FieldReports } from "./field-reports.ts";
 import { catalogCheck } from "./preflight-checks.ts";
 import { RunMemories } from "./run-memories.ts";
-import { RUN_MEMORY_CAPACITY } from "./settings.ts";
+import {
+  FIELD_REPORT_COMPACT_EVERY_RECORDS,
+  FIELD_REPORT_RETENTION,
+  FIELD_REPORT_WINDOW_EPOCHS,
+  RUN_MEMORY_CAPACITY,
+  WAL_DIR_ENV,
+} from "./settings.ts";
+import { fieldReportLogPath } from "./wal-directory.ts";
+
+/** Where Tamiyo reads its own settings besides the process settings. */
+export interface TamiyoOptions {
+  /** The environment holding ESPER_TAMIYO_WAL_DIR. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
 
 /**
- * Tamiyo: preflight checks the signing key and a non-empty catalog bucket; `start` subscribes to `catalog.update`
- * (re-reading a blueprint on each), loads the catalog and serves `tamiyo.evaluate` in queue group
- * `tamiyo` through the ordered mailbox `evaluate`: a decided command is published on
- * `command.<run>.kasmina` before the reply carries it.
+ * Builds Tamiyo: preflight checks the signing key, a non-empty catalog bucket and its state directory
+ * (ESPER_TAMIYO_WAL_DIR, required); `start` opens the field-report log there (resuming its windows and
+ * publishing the reports left pending), subscribes to `catalog.update` (re-reading a blueprint on
+ * each), loads the catalog and serves `tamiyo.evaluate` in queue group `tamiyo` through the ordered
+ * mailbox `evaluate`: a decided command's window is logged, then the command is published on
+ * `command.<run>.kasmina` before the reply carries it. The log is closed once that mailbox drained.
  */
-export const actor: ActorDefinition = {
-  name: "tamiyo",
-  preflight: [signingKeyCheck, catalogCheck],
-  async start(ctx) {
-    const bucket = await openBucket(ctx.bus, "catalog");
-    const catalog = new CatalogView(bucket);
-    ctx.subscribe("catalogUpdate", (update) => catalog.refresh(update.blueprintId), {
-      mailbox: "catalog",
-      mode: "ordered",
-    });
-    await catalog.loadAll();
-    ctx.log.info({ blueprints: catalog.descriptors().length }, "tamiyo catalog loaded");
-    const memories = new RunMemories(RUN_MEMORY_CAPACITY);
-    ctx.serve("tamiyoEvaluate", createEvaluateHandler({ ctx, catalog, memories }), {
-      queue: "tamiyo",
-      mailbox: "evaluate",
-      mode: "ordered",
-    });
-  },
-};
+export function createTamiyoActor(options: TamiyoOptions): ActorDefinition {
+  const logFiles = new WeakMap<ActorContext["bus"], string>();
+  const walDirCheck: PreflightCheck = {
+    name: "wal-directory",
+    async run(ctx) {
+      const file = await fieldReportLogPath(options.env);
+      logFiles.set(ctx.bus, file);
+      ctx.log.info({ file }, `${WAL_DIR_ENV}: field-report log ${file}`);
+    },
+  };
+  return {
+    name: "tamiyo",
+    preflight: [signingKeyCheck, catalogCheck, walDirCheck],
+    async start(ctx) {
+      const file = logFiles.get(ctx.bus);
+      if (file === undefined)
+        throw new Error("tamiyo started without its log path: the preflight did not run");
+      const { reports, load } = await FieldReports.open(file, {
+        windowEpochs: FIELD_REPORT_WINDOW_EPOCHS,
+        retention: FIELD_REPORT_RETENTION,
+        compactEveryRecords: FIELD_REPORT_COMPACT_EVERY_RECORDS,
+        now: Date.now,
+        publish: fieldReportPublisher(ctx),
+      });
+      if (load.tornTail !== undefined) {
+        const t = load.tornTail;
+        ctx.telemetry.event("tamiyo.wal.torn_tail", {
+          level: "WARNING",
+          description: `field-report log ${file}: dropped ${t.droppedBytes} byte(s) (${t.droppedRecords} record) at offset ${t.offset}: ${t.reason}`,
+          attributes: { droppedBytes: String(t.droppedBytes), offset: String(t.offset) },
+        });
+      }
+      ctx.log.info(
+        {
+          file,
+          records: load.records.length,
+          openWindows: reports.openWindows.length,
+          pendingReports: reports.pendingReports.length,
+        },
+        "tamiyo field-report log loaded",
+      );
+      const publishReports = createFieldReportRounds(ctx, reports);
+      await publishReports();
+
+      const bucket = await openBucket(ctx.bus, "catalog");
+      const catalog = new CatalogView(bucket);
+      ctx.subscribe("catalogUpdate", (update) => catalog.refresh(update.blueprintId), {
+        mailbox: "catalog",
+        mode: "ordered",
+      });
+      await catalog.loadAll();
+      ctx.log.info({ blueprints: catalog.descriptors().length }, "tamiyo catalog loaded");
+      const memories = new RunMemories(RUN_MEMORY_CAPACITY);
+      const evaluate = ctx.serve(
+        "tamiyoEvaluate",
+        createEvaluateHandler({ ctx, catalog, memories, reports, publishReports }),
+        { queue: "tamiyo", mailbox: "evaluate", mode: "ordered" },
+      );
+      ctx.runTask("field-report-log", async (signal) => {
+        await closedAndIdle(evaluate, signal);
+        await reports.close();
+      });
+    },
+  };
+}
+
+/** Resolves once the drain began and `mailbox` was closed and became idle. */
+async function closedAndIdle<M>(mailbox: Mailbox<M>, signal: AbortSignal): Promise<void> {
+  if (!signal.aborted)
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  while (!mailbox.isClosed) await new Promise((resolve) => setTimeout(resolve, 10));
+  await mailbox.whenIdle();
+}
+
+/** Tamiyo, its state directory named by ESPER_TAMIYO_WAL_DIR in the process environment. */
+export const actor: ActorDefinition = createTamiyoActor({ env: process.env });
 
 if (isProcessEntry(import.meta.url)) await runMain(actor);

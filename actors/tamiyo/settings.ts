@@ -49,3 +49,25 @@ export function commandTimingOf(settings: WorkerSettings): {
     executionDeadlineMs: COMMAND_EXECUTION_DEADLINE_MS,
   };
 }
+
+/** Epochs a seed command's observation window watches before its field report (the reference's TAMIYO_FR_OBS_WINDOW_EPOCHS). */
+export const FIELD_REPORT_WINDOW_EPOCHS = 5;
+
+/**
+ * Field-report log retention: published report ids are kept for deduplication for 24 h (the
+ * reference's TAMIYO_FIELD_REPORT_RETENTION_HOURS) and at most 10 000 of them; a window open longer
+ * than 24 h ends as ABORTED at the next compaction.
+ */
+export const FIELD_REPORT_RETENTION = { maxAgeMs: 24 * 3_600_000, maxCount: 10_000 } as const;
+
+/** Records appended to the field-report log between two compactions (rewrites as a snapshot). */
+export const FIELD_REPORT_COMPACT_EVERY_RECORDS = 1_000;
+
+/** Most time a field report publish waits for the stream's ack, in ms (a failed publish is retried on the next packet). */
+export const FIELD_REPORT_PUBLISH_DEADLINE_MS = 2_000;
+
+/** The environment variable naming Tamiyo's state directory, which holds its field-report log. Required. */
+export const WAL_DIR_ENV = "ESPER_TAMIYO_WAL_DIR";
+
+/** The field-report log's file name in that directory. */
+export const FIELD_REPORT_LOG_FILE = "field-reports.wal";
