@@ -1,5 +1,6 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
 import { encode } from "./codec.ts";
+import type { CommandSecurity } from "./messages/command.ts";
 import type { MessageInput, MessageOf, MessageType } from "./registry.ts";
 
 /** A message type whose messages carry a `security.signature` (commands, signed control requests). */
@@ -38,4 +39,24 @@ export function checkSignature<T extends MessageType>(
   const expected = Buffer.from(hmacSignature(signedBytes(type, msg), key), "base64");
   const actual = Buffer.from(given, "base64");
   return actual.length === expected.length && timingSafeEqual(actual, expected) ? "ok" : "invalid_signature";
+}
+
+/** What a fresh signed request may fix in advance (tests); the rest is fresh. */
+export interface FreshSecurityOptions {
+  /** Default a random UUID. */
+  readonly nonce?: string;
+  /** Default now. */
+  readonly issuedAt?: number;
+  /** Default 30 s. */
+  readonly freshnessWindowMs?: number;
+}
+
+/** The `security` block of a request about to be signed: empty signature, a fresh nonce, issued now. */
+export function freshSecurity(opts: FreshSecurityOptions = {}): CommandSecurity {
+  return {
+    signature: "",
+    nonce: opts.nonce ?? randomUUID(),
+    issuedAt: opts.issuedAt ?? Date.now(),
+    freshnessWindowMs: opts.freshnessWindowMs ?? 30_000,
+  };
 }

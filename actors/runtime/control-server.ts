@@ -12,7 +12,7 @@ import {
 } from "../../contracts/messages/runtime.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import type { MessageInput, MessageOf } from "../../contracts/registry.ts";
-import { checkSignature, sign } from "../../contracts/signing.ts";
+import { checkSignature, type FreshSecurityOptions, freshSecurity, sign } from "../../contracts/signing.ts";
 
 /** What the control server needs of its actor. */
 export interface ControlServerOptions {
@@ -162,13 +162,9 @@ export class NonceCache {
   }
 }
 
-/** Options of {@link signedControlRequest}. */
-export interface SignedControlOptions {
+/** Options of {@link signedControlRequest}: a fixed request id, and what `freshSecurity` may take. */
+export interface SignedControlOptions extends FreshSecurityOptions {
   readonly requestId?: string;
-  readonly freshnessWindowMs?: number;
-  /** Default now. */
-  readonly issuedAt?: number;
-  readonly nonce?: string;
 }
 
 /** A ControlRequest for `verb` signed under `key` with a fresh nonce and issuedAt (for operators, supervisors and tests). */
@@ -182,12 +178,7 @@ export function signedControlRequest(
     {
       requestId: opts.requestId ?? randomUUID(),
       verb,
-      security: {
-        signature: "",
-        nonce: opts.nonce ?? randomUUID(),
-        issuedAt: opts.issuedAt ?? Date.now(),
-        freshnessWindowMs: opts.freshnessWindowMs ?? 30_000,
-      },
+      security: freshSecurity(opts),
     },
     key,
   );

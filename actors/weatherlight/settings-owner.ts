@@ -7,7 +7,7 @@ import type {
   SettingsReply,
   SettingsRequest,
 } from "../../contracts/messages/settings-request.ts";
-import { sign } from "../../contracts/signing.ts";
+import { type FreshSecurityOptions, freshSecurity, sign } from "../../contracts/signing.ts";
 import { WORKER_SETTINGS_KEY } from "../../contracts/stores.ts";
 import type { ActorContext } from "../runtime/actor-types.ts";
 import { NonceCache, verifySignedRequest } from "../runtime/control-server.ts";
@@ -168,14 +168,10 @@ function clip(s: string): string {
 }
 
 /** Options of {@link settingsSetRequest}. */
-export interface SettingsSetOptions {
+export interface SettingsSetOptions extends FreshSecurityOptions {
   readonly requestedBy: string;
   readonly expectedRevision?: number;
   readonly requestId?: string;
-  readonly nonce?: string;
-  /** Default now. */
-  readonly issuedAt?: number;
-  readonly freshnessWindowMs?: number;
 }
 
 /** A `set` SettingsRequest of `changes`, signed under `key` with a fresh nonce and issuedAt (for operators and tests). */
@@ -192,12 +188,7 @@ export function settingsSetRequest(
       requestedBy: opts.requestedBy,
       changes: [...changes],
       ...(opts.expectedRevision !== undefined ? { expectedRevision: opts.expectedRevision } : {}),
-      security: {
-        signature: "",
-        nonce: opts.nonce ?? randomUUID(),
-        issuedAt: opts.issuedAt ?? Date.now(),
-        freshnessWindowMs: opts.freshnessWindowMs ?? 30_000,
-      },
+      security: freshSecurity(opts),
     },
     key,
   );
