@@ -26,6 +26,9 @@ stopped in reverse order and the run directory is written:
                    commands issued/applied/rejected, decision timeouts
   bus.esperrec     the run's bus traffic (read it with \`esper replay\`)
   telemetry.jsonl  the run's telemetry packets, one per line
+  tamiyo/          Tamiyo's field-report write-ahead log
+A killed actor is restarted with backoff (Tolaria excepted: its crash ends the run); one that keeps
+dying, or exits with a permanent code, ends the run as failed.
 Progress: a live line on a terminal, plain lines otherwise, JSON lines with --json (on stdout; the
 actors' log lines go to stderr). Ctrl-C stops the stack cleanly; a second Ctrl-C exits at once.
 
