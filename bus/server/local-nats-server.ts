@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { findExecutable } from "./executable-path.ts";
 
 /** Options of {@link startLocalNatsServer}. */
@@ -44,11 +45,15 @@ export class NatsServerStartError extends Error {
   override readonly name = "NatsServerStartError";
 }
 
+/** The JetStream file-store reservation limit of servers started here (1 TiB). */
+const MAX_FILE_STORE_BYTES = 1024 ** 4;
+
 const LISTEN = /Listening for client connections on ([^\s:]+):(\d+)/;
 const READY = /Server is ready/;
 
 /**
- * Spawns `nats-server -js -sd <storeDir> -p <port|-1> -a <host> -n <name>` and resolves once the
+ * Spawns `nats-server -c <storeDir>/nats-server.conf -js -sd <storeDir> -p <port|-1> -a <host> -n <name>`
+ * (the config sets JetStream's `max_file_store` to 1 TiB) and resolves once the
  * server logs that it is ready. Rejects with {@link NatsServerStartError} when the binary is missing
  * (naming the Debian package `nats-server`), and (with the server's last output) when it exits early
  * or is not ready within the timeout.
@@ -63,7 +68,14 @@ export async function startLocalNatsServer(opts: LocalNatsServerOptions): Promis
     );
   }
   await mkdir(opts.storeDir, { recursive: true });
+  // JetStream reserves every stream's declared max_bytes against max_file_store, which defaults to
+  // 75% of the free disk: a namespace declares about 8 GiB of caps, so a few namespaces (tests, runs
+  // sharing a server) would be refused on a small disk although they store little. The caps stay.
+  const config = join(opts.storeDir, "nats-server.conf");
+  await writeFile(config, `jetstream { max_file_store: ${MAX_FILE_STORE_BYTES} }\n`);
   const args = [
+    "-c",
+    config,
     "-js",
     "-sd",
     opts.storeDir,
