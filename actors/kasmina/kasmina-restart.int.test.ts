@@ -7,23 +7,17 @@ import { publishToStream } from "../../bus/jetstream/publish.ts";
 import { openBucket } from "../../bus/kv.ts";
 import { concreteSubject, serve, subscribe } from "../../bus/typed.ts";
 import { decode } from "../../contracts/codec.ts";
-import {
-  BlendMode,
-  BlendSchedule,
-  CommandType,
-  SeedLifecycleStage as S,
-  SeedOperation,
-} from "../../contracts/enums.ts";
-import type { AdaptationCommand } from "../../contracts/messages/command.ts";
+import { SeedLifecycleStage as S } from "../../contracts/enums.ts";
 import type { Heartbeat } from "../../contracts/messages/runtime.ts";
 import type { SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
-import { sign } from "../../contracts/signing.ts";
 import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
+import { until } from "../../test/until.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
 import { actor } from "./main.ts";
 import { ADVANCE_RULES } from "./settings.ts";
+import { seedReportOf, signedSeedCommand } from "./testing/seed-messages.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const fixture = useNatsServer();
@@ -31,65 +25,10 @@ const KEY = "kasmina-restart-test-signing-key";
 const SEED = "s1-g0";
 const CHECKSUM = "c".repeat(64);
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function germinate(run: string, commandId: string): AdaptationCommand {
-  return sign(
-    "AdaptationCommand",
-    {
-      version: 1,
-      commandId,
-      commandType: CommandType.SEED,
-      trainingRunId: run,
-      targetSeedId: SEED,
-      executionDeadlineMs: 5_000,
-      issuedBy: "tamiyo",
-      payload: {
-        kind: "seed",
-        operation: SeedOperation.GERMINATE,
-        blueprintId: "bp-mlp",
-        blendMode: BlendMode.CONVEX,
-        schedule: { shape: BlendSchedule.TANH, steps: 20, start: 0, end: 1 },
-        resume: false,
-        includeTeacher: false,
-        parameters: {},
-      },
-      security: { signature: "", nonce: `n-${commandId}`, issuedAt: Date.now(), freshnessWindowMs: 60_000 },
-    },
-    KEY,
-  );
-}
+const germinate = (run: string, commandId: string) => signedSeedCommand(run, SEED, commandId, KEY);
 
 let reports = 0;
-function report(run: string, stage: SeedReport["stage"]): SeedReport {
-  reports++;
-  return {
-    reportId: `r${reports}`,
-    trainingRunId: run,
-    seedId: SEED,
-    stage,
-    epoch: 1,
-    globalStep: reports * 10,
-    steps: 10,
-    alpha: 0,
-    loss: 0.5,
-    hostLoss: 0.5,
-    lossDelta: 0,
-    seedGradientNorm: 1,
-    hostGradientNorm: 1,
-    gradientCosine: 0,
-    isolationLeak: 0,
-    parameterCount: 100,
-    nonFiniteGradients: false,
-    issuedAt: Date.now(),
-  };
-}
+const report = (run: string, stage: SeedReport["stage"]) => seedReportOf(run, SEED, stage, ++reports);
 
 /** Every directive stored on `seed.<run>.directive`, in stream order. */
 async function directives(s: ActorStage): Promise<SeedDirective[]> {

@@ -4,23 +4,18 @@ import { streamName } from "../../bus/jetstream/declarations.ts";
 import { publishToStream } from "../../bus/jetstream/publish.ts";
 import { concreteSubject, serve } from "../../bus/typed.ts";
 import { decode } from "../../contracts/codec.ts";
-import {
-  BlendMode,
-  BlendSchedule,
-  CommandType,
-  SeedLifecycleStage as S,
-  SeedOperation,
-} from "../../contracts/enums.ts";
+import { SeedLifecycleStage as S, SeedOperation } from "../../contracts/enums.ts";
 import type { AdaptationCommand } from "../../contracts/messages/command.ts";
 import type { KernelPrefetchRequest } from "../../contracts/messages/kernel.ts";
-import type { SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
-import { sign } from "../../contracts/signing.ts";
+import type { SeedDirective } from "../../contracts/messages/seed.ts";
 import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
+import { until } from "../../test/until.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
 import { actor } from "./main.ts";
 import { ADVANCE_RULES } from "./settings.ts";
+import { seedReportOf, signedSeedCommand } from "./testing/seed-messages.ts";
 
 const fixture = useNatsServer();
 const KEY = "kasmina-main-test-signing-key";
@@ -58,52 +53,14 @@ async function stage(): Promise<Stage> {
   };
 }
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A GERMINATE of SEED in run `run`, signed with `key`. */
-function germinate(run: string, commandId: string, key: string): AdaptationCommand {
-  return seedCommand(run, commandId, key, SeedOperation.GERMINATE);
-}
-
-/** A seed command of `operation` on SEED in run `run`, signed with `key`. */
-function seedCommand(
+const germinate = (run: string, commandId: string, key: string) =>
+  signedSeedCommand(run, SEED, commandId, key);
+const seedCommand = (
   run: string,
   commandId: string,
   key: string,
   operation: typeof SeedOperation.GERMINATE | typeof SeedOperation.CULL,
-): AdaptationCommand {
-  return sign(
-    "AdaptationCommand",
-    {
-      version: 1,
-      commandId,
-      commandType: CommandType.SEED,
-      trainingRunId: run,
-      targetSeedId: SEED,
-      executionDeadlineMs: 5_000,
-      issuedBy: "tamiyo",
-      payload: {
-        kind: "seed",
-        operation,
-        ...(operation === SeedOperation.GERMINATE ? { blueprintId: "bp-mlp" } : {}),
-        blendMode: BlendMode.CONVEX,
-        alpha: 0,
-        schedule: { shape: BlendSchedule.TANH, steps: 20, start: 0, end: 1 },
-        resume: false,
-        includeTeacher: false,
-        parameters: {},
-      },
-      security: { signature: "", nonce: `n-${commandId}`, issuedAt: Date.now(), freshnessWindowMs: 60_000 },
-    },
-    key,
-  );
-}
+) => signedSeedCommand(run, SEED, commandId, key, operation);
 
 const sendCommand = (s: Stage, command: AdaptationCommand, messageId?: string) =>
   publishToStream(s.bus, "command", command, {
@@ -123,28 +80,7 @@ async function directives(s: Stage): Promise<{ count: number; last?: SeedDirecti
   return { count, last: decode("SeedDirective", last?.data ?? new Uint8Array()) };
 }
 
-function report(run: string, n: number): SeedReport {
-  return {
-    reportId: `r${n}`,
-    trainingRunId: run,
-    seedId: SEED,
-    stage: S.TRAINING,
-    epoch: 1,
-    globalStep: n * 10,
-    steps: 10,
-    alpha: 0,
-    loss: 0.5,
-    hostLoss: 0.5,
-    lossDelta: 0,
-    seedGradientNorm: 1,
-    hostGradientNorm: 1,
-    gradientCosine: 0,
-    isolationLeak: 0,
-    parameterCount: 100,
-    nonFiniteGradients: false,
-    issuedAt: Date.now(),
-  };
-}
+const report = (run: string, n: number) => seedReportOf(run, SEED, S.TRAINING, n);
 
 describe("the kasmina actor in this process (real nats-server)", () => {
   it("grafts a verified GERMINATE's kernel, rejects forged and replayed commands, advances on reports", async () => {
