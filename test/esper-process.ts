@@ -18,6 +18,8 @@ export interface EsperProcess {
   waitForLine(match: (line: string) => boolean): Promise<string>;
   /** Resolves when the process has exited. */
   readonly result: Promise<EsperResult>;
+  /** SIGKILLs the process if it still runs (a test's cleanup) and waits for its exit. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -61,6 +63,10 @@ export function startEsper(
   return {
     pid: child.pid,
     result,
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await result;
+    },
     waitForLine: (match) =>
       new Promise<string>((resolve, reject) => {
         waiters.push({ match, resolve });

@@ -161,15 +161,21 @@ describe("esper up (real processes, nats-server, onnxruntime, file system)", { t
       },
       240_000,
     );
-    const kasmina = JSON.parse(
-      await up.waitForLine((l) => l.includes('"state":"spawned"') && l.includes('"actor":"kasmina"')),
-    ) as { detail: string };
-    await up.waitForLine((l) => l.includes('"state":"ready"') && l.includes('"actor":"tolaria"'));
-    await healthStatusBecomes(healthz, 200);
-    process.kill(Number(kasmina.detail.replace("pid ", "")), "SIGKILL");
-    await healthStatusBecomes(healthz, 503);
-    await healthStatusBecomes(healthz, 200);
-    const result = await up.result;
+    let result: EsperResult;
+    try {
+      const kasmina = JSON.parse(
+        await up.waitForLine((l) => l.includes('"state":"spawned"') && l.includes('"actor":"kasmina"')),
+      ) as { detail: string };
+      await up.waitForLine((l) => l.includes('"state":"ready"') && l.includes('"actor":"tolaria"'));
+      await healthStatusBecomes(healthz, 200);
+      process.kill(Number(kasmina.detail.replace("pid ", "")), "SIGKILL");
+      await healthStatusBecomes(healthz, 503);
+      await healthStatusBecomes(healthz, 200);
+      result = await up.result;
+    } finally {
+      // A failed wait must not leave the stack running past the test (its children follow it).
+      await up.kill();
+    }
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain(`esper up: health ${healthz}\n`);
     const events = result.stdout

@@ -188,6 +188,8 @@ async function runStack(opts: UpOptions, natsUrl: string, say: (line: string) =>
     (r) => {
       result = r;
     },
+    // A run that could not be set up fails Weatherlight's task: the runtime reports it (stderr,
+    // CRITICAL telemetry) and `handle.done` carries its exit code, which is returned below.
     () => undefined,
   );
   say(`run ${runId}, job ${opts.job}`);
