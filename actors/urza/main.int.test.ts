@@ -72,6 +72,8 @@ describe("the urza actor in this process (real nats-server)", () => {
       expect(await h.done).toBe(ActorExitCode.ok);
       expect(h.lifecycle.state).toBe("stopped");
 
+      // The last telemetry is flushed at the drain; it reaches this test's subscription a moment later.
+      await until(() => s.events("urza.prefetch.artifact_error").length > 0, "the drain's telemetry");
       expect(s.events("urza.library.published")[0]?.attributes).toMatchObject({
         added: String(library.length),
         unchanged: "0",
