@@ -8,7 +8,7 @@ import {
   encode,
   SeedOperation,
 } from "../../contracts/index.ts";
-import { CATALOG_RISK_REASON, type CommandBuilderOptions, createCommandBuilder } from "./command-builder.ts";
+import { type CommandBuilderOptions, createCommandBuilder } from "./command-builder.ts";
 import { checkGerminationTargets } from "./id-checks.ts";
 import type { GerminateAction } from "./policy.ts";
 import { DORMANT, descriptor, packet, seedState } from "./testing/fixtures.ts";
@@ -45,17 +45,22 @@ function options(overrides: Partial<CommandBuilderOptions> = {}): CommandBuilder
 }
 
 const checked = checkGerminationTargets(action, pkt, [bp]);
+/** The risk engine's outcome for a command: its first downgrade reason and its score. */
+const assessed = (policyLatencyMs: number) => ({
+  policyLatencyMs,
+  risk: { reason: "blueprint_risk", score: 0.5 },
+});
 
 describe("command builder", () => {
   it("builds a signed SEED/GERMINATE command that verifies under the key and survives the codec", () => {
-    const cmd = createCommandBuilder(options()).germinate(checked, pkt, 1.5);
+    const cmd = createCommandBuilder(options()).germinate(checked, pkt, assessed(1.5));
     expect(checkSignature("AdaptationCommand", cmd, KEY)).toBe("ok");
     expect(checkSignature("AdaptationCommand", cmd, "another-key")).toBe("invalid_signature");
     expect(decode("AdaptationCommand", encode("AdaptationCommand", cmd))).toEqual(cmd);
   });
 
-  it("fills the command from the packet, the action and the blueprint", () => {
-    const cmd = createCommandBuilder(options()).germinate(checked, pkt, 1.5);
+  it("fills the command from the packet, the action, the blueprint and the risk assessment", () => {
+    const cmd = createCommandBuilder(options()).germinate(checked, pkt, assessed(1.5));
     expect(cmd).toMatchObject({
       commandType: CommandType.SEED,
       trainingRunId: "run-a",
@@ -77,7 +82,7 @@ describe("command builder", () => {
     expect(cmd.payload).not.toHaveProperty("confidence");
     expect(cmd.decision).toEqual({
       policy: { ...policy, action: "germinate", latencyMs: 1.5 },
-      risk: { reason: CATALOG_RISK_REASON, score: bp.risk },
+      risk: { reason: "blueprint_risk", score: 0.5 },
       blend: { methodIndex: BlendSchedule.COSINE, scheduleStart: 0.1, scheduleEnd: 0.9 },
       coverage: { featureCoverage: 1, byType: {} },
     });
@@ -85,8 +90,8 @@ describe("command builder", () => {
 
   it("takes a fresh command id, nonce and issuedAt from the injected generators for every command", () => {
     const builder = createCommandBuilder(options());
-    const first = builder.germinate(checked, pkt, 1);
-    const second = builder.germinate(checked, pkt, 1);
+    const first = builder.germinate(checked, pkt, assessed(1));
+    const second = builder.germinate(checked, pkt, assessed(1));
     expect([first.commandId, first.security.nonce, second.commandId, second.security.nonce]).toEqual([
       "id-1",
       "id-2",
@@ -102,7 +107,11 @@ describe("command builder", () => {
   it("carries the confidence gate of a CONFIDENCE blend", () => {
     const confidence = { k: 4, tau: 0.2, alphaLo: 0, alphaHi: 1 };
     const gated = { ...action, blend: { ...action.blend, mode: BlendMode.CONFIDENCE, confidence } } as const;
-    const cmd = createCommandBuilder(options()).germinate(checkGerminationTargets(gated, pkt, [bp]), pkt, 1);
+    const cmd = createCommandBuilder(options()).germinate(
+      checkGerminationTargets(gated, pkt, [bp]),
+      pkt,
+      assessed(1),
+    );
     expect(cmd.payload).toMatchObject({ blendMode: BlendMode.CONFIDENCE, confidence });
     expect(checkSignature("AdaptationCommand", cmd, KEY)).toBe("ok");
   });
@@ -124,7 +133,7 @@ describe("command builder", () => {
   });
 
   it("an id generator returning an empty id fails the contract instead of signing", () => {
-    const cmd = () => createCommandBuilder(options({ newId: () => "" })).germinate(checked, pkt, 1);
+    const cmd = () => createCommandBuilder(options({ newId: () => "" })).germinate(checked, pkt, assessed(1));
     expect(cmd).toThrow(/commandId/);
   });
 });

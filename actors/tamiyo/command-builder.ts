@@ -16,8 +16,14 @@ import type { PolicyIdentity } from "./policy.ts";
 /** The `issuedBy` of every command Tamiyo signs. */
 export const ISSUER = "tamiyo";
 
-/** Risk reason recorded while no risk engine assesses commands: the score is the blueprint's catalog risk. */
-export const CATALOG_RISK_REASON = "blueprint_catalog_risk";
+/** The risk metadata a command carries: the risk engine's first downgrade reason (or `passed`) and its score. */
+export interface CommandRisk {
+  readonly reason: string;
+  readonly score: number;
+}
+
+/** The risk reason of a command no risk finding downgraded. */
+export const RISK_PASSED_REASON = "passed";
 
 /** What a command builder needs: signing key, command timing, the deciding policy, injected clock and ids. */
 export interface CommandBuilderOptions {
@@ -36,11 +42,11 @@ export interface CommandBuilderOptions {
 
 /** Builds signed AdaptationCommands from checked actions. */
 export interface CommandBuilder {
-  /** A signed SEED/GERMINATE command for a checked germination on `packet`'s run. */
+  /** A signed SEED/GERMINATE command for a checked (and risk-assessed) germination on `packet`'s run. */
   germinate(
     checked: CheckedGermination,
     packet: SystemStatePacket,
-    policyLatencyMs: number,
+    assessed: { readonly policyLatencyMs: number; readonly risk: CommandRisk },
   ): AdaptationCommand;
 }
 
@@ -67,7 +73,7 @@ export function createCommandBuilder(options: CommandBuilderOptions): CommandBui
     throw new TamiyoSettingsError("executionDeadlineMs", `must be a uint32, got ${executionDeadlineMs}`);
   }
   return {
-    germinate(checked, packet, policyLatencyMs) {
+    germinate(checked, packet, { policyLatencyMs, risk }) {
       const { action, blueprint } = checked;
       const { mode, schedule, confidence } = action.blend;
       const payload: CommandSeedOperation = {
@@ -89,7 +95,7 @@ export function createCommandBuilder(options: CommandBuilderOptions): CommandBui
           action: action.kind,
           latencyMs: policyLatencyMs,
         },
-        risk: { reason: CATALOG_RISK_REASON, score: blueprint.risk },
+        risk: { reason: risk.reason, score: risk.score },
         blend: { methodIndex: schedule.shape, scheduleStart: schedule.start, scheduleEnd: schedule.end },
         coverage: { featureCoverage: 1, byType: {} },
       };

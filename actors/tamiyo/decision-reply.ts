@@ -1,5 +1,14 @@
-import type { AdaptationCommand, SystemStatePacket, TamiyoDecision } from "../../contracts/index.ts";
-import type { NoopAction, PolicyIdentity } from "./policy.ts";
+import type {
+  AdaptationCommand,
+  DecisionLatencies,
+  DecisionRisk,
+  SystemStatePacket,
+  TamiyoDecision,
+} from "../../contracts/index.ts";
+import type { GerminateAction, NoopAction, PolicyIdentity } from "./policy.ts";
+
+/** The no-op reason of a germination the risk engine vetoed. */
+export const RISK_VETO_REASON = "risk_veto";
 
 /** What every reply to a packet carries besides its outcome. */
 export interface ReplyContext {
@@ -9,6 +18,8 @@ export interface ReplyContext {
   readonly policy: PolicyIdentity;
   /** Time spent deciding, in ms. */
   readonly latencyMs: number;
+  readonly latencies: DecisionLatencies;
+  readonly risk: DecisionRisk;
 }
 
 /** The reply carrying the signed command that was published. */
@@ -21,12 +32,26 @@ export function noActionReply(ctx: ReplyContext, noop: NoopAction): TamiyoDecisi
   return { ...base(ctx), outcome: "noAction", reason: `${noop.reason}: ${noop.detail}` };
 }
 
-function base({ packet, decisionId, policy, latencyMs }: ReplyContext) {
+/**
+ * The no-op reply of a germination the risk engine vetoed: `risk_veto: germinate <blueprint> on
+ * <seed> vetoed by <evaluator> (<reason>: <detail>); ...`, one entry per veto of `ctx.risk.vetoes`.
+ */
+export function vetoedReply(ctx: ReplyContext, action: GerminateAction): TamiyoDecision {
+  if (ctx.risk.vetoes.length === 0)
+    throw new Error(`decision ${ctx.decisionId}: a vetoed reply needs at least one veto`);
+  const vetoes = ctx.risk.vetoes.map((v) => `${v.evaluator} (${v.reason}: ${v.detail})`).join("; ");
+  const reason = `${RISK_VETO_REASON}: germinate ${action.blueprintId} on ${action.seedId} vetoed by ${vetoes}`;
+  return { ...base(ctx), outcome: "noAction", reason };
+}
+
+function base({ packet, decisionId, policy, latencyMs, latencies, risk }: ReplyContext) {
   return {
     packetId: packet.packetId,
     decisionId,
     trainingRunId: packet.trainingRunId,
     policyVersion: policy.version,
     latencyMs,
+    latencies,
+    risk,
   };
 }

@@ -25,7 +25,7 @@ export class MissingInputError extends Error {
 export class UnknownTargetError extends Error {
   override readonly name = "UnknownTargetError";
   constructor(
-    readonly kind: "seed" | "blueprint" | "trainingRun",
+    readonly kind: "seed" | "slot" | "blueprint" | "trainingRun",
     readonly targetId: string,
     readonly where: string,
   ) {
@@ -37,12 +37,24 @@ export class UnknownTargetError extends Error {
 export class AmbiguousTargetError extends Error {
   override readonly name = "AmbiguousTargetError";
   constructor(
-    readonly kind: "seed" | "blueprint",
+    readonly kind: "seed" | "slot" | "blueprint",
     readonly targetId: string,
     readonly where: string,
     readonly occurrences: number,
   ) {
     super(`${kind} id '${targetId}' appears ${occurrences} times in ${where}: ambiguous target`);
+  }
+}
+
+/** An action's targets exist but do not belong together (seed and slot, slot and width, slot and kernel). */
+export class TargetMismatchError extends Error {
+  override readonly name = "TargetMismatchError";
+  constructor(
+    /** The field of the action that disagrees, e.g. `slotWidth`. */
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`germination ${field} ${reason}: a command may only target what the packet and the catalog hold`);
   }
 }
 

@@ -7,9 +7,11 @@ import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts
 import type { ActorContext } from "../runtime/actor-types.ts";
 import type { CatalogView } from "./catalog-view.ts";
 import { createCommandBuilder } from "./command-builder.ts";
+import { DecisionTelemetry } from "./decision-telemetry.ts";
 import { createEvaluator, type Evaluator } from "./evaluation.ts";
 import type { FieldReports } from "./field-reports.ts";
 import { jobApprovals } from "./job-approvals.ts";
+import { createRiskEngine } from "./risk/risk-engine.ts";
 import { createRulePolicy } from "./rule-policy.ts";
 import type { RunMemories } from "./run-memories.ts";
 import { COMMAND_PUBLISH_DEADLINE_MS, commandTimingOf, ruleSetOf } from "./settings.ts";
@@ -41,6 +43,7 @@ export function createEvaluateHandler(
 ): (packet: SystemStatePacket) => Promise<TamiyoDecision> {
   const { ctx, catalog, memories, reports, publishReports } = deps;
   let built: { settings: WorkerSettings; evaluator: Evaluator } | undefined;
+  const decisions = new DecisionTelemetry(ctx.telemetry);
 
   /** The evaluator under the worker settings in force (rebuilt when they change). */
   function evaluator(): Evaluator {
@@ -58,7 +61,8 @@ export function createEvaluateHandler(
       now: Date.now,
       newId: randomUUID,
     });
-    return createEvaluator({ policy, commands, now: () => performance.now(), newId: randomUUID });
+    const risk = createRiskEngine({ inferenceBudgetMs: settings.budgets.tamiyoInferenceMs });
+    return createEvaluator({ policy, risk, commands, now: () => performance.now(), newId: randomUUID });
   }
 
   return async (packet) => {
@@ -110,6 +114,7 @@ export function createEvaluateHandler(
           },
         });
       }
+      decisions.record(evaluation);
       recordLatency(reply.outcome);
       await publishReports();
       return reply;

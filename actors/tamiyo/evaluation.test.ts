@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import {
   BlendMode,
   BlendSchedule,
+  type BlueprintDescriptor,
   checkSignature,
+  encode,
   type SeedState,
   type SystemStatePacket,
   type TamiyoDecision,
@@ -10,6 +12,7 @@ import {
 import { createCommandBuilder } from "./command-builder.ts";
 import { createEvaluator } from "./evaluation.ts";
 import type { Policy, PolicyAction } from "./policy.ts";
+import { createRiskEngine } from "./risk/risk-engine.ts";
 import { createRulePolicy } from "./rule-policy.ts";
 import { emptyRunMemory, type RunMemory } from "./run-memory.ts";
 import { DORMANT, descriptor, FOSSILIZED, packet, seedState, TRAINING } from "./testing/fixtures.ts";
@@ -34,7 +37,11 @@ const run: SystemStatePacket[] = (
   return packet(epoch, loss, seeds);
 });
 
-function replay(packets: readonly SystemStatePacket[], rogue?: PolicyAction) {
+function replay(
+  packets: readonly SystemStatePacket[],
+  rogue?: PolicyAction,
+  evalCatalog: readonly BlueprintDescriptor[] = catalog,
+) {
   let ids = 0;
   let clock = 1_800_000_000_000;
   const now = () => clock++;
@@ -55,11 +62,12 @@ function replay(packets: readonly SystemStatePacket[], rogue?: PolicyAction) {
     newId,
   });
   const decider: Policy = rogue ? { identity: policy.identity, decide: () => rogue } : policy;
-  const evaluator = createEvaluator({ policy: decider, commands, now, newId });
+  const risk = createRiskEngine({ inferenceBudgetMs: 12 });
+  const evaluator = createEvaluator({ policy: decider, risk, commands, now, newId });
   let memory: RunMemory = emptyRunMemory("run-a");
   const replies: TamiyoDecision[] = [];
   for (const p of packets) {
-    const e = evaluator.evaluate({ packet: p, catalog, approved: none, memory });
+    const e = evaluator.evaluate({ packet: p, catalog: evalCatalog, approved: none, memory });
     memory = e.memory;
     if (e.command) expect(e.reply).toMatchObject({ outcome: "command", command: e.command });
     replies.push(e.reply);
@@ -93,8 +101,50 @@ describe("evaluation pipeline", () => {
     for (const c of commands) expect(checkSignature("AdaptationCommand", c, KEY)).toBe("ok");
   });
 
-  it("gives the same replies for the same packets (replay)", () => {
-    expect(replay(run)).toEqual(replay(run));
+  it("gives byte-identical replies for the same packets, policy, clock and ids (replay)", () => {
+    const bytes = (rs: TamiyoDecision[]) =>
+      rs.map((r) => Buffer.from(encode("TamiyoDecision", r)).toString("hex"));
+    expect(bytes(replay(run))).toEqual(bytes(replay(run)));
+  });
+
+  it("reports the latency of each phase from the injected clock and the risk block in every reply", () => {
+    const replies = replay(run);
+    // The clock advances 1 ms per reading: policy 1, risk 1; the command phase 2 (the builder reads the
+    // same clock for issuedAt); a no-op builds nothing.
+    expect(replies[0]?.latencies).toEqual({ policyMs: 1, riskMs: 1, commandMs: 0 });
+    expect(replies[3]?.latencies).toEqual({ policyMs: 1, riskMs: 1, commandMs: 2 });
+    expect(replies[3]?.risk).toMatchObject({ vetoes: [], downgrades: [], conservative: false });
+  });
+
+  it("answers a germination the risk engine vetoes with a no-op naming the veto, and remembers no germination", () => {
+    const quarantined = catalog.map((b, i) => (i === 0 ? { ...b, quarantineOnly: true } : b));
+    const bp = catalog[0]?.blueprintId ?? "";
+    const action = {
+      kind: "germinate",
+      seedId: "seed-a",
+      slotId: "slot-seed-a",
+      slotWidth: 8,
+      blueprintId: bp,
+      blend: {
+        mode: BlendMode.RESIDUAL,
+        schedule: { shape: BlendSchedule.LINEAR, steps: 1, start: 0, end: 1 },
+      },
+      rationale: "rogue",
+    } as const;
+    const [first, second] = replay(run.slice(0, 2), action, quarantined);
+    expect(first).toMatchObject({
+      outcome: "noAction",
+      risk: {
+        score: 1,
+        conservative: true,
+        vetoes: [{ evaluator: "blueprint-risk", reason: "bp_quarantine" }],
+      },
+    });
+    expect(first?.outcome === "noAction" && first.reason).toMatch(
+      /^risk_veto: germinate .* on seed-a vetoed by blueprint-risk \(bp_quarantine/,
+    );
+    // Still vetoed at the next packet (conservative mode), so no germination was remembered in between.
+    expect(second?.risk.vetoes.map((v) => v.reason)).toEqual(["bp_quarantine", "conservative_mode"]);
   });
 
   it("runs the id checks on the policy's action: a placeholder target is an error, never a command", () => {

@@ -4,15 +4,18 @@ import type {
   SystemStatePacket,
   TamiyoDecision,
 } from "../../contracts/index.ts";
-import type { CommandBuilder } from "./command-builder.ts";
-import { commandReply, noActionReply } from "./decision-reply.ts";
+import { type CommandBuilder, RISK_PASSED_REASON } from "./command-builder.ts";
+import { commandReply, noActionReply, type ReplyContext, vetoedReply } from "./decision-reply.ts";
 import { checkGerminationTargets } from "./id-checks.ts";
 import type { Policy } from "./policy.ts";
+import type { ConservativeTransition } from "./risk/conservative-mode.ts";
+import type { RiskEngine } from "./risk/risk-engine.ts";
 import { observePacket, type RunMemory, recordGermination } from "./run-memory.ts";
 
-/** What the evaluator is built from: the policy, the command builder, and injected clock and ids. */
+/** What the evaluator is built from: the policy, the risk engine, the command builder, injected clock and ids. */
 export interface EvaluatorOptions {
   readonly policy: Policy;
+  readonly risk: RiskEngine;
   readonly commands: CommandBuilder;
   /** Monotonic milliseconds, for latencies. */
   readonly now: () => number;
@@ -36,42 +39,72 @@ export interface Evaluation {
   readonly command: AdaptationCommand | undefined;
   /** The run's memory after this packet (and the germination, if one was commanded). */
   readonly memory: RunMemory;
+  /** Whether this packet moved the run into or out of conservative mode. */
+  readonly conservative: ConservativeTransition;
 }
 
-/** Evaluates packets: observe → policy → action → (risk, later) → id checks → command build and sign → reply. */
+/**
+ * Evaluates packets: observe → policy → strict id checks → risk engine → command build and sign →
+ * reply. The id checks come before the risk engine, which judges the checked seed and blueprint.
+ */
 export interface Evaluator {
-  /** Pure apart from the injected clock and ids; throws (never a synthetic command) on missing or unknown input. */
+  /**
+   * Pure apart from the injected clock and ids (the same packets, policy, clock and ids give the same
+   * replies); throws (never a synthetic command) on missing or unknown input.
+   */
   evaluate(input: EvaluationInput): Evaluation;
 }
 
 /** Creates the evaluator of Tamiyo's decision pipeline. */
-export function createEvaluator({ policy, commands, now, newId }: EvaluatorOptions): Evaluator {
+export function createEvaluator({ policy, risk, commands, now, newId }: EvaluatorOptions): Evaluator {
   return {
     evaluate({ packet, catalog, approved, memory: before }) {
       const started = now();
-      const memory = observePacket(before, packet);
-      const action = policy.decide({ packet, catalog, approved, memory });
-      const policyLatencyMs = now() - started;
-      if (action.kind === "noop") {
-        const reply = noActionReply(replyContext(), action);
-        return { reply, command: undefined, memory };
-      }
-      const checked = checkGerminationTargets(action, packet, catalog);
-      const command = commands.germinate(checked, packet, policyLatencyMs);
-      const germination = {
+      const observed = observePacket(before, packet);
+      const action = policy.decide({ packet, catalog, approved, memory: observed });
+      const policyDone = now();
+      const policyMs = policyDone - started;
+      const checked =
+        action.kind === "germinate" ? checkGerminationTargets(action, packet, catalog) : undefined;
+      const assessment = risk.assess({
+        packet,
+        germination:
+          checked === undefined
+            ? undefined
+            : { ...checked, approved: approved.has(checked.blueprint.blueprintId) },
+        policyLatencyMs: policyMs,
+        state: before.risk,
+      });
+      const riskDone = now();
+      const memory: RunMemory = { ...observed, risk: assessment.state };
+      const base = { memory, conservative: assessment.transition };
+      const context = (commandMs: number): ReplyContext => ({
+        packet,
+        decisionId: newId(),
+        policy: policy.identity,
+        latencyMs: now() - started,
+        latencies: { policyMs, riskMs: riskDone - policyDone, commandMs },
+        risk: assessment.risk,
+      });
+      if (action.kind === "noop")
+        return { ...base, reply: noActionReply(context(0), action), command: undefined };
+      const germination = assessment.germination;
+      if (checked === undefined || germination === undefined)
+        return { ...base, reply: vetoedReply(context(0), action), command: undefined };
+      const command = commands.germinate({ ...checked, action: germination }, packet, {
+        policyLatencyMs: policyMs,
+        risk: {
+          reason: assessment.risk.downgrades[0]?.reason ?? RISK_PASSED_REASON,
+          score: assessment.risk.score,
+        },
+      });
+      const reply = commandReply(context(now() - riskDone), command);
+      const germinated = {
         epoch: packet.currentEpoch,
-        seedId: action.seedId,
-        blueprintId: action.blueprintId,
+        seedId: germination.seedId,
+        blueprintId: germination.blueprintId,
       };
-      return {
-        reply: commandReply(replyContext(), command),
-        command,
-        memory: recordGermination(memory, germination),
-      };
-
-      function replyContext() {
-        return { packet, decisionId: newId(), policy: policy.identity, latencyMs: now() - started };
-      }
+      return { ...base, reply, command, memory: recordGermination(memory, germinated) };
     },
   };
 }

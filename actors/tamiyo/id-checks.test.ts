@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BlendMode, BlendSchedule } from "../../contracts/index.ts";
-import { AmbiguousTargetError, UnknownTargetError } from "./errors.ts";
+import { AmbiguousTargetError, TargetMismatchError, UnknownTargetError } from "./errors.ts";
 import { checkGerminationTargets } from "./id-checks.ts";
 import type { GerminateAction } from "./policy.ts";
 import { DORMANT, descriptor, packet, seedState } from "./testing/fixtures.ts";
@@ -40,5 +40,29 @@ describe("germination id checks", () => {
     expect(() => checkGerminationTargets(action, pkt, [bp, bp])).toThrow(AmbiguousTargetError);
     const twice = packet(3, 1, [seedState("seed-b", DORMANT), seedState("seed-b", DORMANT)]);
     expect(() => checkGerminationTargets(action, twice, [bp])).toThrow(/seed id 'seed-b' appears 2 times/);
+  });
+
+  it("rejects a slot id absent from the packet, naming it", () => {
+    const act = () => checkGerminationTargets({ ...action, slotId: "slot-9" }, pkt, [bp]);
+    expect(act).toThrow(UnknownTargetError);
+    expect(act).toThrow(/slot id 'slot-9' is not in packet pkt-3/);
+  });
+
+  it("rejects a slot that holds another seed than the target", () => {
+    const act = () => checkGerminationTargets({ ...action, slotId: "slot-seed-a" }, pkt, [bp]);
+    expect(act).toThrow(TargetMismatchError);
+    expect(act).toThrow(/slotId 'slot-seed-a' holds seed 'seed-a', not the target seed 'seed-b'/);
+  });
+
+  it("rejects a slot width other than the packet's", () => {
+    const act = () => checkGerminationTargets({ ...action, slotWidth: 4 }, pkt, [bp]);
+    expect(act).toThrow(/slotWidth 4 differs from the width 8 packet pkt-3/);
+  });
+
+  it("rejects a catalog blueprint whose kernel does not fit the slot's width", () => {
+    const narrow = descriptor("low-rank-linear", 4, 2);
+    const act = () => checkGerminationTargets({ ...action, blueprintId: narrow.blueprintId }, pkt, [narrow]);
+    expect(act).toThrow(TargetMismatchError);
+    expect(act).toThrow(/maps width 4 → 4, but slot 'slot-seed-b' is 8 wide/);
   });
 });

@@ -1,5 +1,6 @@
 import type { SystemStatePacket } from "../../contracts/index.ts";
 import { UnknownTargetError } from "./errors.ts";
+import { initialRiskState, type RunRiskState } from "./risk/risk-types.ts";
 
 /** The validation loss Tolaria reported for one epoch. */
 export interface EpochLoss {
@@ -23,11 +24,13 @@ export interface RunMemory {
   /** Validation losses since the last germination (its epoch included), oldest first, one per epoch. */
   readonly losses: readonly EpochLoss[];
   readonly lastGermination: Germination | undefined;
+  /** The risk engine's state of the run (conservative mode, previous packet). */
+  readonly risk: RunRiskState;
 }
 
 /** The memory of a run Tamiyo has not seen yet. */
 export function emptyRunMemory(trainingRunId: string): RunMemory {
-  return { trainingRunId, losses: [], lastGermination: undefined };
+  return { trainingRunId, losses: [], lastGermination: undefined, risk: initialRiskState };
 }
 
 /**

@@ -1,8 +1,44 @@
 import { z } from "zod";
-import { id, name, nonNegative, text } from "../primitives.ts";
+import { id, name, nonNegative, text, unit } from "../primitives.ts";
 import { AdaptationCommand } from "./command.ts";
 
-const base = { packetId: id, decisionId: id, trainingRunId: id, policyVersion: name, latencyMs: nonNegative };
+/** One finding of a risk evaluator: which evaluator, its reason code and the measured evidence. */
+export const RiskFinding = z.strictObject({ evaluator: name, reason: name, detail: text });
+export type RiskFinding = z.infer<typeof RiskFinding>;
+
+const findings = z.array(RiskFinding).max(32);
+
+/**
+ * The risk engine's assessment of one decision. `vetoes` stopped a command (the reply is then a no-op),
+ * `downgrades` made it more cautious, `annotations` record evidence that changed nothing. `conservative`
+ * is the run's conservative mode after this packet; `score` in [0, 1] is 1 when anything vetoed.
+ */
+export const DecisionRisk = z.strictObject({
+  score: unit,
+  vetoes: findings,
+  downgrades: findings,
+  annotations: findings,
+  conservative: z.boolean(),
+});
+export type DecisionRisk = z.infer<typeof DecisionRisk>;
+
+/** Time spent in each phase of the decision, in ms: policy, risk engine, id checks with command build and signing. */
+export const DecisionLatencies = z.strictObject({
+  policyMs: nonNegative,
+  riskMs: nonNegative,
+  commandMs: nonNegative,
+});
+export type DecisionLatencies = z.infer<typeof DecisionLatencies>;
+
+const base = {
+  packetId: id,
+  decisionId: id,
+  trainingRunId: id,
+  policyVersion: name,
+  latencyMs: nonNegative,
+  latencies: DecisionLatencies,
+  risk: DecisionRisk,
+};
 
 /** Tamiyo's reply to a SystemStatePacket: a signed command, or an explicit decision to do nothing. */
 export const TamiyoDecision = z.discriminatedUnion("outcome", [

@@ -371,6 +371,25 @@ const kasminaState = record({
   }),
 });
 
+const riskFinding = record({ evaluator: name, reason: name, detail: text });
+const findings = fc.array(riskFinding, { maxLength: 3 });
+/** The fields every TamiyoDecision carries besides its outcome. */
+const decisionBase = {
+  packetId: id,
+  decisionId: id,
+  trainingRunId: id,
+  policyVersion: name,
+  latencyMs: nonNeg,
+  latencies: record({ policyMs: nonNeg, riskMs: nonNeg, commandMs: nonNeg }),
+  risk: record({
+    score: unit,
+    vetoes: findings,
+    downgrades: findings,
+    annotations: findings,
+    conservative: fc.boolean(),
+  }),
+};
+
 /** One arbitrary per message type. */
 export const arbitraries: { readonly [T in MessageType]: fc.Arbitrary<MessageInput<T>> } = {
   SystemStatePacket: systemStatePacket,
@@ -381,20 +400,12 @@ export const arbitraries: { readonly [T in MessageType]: fc.Arbitrary<MessageInp
   DecisionMetadata: decisionMetadata,
   TamiyoDecision: fc.oneof(
     record({
-      packetId: id,
-      decisionId: id,
-      trainingRunId: id,
-      policyVersion: name,
-      latencyMs: nonNeg,
+      ...decisionBase,
       outcome: fc.constant("command" as const),
       command: adaptationCommand,
     }),
     record({
-      packetId: id,
-      decisionId: id,
-      trainingRunId: id,
-      policyVersion: name,
-      latencyMs: nonNeg,
+      ...decisionBase,
       outcome: fc.constant("noAction" as const),
       reason: fc.string({ minLength: 1, maxLength: 40 }),
     }),

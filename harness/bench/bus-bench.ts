@@ -111,6 +111,8 @@ const decision: MessageInput<"TamiyoDecision"> = {
   trainingRunId: "run-0001",
   policyVersion: "bench",
   latencyMs: 0.1,
+  latencies: { policyMs: 0.05, riskMs: 0.01, commandMs: 0 },
+  risk: { score: 0, vetoes: [], downgrades: [], annotations: [], conservative: false },
   outcome: "noAction",
   reason: "benchmark",
 };

@@ -87,6 +87,12 @@ export function germinateCommand(commandId: string, seedId: string, issuedAt = 1
   });
 }
 
+/** The latencies and risk block of a decision nothing vetoed. */
+const assessed = {
+  latencies: { policyMs: 0.5, riskMs: 0.1, commandMs: 0.2 },
+  risk: { score: 0, vetoes: [], downgrades: [], annotations: [], conservative: false },
+};
+
 /** Tamiyo's reply carrying `command`. */
 export function commandDecision(command: AdaptationCommand): TamiyoDecision {
   return TamiyoDecision.parse({
@@ -95,6 +101,7 @@ export function commandDecision(command: AdaptationCommand): TamiyoDecision {
     trainingRunId: command.trainingRunId,
     policyVersion: "tamiyo-rules-v1",
     latencyMs: 1,
+    ...assessed,
     outcome: "command",
     command,
   });
@@ -108,6 +115,7 @@ export function noActionDecision(reason: string, runId = RUN): TamiyoDecision {
     trainingRunId: runId,
     policyVersion: "tamiyo-rules-v1",
     latencyMs: 1,
+    ...assessed,
     outcome: "noAction",
     reason,
   });
