@@ -57,6 +57,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
       "actor runtime soak: start/drain cycles against its own nats-server, leaks and heap (prints JSON)",
     load: () => import("./commands/soak-actor.ts"),
   },
+  "golden tamiyo": {
+    summary:
+      "replay the recorded evaluate requests into Tamiyo and compare with the golden replies (--update rewrites them)",
+    load: () => import("./commands/golden-tamiyo.ts"),
+  },
   record: {
     summary: "record messages on subject filters into a .esperrec file until a duration or SIGINT",
     load: () => import("./commands/record.ts"),
