@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { calmPacket, previousOf, riskContext } from "../testing/risk-fixtures.ts";
 import { lossSpike } from "./loss-spike.ts";
 
-const after = (loss: number, previousLoss = 0.5, previousEpoch = 4) =>
+const judgeRise = (loss: number, previousLoss = 0.5, previousEpoch = 4) =>
   lossSpike.evaluate(
     riskContext({
       packet: calmPacket(5, loss),
@@ -12,7 +12,7 @@ const after = (loss: number, previousLoss = 0.5, previousEpoch = 4) =>
 
 describe("loss-spike evaluator", () => {
   it("vetoes a validation-loss rise above 0.15 over one epoch as critical loss_spike", () => {
-    expect(after(0.66)).toEqual([
+    expect(judgeRise(0.66)).toEqual([
       {
         evaluator: "loss-spike",
         effect: "veto",
@@ -24,14 +24,14 @@ describe("loss-spike evaluator", () => {
   });
 
   it("downgrades a rise above 0.075 as loss_warning, and says nothing of a smaller rise or a fall", () => {
-    expect(after(0.6)).toMatchObject([{ effect: "downgrade", reason: "loss_warning", critical: false }]);
-    expect(after(0.57)).toEqual([]);
-    expect(after(0.2)).toEqual([]);
+    expect(judgeRise(0.6)).toMatchObject([{ effect: "downgrade", reason: "loss_warning", critical: false }]);
+    expect(judgeRise(0.57)).toEqual([]);
+    expect(judgeRise(0.2)).toEqual([]);
   });
 
   it("judges only a one-epoch delta: no verdict after a gap, a redelivery or the first packet", () => {
-    expect(after(0.9, 0.5, 3)).toEqual([]);
-    expect(after(0.9, 0.5, 5)).toEqual([]);
+    expect(judgeRise(0.9, 0.5, 3)).toEqual([]);
+    expect(judgeRise(0.9, 0.5, 5)).toEqual([]);
     expect(lossSpike.evaluate(riskContext({ packet: calmPacket(5, 0.9), previous: undefined }))).toEqual([]);
   });
 
