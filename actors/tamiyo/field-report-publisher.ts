@@ -23,10 +23,12 @@ export function fieldReportPublisher(
  * report and the count per outcome `tamiyo.fieldreport.published_total` (attribute `outcome`); INFO
  * `tamiyo.fieldreport.duplicate` per report the stream already held (not counted again); WARNING
  * `tamiyo.fieldreport.publish_failed` per report left pending for the next round; gauge
- * `tamiyo.wal.size_bytes`. A failed log write is reported as `tamiyo.fieldreport.error`.
+ * `tamiyo.wal.size_bytes`. A failed round (a failed log write) is reported as `tamiyo.fieldreport.error`
+ * and counted in `tamiyo.wal.errors_total`.
  */
 export function createFieldReportRounds(ctx: ActorContext, reports: FieldReports): () => Promise<void> {
   const totals = new Map<string, number>();
+  let logErrors = 0;
   return async () => {
     try {
       const round = await reports.publishPending();
@@ -68,6 +70,7 @@ export function createFieldReportRounds(ctx: ActorContext, reports: FieldReports
       }
     } catch (err) {
       ctx.reportError("fieldreport", err);
+      ctx.telemetry.metric("tamiyo.wal.errors_total", ++logErrors);
     }
     ctx.telemetry.metric("tamiyo.wal.size_bytes", reports.logBytes, { unit: "bytes" });
   };
