@@ -29,7 +29,10 @@ const vetoed: TamiyoDecision = {
     ...risk,
     score: 1,
     conservative: true,
-    vetoes: [{ evaluator: "loss-spike", reason: "loss_spike", detail: "validation loss rose 0.2" }],
+    vetoes: [
+      { evaluator: "loss-spike", reason: "loss_spike", detail: "validation loss rose 0.2" },
+      { evaluator: "seed-health", reason: "seed_not_dormant", detail: "seed seed-a is TRAINING" },
+    ],
     downgrades: [{ evaluator: "loss-spike", reason: "loss_volatility_high", detail: "volatile" }],
   },
 };
@@ -83,7 +86,12 @@ describe("decision telemetry", () => {
       { reply: vetoed, conservative: undefined },
     ]);
     const vetoEvents = t.events.filter((e) => e.eventId === "tamiyo.risk.veto");
-    expect(vetoEvents).toHaveLength(2);
+    expect(vetoEvents.map((e) => e.attributes?.reason)).toEqual([
+      "loss_spike",
+      "seed_not_dormant",
+      "loss_spike",
+      "seed_not_dormant",
+    ]);
     expect(vetoEvents[0]).toMatchObject({
       description: "validation loss rose 0.2",
       attributes: {
@@ -95,7 +103,9 @@ describe("decision telemetry", () => {
     });
     expect(t.metric("tamiyo.risk.vetoes_total")).toEqual([
       [1, { reason: "loss_spike" }],
+      [1, { reason: "seed_not_dormant" }],
       [2, { reason: "loss_spike" }],
+      [2, { reason: "seed_not_dormant" }],
     ]);
     expect(t.metric("tamiyo.risk.downgrades_total")).toEqual([
       [1, { reason: "loss_volatility_high" }],
