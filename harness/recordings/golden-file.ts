@@ -69,18 +69,23 @@ export function goldenDifferences(
   return out;
 }
 
-/** A report of the differences naming the first few decisions and the command that regenerates the file. */
+/**
+ * A report of the differences: the count, how many changed their outcome (summary), the first few
+ * decisions (those whose outcome changed first), and the command that regenerates the file.
+ */
 export function describeDifferences(
   differences: readonly GoldenDifference[],
   file: string,
   regenerate: string,
 ): string {
-  const shown = differences
+  const changed = differences.filter((d) => d.golden !== d.replayed);
+  const ordered = [...changed, ...differences.filter((d) => d.golden === d.replayed)];
+  const shown = ordered
     .slice(0, 5)
     .map((d) => `decision ${d.index} (packet ${d.packetId}) changed: golden '${d.golden}', replayed '${d.replayed}'`);
   const more = differences.length > shown.length ? [`... and ${differences.length - shown.length} more`] : [];
   return [
-    `${differences.length} decision(s) differ from ${file}:`,
+    `${differences.length} decision(s) differ from ${file} (${changed.length} with another outcome, the rest in their bytes only):`,
     ...shown,
     ...more,
     `If the policy, features or risk engine changed on purpose, regenerate the golden file with: ${regenerate}`,

@@ -54,8 +54,8 @@ describe("Tamiyo replay of spirals-growth.esperrec (120 recorded evaluate reques
       {
         index: 3,
         packetId: "run-20261130-182817-a523-epoch-3",
-        golden: "germinate wide-single-layer-i4-h64-s1 on s1-g0",
-        replayed: "germinate wide-single-layer-i4-h64-s1 on s1-g0",
+        golden: golden[3]?.summary,
+        replayed: replayed[3]?.summary,
       },
     ]);
     expect(goldenDifferences(golden, replayed.slice(0, 119))).toMatchObject([
