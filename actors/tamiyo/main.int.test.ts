@@ -183,6 +183,46 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
     }
   });
 
+  it("a germination the risk engine vetoes is a no-op naming the veto, never stored, with WARNING tamiyo.risk.veto", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "tamiyo running");
+      // A plateau reached by a loss that jumps 0.2 (> 0.15) in its last epoch: the policy germinates, loss-spike vetoes.
+      const losses = [1.0, 0.8, ...Array.from({ length: PLATEAU.epochs - 1 }, () => 0.8), 1.0];
+      const replies: TamiyoDecision[] = [];
+      for (const [i, loss] of losses.entries())
+        replies.push(await evaluate(s, statePacket("run-a", i + 1, loss)));
+      const last = replies.at(-1);
+      if (last?.outcome !== "noAction")
+        throw new Error(`expected a vetoed no-op, got ${JSON.stringify(last)}`);
+      expect(last.reason).toMatch(
+        /^risk_veto: germinate \S+ on s1 vetoed by loss-spike \(loss_spike: validation loss rose 0\.2/,
+      );
+      expect(last.risk).toMatchObject({
+        score: 1,
+        conservative: true,
+        vetoes: [{ evaluator: "loss-spike", reason: "loss_spike" }],
+      });
+      expect(await storedCommands(s, "run-a")).toEqual([]);
+
+      h.drain("test done");
+      expect(await h.done).toBe(ActorExitCode.ok);
+      expect(s.events("tamiyo.risk.veto").map((e) => e.attributes)).toEqual([
+        { evaluator: "loss-spike", reason: "loss_spike", packetId: last.packetId, trainingRunId: "run-a" },
+      ]);
+      expect(s.events("tamiyo.risk.conservative_entered")).toHaveLength(1);
+      expect(s.events("tamiyo.command.issued")).toEqual([]);
+      const kinds = s.packets.flatMap((p) => p.metrics.filter((m) => m.name === "tamiyo.decision.total"));
+      expect(kinds.at(-1)).toMatchObject({ value: 1, attributes: { kind: "risk_veto" } });
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  });
+
   it("a command whose publish fails is answered with an error, never a decision, and a WARNING", async () => {
     const s = await stage("all");
     await putCatalog(s, [fitting]);
