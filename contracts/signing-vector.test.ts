@@ -43,12 +43,14 @@ describe("command signing test vector", () => {
       "8f59a99a72a53a8bba847d731f8e954ef21303d70f0c8020820c0522a18f4c36",
     );
     const signed = sign("AdaptationCommand", command, KEY);
-    expect(hex(signed.security.signature)).toBe("fb861781660ba57eec945000e89ee6b082caf6dbac9da427b5f10930d297915f");
+    expect(hex(signed.security.signature)).toBe(
+      "fb861781660ba57eec945000e89ee6b082caf6dbac9da427b5f10930d297915f",
+    );
     expect(checkSignature("AdaptationCommand", signed, KEY)).toBe("ok");
   });
 
   it("signs the command with its signature blanked: a stale signature does not change the result", () => {
-    const stale = { ...command, security: { ...command.security, signature: "A".repeat(43) + "=" } };
+    const stale = { ...command, security: { ...command.security, signature: `${"A".repeat(43)}=` } };
     expect(sign("AdaptationCommand", stale, KEY).security.signature).toBe(
       sign("AdaptationCommand", command, KEY).security.signature,
     );
