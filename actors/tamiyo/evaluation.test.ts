@@ -34,7 +34,7 @@ const run: SystemStatePacket[] = (
   return packet(epoch, loss, seeds);
 });
 
-function replay(packets: readonly SystemStatePacket[], rogue?: PolicyAction) {
+async function replay(packets: readonly SystemStatePacket[], rogue?: PolicyAction) {
   let ids = 0;
   let clock = 1_800_000_000_000;
   const now = () => clock++;
@@ -59,7 +59,7 @@ function replay(packets: readonly SystemStatePacket[], rogue?: PolicyAction) {
   let memory: RunMemory = emptyRunMemory("run-a");
   const replies: TamiyoDecision[] = [];
   for (const p of packets) {
-    const e = evaluator.evaluate({ packet: p, catalog, approved: none, memory });
+    const e = await evaluator.evaluate({ packet: p, catalog, approved: none, memory });
     memory = e.memory;
     if (e.command) expect(e.reply).toMatchObject({ outcome: "command", command: e.command });
     replies.push(e.reply);
@@ -75,8 +75,8 @@ const summary = (r: TamiyoDecision) =>
       : "other command";
 
 describe("evaluation pipeline", () => {
-  it("decides a run step by step: plateau → germinate, fresh plateau while in flight → no-op, then the next slot", () => {
-    expect(replay(run).map(summary)).toEqual([
+  it("decides a run step by step: plateau → germinate, fresh plateau while in flight → no-op, then the next slot", async () => {
+    expect((await replay(run)).map(summary)).toEqual([
       "no_plateau",
       "no_plateau",
       "no_plateau",
@@ -87,17 +87,17 @@ describe("evaluation pipeline", () => {
     ]);
   });
 
-  it("signs every command it replies with", () => {
-    const commands = replay(run).flatMap((r) => (r.outcome === "command" ? [r.command] : []));
+  it("signs every command it replies with", async () => {
+    const commands = (await replay(run)).flatMap((r) => (r.outcome === "command" ? [r.command] : []));
     expect(commands).toHaveLength(2);
     for (const c of commands) expect(checkSignature("AdaptationCommand", c, KEY)).toBe("ok");
   });
 
-  it("gives the same replies for the same packets (replay)", () => {
-    expect(replay(run)).toEqual(replay(run));
+  it("gives the same replies for the same packets (replay)", async () => {
+    expect(await replay(run)).toEqual(await replay(run));
   });
 
-  it("runs the id checks on the policy's action: a placeholder target is an error, never a command", () => {
+  it("runs the id checks on the policy's action: a placeholder target is an error, never a command", async () => {
     const blend = {
       mode: BlendMode.RESIDUAL,
       schedule: { shape: BlendSchedule.LINEAR, steps: 1, start: 0, end: 1 },
@@ -111,7 +111,11 @@ describe("evaluation pipeline", () => {
     } as const;
     const first = run.slice(0, 1);
     const bp = catalog[0]?.blueprintId ?? "";
-    expect(() => replay(first, { ...action, seedId: "seed-1", blueprintId: bp })).toThrow(/seed id 'seed-1'/);
-    expect(() => replay(first, { ...action, seedId: "seed-a", blueprintId: "bp-demo" })).toThrow(/'bp-demo'/);
+    await expect(replay(first, { ...action, seedId: "seed-1", blueprintId: bp })).rejects.toThrow(
+      /seed id 'seed-1'/,
+    );
+    await expect(replay(first, { ...action, seedId: "seed-a", blueprintId: "bp-demo" })).rejects.toThrow(
+      /'bp-demo'/,
+    );
   });
 });

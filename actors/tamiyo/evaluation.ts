@@ -7,7 +7,7 @@ import type {
 import type { CommandBuilder } from "./command-builder.ts";
 import { commandReply, noActionReply } from "./decision-reply.ts";
 import { checkGerminationTargets } from "./id-checks.ts";
-import type { Policy } from "./policy.ts";
+import type { Policy, PolicyAction } from "./policy.ts";
 import { observePacket, type RunMemory, recordGermination } from "./run-memory.ts";
 
 /** What the evaluator is built from: the policy, the command builder, and injected clock and ids. */
@@ -36,25 +36,27 @@ export interface Evaluation {
   readonly command: AdaptationCommand | undefined;
   /** The run's memory after this packet (and the germination, if one was commanded). */
   readonly memory: RunMemory;
+  /** What the policy decided (with a learned policy's scores). */
+  readonly action: PolicyAction;
 }
 
 /** Evaluates packets: observe → policy → action → (risk, later) → id checks → command build and sign → reply. */
 export interface Evaluator {
-  /** Pure apart from the injected clock and ids; throws (never a synthetic command) on missing or unknown input. */
-  evaluate(input: EvaluationInput): Evaluation;
+  /** Pure apart from the injected clock and ids; rejects (never a synthetic command) on missing or unknown input or a failed inference. */
+  evaluate(input: EvaluationInput): Promise<Evaluation>;
 }
 
 /** Creates the evaluator of Tamiyo's decision pipeline. */
 export function createEvaluator({ policy, commands, now, newId }: EvaluatorOptions): Evaluator {
   return {
-    evaluate({ packet, catalog, approved, memory: before }) {
+    async evaluate({ packet, catalog, approved, memory: before }) {
       const started = now();
       const memory = observePacket(before, packet);
-      const action = policy.decide({ packet, catalog, approved, memory });
+      const action = await policy.decide({ packet, catalog, approved, memory });
       const policyLatencyMs = now() - started;
       if (action.kind === "noop") {
-        const reply = noActionReply(replyContext(), action);
-        return { reply, command: undefined, memory };
+        const reply = noActionReply(replyContext(), action, action.scores);
+        return { reply, command: undefined, memory, action };
       }
       const checked = checkGerminationTargets(action, packet, catalog);
       const command = commands.germinate(checked, packet, policyLatencyMs);
@@ -64,9 +66,10 @@ export function createEvaluator({ policy, commands, now, newId }: EvaluatorOptio
         blueprintId: action.blueprintId,
       };
       return {
-        reply: commandReply(replyContext(), command),
+        reply: commandReply(replyContext(), command, action.scores),
         command,
         memory: recordGermination(memory, germination),
+        action,
       };
 
       function replyContext() {

@@ -1,8 +1,22 @@
 import { z } from "zod";
-import { id, name, nonNegative, text } from "../primitives.ts";
+import { finite, id, name, nonNegative, text } from "../primitives.ts";
 import { AdaptationCommand } from "./command.ts";
 
-const base = { packetId: id, decisionId: id, trainingRunId: id, policyVersion: name, latencyMs: nonNegative };
+/** A learned policy's raw logits per head (kind, slot, blueprint, blend, reason); the rule policy has none. */
+const headLogits = z
+  .record(name, z.array(finite).max(64))
+  .refine((m) => Object.keys(m).length <= 8, "must have at most 8 heads")
+  .optional();
+
+const base = {
+  packetId: id,
+  decisionId: id,
+  trainingRunId: id,
+  policyVersion: name,
+  latencyMs: nonNegative,
+  logits: headLogits,
+  valueEstimate: finite.optional(),
+};
 
 /** Tamiyo's reply to a SystemStatePacket: a signed command, or an explicit decision to do nothing. */
 export const TamiyoDecision = z.discriminatedUnion("outcome", [
