@@ -217,7 +217,7 @@ function augment(base: readonly Sample[], input: FitInput, n: number, rng: Rng, 
   for (let i = 0; i < n; i++) {
     const from = pick(rng, base).input;
     const length = 1 + rng.int(10);
-    const improveP = pick(rng, [0.05, 0.3, 0.6, 0.95]);
+    const improveP = pick(rng, [0.05, 0.2, 0.5, 0.9]);
     const firstEpoch = rng.int(100);
     let loss = from.packet.validationLoss * (0.5 + rng.next());
     const losses = [];
@@ -230,7 +230,7 @@ function augment(base: readonly Sample[], input: FitInput, n: number, rng: Rng, 
       }
       losses.push({ epoch: firstEpoch + e, loss });
     }
-    const seeds = rng.next() < 0.3 ? [...from.packet.seedStates] : randomSeeds(rng);
+    const seeds = rng.next() < 0.4 ? [...from.packet.seedStates] : randomSeeds(rng);
     const germinated = rng.next() < 0.4;
     const memory: RunMemory = {
       trainingRunId: from.packet.trainingRunId,
@@ -262,9 +262,9 @@ function randomSeeds(rng: Rng): SeedState[] {
   for (let i = 0; i < n; i++) {
     const r = rng.next();
     const stage =
-      r < 0.55
+      r < 0.6
         ? SeedLifecycleStage.DORMANT
-        : r < 0.75
+        : r < 0.72
           ? pick(rng, IN_FLIGHT_STAGES)
           : r < 0.92
             ? SeedLifecycleStage.FOSSILIZED
