@@ -37,8 +37,8 @@ export interface EvaluateDeps {
  * evaluation throws, so the requester gets an error and the run's memory is unchanged); a no-op is
  * replied with its reason. Every reply is also published on `decision.<run>` for the run's followers. Records `tamiyo.decision.latency_ms`, INFO `tamiyo.command.issued` per
  * command and WARNING `tamiyo.evaluate.refused` per evaluation that failed; with the ONNX policy also
- * `tamiyo.inference.latency_ms`, `tamiyo.features.coverage`, the count `tamiyo.decisions_total` per
- * action kind, and CRITICAL `tamiyo.timeout_inference` when the inference timed out or failed (the
+ * `tamiyo.inference.latency_ms`, `tamiyo.features.coverage`, the count `tamiyo.decision.total` per
+ * action kind, and CRITICAL `tamiyo.inference.timeout` when the inference timed out or failed (the
  * request gets an error: never a command the policy did not decide).
  *
  * Field reports: the packet first updates the open observation windows of its run (in the log); a
@@ -105,7 +105,7 @@ export function createEvaluateHandler(
       }
       const kind = action.kind === "noop" ? `noop:${action.reason}` : action.kind;
       decisions.set(kind, (decisions.get(kind) ?? 0) + 1);
-      ctx.telemetry.metric("tamiyo.decisions_total", decisions.get(kind) ?? 0, { attributes: { kind } });
+      ctx.telemetry.metric("tamiyo.decision.total", decisions.get(kind) ?? 0, { attributes: { kind } });
       await reports.observe(packet, reply.latencyMs);
       const germination = evaluation.memory.lastGermination;
       if (command !== undefined) {
@@ -150,7 +150,7 @@ export function createEvaluateHandler(
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (err instanceof InferenceTimeoutError || err instanceof InferenceFailedError) {
-        ctx.telemetry.event("tamiyo.timeout_inference", {
+        ctx.telemetry.event("tamiyo.inference.timeout", {
           level: "CRITICAL",
           description: reason,
           attributes: { packetId: packet.packetId, trainingRunId: run, policyVersion: err.policyVersion },
