@@ -5,6 +5,7 @@ import {
   SeedLifecycleStage,
   type SeedState,
   type SystemStatePacket,
+  type TrainingMetrics,
 } from "../../contracts/index.ts";
 import { gradients } from "../../nn/autodiff/backward.ts";
 import type { Tensor } from "../../nn/graph/graph.ts";
@@ -246,6 +247,9 @@ function augment(base: readonly Sample[], input: FitInput, n: number, rng: Rng, 
       packetId: `aug-${i}`,
       currentEpoch: last.epoch,
       validationLoss: last.loss,
+      validationAccuracy: rng.next(),
+      trainingLoss: last.loss * (0.5 + rng.next()),
+      trainingMetrics: randomMetrics(rng, from.packet.trainingMetrics, last.loss),
       seedStates: seeds,
     };
     const catalog = rng.next() < 0.3 ? input.catalog : randomCatalog(rng, input.catalog);
@@ -254,6 +258,24 @@ function augment(base: readonly Sample[], input: FitInput, n: number, rng: Rng, 
     out.push({ input: state, action: decide(state), value: undefined });
   }
   return out;
+}
+
+/** Training metrics spread over wide ranges: the teacher ignores them, so the policy must learn to. */
+function randomMetrics(rng: Rng, base: TrainingMetrics, loss: number): TrainingMetrics {
+  const wide = (scale: number): number => scale * rng.next() ** 2;
+  return {
+    ...base,
+    loss: loss * (0.5 + rng.next()),
+    accuracy: rng.next(),
+    gradientNorm: wide(20),
+    learningRate: wide(1),
+    lossDelta: wide(2) - 1,
+    lossEwma: loss * (0.5 + rng.next()),
+    lossVolatility: wide(2),
+    gradNormEwma: wide(20),
+    gradConflictRate: rng.next(),
+    epochsTotal: rng.next() < 0.1 ? 0 : 1 + rng.int(500),
+  };
 }
 
 function randomSeeds(rng: Rng): SeedState[] {
