@@ -51,7 +51,7 @@ describe("PolicyUpdate: the model is swapped live after its checks (real nats-se
       expect((await evaluate()).policyVersion).toBe(shipped.manifest.version);
 
       const bytes = new Uint8Array(await readFile(join(SHIPPED_POLICY_DIR, MODEL_FILE)));
-      const update = (payload: Uint8Array, payloadSha256: string, policyId: string): PolicyUpdate => ({
+      const update = (payload: Uint8Array<ArrayBuffer>, payloadSha256: string, policyId: string): PolicyUpdate => ({
         version: 1,
         policyId,
         trainingRunId: "run-a",
@@ -66,7 +66,7 @@ describe("PolicyUpdate: the model is swapped live after its checks (real nats-se
       const garbage = new Uint8Array([1, 2, 3, 4]);
       publish(s.bus, "policyUpdate", update(garbage, sha256Of(garbage), "not-a-model"));
       await until(() => rejected().length === 2, "the unloadable model rejected");
-      expect(rejected().map((e) => [e.level, e.attributes.policyId])).toEqual([
+      expect(rejected().map((e) => [e.level, e.attributes?.policyId])).toEqual([
         [TelemetryLevel.CRITICAL, "bad-digest"],
         [TelemetryLevel.CRITICAL, "not-a-model"],
       ]);
