@@ -15,7 +15,7 @@ import type { Policy } from "./policy.ts";
 import type { PolicySlot } from "./policy-swap.ts";
 import { createRulePolicy } from "./rule-policy.ts";
 import type { RunMemories } from "./run-memories.ts";
-import { COMMAND_PUBLISH_DEADLINE_MS, commandTimingOf, INFERENCE_DEADLINE_MS, ruleSetOf } from "./settings.ts";
+import { COMMAND_PUBLISH_DEADLINE_MS, commandTimingOf, ruleSetOf } from "./settings.ts";
 
 /** The policy Tamiyo serves: the ONNX model in a swappable slot, or the rule policy (an explicit choice). */
 export type ServedPolicy = { readonly kind: "onnx"; readonly slot: PolicySlot } | { readonly kind: "rules" };
@@ -29,6 +29,8 @@ export interface EvaluateDeps {
   /** Publishes the pending field reports (failures reported, never thrown). */
   readonly publishReports: () => Promise<void>;
   readonly policy: ServedPolicy;
+  /** The ONNX policy's inference deadline, in ms. */
+  readonly inferenceDeadlineMs: number;
 }
 
 /**
@@ -75,7 +77,7 @@ export function createEvaluateHandler(
         : createOnnxPolicy(model, {
             plateau: rules.plateau,
             schedule: rules.blend.schedule,
-            deadlineMs: INFERENCE_DEADLINE_MS,
+            deadlineMs: deps.inferenceDeadlineMs,
             now: () => performance.now(),
           });
     const commands = createCommandBuilder({

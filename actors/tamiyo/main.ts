@@ -14,6 +14,7 @@ import {
   FIELD_REPORT_COMPACT_EVERY_RECORDS,
   FIELD_REPORT_RETENTION,
   FIELD_REPORT_WINDOW_EPOCHS,
+  INFERENCE_DEADLINE_MS,
   RUN_MEMORY_CAPACITY,
   WAL_DIR_ENV,
 } from "./settings.ts";
@@ -23,6 +24,8 @@ import { fieldReportLogPath } from "./wal-directory.ts";
 export interface TamiyoOptions {
   /** The environment holding ESPER_TAMIYO_WAL_DIR, ESPER_TAMIYO_POLICY and ESPER_TAMIYO_POLICY_DIR. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The policy's inference deadline in ms (absent: INFERENCE_DEADLINE_MS, the RC1 budget). */
+  readonly inferenceDeadlineMs?: number;
 }
 
 /**
@@ -132,7 +135,15 @@ export function createTamiyoActor(options: TamiyoOptions): ActorDefinition {
       const memories = new RunMemories(RUN_MEMORY_CAPACITY);
       const evaluate = ctx.serve(
         "tamiyoEvaluate",
-        createEvaluateHandler({ ctx, catalog, memories, reports, publishReports, policy }),
+        createEvaluateHandler({
+          ctx,
+          catalog,
+          memories,
+          reports,
+          publishReports,
+          policy,
+          inferenceDeadlineMs: options.inferenceDeadlineMs ?? INFERENCE_DEADLINE_MS,
+        }),
         { queue: "tamiyo", mailbox: "evaluate", mode: "ordered" },
       );
       ctx.runTask("field-report-log", async (signal) => {

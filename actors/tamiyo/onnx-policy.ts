@@ -118,7 +118,10 @@ export interface OnnxPolicyOptions {
   readonly plateau: PlateauRule;
   /** The ramp of a germinated seed's α (from the worker settings). */
   readonly schedule: BlendScheduleSpec;
-  /** Inference budget in ms: a slower inference fails the decision with InferenceTimeoutError. */
+  /**
+   * Inference budget in ms: an inference still running at the deadline, or measured slower than it
+   * once done (a late timer under load), fails the decision with InferenceTimeoutError.
+   */
   readonly deadlineMs: number;
   /** Monotonic milliseconds, for the inference time. */
   readonly now: () => number;
@@ -144,6 +147,7 @@ export function createOnnxPolicy(model: PolicyModel, options: OnnxPolicyOptions)
       });
       const outputs = await withDeadline(inference, options.deadlineMs, version);
       const inferenceMs = options.now() - started;
+      if (inferenceMs > options.deadlineMs) throw new InferenceTimeoutError(version, options.deadlineMs);
       return decodeAction(features, outputs, options, inferenceMs);
     },
   };
