@@ -10,7 +10,12 @@ import { createCommandBuilder } from "./command-builder.ts";
 import { createEvaluator, type Evaluation, type EvaluationInput, type Evaluator } from "./evaluation.ts";
 import type { FieldReports } from "./field-reports.ts";
 import { jobApprovals } from "./job-approvals.ts";
-import { createOnnxPolicy, InferenceFailedError, InferenceTimeoutError, type PolicyModel } from "./onnx-policy.ts";
+import {
+  createOnnxPolicy,
+  InferenceFailedError,
+  InferenceTimeoutError,
+  type PolicyModel,
+} from "./onnx-policy.ts";
 import type { Policy } from "./policy.ts";
 import type { PolicySlot } from "./policy-swap.ts";
 import { createRulePolicy } from "./rule-policy.ts";

@@ -60,7 +60,9 @@ describe("policy features", () => {
     expect(globalAt(f, "seeds.anyInFlight")).toBe(1);
     expect(globalAt(f, "seeds.anyDormant")).toBe(0);
     for (let i = 1; i < MAX_SLOTS; i++) {
-      expect(Array.from(f.subarray(slotOffset(i), slotOffset(i) + SLOT_FEATURES)).every((x) => x === 0)).toBe(true);
+      expect(Array.from(f.subarray(slotOffset(i), slotOffset(i) + SLOT_FEATURES)).every((x) => x === 0)).toBe(
+        true,
+      );
     }
   });
 

@@ -1,8 +1,4 @@
-import {
-  type BlueprintDescriptor,
-  SeedLifecycleStage,
-  type SeedState,
-} from "../../contracts/index.ts";
+import { type BlueprintDescriptor, SeedLifecycleStage, type SeedState } from "../../contracts/index.ts";
 import { MissingInputError } from "./errors.ts";
 import { detectPlateau, type PlateauRule, type PlateauStatus } from "./plateau.ts";
 import type { PolicyInput } from "./policy.ts";
@@ -123,7 +119,9 @@ export function buildFeatures(input: PolicyInput, rule: PlateauRule): PolicyFeat
       `holds ${candidates.length} blueprints fitting the free slots; the policy's features hold at most ${MAX_CANDIDATES}`,
     );
   }
-  const usable = candidates.map((b) => !b.quarantineOnly && (!b.approvalRequired || approved.has(b.blueprintId)));
+  const usable = candidates.map(
+    (b) => !b.quarantineOnly && (!b.approvalRequired || approved.has(b.blueprintId)),
+  );
   const plateau = detectPlateau(
     memory.losses.map((l) => l.loss),
     rule,

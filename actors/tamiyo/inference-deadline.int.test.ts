@@ -34,7 +34,10 @@ async function until(cond: () => boolean, what: string, ms = 20_000): Promise<vo
 
 describe("the inference deadline (real nats-server)", () => {
   it("an inference over its deadline is an error reply and CRITICAL tamiyo.inference.timeout, never a command", async () => {
-    const s = await actorStage(fixture, "tamiyo", { resources: "all", signingKey: "inference-deadline-test-key" });
+    const s = await actorStage(fixture, "tamiyo", {
+      resources: "all",
+      signingKey: "inference-deadline-test-key",
+    });
     const bucket = await openBucket(s.bus, "catalog");
     const fitting = descriptor("low-rank-linear", 8, 2);
     await bucket.put(fitting.blueprintId, fitting);

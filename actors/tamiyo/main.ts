@@ -7,7 +7,7 @@ import { CatalogView } from "./catalog-view.ts";
 import { createEvaluateHandler, type ServedPolicy } from "./evaluate-endpoint.ts";
 import { createFieldReportRounds, fieldReportPublisher } from "./field-report-publisher.ts";
 import { FieldReports } from "./field-reports.ts";
-import { PolicySlot, PolicyUpdateRejectedError, loadPolicyDirectory, policyChoiceOf } from "./policy-swap.ts";
+import { loadPolicyDirectory, PolicySlot, PolicyUpdateRejectedError, policyChoiceOf } from "./policy-swap.ts";
 import { catalogCheck } from "./preflight-checks.ts";
 import { RunMemories } from "./run-memories.ts";
 import {

@@ -32,7 +32,10 @@ const catalog = [
   descriptor("wide-single-layer", 8, 32, 1, { quarantineOnly: true }),
 ];
 
-function inputOf(losses: readonly number[], seeds = [seedState("a", FOSSILIZED, 0, 8), seedState("b", DORMANT, 1, 8), seedState("c", DORMANT, 2, 4)]): PolicyInput {
+function inputOf(
+  losses: readonly number[],
+  seeds = [seedState("a", FOSSILIZED, 0, 8), seedState("b", DORMANT, 1, 8), seedState("c", DORMANT, 2, 4)],
+): PolicyInput {
   let memory: RunMemory = emptyRunMemory("run-a");
   let last = packet(0, 1, seeds);
   losses.forEach((loss, epoch) => {
@@ -97,7 +100,9 @@ describe("action decoding", () => {
   });
 
   it("refuses an action kind Tamiyo cannot command (never a command it did not decide)", () => {
-    expect(() => decodeAction(features, outputs({ kind: { 2: 5 } }), options, 0)).toThrow(UnsupportedActionError);
+    expect(() => decodeAction(features, outputs({ kind: { 2: 5 } }), options, 0)).toThrow(
+      UnsupportedActionError,
+    );
     expect(() => decodeAction(features, outputs({ kind: { 4: 5 } }), options, 0)).toThrow(/'pause'/);
   });
 });
@@ -112,21 +117,29 @@ function stubModel(run: () => Promise<never>): PolicyModel {
 
 describe("inference deadline", () => {
   it("fails with InferenceTimeoutError when the inference outlasts the deadline", async () => {
-    const policy = createOnnxPolicy(stubModel(() => new Promise<never>(() => undefined)), {
-      ...options,
-      deadlineMs: 5,
-      now: () => 0,
-    });
+    const policy = createOnnxPolicy(
+      stubModel(() => new Promise<never>(() => undefined)),
+      {
+        ...options,
+        deadlineMs: 5,
+        now: () => 0,
+      },
+    );
     await expect(Promise.resolve(policy.decide(inputOf([1])))).rejects.toThrow(InferenceTimeoutError);
   });
 
   it("fails with InferenceFailedError when the runtime throws", async () => {
-    const policy = createOnnxPolicy(stubModel(() => Promise.reject(new Error("ort exploded"))), {
-      ...options,
-      deadlineMs: 1_000,
-      now: () => 0,
-    });
-    await expect(Promise.resolve(policy.decide(inputOf([1])))).rejects.toThrow(/inference failed: ort exploded/);
+    const policy = createOnnxPolicy(
+      stubModel(() => Promise.reject(new Error("ort exploded"))),
+      {
+        ...options,
+        deadlineMs: 1_000,
+        now: () => 0,
+      },
+    );
+    await expect(Promise.resolve(policy.decide(inputOf([1])))).rejects.toThrow(
+      /inference failed: ort exploded/,
+    );
     await expect(Promise.resolve(policy.decide(inputOf([1])))).rejects.toBeInstanceOf(InferenceFailedError);
   });
 });

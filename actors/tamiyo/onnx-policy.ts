@@ -9,7 +9,6 @@ import type {
   PolicyAction,
   PolicyBlendMode,
   PolicyIdentity,
-  PolicyInput,
   PolicyScores,
 } from "./policy.ts";
 import {
@@ -103,12 +102,15 @@ export async function infer(model: PolicyModel, vector: Float32Array): Promise<P
   for (const h of CLASS_HEAD_NAMES) {
     const out = floatResult(results, logitsOutput(h));
     if (out.length !== CLASS_HEADS[h])
-      throw new Error(`policy output ${logitsOutput(h)} has ${out.length} values, expected ${CLASS_HEADS[h]}`);
+      throw new Error(
+        `policy output ${logitsOutput(h)} has ${out.length} values, expected ${CLASS_HEADS[h]}`,
+      );
     logits[h] = out;
   }
   const value = floatResult(results, VALUE_OUTPUT)[0];
   const risk = floatResult(results, RISK_OUTPUT)[0];
-  if (value === undefined || risk === undefined) throw new Error("policy outputs value and risk must hold one value each");
+  if (value === undefined || risk === undefined)
+    throw new Error("policy outputs value and risk must hold one value each");
   return { logits, value, risk };
 }
 

@@ -177,7 +177,10 @@ function replayTeacher(input: FitInput, decide: Decide): Sample[] {
         value:
           later === undefined
             ? undefined
-            : Math.max(-1, Math.min(1, (now.validationLoss - later.validationLoss) / Math.abs(now.validationLoss))),
+            : Math.max(
+                -1,
+                Math.min(1, (now.validationLoss - later.validationLoss) / Math.abs(now.validationLoss)),
+              ),
       };
     }
   }
@@ -237,7 +240,11 @@ function augment(base: readonly Sample[], input: FitInput, n: number, rng: Rng, 
       trainingRunId: from.packet.trainingRunId,
       losses,
       lastGermination: germinated
-        ? { epoch: firstEpoch, seedId: seeds[0]?.seedId ?? "s-gone", blueprintId: pick(rng, input.catalog).blueprintId }
+        ? {
+            epoch: firstEpoch,
+            seedId: seeds[0]?.seedId ?? "s-gone",
+            blueprintId: pick(rng, input.catalog).blueprintId,
+          }
         : undefined,
     };
     const last = losses.at(-1);
@@ -349,7 +356,8 @@ function dataset(samples: readonly Sample[], input: FitInput): Dataset {
     const f = buildFeatures(s.input, input.rules.plateau);
     features.set(f.vector, row * FEATURE_WIDTH);
     const hot = (head: ClassHead, index: number): void => {
-      if (index < 0 || index >= CLASS_HEADS[head]) throw new Error(`fit: ${head} label ${index} out of range`);
+      if (index < 0 || index >= CLASS_HEADS[head])
+        throw new Error(`fit: ${head} label ${index} out of range`);
       (targets[head] as Float32Array)[row * CLASS_HEADS[head] + index] = 1;
     };
     const slotWidth = CLASS_HEADS.slot;
@@ -365,7 +373,10 @@ function dataset(samples: readonly Sample[], input: FitInput): Dataset {
       const blueprint = f.candidates.findIndex((b) => b.blueprintId === a.blueprintId);
       hot("slot", slot);
       hot("blueprint", blueprint);
-      hot("blend", BLEND_MODES.findIndex((m) => BlendMode[m] === a.blend.mode));
+      hot(
+        "blend",
+        BLEND_MODES.findIndex((m) => BlendMode[m] === a.blend.mode),
+      );
       const width = f.slots[slot]?.slotWidth;
       const bpWidth = CLASS_HEADS.blueprint;
       for (let j = 0; j < bpWidth; j++) {
@@ -500,7 +511,8 @@ async function agreementOf(
   for (const s of samples) {
     const student = await decide(s.input);
     const same = sameDecision(s.action, student);
-    const k = (byKind[s.action.kind] ??= { decisions: 0, agreed: 0, agreement: 0 });
+    const k = byKind[s.action.kind] ?? { decisions: 0, agreed: 0, agreement: 0 };
+    byKind[s.action.kind] = k;
     k.decisions++;
     if (same) {
       k.agreed++;

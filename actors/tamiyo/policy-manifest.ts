@@ -9,7 +9,11 @@ export const MANIFEST_FILE = "manifest.json";
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");
 const count = z.number().int().min(0);
-const kindAgreement = z.strictObject({ decisions: count, agreed: count, agreement: z.number().min(0).max(1) });
+const kindAgreement = z.strictObject({
+  decisions: count,
+  agreed: count,
+  agreement: z.number().min(0).max(1),
+});
 const agreementSet = z.strictObject({
   decisions: count,
   agreed: count,
@@ -77,7 +81,10 @@ export async function readPolicyDirectory(dir: string): Promise<VerifiedPolicy> 
     try {
       return await readFile(join(dir, file));
     } catch (err) {
-      throw new PolicyDirectoryError(dir, `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new PolicyDirectoryError(
+        dir,
+        `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   };
   let raw: unknown;

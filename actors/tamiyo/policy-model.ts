@@ -129,7 +129,10 @@ export function weightedCrossEntropy(g: Graph, logits: Tensor, bias: Tensor, tar
  * Exports the policy for inference: input `features`, outputs `logits/<head>` per class head, `value`
  * and `risk` (sigmoid of the risk head), every parameter an initializer with its value in `store`.
  */
-export function exportPolicyModel(store: ParameterStore, metadata: Readonly<Record<string, string>>): Uint8Array {
+export function exportPolicyModel(
+  store: ParameterStore,
+  metadata: Readonly<Record<string, string>>,
+): Uint8Array {
   const f = buildPolicyForward();
   const outputs = new Map<string, Tensor>();
   for (const h of CLASS_HEAD_NAMES) outputs.set(logitsOutput(h), f.logits[h]);

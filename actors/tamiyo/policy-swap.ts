@@ -19,7 +19,8 @@ export function policyChoiceOf(env: Readonly<Record<string, string | undefined>>
     throw new TamiyoSettingsError(POLICY_KIND_ENV, `must be 'onnx' or 'rules', got '${kind}'`);
   }
   const dir = env[POLICY_DIR_ENV];
-  if (dir !== undefined && dir.length === 0) throw new TamiyoSettingsError(POLICY_DIR_ENV, "must not be empty");
+  if (dir !== undefined && dir.length === 0)
+    throw new TamiyoSettingsError(POLICY_DIR_ENV, "must not be empty");
   return { kind: "onnx", dir: dir ?? SHIPPED_POLICY_DIR };
 }
 

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openBucket } from "../../bus/kv.ts";
 import { publish, request } from "../../bus/typed.ts";
-import type { PolicyUpdate } from "../../contracts/messages/policy.ts";
 import { type TamiyoDecision, TelemetryLevel } from "../../contracts/index.ts";
+import type { PolicyUpdate } from "../../contracts/messages/policy.ts";
 import { actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
@@ -51,7 +51,11 @@ describe("PolicyUpdate: the model is swapped live after its checks (real nats-se
       expect((await evaluate()).policyVersion).toBe(shipped.manifest.version);
 
       const bytes = new Uint8Array(await readFile(join(SHIPPED_POLICY_DIR, MODEL_FILE)));
-      const update = (payload: Uint8Array<ArrayBuffer>, payloadSha256: string, policyId: string): PolicyUpdate => ({
+      const update = (
+        payload: Uint8Array<ArrayBuffer>,
+        payloadSha256: string,
+        policyId: string,
+      ): PolicyUpdate => ({
         version: 1,
         policyId,
         trainingRunId: "run-a",

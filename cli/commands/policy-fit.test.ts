@@ -1,9 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { decode } from "../../contracts/codec.ts";
-import { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
-import { readRecording } from "../../bus/recording/reader.ts";
 import { jobApprovals } from "../../actors/tamiyo/job-approvals.ts";
 import { createOnnxPolicy } from "../../actors/tamiyo/onnx-policy.ts";
 import { fitPolicy } from "../../actors/tamiyo/policy-fit.ts";
@@ -12,6 +9,9 @@ import { loadPolicyDirectory } from "../../actors/tamiyo/policy-swap.ts";
 import { emptyRunMemory, observePacket, recordGermination } from "../../actors/tamiyo/run-memory.ts";
 import { ruleSetOf, SHIPPED_POLICY_DIR } from "../../actors/tamiyo/settings.ts";
 import { buildLibrary, libraryConfigs } from "../../actors/urza/library.ts";
+import { readRecording } from "../../bus/recording/reader.ts";
+import { decode } from "../../contracts/codec.ts";
+import { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import { recordedRuns } from "./policy-fit.ts";
 
 const RECORDING = fileURLToPath(new URL("../../harness/recordings/spirals-growth.esperrec", import.meta.url));
@@ -84,7 +84,12 @@ describe("esper policy fit", () => {
       const mismatches: string[] = [];
       for (const packet of run.packets) {
         memory = observePacket(memory, packet);
-        const a = await policy.decide({ packet, catalog, approved: jobApprovals(packet.experimentName), memory });
+        const a = await policy.decide({
+          packet,
+          catalog,
+          approved: jobApprovals(packet.experimentName),
+          memory,
+        });
         const mine = a.kind === "germinate" ? `germinate ${a.seedId} ${a.blueprintId}` : a.reason;
         if (mine !== recorded.get(packet.packetId))
           mismatches.push(`epoch ${packet.currentEpoch}: ${mine} vs ${recorded.get(packet.packetId)}`);

@@ -1,15 +1,15 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
-import { decode } from "../../contracts/codec.ts";
-import type { SystemStatePacket } from "../../contracts/index.ts";
-import { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
-import { readRecording } from "../../bus/recording/reader.ts";
 import { jobApprovals } from "../../actors/tamiyo/job-approvals.ts";
 import { fitPolicy, type RecordedRun } from "../../actors/tamiyo/policy-fit.ts";
 import { sha256Of, writePolicyDirectory } from "../../actors/tamiyo/policy-manifest.ts";
 import { ruleSetOf } from "../../actors/tamiyo/settings.ts";
 import { buildLibrary, libraryConfigs } from "../../actors/urza/library.ts";
+import { readRecording } from "../../bus/recording/reader.ts";
+import { decode } from "../../contracts/codec.ts";
+import type { SystemStatePacket } from "../../contracts/index.ts";
+import { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 
 const HELP = `usage: esper policy fit --recording FILE [--recording FILE ...] --out DIR [--seed N]
 Fits Tamiyo's ONNX policy: reads the tamiyo.evaluate requests (SystemStatePackets) of each recording,
@@ -52,7 +52,8 @@ export async function run(args: readonly string[]): Promise<number> {
     files = values.recording;
     out = values.out;
     seed = values.seed === undefined ? 1 : Number(values.seed);
-    if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be an integer >= 0, got '${values.seed}'`);
+    if (!Number.isInteger(seed) || seed < 0)
+      throw new Error(`--seed must be an integer >= 0, got '${values.seed}'`);
   } catch (error) {
     process.stderr.write(`esper policy fit: ${(error as Error).message}\n${HELP}\n`);
     return 2;

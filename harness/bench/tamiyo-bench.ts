@@ -8,7 +8,7 @@ import { jobApprovals } from "../../actors/tamiyo/job-approvals.ts";
 import { createTamiyoActor } from "../../actors/tamiyo/main.ts";
 import { createOnnxPolicy, infer } from "../../actors/tamiyo/onnx-policy.ts";
 import { loadPolicyDirectory } from "../../actors/tamiyo/policy-swap.ts";
-import { type RunMemory, emptyRunMemory, observePacket } from "../../actors/tamiyo/run-memory.ts";
+import { emptyRunMemory, observePacket, type RunMemory } from "../../actors/tamiyo/run-memory.ts";
 import { PLATEAU, POLICY_DIR_ENV, SHIPPED_POLICY_DIR, WAL_DIR_ENV } from "../../actors/tamiyo/settings.ts";
 import { buildLibrary, libraryConfigs } from "../../actors/urza/library.ts";
 import { connectBus } from "../../bus/connection.ts";
