@@ -120,10 +120,7 @@ export interface OnnxPolicyOptions {
   readonly plateau: PlateauRule;
   /** The ramp of a germinated seed's α (from the worker settings). */
   readonly schedule: BlendScheduleSpec;
-  /**
-   * Inference budget in ms: an inference still running at the deadline, or measured slower than it
-   * once done (a late timer under load), fails the decision with InferenceTimeoutError.
-   */
+  /** Inference budget in ms: a slower inference fails the decision with InferenceTimeoutError (see inferWithDeadline). */
   readonly deadlineMs: number;
   /** Monotonic milliseconds, for the inference time. */
   readonly now: () => number;
@@ -142,29 +139,48 @@ export function createOnnxPolicy(model: PolicyModel, options: OnnxPolicyOptions)
     identity: model.identity,
     async decide(input) {
       const features = buildFeatures(input, options.plateau);
-      const started = options.now();
-      const version = model.identity.version;
-      const inference = infer(model, features.vector).catch((err: unknown) => {
-        throw new InferenceFailedError(version, err instanceof Error ? err.message : String(err));
-      });
-      const outputs = await withDeadline(inference, options.deadlineMs, version);
-      const inferenceMs = options.now() - started;
-      if (inferenceMs > options.deadlineMs) throw new InferenceTimeoutError(version, options.deadlineMs);
+      const { outputs, inferenceMs } = await inferWithDeadline(model, features.vector, options);
       return decodeAction(features, outputs, options, inferenceMs);
     },
   };
 }
 
-/** Resolves as `work`, or rejects with InferenceTimeoutError after `deadlineMs`. */
-async function withDeadline<T>(work: Promise<T>, deadlineMs: number, version: string): Promise<T> {
+/**
+ * Runs one inference against its deadline. onnxruntime-node runs a session on the main thread from a
+ * `setImmediate` callback; the clock and the deadline timer start in the immediate queued just before
+ * it, so the deadline covers the inference itself and not the time other work held the event loop
+ * before it began (that shows in `tamiyo.decision.latency_ms`). Slower than the deadline, whether the
+ * timer fired first or the result arrived late: InferenceTimeoutError. A runtime error:
+ * InferenceFailedError.
+ */
+async function inferWithDeadline(
+  model: PolicyModel,
+  vector: Float32Array,
+  options: Pick<OnnxPolicyOptions, "deadlineMs" | "now">,
+): Promise<{ outputs: PolicyOutputs; inferenceMs: number }> {
+  const version = model.identity.version;
+  const { deadlineMs, now } = options;
+  let started: number | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let settled = false;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new InferenceTimeoutError(version, deadlineMs)), deadlineMs);
+    setImmediate(() => {
+      if (settled) return;
+      started = now();
+      timer = setTimeout(() => reject(new InferenceTimeoutError(version, deadlineMs)), deadlineMs);
+    });
   });
-  work.catch(() => undefined);
+  const inference = infer(model, vector).catch((err: unknown) => {
+    throw new InferenceFailedError(version, err instanceof Error ? err.message : String(err));
+  });
   try {
-    return await Promise.race([work, timeout]);
+    const outputs = await Promise.race([inference, timeout]);
+    if (started === undefined) throw new InferenceFailedError(version, "the inference ended before it began");
+    const inferenceMs = now() - started;
+    if (inferenceMs > deadlineMs) throw new InferenceTimeoutError(version, deadlineMs);
+    return { outputs, inferenceMs };
   } finally {
+    settled = true;
     clearTimeout(timer);
   }
 }
