@@ -6,7 +6,7 @@ import { bootstrapSettings } from "../../actors/runtime/settings-bootstrap.ts";
 import { buildFeatures } from "../../actors/tamiyo/features.ts";
 import { jobApprovals } from "../../actors/tamiyo/job-approvals.ts";
 import { createTamiyoActor } from "../../actors/tamiyo/main.ts";
-import { createOnnxPolicy, infer } from "../../actors/tamiyo/onnx-policy.ts";
+import { createOnnxPolicy, InferenceTimeoutError, infer } from "../../actors/tamiyo/onnx-policy.ts";
 import { loadPolicyDirectory } from "../../actors/tamiyo/policy-swap.ts";
 import { emptyRunMemory, observePacket, type RunMemory } from "../../actors/tamiyo/run-memory.ts";
 import { PLATEAU, POLICY_DIR_ENV, SHIPPED_POLICY_DIR, WAL_DIR_ENV } from "../../actors/tamiyo/settings.ts";
@@ -15,7 +15,7 @@ import { connectBus } from "../../bus/connection.ts";
 import { ensureResources } from "../../bus/jetstream/ensure.ts";
 import { openBucket } from "../../bus/kv.ts";
 import { startLocalNatsServer } from "../../bus/server/local-nats-server.ts";
-import { request } from "../../bus/typed.ts";
+import { BusRequestError, request } from "../../bus/typed.ts";
 import { PerformanceBudgets } from "../../contracts/budgets.ts";
 import { BlendSchedule, type BlueprintDescriptor, type SystemStatePacket } from "../../contracts/index.ts";
 import { round, summarize } from "./stats.ts";
@@ -50,6 +50,10 @@ export interface TamiyoBenchReport {
   /** `tamiyo.evaluate` request → TamiyoDecision reply over the bus, Tamiyo in this process. */
   readonly roundTripMs: LatencyFigures;
   readonly commands: number;
+  /** Decisions that failed with InferenceTimeoutError (not in decideMs). */
+  readonly decideTimeouts: number;
+  /** Evaluate requests answered with an error (inference timeouts under load; not in roundTripMs). */
+  readonly roundTripErrors: number;
   readonly goals: { readonly inferenceP95Ms: 1; readonly roundTripP95Ms: 3; readonly budgetMs: number };
   readonly met: { readonly inference: boolean; readonly roundTrip: boolean };
 }
@@ -72,6 +76,7 @@ export async function benchTamiyo(opts: TamiyoBenchOptions): Promise<TamiyoBench
   const model = await loadPolicyDirectory(policyDir);
   const inference: number[] = [];
   const decide: number[] = [];
+  let decideTimeouts = 0;
   try {
     const policy = createOnnxPolicy(model, {
       plateau: PLATEAU,
@@ -89,8 +94,13 @@ export async function benchTamiyo(opts: TamiyoBenchOptions): Promise<TamiyoBench
         await infer(model, vector);
         inference.push(performance.now() - t0);
         t0 = performance.now();
-        await policy.decide(input);
-        decide.push(performance.now() - t0);
+        try {
+          await policy.decide(input);
+          decide.push(performance.now() - t0);
+        } catch (err) {
+          if (!(err instanceof InferenceTimeoutError)) throw err;
+          decideTimeouts++;
+        }
       }
     }
   } finally {
@@ -107,6 +117,8 @@ export async function benchTamiyo(opts: TamiyoBenchOptions): Promise<TamiyoBench
     policy: { version: model.identity.version, sha256: model.identity.digest },
     ...report,
     commands: roundTrip.commands,
+    decideTimeouts,
+    roundTripErrors: roundTrip.errors,
     goals: { inferenceP95Ms: 1, roundTripP95Ms: 3, budgetMs: PerformanceBudgets.tamiyoInferenceMs },
     met: { inference: report.inferenceMs.p95 <= 1, roundTrip: report.roundTripMs.p95 <= 3 },
   };
@@ -116,7 +128,7 @@ async function busRoundTrips(
   opts: TamiyoBenchOptions,
   policyDir: string,
   catalog: readonly BlueprintDescriptor[],
-): Promise<{ samples: number[]; commands: number }> {
+): Promise<{ samples: number[]; commands: number; errors: number }> {
   const storeDir = await mkdtemp(join(tmpdir(), "esper-bench-tamiyo-"));
   const server = await startLocalNatsServer({ storeDir });
   const namespace = "benchtamiyo";
@@ -132,7 +144,7 @@ async function busRoundTrips(
         ESPER_NAMESPACE: namespace,
         ESPER_NATS_URL: server.url,
         ESPER_RUN_ID: "bench-tamiyo",
-        ESPER_LOG_LEVEL: "warn",
+        ESPER_LOG_LEVEL: "fatal",
         ESPER_LOG_PRETTY: "0",
         ESPER_SIGNING_KEY: "bench-tamiyo-signing-key",
       },
@@ -148,16 +160,22 @@ async function busRoundTrips(
     }
     const samples: number[] = [];
     let commands = 0;
+    let errors = 0;
     for (let pass = 0; pass < opts.passes; pass++) {
       for (const packet of opts.packets) {
         const p = { ...packet, trainingRunId: `bench-${pass}`, packetId: `bench-${pass}-${packet.packetId}` };
         const t0 = performance.now();
-        const reply = await request(bus, "tamiyoEvaluate", p, { timeoutMs: 10_000 });
-        samples.push(performance.now() - t0);
-        if (reply.outcome === "command") commands++;
+        try {
+          const reply = await request(bus, "tamiyoEvaluate", p, { timeoutMs: 10_000 });
+          samples.push(performance.now() - t0);
+          if (reply.outcome === "command") commands++;
+        } catch (err) {
+          if (!(err instanceof BusRequestError)) throw err;
+          errors++;
+        }
       }
     }
-    return { samples, commands };
+    return { samples, commands, errors };
   } finally {
     handle.drain("bench done");
     await handle.done;
