@@ -242,7 +242,7 @@ function augment(base: readonly Sample[], input: FitInput, n: number, rng: Rng, 
       lastGermination: germinated
         ? {
             epoch: firstEpoch,
-            seedId: seeds[0]?.seedId ?? "s-gone",
+            seedId: "earlier-seed",
             blueprintId: pick(rng, input.catalog).blueprintId,
           }
         : undefined,
