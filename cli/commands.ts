@@ -44,6 +44,16 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
       "Urza's prefetch path over the bus (object store, sha256, ORT prewarm): latency mean/p95 (prints JSON)",
     load: () => import("./commands/bench-prefetch.ts"),
   },
+  "bench tamiyo": {
+    summary:
+      "Tamiyo's policy inference and the evaluate round trip over the bus: latency p50/p95/p99 (prints JSON)",
+    load: () => import("./commands/bench-tamiyo.ts"),
+  },
+  "policy fit": {
+    summary:
+      "fit Tamiyo's ONNX policy from recordings with the rule policy as teacher; writes model.onnx + manifest.json",
+    load: () => import("./commands/policy-fit.ts"),
+  },
   "bench loop": {
     summary: "esper up on a job, timed: wall time, epochs/s, epoch-boundary p50/p95 (prints JSON)",
     load: () => import("./commands/bench-loop.ts"),

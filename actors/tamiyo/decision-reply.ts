@@ -5,7 +5,7 @@ import type {
   SystemStatePacket,
   TamiyoDecision,
 } from "../../contracts/index.ts";
-import type { GerminateAction, NoopAction, PolicyIdentity } from "./policy.ts";
+import type { GerminateAction, NoopAction, PolicyIdentity, PolicyScores } from "./policy.ts";
 
 /** The no-op reason of a germination the risk engine vetoed. */
 export const RISK_VETO_REASON = "risk_veto";
@@ -22,26 +22,38 @@ export interface ReplyContext {
   readonly risk: DecisionRisk;
 }
 
-/** The reply carrying the signed command that was published. */
-export function commandReply(ctx: ReplyContext, command: AdaptationCommand): TamiyoDecision {
-  return { ...base(ctx), outcome: "command", command };
+/** The reply carrying the signed command that was published (with a learned policy's logits and value estimate). */
+export function commandReply(
+  ctx: ReplyContext,
+  command: AdaptationCommand,
+  scores?: PolicyScores,
+): TamiyoDecision {
+  return { ...base(ctx), ...scoresOf(scores), outcome: "command", command };
 }
 
 /** The explicit no-op reply: `reason` is `<reason>: <detail>`, e.g. `no_plateau: 1 of 3 epochs ...`. */
-export function noActionReply(ctx: ReplyContext, noop: NoopAction): TamiyoDecision {
-  return { ...base(ctx), outcome: "noAction", reason: `${noop.reason}: ${noop.detail}` };
+export function noActionReply(ctx: ReplyContext, noop: NoopAction, scores?: PolicyScores): TamiyoDecision {
+  return { ...base(ctx), ...scoresOf(scores), outcome: "noAction", reason: `${noop.reason}: ${noop.detail}` };
+}
+
+function scoresOf(scores: PolicyScores | undefined) {
+  return scores === undefined ? {} : { logits: scores.logits, valueEstimate: scores.valueEstimate };
 }
 
 /**
  * The no-op reply of a germination the risk engine vetoed: `risk_veto: germinate <blueprint> on
  * <seed> vetoed by <evaluator> (<reason>: <detail>); ...`, one entry per veto of `ctx.risk.vetoes`.
  */
-export function vetoedReply(ctx: ReplyContext, action: GerminateAction): TamiyoDecision {
+export function vetoedReply(
+  ctx: ReplyContext,
+  action: GerminateAction,
+  scores?: PolicyScores,
+): TamiyoDecision {
   if (ctx.risk.vetoes.length === 0)
     throw new Error(`decision ${ctx.decisionId}: a vetoed reply needs at least one veto`);
   const vetoes = ctx.risk.vetoes.map((v) => `${v.evaluator} (${v.reason}: ${v.detail})`).join("; ");
   const reason = `${RISK_VETO_REASON}: germinate ${action.blueprintId} on ${action.seedId} vetoed by ${vetoes}`;
-  return { ...base(ctx), outcome: "noAction", reason };
+  return { ...base(ctx), ...scoresOf(scores), outcome: "noAction", reason };
 }
 
 function base({ packet, decisionId, policy, latencyMs, latencies, risk }: ReplyContext) {

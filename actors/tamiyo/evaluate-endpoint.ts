@@ -8,13 +8,24 @@ import type { ActorContext } from "../runtime/actor-types.ts";
 import type { CatalogView } from "./catalog-view.ts";
 import { createCommandBuilder } from "./command-builder.ts";
 import { DecisionTelemetry } from "./decision-telemetry.ts";
-import { createEvaluator, type Evaluator } from "./evaluation.ts";
+import { createEvaluator, type Evaluation, type EvaluationInput, type Evaluator } from "./evaluation.ts";
 import type { FieldReports } from "./field-reports.ts";
 import { jobApprovals } from "./job-approvals.ts";
+import {
+  createOnnxPolicy,
+  InferenceFailedError,
+  InferenceTimeoutError,
+  type PolicyModel,
+} from "./onnx-policy.ts";
+import type { Policy } from "./policy.ts";
+import type { PolicySlot } from "./policy-swap.ts";
 import { createRiskEngine } from "./risk/risk-engine.ts";
 import { createRulePolicy } from "./rule-policy.ts";
 import type { RunMemories } from "./run-memories.ts";
 import { COMMAND_PUBLISH_DEADLINE_MS, commandTimingOf, ruleSetOf } from "./settings.ts";
+
+/** The policy Tamiyo serves: the ONNX model in a swappable slot, or the rule policy (an explicit choice). */
+export type ServedPolicy = { readonly kind: "onnx"; readonly slot: PolicySlot } | { readonly kind: "rules" };
 
 /** What the evaluate endpoint works with. */
 export interface EvaluateDeps {
@@ -24,6 +35,9 @@ export interface EvaluateDeps {
   readonly reports: FieldReports;
   /** Publishes the pending field reports (failures reported, never thrown). */
   readonly publishReports: () => Promise<void>;
+  readonly policy: ServedPolicy;
+  /** The ONNX policy's inference deadline, in ms. */
+  readonly inferenceDeadlineMs: number;
 }
 
 /**
@@ -31,7 +45,10 @@ export interface EvaluateDeps {
  * command is published on `command.<run>.kasmina` first and only then replied (a failed publish or
  * evaluation throws, so the requester gets an error and the run's memory is unchanged); a no-op is
  * replied with its reason. Every reply is also published on `decision.<run>` for the run's followers. Records `tamiyo.decision.latency_ms`, INFO `tamiyo.command.issued` per
- * command and WARNING `tamiyo.evaluate.refused` per evaluation that failed.
+ * command and WARNING `tamiyo.evaluate.refused` per evaluation that failed; with the ONNX policy also
+ * `tamiyo.inference.latency_ms`, `tamiyo.features.coverage`, the count `tamiyo.decision.total` per
+ * action kind, and CRITICAL `tamiyo.inference.timeout` when the inference timed out or failed (the
+ * request gets an error: never a command the policy did not decide).
  *
  * Field reports: the packet first updates the open observation windows of its run (in the log); a
  * command's window is opened in the log before the command is published (and withdrawn when the
@@ -42,18 +59,34 @@ export function createEvaluateHandler(
   deps: EvaluateDeps,
 ): (packet: SystemStatePacket) => Promise<TamiyoDecision> {
   const { ctx, catalog, memories, reports, publishReports } = deps;
-  let built: { settings: WorkerSettings; evaluator: Evaluator } | undefined;
+  let built: { settings: WorkerSettings; model: PolicyModel | undefined; evaluator: Evaluator } | undefined;
   const decisions = new DecisionTelemetry(ctx.telemetry);
 
-  /** The evaluator under the worker settings in force (rebuilt when they change). */
-  function evaluator(): Evaluator {
+  /** The evaluator under the worker settings and model in force (rebuilt when either changes). */
+  function evaluator(model: PolicyModel | undefined): Evaluator {
     const settings = ctx.settings();
-    if (built?.settings !== settings) built = { settings, evaluator: buildEvaluator(settings) };
+    if (built?.settings !== settings || built.model !== model)
+      built = { settings, model, evaluator: buildEvaluator(settings, model) };
     return built.evaluator;
   }
 
-  function buildEvaluator(settings: WorkerSettings): Evaluator {
-    const policy = createRulePolicy(ruleSetOf(settings));
+  function evaluate(input: EvaluationInput): Promise<Evaluation> {
+    const served = deps.policy;
+    if (served.kind === "rules") return evaluator(undefined).evaluate(input);
+    return served.slot.use((model) => evaluator(model).evaluate(input));
+  }
+
+  function buildEvaluator(settings: WorkerSettings, model: PolicyModel | undefined): Evaluator {
+    const rules = ruleSetOf(settings);
+    const policy: Policy =
+      model === undefined
+        ? createRulePolicy(rules)
+        : createOnnxPolicy(model, {
+            plateau: rules.plateau,
+            schedule: rules.blend.schedule,
+            deadlineMs: deps.inferenceDeadlineMs,
+            now: () => performance.now(),
+          });
     const commands = createCommandBuilder({
       signingKey: ctx.process.signingKey,
       ...commandTimingOf(settings),
@@ -69,13 +102,17 @@ export function createEvaluateHandler(
     const started = performance.now();
     const run = packet.trainingRunId;
     try {
-      const evaluation = evaluator().evaluate({
+      const evaluation = await evaluate({
         packet,
         catalog: catalog.descriptors(),
         approved: jobApprovals(packet.experimentName),
         memory: memories.get(run),
       });
-      const { command, reply } = evaluation;
+      const { command, reply, action } = evaluation;
+      if (action.scores !== undefined) {
+        ctx.telemetry.metric("tamiyo.inference.latency_ms", action.scores.inferenceMs, { unit: "ms" });
+        ctx.telemetry.metric("tamiyo.features.coverage", action.scores.featureCoverage);
+      }
       await reports.observe(packet, reply.latencyMs);
       const germination = evaluation.memory.lastGermination;
       if (command !== undefined) {
@@ -120,6 +157,13 @@ export function createEvaluateHandler(
       return reply;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
+      if (err instanceof InferenceTimeoutError || err instanceof InferenceFailedError) {
+        ctx.telemetry.event("tamiyo.inference.timeout", {
+          level: "CRITICAL",
+          description: reason,
+          attributes: { packetId: packet.packetId, trainingRunId: run, policyVersion: err.policyVersion },
+        });
+      }
       ctx.telemetry.event("tamiyo.evaluate.refused", {
         level: "WARNING",
         description: reason,

@@ -37,7 +37,7 @@ const run: SystemStatePacket[] = (
   return packet(epoch, loss, seeds);
 });
 
-function replay(
+async function replay(
   packets: readonly SystemStatePacket[],
   rogue?: PolicyAction,
   evalCatalog: readonly BlueprintDescriptor[] = catalog,
@@ -67,7 +67,7 @@ function replay(
   let memory: RunMemory = emptyRunMemory("run-a");
   const replies: TamiyoDecision[] = [];
   for (const p of packets) {
-    const e = evaluator.evaluate({ packet: p, catalog: evalCatalog, approved: none, memory });
+    const e = await evaluator.evaluate({ packet: p, catalog: evalCatalog, approved: none, memory });
     memory = e.memory;
     if (e.command) expect(e.reply).toMatchObject({ outcome: "command", command: e.command });
     replies.push(e.reply);
@@ -83,8 +83,8 @@ const summary = (r: TamiyoDecision) =>
       : "other command";
 
 describe("evaluation pipeline", () => {
-  it("decides a run step by step: plateau → germinate, fresh plateau while in flight → no-op, then the next slot", () => {
-    expect(replay(run).map(summary)).toEqual([
+  it("decides a run step by step: plateau → germinate, fresh plateau while in flight → no-op, then the next slot", async () => {
+    expect((await replay(run)).map(summary)).toEqual([
       "no_plateau",
       "no_plateau",
       "no_plateau",
@@ -95,20 +95,20 @@ describe("evaluation pipeline", () => {
     ]);
   });
 
-  it("signs every command it replies with", () => {
-    const commands = replay(run).flatMap((r) => (r.outcome === "command" ? [r.command] : []));
+  it("signs every command it replies with", async () => {
+    const commands = (await replay(run)).flatMap((r) => (r.outcome === "command" ? [r.command] : []));
     expect(commands).toHaveLength(2);
     for (const c of commands) expect(checkSignature("AdaptationCommand", c, KEY)).toBe("ok");
   });
 
-  it("gives byte-identical replies for the same packets, policy, clock and ids (replay)", () => {
+  it("gives byte-identical replies for the same packets, policy, clock and ids (replay)", async () => {
     const bytes = (rs: TamiyoDecision[]) =>
       rs.map((r) => Buffer.from(encode("TamiyoDecision", r)).toString("hex"));
-    expect(bytes(replay(run))).toEqual(bytes(replay(run)));
+    expect(bytes(await replay(run))).toEqual(bytes(await replay(run)));
   });
 
-  it("reports the latency of each phase from the injected clock and the risk block in every reply", () => {
-    const replies = replay(run);
+  it("reports the latency of each phase from the injected clock and the risk block in every reply", async () => {
+    const replies = await replay(run);
     // The clock advances 1 ms per reading: policy 1, risk 1; the command phase 2 (the builder reads the
     // same clock for issuedAt); a no-op builds nothing.
     expect(replies[0]?.latencies).toEqual({ policyMs: 1, riskMs: 1, commandMs: 0 });
@@ -116,7 +116,7 @@ describe("evaluation pipeline", () => {
     expect(replies[3]?.risk).toMatchObject({ vetoes: [], downgrades: [], conservative: false });
   });
 
-  it("answers a germination the risk engine vetoes with a no-op naming the veto, and remembers no germination", () => {
+  it("answers a germination the risk engine vetoes with a no-op naming the veto, and remembers no germination", async () => {
     const quarantined = catalog.map((b, i) => (i === 0 ? { ...b, quarantineOnly: true } : b));
     const bp = catalog[0]?.blueprintId ?? "";
     const action = {
@@ -131,7 +131,7 @@ describe("evaluation pipeline", () => {
       },
       rationale: "rogue",
     } as const;
-    const [first, second] = replay(run.slice(0, 2), action, quarantined);
+    const [first, second] = await replay(run.slice(0, 2), action, quarantined);
     expect(first).toMatchObject({
       outcome: "noAction",
       risk: {
@@ -147,7 +147,7 @@ describe("evaluation pipeline", () => {
     expect(second?.risk.vetoes.map((v) => v.reason)).toEqual(["bp_quarantine", "conservative_mode"]);
   });
 
-  it("runs the id checks on the policy's action: a placeholder target is an error, never a command", () => {
+  it("runs the id checks on the policy's action: a placeholder target is an error, never a command", async () => {
     const blend = {
       mode: BlendMode.RESIDUAL,
       schedule: { shape: BlendSchedule.LINEAR, steps: 1, start: 0, end: 1 },
@@ -161,7 +161,11 @@ describe("evaluation pipeline", () => {
     } as const;
     const first = run.slice(0, 1);
     const bp = catalog[0]?.blueprintId ?? "";
-    expect(() => replay(first, { ...action, seedId: "seed-1", blueprintId: bp })).toThrow(/seed id 'seed-1'/);
-    expect(() => replay(first, { ...action, seedId: "seed-a", blueprintId: "bp-demo" })).toThrow(/'bp-demo'/);
+    await expect(replay(first, { ...action, seedId: "seed-1", blueprintId: bp })).rejects.toThrow(
+      /seed id 'seed-1'/,
+    );
+    await expect(replay(first, { ...action, seedId: "seed-a", blueprintId: "bp-demo" })).rejects.toThrow(
+      /'bp-demo'/,
+    );
   });
 });

@@ -7,7 +7,7 @@ import type {
 import { type CommandBuilder, RISK_PASSED_REASON } from "./command-builder.ts";
 import { commandReply, noActionReply, type ReplyContext, vetoedReply } from "./decision-reply.ts";
 import { checkGerminationTargets } from "./id-checks.ts";
-import type { Policy } from "./policy.ts";
+import type { Policy, PolicyAction } from "./policy.ts";
 import type { ConservativeTransition } from "./risk/conservative-mode.ts";
 import type { RiskEngine } from "./risk/risk-engine.ts";
 import { observePacket, type RunMemory, recordGermination } from "./run-memory.ts";
@@ -41,6 +41,8 @@ export interface Evaluation {
   readonly memory: RunMemory;
   /** Whether this packet moved the run into or out of conservative mode. */
   readonly conservative: ConservativeTransition;
+  /** What the policy decided (with a learned policy's scores). */
+  readonly action: PolicyAction;
 }
 
 /**
@@ -48,20 +50,17 @@ export interface Evaluation {
  * reply. The id checks come before the risk engine, which judges the checked seed and blueprint.
  */
 export interface Evaluator {
-  /**
-   * Pure apart from the injected clock and ids (the same packets, policy, clock and ids give the same
-   * replies); throws (never a synthetic command) on missing or unknown input.
-   */
-  evaluate(input: EvaluationInput): Evaluation;
+  /** Pure apart from the injected clock and ids; rejects (never a synthetic command) on missing or unknown input or a failed inference. */
+  evaluate(input: EvaluationInput): Promise<Evaluation>;
 }
 
 /** Creates the evaluator of Tamiyo's decision pipeline. */
 export function createEvaluator({ policy, risk, commands, now, newId }: EvaluatorOptions): Evaluator {
   return {
-    evaluate({ packet, catalog, approved, memory: before }) {
+    async evaluate({ packet, catalog, approved, memory: before }) {
       const started = now();
       const observed = observePacket(before, packet);
-      const action = policy.decide({ packet, catalog, approved, memory: observed });
+      const action = await policy.decide({ packet, catalog, approved, memory: observed });
       const policyDone = now();
       const policyMs = policyDone - started;
       const checked =
@@ -77,7 +76,7 @@ export function createEvaluator({ policy, risk, commands, now, newId }: Evaluato
       });
       const riskDone = now();
       const memory: RunMemory = { ...observed, risk: assessment.state };
-      const base = { memory, conservative: assessment.transition };
+      const base = { memory, conservative: assessment.transition, action };
       const context = (commandMs: number): ReplyContext => ({
         packet,
         decisionId: newId(),
@@ -87,10 +86,10 @@ export function createEvaluator({ policy, risk, commands, now, newId }: Evaluato
         risk: assessment.risk,
       });
       if (action.kind === "noop")
-        return { ...base, reply: noActionReply(context(0), action), command: undefined };
+        return { ...base, reply: noActionReply(context(0), action, action.scores), command: undefined };
       const germination = assessment.germination;
       if (checked === undefined || germination === undefined)
-        return { ...base, reply: vetoedReply(context(0), action), command: undefined };
+        return { ...base, reply: vetoedReply(context(0), action, action.scores), command: undefined };
       const command = commands.germinate({ ...checked, action: germination }, packet, {
         policyLatencyMs: policyMs,
         risk: {
@@ -98,7 +97,7 @@ export function createEvaluator({ policy, risk, commands, now, newId }: Evaluato
           score: assessment.risk.score,
         },
       });
-      const reply = commandReply(context(now() - riskDone), command);
+      const reply = commandReply(context(now() - riskDone), command, action.scores);
       const germinated = {
         epoch: packet.currentEpoch,
         seedId: germination.seedId,

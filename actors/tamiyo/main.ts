@@ -4,15 +4,17 @@ import type { Mailbox } from "../runtime/mailbox.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
 import { CatalogView } from "./catalog-view.ts";
-import { createEvaluateHandler } from "./evaluate-endpoint.ts";
+import { createEvaluateHandler, type ServedPolicy } from "./evaluate-endpoint.ts";
 import { createFieldReportRounds, fieldReportPublisher } from "./field-report-publisher.ts";
 import { FieldReports } from "./field-reports.ts";
+import { loadPolicyDirectory, PolicySlot, PolicyUpdateRejectedError, policyChoiceOf } from "./policy-swap.ts";
 import { catalogCheck } from "./preflight-checks.ts";
 import { RunMemories } from "./run-memories.ts";
 import {
   FIELD_REPORT_COMPACT_EVERY_RECORDS,
   FIELD_REPORT_RETENTION,
   FIELD_REPORT_WINDOW_EPOCHS,
+  INFERENCE_DEADLINE_MS,
   RUN_MEMORY_CAPACITY,
   WAL_DIR_ENV,
 } from "./settings.ts";
@@ -20,8 +22,10 @@ import { fieldReportLogPath } from "./wal-directory.ts";
 
 /** Where Tamiyo reads its own settings besides the process settings. */
 export interface TamiyoOptions {
-  /** The environment holding ESPER_TAMIYO_WAL_DIR. */
+  /** The environment holding ESPER_TAMIYO_WAL_DIR, ESPER_TAMIYO_POLICY and ESPER_TAMIYO_POLICY_DIR. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The policy's inference deadline in ms (absent: INFERENCE_DEADLINE_MS, the RC1 budget). */
+  readonly inferenceDeadlineMs?: number;
 }
 
 /**
@@ -34,6 +38,21 @@ export interface TamiyoOptions {
  */
 export function createTamiyoActor(options: TamiyoOptions): ActorDefinition {
   const logFiles = new WeakMap<ActorContext["bus"], string>();
+  const policies = new WeakMap<ActorContext["bus"], ServedPolicy>();
+  const policyCheck: PreflightCheck = {
+    name: "policy",
+    async run(ctx) {
+      const choice = policyChoiceOf(options.env);
+      if (choice.kind === "rules") {
+        policies.set(ctx.bus, { kind: "rules" });
+        ctx.log.info("tamiyo policy: the rule policy (ESPER_TAMIYO_POLICY=rules)");
+        return;
+      }
+      const model = await loadPolicyDirectory(choice.dir);
+      policies.set(ctx.bus, { kind: "onnx", slot: new PolicySlot(model) });
+      ctx.log.info({ dir: choice.dir, ...model.identity }, `tamiyo policy: ${model.identity.version}`);
+    },
+  };
   const walDirCheck: PreflightCheck = {
     name: "wal-directory",
     async run(ctx) {
@@ -44,11 +63,12 @@ export function createTamiyoActor(options: TamiyoOptions): ActorDefinition {
   };
   return {
     name: "tamiyo",
-    preflight: [signingKeyCheck, catalogCheck, walDirCheck],
+    preflight: [signingKeyCheck, catalogCheck, walDirCheck, policyCheck],
     async start(ctx) {
       const file = logFiles.get(ctx.bus);
-      if (file === undefined)
-        throw new Error("tamiyo started without its log path: the preflight did not run");
+      const policy = policies.get(ctx.bus);
+      if (file === undefined || policy === undefined)
+        throw new Error("tamiyo started without its log path or policy: the preflight did not run");
       const { reports, load } = await FieldReports.open(file, {
         windowEpochs: FIELD_REPORT_WINDOW_EPOCHS,
         retention: FIELD_REPORT_RETENTION,
@@ -84,15 +104,52 @@ export function createTamiyoActor(options: TamiyoOptions): ActorDefinition {
       });
       await catalog.loadAll();
       ctx.log.info({ blueprints: catalog.descriptors().length }, "tamiyo catalog loaded");
+      ctx.subscribe(
+        "policyUpdate",
+        async (update) => {
+          if (policy.kind === "rules") {
+            rejected(update.policyId, "Tamiyo serves the rule policy (ESPER_TAMIYO_POLICY=rules)");
+            return;
+          }
+          try {
+            const model = await policy.slot.apply(update);
+            ctx.telemetry.event("tamiyo.policy.updated", {
+              level: "INFO",
+              description: `serving policy ${model.identity.version} (sha256 ${model.identity.digest})`,
+              attributes: { policyId: update.policyId, policyVersion: model.identity.version },
+            });
+          } catch (err) {
+            if (!(err instanceof PolicyUpdateRejectedError)) throw err;
+            rejected(update.policyId, err.reason);
+          }
+        },
+        { mailbox: "policy", mode: "ordered" },
+      );
+      function rejected(policyId: string, reason: string): void {
+        ctx.telemetry.event("tamiyo.policy.update_rejected", {
+          level: "CRITICAL",
+          description: `policy update ${policyId} rejected: ${reason}`.slice(0, 4096),
+          attributes: { policyId },
+        });
+      }
       const memories = new RunMemories(RUN_MEMORY_CAPACITY);
       const evaluate = ctx.serve(
         "tamiyoEvaluate",
-        createEvaluateHandler({ ctx, catalog, memories, reports, publishReports }),
+        createEvaluateHandler({
+          ctx,
+          catalog,
+          memories,
+          reports,
+          publishReports,
+          policy,
+          inferenceDeadlineMs: options.inferenceDeadlineMs ?? INFERENCE_DEADLINE_MS,
+        }),
         { queue: "tamiyo", mailbox: "evaluate", mode: "ordered" },
       );
       ctx.runTask("field-report-log", async (signal) => {
         await closedAndIdle(evaluate, signal);
         await reports.close();
+        if (policy.kind === "onnx") await policy.slot.close();
       });
     },
   };

@@ -23,6 +23,19 @@ export interface BlendSettings {
 /** Why a policy decided to do nothing. */
 export type NoopReason = "no_plateau" | "seed_in_flight" | "no_free_slot" | "no_fitting_blueprint";
 
+/** What a learned policy computed for a decision: raw logits per head, value and risk estimates, feature coverage. */
+export interface PolicyScores {
+  /** Raw logits per classification head (kind, slot, blueprint, blend, reason), before masking. */
+  readonly logits: Readonly<Record<string, number[]>>;
+  readonly valueEstimate: number;
+  /** The risk head's estimate in [0, 1]. */
+  readonly riskEstimate: number;
+  /** Fraction of the named feature inputs that were present. */
+  readonly featureCoverage: number;
+  /** Model inference time, in ms. */
+  readonly inferenceMs: number;
+}
+
 /** What a policy decided, before risk, id checks and command building. */
 export type PolicyAction =
   | {
@@ -36,8 +49,15 @@ export type PolicyAction =
       readonly blend: BlendSettings;
       /** Human-readable evidence for the decision. */
       readonly rationale: string;
+      /** A learned policy's outputs (absent for the rule policy, which has none). */
+      readonly scores?: PolicyScores;
     }
-  | { readonly kind: "noop"; readonly reason: NoopReason; readonly detail: string };
+  | {
+      readonly kind: "noop";
+      readonly reason: NoopReason;
+      readonly detail: string;
+      readonly scores?: PolicyScores;
+    };
 
 /** A policy's decision to germinate a blueprint on a seed's slot. */
 export type GerminateAction = Extract<PolicyAction, { kind: "germinate" }>;
@@ -61,8 +81,16 @@ export interface PolicyInput {
   readonly memory: RunMemory;
 }
 
-/** A decision policy: pure, deterministic function of its input. */
+/**
+ * A decision policy: a deterministic function of its input. A learned policy decides asynchronously
+ * (model inference); the rule policy synchronously.
+ */
 export interface Policy {
   readonly identity: PolicyIdentity;
+  decide(input: PolicyInput): PolicyAction | Promise<PolicyAction>;
+}
+
+/** A policy that decides synchronously (the rule policy). */
+export interface SyncPolicy extends Policy {
   decide(input: PolicyInput): PolicyAction;
 }

@@ -1,7 +1,7 @@
 import { type BlueprintDescriptor, SeedLifecycleStage, type SeedState } from "../../contracts/index.ts";
 import { MissingInputError } from "./errors.ts";
 import { detectPlateau } from "./plateau.ts";
-import type { Policy, PolicyAction, PolicyInput } from "./policy.ts";
+import type { PolicyAction, PolicyInput, SyncPolicy } from "./policy.ts";
 import { checkRuleSet, type RuleSet, ruleSetIdentity } from "./rule-set.ts";
 
 /** Stages in which a seed is between germination and fossilization (a lifecycle is under way). */
@@ -25,7 +25,7 @@ const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  * digest always describes the rules applied. Deterministic: the order of seeds in the packet
  * and of the catalog does not matter.
  */
-export function createRulePolicy(rules: RuleSet): Policy {
+export function createRulePolicy(rules: RuleSet): SyncPolicy {
   const own = structuredClone(checkRuleSet(rules));
   return { identity: ruleSetIdentity(own), decide: (input) => decide(input, own) };
 }

@@ -1,3 +1,5 @@
+import { fileURLToPath } from "node:url";
+import { PerformanceBudgets } from "../../contracts/budgets.ts";
 import { BlendMode, BlendSchedule } from "../../contracts/index.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import type { RuleSet } from "./rule-set.ts";
@@ -71,3 +73,15 @@ export const WAL_DIR_ENV = "ESPER_TAMIYO_WAL_DIR";
 
 /** The field-report log's file name in that directory. */
 export const FIELD_REPORT_LOG_FILE = "field-reports.wal";
+
+/** Inference budget of the policy model, in ms (the RC1 budget `PerformanceBudgets.tamiyoInferenceMs`). */
+export const INFERENCE_DEADLINE_MS = PerformanceBudgets.tamiyoInferenceMs;
+
+/** The environment variable choosing Tamiyo's policy: `onnx` (the fitted model, when unset) or `rules` (the teacher). */
+export const POLICY_KIND_ENV = "ESPER_TAMIYO_POLICY";
+
+/** The environment variable naming the directory of the ONNX policy (model.onnx + manifest.json). */
+export const POLICY_DIR_ENV = "ESPER_TAMIYO_POLICY_DIR";
+
+/** The shipped policy's directory (`esper policy fit` on the repo recording; see the README). */
+export const SHIPPED_POLICY_DIR = fileURLToPath(new URL("./policies/default", import.meta.url));

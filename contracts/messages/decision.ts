@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { id, name, nonNegative, text, unit } from "../primitives.ts";
+import { finite, id, name, nonNegative, text, unit } from "../primitives.ts";
 import { AdaptationCommand } from "./command.ts";
 
 /** One finding of a risk evaluator: which evaluator, its reason code and the measured evidence. */
@@ -30,6 +30,12 @@ export const DecisionLatencies = z.strictObject({
 });
 export type DecisionLatencies = z.infer<typeof DecisionLatencies>;
 
+/** A learned policy's raw logits per head (kind, slot, blueprint, blend, reason); the rule policy has none. */
+const headLogits = z
+  .record(name, z.array(finite).max(64))
+  .refine((m) => Object.keys(m).length <= 8, "must have at most 8 heads")
+  .optional();
+
 const base = {
   packetId: id,
   decisionId: id,
@@ -38,6 +44,8 @@ const base = {
   latencyMs: nonNegative,
   latencies: DecisionLatencies,
   risk: DecisionRisk,
+  logits: headLogits,
+  valueEstimate: finite.optional(),
 };
 
 /** Tamiyo's reply to a SystemStatePacket: a signed command, or an explicit decision to do nothing. */

@@ -1,11 +1,18 @@
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { createCommandBuilder } from "../../actors/tamiyo/command-builder.ts";
 import { createEvaluator } from "../../actors/tamiyo/evaluation.ts";
 import { jobApprovals } from "../../actors/tamiyo/job-approvals.ts";
 import { createRiskEngine } from "../../actors/tamiyo/risk/risk-engine.ts";
-import { createRulePolicy } from "../../actors/tamiyo/rule-policy.ts";
+import { createOnnxPolicy } from "../../actors/tamiyo/onnx-policy.ts";
+import { loadPolicyDirectory } from "../../actors/tamiyo/policy-swap.ts";
 import { RunMemories } from "../../actors/tamiyo/run-memories.ts";
-import { commandTimingOf, RUN_MEMORY_CAPACITY, ruleSetOf } from "../../actors/tamiyo/settings.ts";
+import {
+  commandTimingOf,
+  RUN_MEMORY_CAPACITY,
+  ruleSetOf,
+  SHIPPED_POLICY_DIR,
+} from "../../actors/tamiyo/settings.ts";
 import { buildLibrary, libraryConfigs } from "../../actors/urza/library.ts";
 import { readRecording } from "../../bus/recording/reader.ts";
 import { decode, encode, type TamiyoDecision } from "../../contracts/index.ts";
@@ -21,6 +28,12 @@ export const SPIRALS_TAMIYO_GOLDEN = fileURLToPath(
 
 /** The one command that rewrites the golden file after an intended change of the policy, features or risk engine. */
 export const REGENERATE_GOLDEN_COMMAND = "node bin/esper.js golden tamiyo --update";
+
+/**
+ * The inference deadline of the replay: generous, since the golden file pins decisions and a loaded
+ * test machine must not turn a slow inference into a failed replay (the deadline has its own test).
+ */
+export const REPLAY_INFERENCE_DEADLINE_MS = 10_000;
 
 /** The signing key of replayed commands (a fixed test key, so signatures are part of the golden bytes). */
 export const REPLAY_SIGNING_KEY = "esper-replay-golden-key";
@@ -64,7 +77,14 @@ export async function replayTamiyo(recording: string = SPIRALS_RECORDING): Promi
   let clock = 0;
   const now = () => clock;
   const newId = seededIds("replay");
-  const policy = createRulePolicy(ruleSetOf(settings));
+  const rules = ruleSetOf(settings);
+  const model = await loadPolicyDirectory(SHIPPED_POLICY_DIR);
+  const policy = createOnnxPolicy(model, {
+    plateau: rules.plateau,
+    schedule: rules.blend.schedule,
+    deadlineMs: REPLAY_INFERENCE_DEADLINE_MS,
+    now: () => performance.now(),
+  });
   const commands = createCommandBuilder({
     signingKey: REPLAY_SIGNING_KEY,
     ...commandTimingOf(settings),
@@ -76,10 +96,20 @@ export async function replayTamiyo(recording: string = SPIRALS_RECORDING): Promi
   const evaluator = createEvaluator({ policy, risk, commands, now, newId });
   const memories = new RunMemories(RUN_MEMORY_CAPACITY);
   const requests = frames.filter((f) => f.subject.endsWith(".tamiyo.evaluate"));
-  return requests.map((frame, index) => {
-    const packet = decode("SystemStatePacket", frame.payload);
-    clock = frame.receivedAtMs;
-    const evaluation = evaluator.evaluate({
+  const replayed: ReplayedDecision[] = [];
+  try {
+    for (const [index, frame] of requests.entries()) {
+      replayed.push(await replayOne(index, frame.payload, frame.receivedAtMs));
+    }
+  } finally {
+    await model.session.release();
+  }
+  return replayed;
+
+  async function replayOne(index: number, payload: Uint8Array, receivedAtMs: number): Promise<ReplayedDecision> {
+    const packet = decode("SystemStatePacket", payload);
+    clock = receivedAtMs;
+    const evaluation = await evaluator.evaluate({
       packet,
       catalog,
       approved: jobApprovals(packet.experimentName),
@@ -93,5 +123,5 @@ export async function replayTamiyo(recording: string = SPIRALS_RECORDING): Promi
       summary: summarise(reply),
       bytes: encode("TamiyoDecision", reply),
     };
-  });
+  }
 }
