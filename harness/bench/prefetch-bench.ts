@@ -9,7 +9,7 @@ import { actor as urza } from "../../actors/urza/main.ts";
 import { connectBus } from "../../bus/connection.ts";
 import { ensureResources } from "../../bus/jetstream/ensure.ts";
 import { startLocalNatsServer } from "../../bus/server/local-nats-server.ts";
-import { request } from "../../bus/typed.ts";
+import { request, subscribe } from "../../bus/typed.ts";
 import { round, summarize } from "./stats.ts";
 
 /** Options of {@link benchPrefetch}. */
@@ -35,10 +35,17 @@ export interface PrefetchBenchReport {
   readonly blueprints: number;
   /** Request sent → KernelArtifactReady received over the bus, every request. */
   readonly latencyMs: LatencyFigures;
-  /** The first request of each blueprint (Urza's first prewarm of that kernel in this process). */
-  readonly firstPerBlueprintMs: LatencyFigures;
-  /** Every later request (the same kernel fetched, verified and prewarmed again: Urza keeps no cache). */
-  readonly repeatMs: LatencyFigures;
+  /** The first request of each blueprint: a cold fetch (object store read, sha256, ORT prewarm). */
+  readonly coldMs: LatencyFigures;
+  /** Every later request of a blueprint: served by Urza's kernel cache. */
+  readonly hitMs: LatencyFigures;
+  /** How Urza's cache served the answers, counted by Urza (`urza.prefetch.latency_ms` attribute `cache`). */
+  readonly cache: {
+    readonly hit: number;
+    readonly miss: number;
+    readonly wait: number;
+    readonly hitRatio: number;
+  };
   readonly errors: number;
   readonly wallMs: number;
 }
@@ -52,7 +59,9 @@ function figures(samples: number[]): LatencyFigures {
 /**
  * Starts a private nats-server and Urza in this process (the library published, as at its start),
  * then sends `requests` prefetch requests over the bus round-robin over the catalogued blueprints, at
- * most `concurrency` at once: the real path (catalog bucket, object store, sha256, ORT prewarm).
+ * most `concurrency` at once: the real path (catalog bucket, object store, sha256, ORT prewarm) behind
+ * Urza's kernel cache. A blueprint's first request is a cold fetch, every later one a cache hit; the
+ * cache outcomes Urza counted come from its telemetry.
  */
 export async function benchPrefetch(opts: PrefetchBenchOptions): Promise<PrefetchBenchReport> {
   const storeDir = await mkdtemp(join(tmpdir(), "esper-bench-prefetch-"));
@@ -61,6 +70,21 @@ export async function benchPrefetch(opts: PrefetchBenchOptions): Promise<Prefetc
   const bus = await connectBus({ name: "bench-prefetch", namespace, servers: server.url });
   await ensureResources(bus);
   await bootstrapSettings(bus, {});
+  const outcomes = { hit: 0, miss: 0, wait: 0, uncached: 0 };
+  const telemetry = subscribe(
+    bus,
+    "telemetryRaw",
+    (packet) => {
+      for (const m of packet.metrics) {
+        const cache = m.attributes?.cache;
+        if (m.name === "urza.prefetch.latency_ms" && cache !== undefined && cache in outcomes) {
+          outcomes[cache as keyof typeof outcomes]++;
+        }
+      }
+    },
+    { params: { actor: "urza" } },
+  );
+  await bus.nc.flush();
   const handle = startActor(urza, {
     env: {
       ESPER_NAMESPACE: namespace,
@@ -80,8 +104,8 @@ export async function benchPrefetch(opts: PrefetchBenchOptions): Promise<Prefetc
     }
     const ids = buildLibrary(libraryConfigs(), 0).map((e) => e.descriptor.blueprintId);
     const all: number[] = [];
-    const first: number[] = [];
-    const repeat: number[] = [];
+    const cold: number[] = [];
+    const hits: number[] = [];
     const seen = new Set<string>();
     let errors = 0;
     let next = 0;
@@ -105,24 +129,41 @@ export async function benchPrefetch(opts: PrefetchBenchOptions): Promise<Prefetc
           continue;
         }
         all.push(ms);
-        (isFirst ? first : repeat).push(ms);
+        (isFirst ? cold : hits).push(ms);
       }
     };
     await Promise.all(Array.from({ length: opts.concurrency }, worker));
+    const wallMs = Math.round(performance.now() - started);
+    handle.drain("bench done");
+    await handle.done;
+    const answered = () => outcomes.hit + outcomes.miss + outcomes.wait + outcomes.uncached;
+    const deadline = Date.now() + 10_000;
+    while (answered() < opts.requests) {
+      if (Date.now() > deadline)
+        throw new Error(`urza's telemetry told ${answered()} of ${opts.requests} answers`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     return {
       bench: "prefetch",
       requests: opts.requests,
       concurrency: opts.concurrency,
       blueprints: ids.length,
       latencyMs: figures(all),
-      firstPerBlueprintMs: figures(first),
-      repeatMs: figures(repeat),
+      coldMs: figures(cold),
+      hitMs: figures(hits),
+      cache: {
+        hit: outcomes.hit,
+        miss: outcomes.miss,
+        wait: outcomes.wait,
+        hitRatio: round(outcomes.hit / answered(), 4),
+      },
       errors,
-      wallMs: Math.round(performance.now() - started),
+      wallMs,
     };
   } finally {
     handle.drain("bench done");
     await handle.done;
+    await telemetry.stop();
     await bus.close();
     await server.stop();
     await rm(storeDir, { recursive: true, force: true });
