@@ -444,7 +444,7 @@ export class SeedController {
   }
 
   /**
-   * A seed report: counted in the seed's window for its current stage and judged by `decideAdvance`;
+   * A seed report: counted in the seed's window for its current stage and judged by `judgeReports` (G1, then the stage gate);
    * an advance sends an `update` directive, a cull a `remove` directive and the embargo. A report of
    * another run or an unknown seed is an ERROR event; one of an earlier stage an INFO event.
    */
