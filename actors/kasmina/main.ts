@@ -130,6 +130,7 @@ async function reportSeeds(
   while (!signal.aborted) {
     const settings = ctx.settings();
     await sleep(settings.cadence.telemetryFlushIntervalMs, signal);
+    if (signal.aborted) return;
     n++;
     const now = Date.now();
     const seen = views();
