@@ -1,6 +1,7 @@
 import type { TelemetryLevel } from "../../contracts/enums.ts";
 import type { KernelPrefetchRequest } from "../../contracts/messages/kernel.ts";
 import type { SeedDirective } from "../../contracts/messages/seed.ts";
+import type { BlendRejectionReason } from "./blending.ts";
 import type { SeedStage } from "./stages.ts";
 
 /** A directive for Tolaria, to publish on the run's directive stream. */
@@ -45,7 +46,9 @@ export type RejectionReason =
   | "unknown_slot"
   | "slot_embargoed"
   | "seed_in_flight"
-  | "illegal_transition";
+  | "illegal_transition"
+  | "reset_gate_failed"
+  | BlendRejectionReason;
 
 /** A refused command: the reason code and a sentence with the ids and stages involved. */
 export interface CommandRejection {

@@ -10,17 +10,19 @@ import { decode } from "../../contracts/codec.ts";
 import { SeedLifecycleStage as S } from "../../contracts/enums.ts";
 import type { Heartbeat } from "../../contracts/messages/runtime.ts";
 import type { SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
+import { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { until } from "../../test/until.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
 import { actor } from "./main.ts";
-import { ADVANCE_RULES } from "./settings.ts";
-import { seedReportOf, signedSeedCommand } from "./testing/seed-messages.ts";
+import { catalogTestKernel } from "./testing/kernel-descriptor.ts";
+import { seedReportOf, signedSeedCommand, TEST_BLUEPRINT } from "./testing/seed-messages.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const fixture = useNatsServer();
+const GATES = WorkerSettings.parse({}).gates;
 const KEY = "kasmina-restart-test-signing-key";
 const SEED = "s1-g0";
 const CHECKSUM = "c".repeat(64);
@@ -74,7 +76,7 @@ describe("kasmina restarted after SIGKILL (real nats-server, child processes)", 
         status: "ready",
         requestId: req.requestId,
         blueprintId: req.blueprintId,
-        artifactRef: `kernels/${req.blueprintId}`,
+        artifactRef: CHECKSUM,
         checksum: CHECKSUM,
         guardDigest: CHECKSUM,
         prewarmP50Ms: 1,
@@ -85,6 +87,7 @@ describe("kasmina restarted after SIGKILL (real nats-server, child processes)", 
     const hb = subscribe(s.bus, "heartbeat", (h) => void heartbeats.push(h), {
       params: { actor: "kasmina" },
     });
+    await catalogTestKernel(s.bus, TEST_BLUEPRINT, 4, CHECKSUM);
     await s.bus.nc.flush();
     const bucket = await openBucket(s.bus, "kasminaState");
     const sendReports = async (stage: SeedReport["stage"], n: number) => {
@@ -102,7 +105,7 @@ describe("kasmina restarted after SIGKILL (real nats-server, child processes)", 
         params: { run: s.run, target: "kasmina" },
       });
       await until(async () => (await directives(s)).length === 1, "the graft");
-      await sendReports(S.TRAINING, ADVANCE_RULES.trainingReports);
+      await sendReports(S.TRAINING, GATES.trainingReports);
       await until(async () => (await directives(s)).length === 2, "TRAINING → BLENDING");
       await sendReports(S.BLENDING, 2); // 20 of 20 blending steps
       await until(async () => (await directives(s)).length === 3, "BLENDING → SHADOWING");
@@ -130,12 +133,12 @@ describe("kasmina restarted after SIGKILL (real nats-server, child processes)", 
         trainingRunId: s.run,
       });
 
-      await sendReports(S.SHADOWING, ADVANCE_RULES.shadowingReports - 1);
+      await sendReports(S.SHADOWING, GATES.shadowingReports - 1);
       await until(
         async () => (await directives(s)).length === 4,
         "SHADOWING → PROBATIONARY after the restart",
       );
-      await sendReports(S.PROBATIONARY, ADVANCE_RULES.probationReports);
+      await sendReports(S.PROBATIONARY, GATES.probationReports);
       await until(async () => (await directives(s)).length === 5, "PROBATIONARY → FOSSILIZED");
       await new Promise((r) => setTimeout(r, 300));
 

@@ -14,6 +14,7 @@ import { sign } from "../../contracts/signing.ts";
 import type { ControllerOutput } from "./controller-effects.ts";
 import { InvalidSnapshotError } from "./errors.ts";
 import { type CommandOutcome, KasminaRun, type KasminaRunOptions } from "./kasmina-run.ts";
+import { descriptorOf } from "./testing/kernel-descriptor.ts";
 import { type SigningKey, signingKey } from "./verifier.ts";
 
 const RUN = "run-1";
@@ -27,16 +28,18 @@ function options(appliedWindow = 4): KasminaRunOptions {
     controller: {
       trainingRunId: RUN,
       slots: [
-        { slotId: "a", seedId: "s1" },
-        { slotId: "b", seedId: "s2" },
+        { slotId: "a", seedId: "s1", width: 4 },
+        { slotId: "b", seedId: "s2", width: 4 },
       ],
       embargoMs: 30_000,
-      rules: {
+      gates: {
         trainingReports: 2,
         shadowingReports: 2,
         probationReports: 2,
         harmMargin: 0.05,
         harmReports: 3,
+        isolationLeakMax: 1e-6,
+        seedGradientNormMax: 1_000,
       },
       blendTemperature: 2,
       clock: () => NOW,
@@ -123,16 +126,19 @@ function grafted(): KasminaRun {
   const out = handled(run.command(germinate("c1"), 1, check));
   const prefetch = out.effects.find((e) => e.kind === "prefetch");
   if (prefetch?.kind !== "prefetch") throw new Error("no prefetch");
-  run.controller.prefetchResult({
-    status: "ready",
-    requestId: prefetch.request.requestId,
-    blueprintId: "bp-mlp",
-    artifactRef: "kernels/bp-mlp",
-    checksum: "c".repeat(64),
-    guardDigest: "d".repeat(64),
-    prewarmP50Ms: 1,
-    prewarmP95Ms: 2,
-  });
+  run.controller.prefetchResult(
+    {
+      status: "ready",
+      requestId: prefetch.request.requestId,
+      blueprintId: "bp-mlp",
+      artifactRef: "c".repeat(64),
+      checksum: "c".repeat(64),
+      guardDigest: "d".repeat(64),
+      prewarmP50Ms: 1,
+      prewarmP95Ms: 2,
+    },
+    descriptorOf("bp-mlp", 4, "c".repeat(64)),
+  );
   handled(run.report(report(1), 10));
   return run;
 }

@@ -8,16 +8,18 @@ import { SeedLifecycleStage as S, SeedOperation } from "../../contracts/enums.ts
 import type { AdaptationCommand } from "../../contracts/messages/command.ts";
 import type { KernelPrefetchRequest } from "../../contracts/messages/kernel.ts";
 import type { SeedDirective } from "../../contracts/messages/seed.ts";
+import { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { until } from "../../test/until.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
 import { actor } from "./main.ts";
-import { ADVANCE_RULES } from "./settings.ts";
-import { seedReportOf, signedSeedCommand } from "./testing/seed-messages.ts";
+import { catalogTestKernel } from "./testing/kernel-descriptor.ts";
+import { seedReportOf, signedSeedCommand, TEST_BLUEPRINT } from "./testing/seed-messages.ts";
 
 const fixture = useNatsServer();
+const GATES = WorkerSettings.parse({}).gates;
 const KEY = "kasmina-main-test-signing-key";
 const SEED = "s1-g0";
 const CHECKSUM = "c".repeat(64);
@@ -35,13 +37,14 @@ async function stage(): Promise<Stage> {
       status: "ready",
       requestId: req.requestId,
       blueprintId: req.blueprintId,
-      artifactRef: `kernels/${req.blueprintId}`,
+      artifactRef: CHECKSUM,
       checksum: CHECKSUM,
       guardDigest: CHECKSUM,
       prewarmP50Ms: 1,
       prewarmP95Ms: 2,
     };
   });
+  await catalogTestKernel(s.bus, TEST_BLUEPRINT, 4, CHECKSUM);
   await s.bus.nc.flush();
   return {
     ...s,
@@ -100,7 +103,7 @@ describe("the kasmina actor in this process (real nats-server)", () => {
         trainingRunId: s.run,
         stage: S.TRAINING,
         commandId: "cmd-1",
-        kernel: { blueprintId: "bp-mlp", artifactRef: "kernels/bp-mlp", checksum: CHECKSUM },
+        kernel: { blueprintId: "bp-mlp", artifactRef: CHECKSUM, checksum: CHECKSUM },
       });
 
       await sendCommand(s, germinate(s.run, "cmd-forged", "not-the-key"));
@@ -115,7 +118,7 @@ describe("the kasmina actor in this process (real nats-server)", () => {
       ]);
       expect(s.prefetches).toHaveLength(1);
 
-      for (let n = 1; n <= ADVANCE_RULES.trainingReports; n++) {
+      for (let n = 1; n <= GATES.trainingReports; n++) {
         await publishToStream(s.bus, "seedReport", report(s.run, n), { params: { run: s.run } });
       }
       await until(async () => (await directives(s)).count === 2, "the update directive");

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import type { BusConnection } from "../../bus/connection.ts";
 import { RetryableError } from "../../bus/jetstream/consume.ts";
 import { runConsumers } from "../../bus/jetstream/declarations.ts";
 import { publishToStream } from "../../bus/jetstream/publish.ts";
-import { request } from "../../bus/typed.ts";
+import { openBucket, type TypedBucket } from "../../bus/kv.ts";
+import { publish, request } from "../../bus/typed.ts";
 import { TelemetryLevel } from "../../contracts/enums.ts";
 import type { KasminaState } from "../../contracts/messages/kasmina-state.ts";
 import { JOB_ENV, selectJob } from "../../nn/presets/job-selection.ts";
@@ -11,11 +13,12 @@ import type { ActorContext, ActorDefinition, PreflightCheck } from "../runtime/a
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
 import type { ControllerEffect, ControllerOutput } from "./controller-effects.ts";
+import type { GateId } from "./gates.ts";
 import { slotSeeds } from "./job-slots.ts";
 import { KasminaRun, type KasminaRunOptions, type StateConsumer } from "./kasmina-run.ts";
 import { PersistedRun } from "./persisted-run.ts";
-import type { SeedController, SlotSeed } from "./seed-controller.ts";
-import { ADVANCE_RULES, BLEND_TEMPERATURE } from "./settings.ts";
+import type { SeedController, SeedView, SlotSeed } from "./seed-controller.ts";
+import { globalPacket, type KasminaCounters, seedPacket } from "./seed-telemetry.ts";
 import { KasminaStateConflictError, KasminaStateStore } from "./state-store.ts";
 import { type SigningKey, signingKey } from "./verifier.ts";
 
@@ -33,27 +36,45 @@ const levelNames = {
   [TelemetryLevel.CRITICAL]: "CRITICAL",
 } as const;
 
+/** What performing effects needs besides the controller: the actor, the catalog (G0 reads descriptors) and the counters. */
+interface EffectDeps {
+  readonly ctx: ActorContext;
+  readonly catalog: TypedBucket<"catalog">;
+  readonly counters: MutableCounters;
+}
+
+interface MutableCounters {
+  gateFailures: Record<GateId, number>;
+  culled: number;
+  lastPrefetchMs?: number | undefined;
+}
+
 /** Performs the controller's effects in order; a prefetch's answer is fed back and its effects performed in turn. */
 async function perform(
-  ctx: ActorContext,
+  deps: EffectDeps,
   controller: SeedController,
   output: ControllerOutput,
 ): Promise<void> {
-  const run = ctx.runId;
-  for (const effect of output.effects) await performOne(ctx, controller, run, effect);
+  for (const effect of output.effects) await performOne(deps, controller, effect);
 }
 
 async function performOne(
-  ctx: ActorContext,
+  deps: EffectDeps,
   controller: SeedController,
-  run: string,
   effect: ControllerEffect,
 ): Promise<void> {
+  const { ctx, counters } = deps;
+  const run = ctx.runId;
   switch (effect.kind) {
     case "directive":
       await publishToStream(ctx.bus, "seedDirective", effect.directive, { params: { run } });
       return;
     case "event":
+      if (effect.name === "kasmina.seed.gate_failure") {
+        const gate = effect.attributes.gate as GateId | undefined;
+        if (gate !== undefined && Object.hasOwn(counters.gateFailures, gate)) counters.gateFailures[gate]++;
+      }
+      if (effect.name === "kasmina.seed.culled") counters.culled++;
       ctx.telemetry.event(effect.name, {
         level: levelNames[effect.level],
         description: Object.entries(effect.attributes)
@@ -65,13 +86,18 @@ async function performOne(
     case "prefetch": {
       const timeoutMs = ctx.settings().timeouts.prefetchDeadlineMs;
       let answer: ControllerOutput;
+      const started = performance.now();
       try {
         const result = await request(ctx.bus, "urzaPrefetch", effect.request, {
           timeoutMs,
           signal: ctx.signal,
         });
-        answer = controller.prefetchResult(result);
+        counters.lastPrefetchMs = performance.now() - started;
+        const descriptor =
+          result.status === "ready" ? (await deps.catalog.get(result.blueprintId))?.value : undefined;
+        answer = controller.prefetchResult(result, descriptor);
       } catch (err) {
+        counters.lastPrefetchMs = performance.now() - started;
         ctx.telemetry.event("kasmina.prefetch.failed", {
           level: "WARNING",
           description: `no kernel for seed ${effect.seedId} from Urza within ${timeoutMs} ms: ${(err as Error).message}`,
@@ -84,10 +110,51 @@ async function performOne(
         });
         answer = controller.prefetchTimedOut(effect.request.requestId);
       }
-      await perform(ctx, controller, answer);
+      await perform(deps, controller, answer);
       return;
     }
   }
+}
+
+/**
+ * Every `cadence.telemetryFlushIntervalMs` (read each interval), one packet per seed and one global
+ * packet on `telemetry.raw.kasmina`, until the drain.
+ */
+async function reportSeeds(
+  ctx: ActorContext,
+  views: () => SeedView[],
+  counters: KasminaCounters,
+  signal: AbortSignal,
+): Promise<void> {
+  let n = 0;
+  while (!signal.aborted) {
+    const settings = ctx.settings();
+    await sleep(settings.cadence.telemetryFlushIntervalMs, signal);
+    if (signal.aborted) return;
+    n++;
+    const now = Date.now();
+    const seen = views();
+    for (const view of seen) {
+      const packet = seedPacket(view, n, ctx.runId, now, settings.gates.isolationLeakMax);
+      publish(ctx.bus, "telemetryRaw", packet, { params: { actor: "kasmina" } });
+    }
+    publish(ctx.bus, "telemetryRaw", globalPacket(seen, counters, n, ctx.runId, now), {
+      params: { actor: "kasmina" },
+    });
+  }
+}
+
+/** Resolves after `ms` or when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** The run state loaded in preflight, for `start`. */
@@ -105,8 +172,8 @@ function runOptions(ctx: ActorContext, slots: readonly SlotSeed[]): KasminaRunOp
       trainingRunId: ctx.runId,
       slots,
       embargoMs: settings.seeds.embargoMs,
-      rules: ADVANCE_RULES,
-      blendTemperature: BLEND_TEMPERATURE,
+      gates: settings.gates,
+      blendTemperature: settings.seeds.blendTemperature,
       clock: Date.now,
       newId: randomUUID,
     },
@@ -187,6 +254,11 @@ export function createKasminaActor(options: KasminaOptions): ActorDefinition {
       const run = ctx.runId;
       const persisted = new PersistedRun(runOptions(ctx, ready.slots), ready.store, ready.stored, Date.now);
       let rejected = 0;
+      const counters: MutableCounters = {
+        gateFailures: { G0: 0, G1: 0, G2: 0, G3: 0, G4: 0, G5: 0 },
+        culled: 0,
+      };
+      const deps: EffectDeps = { ctx, catalog: await openBucket(ctx.bus, "catalog"), counters };
       const handle = async (
         consumer: StateConsumer,
         sequence: number,
@@ -236,7 +308,7 @@ export function createKasminaActor(options: KasminaOptions): ActorDefinition {
               });
               return;
             }
-            await perform(ctx, state.controller, outcome.output);
+            await perform(deps, state.controller, outcome.output);
           }),
         { mailbox: "commands", mode: "ordered" },
       );
@@ -249,9 +321,12 @@ export function createKasminaActor(options: KasminaOptions): ActorDefinition {
               redelivered("reports", delivery.streamSequence, report.reportId);
               return;
             }
-            await perform(ctx, state.controller, outcome.output);
+            await perform(deps, state.controller, outcome.output);
           }),
         { mailbox: "reports", mode: "ordered" },
+      );
+      ctx.runTask("seed-telemetry", (signal) =>
+        reportSeeds(ctx, () => persisted.run.controller.seedViews(), counters, signal),
       );
       ctx.log.info({ run, slots: ready.slots, resumed: ready.stored !== undefined }, "kasmina running");
     },

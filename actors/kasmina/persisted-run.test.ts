@@ -10,9 +10,17 @@ const RUN = "run-1";
 const options: KasminaRunOptions = {
   controller: {
     trainingRunId: RUN,
-    slots: [{ slotId: "a", seedId: "s1" }],
+    slots: [{ slotId: "a", seedId: "s1", width: 4 }],
     embargoMs: 30_000,
-    rules: { trainingReports: 2, shadowingReports: 2, probationReports: 2, harmMargin: 0.05, harmReports: 3 },
+    gates: {
+      trainingReports: 2,
+      shadowingReports: 2,
+      probationReports: 2,
+      harmMargin: 0.05,
+      harmReports: 3,
+      isolationLeakMax: 1e-6,
+      seedGradientNormMax: 1_000,
+    },
     blendTemperature: 2,
     clock: () => 1_000,
     newId: () => "id",

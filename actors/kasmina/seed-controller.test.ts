@@ -19,10 +19,12 @@ import type { ControllerOutput } from "./controller-effects.ts";
 import { InvalidSnapshotError } from "./errors.ts";
 import { SeedController, type SeedControllerOptions } from "./seed-controller.ts";
 import { stageName } from "./stages.ts";
+import { descriptorOf } from "./testing/kernel-descriptor.ts";
 
 const RUN = "run-1";
 const CHECKSUM = "a".repeat(64);
 const EMBARGO_MS = 30_000;
+const DESCRIPTOR = descriptorOf("bp-mlp", 4, CHECKSUM);
 
 /** A controller over slots a (seed s1) and b (seed s2) with a hand-driven clock and counted ids. */
 function setup() {
@@ -31,11 +33,19 @@ function setup() {
   const options: SeedControllerOptions = {
     trainingRunId: RUN,
     slots: [
-      { slotId: "a", seedId: "s1" },
-      { slotId: "b", seedId: "s2" },
+      { slotId: "a", seedId: "s1", width: 4 },
+      { slotId: "b", seedId: "s2", width: 4 },
     ],
     embargoMs: EMBARGO_MS,
-    rules: { trainingReports: 2, shadowingReports: 2, probationReports: 2, harmMargin: 0.05, harmReports: 1 },
+    gates: {
+      trainingReports: 2,
+      shadowingReports: 2,
+      probationReports: 2,
+      harmMargin: 0.05,
+      harmReports: 1,
+      isolationLeakMax: 1e-6,
+      seedGradientNormMax: 1_000,
+    },
     blendTemperature: 2,
     clock: () => time.now,
     newId: () => `id-${++ids}`,
@@ -79,7 +89,7 @@ function ready(requestId: string, blueprintId = "bp-mlp"): KernelArtifactReady {
     status: "ready",
     requestId,
     blueprintId,
-    artifactRef: "kernels/bp-mlp",
+    artifactRef: CHECKSUM,
     checksum: CHECKSUM,
     guardDigest: "b".repeat(64),
     prewarmP50Ms: 1,
@@ -125,7 +135,7 @@ function prefetchId(out: ControllerOutput): string {
 /** Drives s1 from GERMINATE to TRAINING; returns the graft directive. */
 function grafted(controller: SeedController): SeedDirective {
   const requestId = prefetchId(controller.command(germinate("c1")));
-  const [graft] = directives(controller.prefetchResult(ready(requestId)));
+  const [graft] = directives(controller.prefetchResult(ready(requestId), DESCRIPTOR));
   if (graft === undefined) throw new Error("no graft");
   return graft;
 }
@@ -143,7 +153,7 @@ describe("SeedController", () => {
     });
     expect(directives(germinated)).toEqual([]);
 
-    const sent: SeedDirective[] = [...directives(controller.prefetchResult(ready("id-1")))];
+    const sent: SeedDirective[] = [...directives(controller.prefetchResult(ready("id-1"), DESCRIPTOR))];
     const feed = (stage: SeedReport["stage"], losses: number[]) => {
       for (const loss of losses) sent.push(...directives(controller.report(report(stage, loss))));
     };
@@ -163,7 +173,7 @@ describe("SeedController", () => {
     ]);
     expect(sent[0]?.kernel).toEqual({
       blueprintId: "bp-mlp",
-      artifactRef: "kernels/bp-mlp",
+      artifactRef: CHECKSUM,
       checksum: CHECKSUM,
     });
     expect(sent[1]?.schedule).toEqual({ shape: BlendSchedule.TANH, steps: 20, start: 0, end: 1 });
@@ -177,24 +187,27 @@ describe("SeedController", () => {
       "SHADOWING→PROBATIONARY",
       "PROBATIONARY→FOSSILIZED",
     ]);
-    expect(controller.timeline[2]?.reason).toMatch(/^trainingLossSettled: /);
+    expect(controller.timeline[2]?.reason).toMatch(/^G2 stability: /);
     expect(controller.stageOf("s1")).toBe(S.FOSSILIZED);
   });
 
   it("culls on a prefetch error and sends no graft (no fallback kernel)", () => {
     const { controller } = setup();
     const requestId = prefetchId(controller.command(germinate("c1")));
-    const out = controller.prefetchResult({
-      status: "error",
-      requestId,
-      blueprintId: "bp-mlp",
-      code: "digest_mismatch",
-      reason: "sha256 differs",
-    });
+    const out = controller.prefetchResult(
+      {
+        status: "error",
+        requestId,
+        blueprintId: "bp-mlp",
+        code: "digest_mismatch",
+        reason: "sha256 differs",
+      },
+      undefined,
+    );
     expect(directives(out)).toEqual([]);
     expect(controller.stageOf("s1")).toBe(S.EMBARGOED);
     expect(controller.timeline.slice(-2).map((t) => [stageName(t.to), t.reason])).toEqual([
-      ["CULLED", "kernel prefetch failed: digest_mismatch: sha256 differs"],
+      ["CULLED", "G0 sanity failed: kernel prefetch failed: digest_mismatch: sha256 differs"],
       ["EMBARGOED", `embargo of ${EMBARGO_MS} ms after cull`],
     ]);
     const culled = out.effects.find((e) => e.kind === "event" && e.name === "kasmina.seed.culled");
@@ -203,7 +216,7 @@ describe("SeedController", () => {
       attributes: { seedId: "s1", embargoUntilMs: "31000" },
     });
     // a late ready for the same request changes nothing
-    const late = controller.prefetchResult(ready(requestId));
+    const late = controller.prefetchResult(ready(requestId), DESCRIPTOR);
     expect(directives(late)).toEqual([]);
     expect(late.effects).toMatchObject([{ kind: "event", name: "kasmina.prefetch.unexpected" }]);
   });
@@ -212,13 +225,15 @@ describe("SeedController", () => {
     const { controller } = setup();
     const first = prefetchId(controller.command(germinate("c1")));
     expect(directives(controller.prefetchTimedOut(first))).toEqual([]);
-    expect(controller.timeline.at(-2)?.reason).toBe(`kernel prefetch timed out (request ${first})`);
+    expect(controller.timeline.at(-2)?.reason).toBe(
+      `G0 sanity failed: kernel prefetch timed out (request ${first})`,
+    );
 
     const second = prefetchId(controller.command(germinate("c2", "s2")));
-    expect(directives(controller.prefetchResult(ready(second, "bp-other")))).toEqual([]);
+    expect(directives(controller.prefetchResult(ready(second, "bp-other"), DESCRIPTOR))).toEqual([]);
     expect(controller.stageOf("s2")).toBe(S.EMBARGOED);
     expect(controller.timeline.at(-2)?.reason).toBe(
-      "kernel for blueprint bp-other arrived, bp-mlp was requested",
+      "G0 sanity failed: kernel for blueprint bp-other arrived, bp-mlp was requested",
     );
   });
 
@@ -239,8 +254,88 @@ describe("SeedController", () => {
     });
     expect(controller.stageOf("s1")).toBe(S.EMBARGOED);
     expect(controller.timeline.at(-2)?.reason).toMatch(
-      /^lossHarm: 1 consecutive reports exceed hostLoss by more than the margin 0.05 \(report r\d+: loss 1.2 vs hostLoss 1\)$/,
+      /^G3 interface failed: 1 consecutive reports exceed hostLoss by more than the margin 0.05 \(report r\d+: loss 1.2 vs hostLoss 1\)$/,
     );
+    const failure = out.effects.find((e) => e.kind === "event" && e.name === "kasmina.seed.gate_failure");
+    expect(failure).toMatchObject({
+      level: TelemetryLevel.WARNING,
+      attributes: { seedId: "s1", slotId: "a", gate: "G3", gateName: "interface", blueprintId: "bp-mlp" },
+    });
+  });
+
+  it("fails G0 with CRITICAL telemetry and no directive for a kernel the slot cannot take", () => {
+    const { controller } = setup();
+    const wide = descriptorOf("bp-mlp", 8, CHECKSUM);
+    const out = controller.prefetchResult(ready(prefetchId(controller.command(germinate("c1")))), wide);
+    expect(directives(out)).toEqual([]);
+    expect(controller.stageOf("s1")).toBe(S.EMBARGOED);
+    expect(
+      out.effects.find((e) => e.kind === "event" && e.name === "kasmina.seed.gate_failure"),
+    ).toMatchObject({
+      level: TelemetryLevel.CRITICAL,
+      attributes: { gate: "G0", gateName: "sanity", reason: "kernel maps width 8 → 8, the slot has width 4" },
+    });
+    const { controller: other } = setup();
+    const timeout = other.prefetchTimedOut(prefetchId(other.command(germinate("c1"))));
+    expect(directives(timeout)).toEqual([]);
+    expect(
+      timeout.effects.find((e) => e.kind === "event" && e.name === "kasmina.seed.gate_failure"),
+    ).toMatchObject({
+      level: TelemetryLevel.CRITICAL,
+      attributes: { gate: "G0" },
+    });
+  });
+
+  it("refuses a GERMINATE whose blend does not fit: confidence without logits, α vector of another width", () => {
+    const { controller } = setup();
+    const withOp = (commandId: string, over: Record<string, unknown>): AdaptationCommand => {
+      const c = germinate(commandId);
+      if (c.payload.kind !== "seed") throw new Error("not a seed command");
+      return { ...c, payload: { ...c.payload, ...over } };
+    };
+    const gate = { k: 4, tau: 0.2, alphaLo: 0, alphaHi: 1 };
+    expect(
+      controller.command(withOp("c1", { blendMode: BlendMode.CONFIDENCE, confidence: gate })).rejection,
+    ).toMatchObject({ reason: "confidence_gate_missing_logits" });
+    expect(
+      controller.command(withOp("c2", { blendMode: BlendMode.CHANNEL, alphaVector: new Float32Array(3) }))
+        .rejection,
+    ).toMatchObject({ reason: "alpha_vector_length" });
+    expect(controller.command(withOp("c3", { blendMode: BlendMode.UNSPECIFIED })).rejection).toMatchObject({
+      reason: "unknown_blend_mode",
+    });
+    expect(controller.stageOf("s1")).toBe(S.DORMANT);
+    const logits = new Float32Array([2, 0.5, 0.1]);
+    const ok = controller.command(
+      withOp("c4", { blendMode: BlendMode.CONFIDENCE, confidence: { ...gate, logits } }),
+    );
+    expect(ok.rejection).toBeUndefined();
+    expect(controller.stageOf("s1")).toBe(S.GERMINATED);
+  });
+
+  it("shows each seed for telemetry: stage, α, blend statistics", () => {
+    const { controller } = setup();
+    grafted(controller);
+    controller.report(report(S.TRAINING, 0.9));
+    controller.report(report(S.TRAINING, 0.9));
+    const [a, b] = controller.seedViews();
+    expect(a).toMatchObject({
+      seedId: "s1",
+      slotId: "a",
+      stage: S.BLENDING,
+      alpha: 0,
+      kernelAttached: true,
+      reports: 0,
+      blend: { mode: "convex", alphaMean: 0, alphaP95: 0, sparsity: 1 },
+    });
+    expect(b).toEqual({
+      seedId: "s2",
+      slotId: "b",
+      stage: S.DORMANT,
+      alpha: 0,
+      kernelAttached: false,
+      reports: 0,
+    });
   });
 
   it("retires a culled grafted seed: its slot offers the next generation (seedIdOf), refused under embargo until it ends", () => {
@@ -268,7 +363,7 @@ describe("SeedController", () => {
       "a-g1 GERMINATED",
     ]);
     // a new seed id: its directive sequence starts afresh
-    const [graft] = directives(controller.prefetchResult(ready(prefetchId(later))));
+    const [graft] = directives(controller.prefetchResult(ready(prefetchId(later)), DESCRIPTOR));
     expect(graft).toMatchObject({ action: "graft", seedId: "a-g1", sequence: 0, commandId: "c4" });
   });
 
@@ -319,13 +414,15 @@ describe("SeedController", () => {
     const { controller, time } = setup();
     const all: SeedDirective[] = [];
     const take = (out: ControllerOutput) => all.push(...directives(out));
-    take(controller.prefetchResult(ready(prefetchId(controller.command(germinate("c1"))))));
-    take(controller.prefetchResult(ready(prefetchId(controller.command(germinate("c2", "s2"))))));
+    take(controller.prefetchResult(ready(prefetchId(controller.command(germinate("c1")))), DESCRIPTOR));
+    take(controller.prefetchResult(ready(prefetchId(controller.command(germinate("c2", "s2")))), DESCRIPTOR));
     take(controller.report(report(S.TRAINING, 0.9, "s2")));
     take(controller.report(report(S.TRAINING, 0.9, "s2")));
     take(controller.command(seedCommand("c3", "s1", SeedOperation.CULL)));
     time.now += EMBARGO_MS;
-    take(controller.prefetchResult(ready(prefetchId(controller.command(germinate("c4", "a-g1"))))));
+    take(
+      controller.prefetchResult(ready(prefetchId(controller.command(germinate("c4", "a-g1")))), DESCRIPTOR),
+    );
     for (const seedId of ["s1", "s2", "a-g1"]) {
       const sequences = all.filter((d) => d.seedId === seedId).map((d) => d.sequence);
       expect(sequences).toEqual(sequences.map((_, i) => FIRST_DIRECTIVE_SEQUENCE + i));
@@ -386,7 +483,10 @@ describe("SeedController", () => {
     expect(() => SeedController.restore({ ...options, trainingRunId: "run-2" }, snapshot)).toThrow(
       InvalidSnapshotError,
     );
-    const otherHost = { ...options, slots: [{ slotId: "a", seedId: "s9" }, ...options.slots.slice(1)] };
+    const otherHost = {
+      ...options,
+      slots: [{ slotId: "a", seedId: "s9", width: 4 }, ...options.slots.slice(1)],
+    };
     expect(() => SeedController.restore(otherHost, snapshot)).toThrow(
       "snapshot seeds: lay out [a:s1, b:s2], the host has [a:s9, b:s2]",
     );
@@ -418,7 +518,10 @@ describe("SeedController", () => {
       ["a-g1", 0, undefined],
       ["s2", 0, undefined],
     ]);
-    const again = controller.prefetchResult(ready(prefetchId(controller.command(germinate("c3", "s2")))));
+    const again = controller.prefetchResult(
+      ready(prefetchId(controller.command(germinate("c3", "s2")))),
+      DESCRIPTOR,
+    );
     expect(directives(again).map((d) => [d.seedId, d.action, d.sequence])).toEqual([["s2", "graft", 0]]);
   });
 

@@ -10,21 +10,16 @@ import type {
   CommandSeedOperation,
   ConfidenceGate,
 } from "../../contracts/messages/command.ts";
-import type { KernelPrefetchResult } from "../../contracts/messages/kernel.ts";
+import type { BlueprintDescriptor, KernelPrefetchResult } from "../../contracts/messages/kernel.ts";
 import {
   FIRST_DIRECTIVE_SEQUENCE,
   type KernelRef,
   type SeedDirective,
   type SeedReport,
 } from "../../contracts/messages/seed.ts";
+import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import { seedIdOf } from "../../contracts/seed-ids.ts";
-import {
-  type AdvanceRuleSettings,
-  advanceTarget,
-  checkAdvanceSettings,
-  decideAdvance,
-  isJudgedStage,
-} from "./advance-rules.ts";
+import { type BlendStats, blendStats, validateBlend } from "./blending.ts";
 import type {
   CommandRejection,
   ControllerEffect,
@@ -40,6 +35,18 @@ import {
   SlotOccupiedError,
   UnknownSlotError,
 } from "./errors.ts";
+import {
+  advanceTarget,
+  checkGateSettings,
+  criticalGates,
+  type GateVerdict,
+  gateNames,
+  isJudgedStage,
+  judgeReports,
+  type KernelEvidence,
+  resetGate,
+  sanityGate,
+} from "./gates.ts";
 import type { Clock, SeedLifecycle } from "./lifecycle.ts";
 import { type SlotSnapshot, SlotTable } from "./slot-table.ts";
 import { type SeedStage, stageName } from "./stages.ts";
@@ -51,6 +58,8 @@ import { type SeedStage, stageName } from "./stages.ts";
 export interface SlotSeed {
   readonly slotId: string;
   readonly seedId: string;
+  /** The width of the activation at the slot: a kernel must map it to itself, an α vector has one entry per channel. */
+  readonly width: number;
 }
 
 /** What the controller needs; ids and time are injected so that a run replays exactly. */
@@ -60,9 +69,9 @@ export interface SeedControllerOptions {
   readonly slots: readonly SlotSeed[];
   /** Settings `seeds.embargoMs`: how long a culled seed's slot refuses germination. */
   readonly embargoMs: number;
-  /** Thresholds of the advance rules; the blend length comes from each seed's command. */
-  readonly rules: Omit<AdvanceRuleSettings, "blend">;
-  /** The tanh temperature of the α schedule (reference 2; no WorkerSettings field yet). */
+  /** Thresholds of the report gates (settings `gates`); the blend length comes from each seed's command. */
+  readonly gates: Readonly<WorkerSettings["gates"]>;
+  /** The tanh temperature of the α schedule (settings `seeds.blendTemperature`, reference 2). */
   readonly blendTemperature: number;
   readonly clock: Clock;
   /** A fresh unique id (prefetch request ids). */
@@ -93,6 +102,19 @@ export interface SeedRecord {
   kernel?: KernelRef | undefined;
   /** The reports of the current stage, oldest first. */
   reports: SeedReport[];
+}
+
+/** What the per-seed telemetry packet shows of one seed (see `SeedController.seedViews`). */
+export interface SeedView {
+  readonly seedId: string;
+  readonly slotId: string;
+  readonly stage: SeedStage;
+  readonly alpha: number;
+  readonly blend?: BlendStats;
+  readonly kernelAttached: boolean;
+  readonly reports: number;
+  readonly lastReport?: SeedReport;
+  readonly embargoUntilMs?: number;
 }
 
 /** The whole controller state as plain data (structured-clonable), for a restart without loss. */
@@ -127,10 +149,7 @@ export class SeedController {
   private readonly windowLimit: number;
 
   constructor(options: SeedControllerOptions) {
-    checkAdvanceSettings({
-      ...options.rules,
-      blend: { totalSteps: 1, temperature: options.blendTemperature },
-    });
+    checkGateSettings(options.gates);
     if (!Number.isFinite(options.blendTemperature) || options.blendTemperature <= 0) {
       throw new RangeError(`blendTemperature must be a finite number > 0, got ${options.blendTemperature}`);
     }
@@ -140,7 +159,9 @@ export class SeedController {
       embargoMs: options.embargoMs,
       clock: options.clock,
     });
-    for (const { slotId, seedId } of options.slots) {
+    for (const { slotId, seedId, width } of options.slots) {
+      if (!Number.isSafeInteger(width) || width < 1)
+        throw new RangeError(`slot ${slotId} has width ${width}: it must be an integer >= 1`);
       if (this.records.has(seedId)) throw new RangeError(`slots name seed ${seedId} twice`);
       this.records.set(seedId, {
         seedId,
@@ -150,7 +171,7 @@ export class SeedController {
         reports: [],
       });
     }
-    const { trainingReports, shadowingReports, probationReports, harmReports } = options.rules;
+    const { trainingReports, shadowingReports, probationReports, harmReports } = options.gates;
     this.windowLimit = Math.max(trainingReports, shadowingReports, probationReports, harmReports);
   }
 
@@ -164,7 +185,8 @@ export class SeedController {
       );
     }
     const copy = structuredClone(snapshot);
-    const layout = (seeds: readonly SlotSeed[]) => seeds.map((s) => `${s.slotId}:${s.seedId}`).join(", ");
+    const layout = (seeds: readonly Pick<SlotSeed, "slotId" | "seedId">[]) =>
+      seeds.map((s) => `${s.slotId}:${s.seedId}`).join(", ");
     const first = new Map(options.slots.map((s) => [s.slotId, s.seedId]));
     const expected = copy.seeds.map((r) => ({
       slotId: r.slotId,
@@ -254,51 +276,124 @@ export class SeedController {
     }
   }
 
-  /** Urza's answer to a prefetch: a ready kernel is grafted in TRAINING; an error culls the seed (no fallback kernel). */
-  prefetchResult(result: KernelPrefetchResult): ControllerOutput {
-    const effects: ControllerEffect[] = [];
+  /**
+   * Urza's answer to a prefetch, judged by G0 with the catalog's `descriptor` of the blueprint asked for
+   * (undefined: the catalog has none): a kernel that passes is grafted in TRAINING; any failure culls the
+   * seed (no fallback kernel, no directive).
+   */
+  prefetchResult(
+    result: KernelPrefetchResult,
+    descriptor: BlueprintDescriptor | undefined,
+  ): ControllerOutput {
     const record = this.pendingFor(result.requestId);
     if (record?.pendingPrefetch === undefined) {
       return {
         effects: [unexpectedPrefetch(result.requestId, `${result.status} for ${result.blueprintId}`)],
       };
     }
-    const { blueprintId } = record.pendingPrefetch;
+    return this.judgeKernel(record, { answer: result, descriptor });
+  }
+
+  /** No answer from Urza before the deadline: G0 fails and the seed is culled (no fallback kernel). */
+  prefetchTimedOut(requestId: string): ControllerOutput {
+    const record = this.pendingFor(requestId);
+    if (record === undefined) return { effects: [unexpectedPrefetch(requestId, "timeout")] };
+    return this.judgeKernel(record, { answer: { status: "timeout", requestId }, descriptor: undefined });
+  }
+
+  /**
+   * One view per seed a slot holds or offers, for the per-seed telemetry: stage, the α directed now
+   * (0 before BLENDING, the last reported α in BLENDING or the schedule's start before one, the
+   * schedule's end from SHADOWING on), the blend's statistics at that α, whether a kernel is attached,
+   * the reports of the current stage and the latest one.
+   */
+  seedViews(): SeedView[] {
+    return [...this.records.values()].map((record) => {
+      const seed = this.slots.seedAt(record.slotId);
+      const stage = seed?.stage ?? S.DORMANT;
+      const plan = record.plan;
+      const last = record.reports.at(-1);
+      let alpha = 0;
+      if (plan !== undefined && stage === S.BLENDING) alpha = last?.alpha ?? plan.schedule.start;
+      else if (
+        plan !== undefined &&
+        (stage === S.SHADOWING || stage === S.PROBATIONARY || stage === S.FOSSILIZED)
+      )
+        alpha = plan.schedule.end;
+      const live = plan !== undefined && stage !== S.CULLED && stage !== S.EMBARGOED && stage !== S.DORMANT;
+      return {
+        seedId: seed?.seedId ?? record.seedId,
+        slotId: record.slotId,
+        stage,
+        alpha,
+        ...(live ? { blend: blendStats(plan, alpha, this.widthOf(record.slotId)) } : {}),
+        kernelAttached: record.kernel !== undefined,
+        reports: record.reports.length,
+        ...(last !== undefined ? { lastReport: last } : {}),
+        ...(seed?.embargoUntilMs !== undefined ? { embargoUntilMs: seed.embargoUntilMs } : {}),
+      };
+    });
+  }
+
+  /** The slot width of `slotId`. */
+  widthOf(slotId: string): number {
+    const slot = this.options.slots.find((s) => s.slotId === slotId);
+    if (slot === undefined) throw new RangeError(`slot ${slotId} is not a slot of this host`);
+    return slot.width;
+  }
+
+  private judgeKernel(
+    record: SeedRecord,
+    evidence: Pick<KernelEvidence, "answer" | "descriptor">,
+  ): ControllerOutput {
+    const effects: ControllerEffect[] = [];
+    const pending = record.pendingPrefetch;
+    if (pending === undefined) throw new Error(`seed ${record.seedId} awaits no kernel`);
     const seed = this.liveSeed(record);
     delete record.pendingPrefetch;
-    if (result.status === "error") {
-      this.cull(record, seed, `kernel prefetch failed: ${result.code}: ${result.reason}`, effects);
-    } else if (result.blueprintId !== blueprintId) {
-      this.cull(
-        record,
-        seed,
-        `kernel for blueprint ${result.blueprintId} arrived, ${blueprintId} was requested`,
-        effects,
-      );
-    } else {
-      const kernel: KernelRef = { blueprintId, artifactRef: result.artifactRef, checksum: result.checksum };
-      record.kernel = kernel;
-      this.move(
-        record,
-        seed,
-        S.TRAINING,
-        `kernel ${result.artifactRef} ready (sha256 ${result.checksum})`,
-        effects,
-      );
-      this.direct(record, "graft", S.TRAINING, 0, effects, { kernel });
+    const verdict = sanityGate({
+      ...evidence,
+      blueprintId: pending.blueprintId,
+      slotWidth: this.widthOf(record.slotId),
+    });
+    const answer = evidence.answer;
+    if (!verdict.passed || answer.status !== "ready") {
+      this.failGate(record, seed, verdict, effects);
+      return { effects };
     }
+    const kernel: KernelRef = {
+      blueprintId: pending.blueprintId,
+      artifactRef: answer.artifactRef,
+      checksum: answer.checksum,
+    };
+    record.kernel = kernel;
+    this.move(record, seed, S.TRAINING, `G0 ${gateNames.G0}: ${verdict.reason}`, effects);
+    this.direct(record, "graft", S.TRAINING, 0, effects, { kernel });
     return { effects };
   }
 
-  /** No answer from Urza before the deadline: the seed is culled (no fallback kernel). */
-  prefetchTimedOut(requestId: string): ControllerOutput {
-    const effects: ControllerEffect[] = [];
-    const record = this.pendingFor(requestId);
-    if (record === undefined) return { effects: [unexpectedPrefetch(requestId, "timeout")] };
-    const seed = this.liveSeed(record);
-    delete record.pendingPrefetch;
-    this.cull(record, seed, `kernel prefetch timed out (request ${requestId})`, effects);
-    return { effects };
+  /** A gate failed: CRITICAL (G0, G1) or WARNING `kasmina.seed.gate_failure` naming gate and reason, then the cull and embargo. */
+  private failGate(
+    record: SeedRecord,
+    seed: SeedLifecycle,
+    verdict: GateVerdict,
+    effects: ControllerEffect[],
+  ): void {
+    effects.push(
+      event(
+        criticalGates.has(verdict.gate) ? TelemetryLevel.CRITICAL : TelemetryLevel.WARNING,
+        "kasmina.seed.gate_failure",
+        {
+          seedId: record.seedId,
+          slotId: record.slotId,
+          gate: verdict.gate,
+          gateName: gateNames[verdict.gate],
+          reason: verdict.reason,
+          ...(record.plan !== undefined ? { blueprintId: record.plan.blueprintId } : {}),
+        },
+      ),
+    );
+    this.cull(record, seed, `${verdict.gate} ${gateNames[verdict.gate]} failed: ${verdict.reason}`, effects);
   }
 
   /**
@@ -349,7 +444,7 @@ export class SeedController {
   }
 
   /**
-   * A seed report: counted in the seed's window for its current stage and judged by `decideAdvance`;
+   * A seed report: counted in the seed's window for its current stage and judged by `judgeReports` (G1, then the stage gate);
    * an advance sends an `update` directive, a cull a `remove` directive and the embargo. A report of
    * another run or an unknown seed is an ERROR event; one of an earlier stage an INFO event.
    */
@@ -389,13 +484,20 @@ export class SeedController {
     if (stage !== S.BLENDING && record.reports.length > this.windowLimit) {
       record.reports.splice(0, record.reports.length - this.windowLimit);
     }
-    const blend = { totalSteps: record.plan.schedule.steps, temperature: this.options.blendTemperature };
-    const verdict = decideAdvance(
-      { seedId: record.seedId, stage, reports: record.reports },
-      { ...this.options.rules, blend },
+    const { schedule: planned } = record.plan;
+    const blend = { totalSteps: planned.steps, temperature: this.options.blendTemperature };
+    const verdict = judgeReports(
+      {
+        seedId: record.seedId,
+        stage,
+        reports: record.reports,
+        alphaRange: [planned.start, planned.end],
+      },
+      { ...this.options.gates, blend },
     );
-    const reason = `${verdict.rule}: ${verdict.reason}`;
-    if (verdict.decision === "cull") this.cull(record, seed, reason, effects);
+    const reason = `${verdict.gate} ${gateNames[verdict.gate]}: ${verdict.reason}`;
+    if (verdict.decision === "cull")
+      this.failGate(record, seed, { gate: verdict.gate, passed: false, reason: verdict.reason }, effects);
     if (verdict.decision === "advance") {
       const to = advanceTarget[stage];
       const { schedule } = record.plan;
@@ -413,6 +515,8 @@ export class SeedController {
     effects: ControllerEffect[],
   ): void {
     const plan = planOf(command, op);
+    const blendRefusal = validateBlend(op, this.widthOf(record.slotId));
+    if (blendRefusal !== undefined) throw new Rejected(blendRefusal.reason, blendRefusal.detail);
     if (record.pendingPrefetch !== undefined) {
       throw new Rejected(
         "seed_in_flight",
@@ -433,7 +537,15 @@ export class SeedController {
         throw new Rejected("slot_embargoed", refusal.message);
       }
       this.move(record, previous, S.RESETTING, `embargo ended at ${until}`, effects);
-      this.move(record, previous, S.DORMANT, "reset after embargo", effects);
+      const reset = resetGate({
+        kernelAttached: record.kernel !== undefined,
+        prefetchPending: record.pendingPrefetch !== undefined,
+        embargoUntilMs: until,
+        nowMs,
+      });
+      if (!reset.passed)
+        throw new Rejected("reset_gate_failed", `G5 ${gateNames.G5} failed: ${reset.reason}`);
+      this.move(record, previous, S.DORMANT, `G5 ${gateNames.G5}: ${reset.reason}`, effects);
     }
     if (previous !== undefined && previous.stage !== S.DORMANT) {
       const illegal = new IllegalSeedTransitionError(record.seedId, previous.stage, S.GERMINATED);

@@ -60,6 +60,9 @@ describe("the urza actor in this process (real nats-server)", () => {
       expect(ready.status === "ready" && ready.checksum).toBe(sha256Hex(stored));
       expect(Buffer.from(stored).equals(Buffer.from(library[0]?.bytes ?? []))).toBe(true);
 
+      const again = await prefetch(s, known.blueprintId, "req-again");
+      expect(again).toEqual({ ...ready, requestId: "req-again" });
+
       const unknown = await prefetch(s, "no-such-blueprint", "req-unknown");
       expect(unknown).toMatchObject({
         status: "error",
@@ -92,9 +95,15 @@ describe("the urza actor in this process (real nats-server)", () => {
         p.metrics.filter((m) => m.name === "urza.prefetch.latency_ms"),
       );
       expect(latencies.map((m) => m.attributes)).toEqual([
-        { status: "ready" },
-        { status: "error", code: "unknown_blueprint" },
+        { status: "ready", cache: "miss" },
+        { status: "ready", cache: "hit" },
+        { status: "error", cache: "uncached", code: "unknown_blueprint" },
       ]);
+      const last = (name: string) =>
+        s.packets.flatMap((p) => p.metrics.filter((m) => m.name === name)).at(-1)?.value;
+      expect(last("urza.cache.hit_ratio")).toBe(0.5);
+      expect(last("urza.cache.entries")).toBe(1);
+      expect(last("urza.cache.bytes")).toBe(library[0]?.bytes.byteLength);
     } finally {
       h.drain("test cleanup");
       await h.done;

@@ -2,8 +2,10 @@ import type { ActorDefinition } from "../runtime/actor-types.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { openBusStores } from "./bus-stores.ts";
 import { publishLibrary } from "./catalog-publisher.ts";
+import { KernelCache } from "./kernel-cache.ts";
 import { prewarmKernel } from "./kernel-prewarm.ts";
 import { buildLibrary, libraryConfigs } from "./library.ts";
+import type { KernelFailure, VerifiedKernel } from "./prefetch.ts";
 import { answerPrefetchWithTelemetry } from "./prefetch-endpoint.ts";
 import { PrewarmSamples } from "./prewarm-samples.ts";
 import { urzaStoresCheck } from "./store-checks.ts";
@@ -15,7 +17,7 @@ const PREWARM_SAMPLES = 20;
  * Urza: preflight checks that the catalog bucket and the kernel store exist; `start` builds the
  * blueprint library, publishes it (INFO `urza.library.published` with the counts; a failure fails the
  * start, exit 1, CRITICAL `urza.lifecycle.failed`), then serves `urza.prefetch` in queue group `urza`
- * through the concurrent mailbox `prefetch`.
+ * through the concurrent mailbox `prefetch`, with a kernel cache of `urza.kernelCacheBytes` (read at start).
  */
 export const actor: ActorDefinition = {
   name: "urza",
@@ -45,6 +47,7 @@ export const actor: ActorDefinition = {
       ...(await openBusStores(ctx.bus)),
       prewarm: prewarmKernel,
       samples: new PrewarmSamples(PREWARM_SAMPLES),
+      cache: new KernelCache<VerifiedKernel | KernelFailure>(ctx.settings().urza.kernelCacheBytes),
     };
     ctx.serve("urzaPrefetch", (req) => answerPrefetchWithTelemetry(req, deps, ctx), {
       queue: "urza",

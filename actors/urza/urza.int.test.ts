@@ -10,9 +10,10 @@ import { type BusStores, openBusStores } from "./bus-stores.ts";
 import { publishLibrary } from "./catalog-publisher.ts";
 import { KernelPrewarmError } from "./errors.ts";
 import { guardDigest } from "./guard-digest.ts";
+import { KernelCache } from "./kernel-cache.ts";
 import { prewarmKernel } from "./kernel-prewarm.ts";
 import { buildLibrary, type LibraryEntry } from "./library.ts";
-import { answerPrefetch, type PrefetchDeps } from "./prefetch.ts";
+import { answerPrefetch, type KernelFailure, type PrefetchDeps, type VerifiedKernel } from "./prefetch.ts";
 import { PrewarmSamples } from "./prewarm-samples.ts";
 
 const t = useTestBus("urza-int", { ensure: true });
@@ -42,6 +43,7 @@ const prefetchDeps = (): PrefetchDeps => ({
   ...stores,
   prewarm: prewarmKernel,
   samples: new PrewarmSamples(20),
+  cache: new KernelCache<VerifiedKernel | KernelFailure>(1 << 20),
 });
 const req = (blueprintId: string, requestId = "req-1") => ({
   requestId,
@@ -149,7 +151,9 @@ describe("Urza on a real nats-server", () => {
 
   it("answers a prefetch request over the bus (queue group) with the artifact reference", async () => {
     const deps = prefetchDeps();
-    const sub = serve(t.bus, "urzaPrefetch", (r) => answerPrefetch(r, deps), { queue: "urza" });
+    const sub = serve(t.bus, "urzaPrefetch", async (r) => (await answerPrefetch(r, deps)).result, {
+      queue: "urza",
+    });
     try {
       const e = entry(0);
       const reply = await request(t.bus, "urzaPrefetch", req(e.descriptor.blueprintId), {
@@ -178,13 +182,13 @@ describe("Urza on a real nats-server", () => {
     const objects = await new Objm(t.bus.nc).open(storeName(t.ns, "kernels"));
     const tampered = entry(1);
     await objects.putBlob({ name: tampered.descriptor.artifactSha256 }, new Uint8Array([1, 2, 3, 4]));
-    const mismatch = await answerPrefetch(req(tampered.descriptor.blueprintId), prefetchDeps());
+    const { result: mismatch } = await answerPrefetch(req(tampered.descriptor.blueprintId), prefetchDeps());
     expect(mismatch).toMatchObject({ status: "error", requestId: "req-1", code: "digest_mismatch" });
     expect(mismatch.status === "error" && mismatch.reason).toContain(tampered.descriptor.artifactSha256);
 
     const deleted = entry(2);
     await objects.delete(deleted.descriptor.artifactSha256);
-    const missing = await answerPrefetch(req(deleted.descriptor.blueprintId), prefetchDeps());
+    const { result: missing } = await answerPrefetch(req(deleted.descriptor.blueprintId), prefetchDeps());
     expect(missing).toMatchObject({ status: "error", code: "artifact_missing" });
   });
 
@@ -198,7 +202,7 @@ describe("Urza on a real nats-server", () => {
       artifactsStored: 1,
       updatesPublished: 1,
     });
-    const ready = await answerPrefetch(req(deleted.descriptor.blueprintId), prefetchDeps());
+    const { result: ready } = await answerPrefetch(req(deleted.descriptor.blueprintId), prefetchDeps());
     expect(ready).toMatchObject({ status: "ready", artifactRef: deleted.descriptor.artifactSha256 });
   });
 });

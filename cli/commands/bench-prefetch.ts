@@ -4,8 +4,10 @@ import { benchPrefetch } from "../../harness/bench/prefetch-bench.ts";
 const HELP = `usage: esper bench prefetch [--requests N] [--concurrency C] [--json]
 Starts a private nats-server and Urza in this process and sends N prefetch requests (default 300), at
 most C at once (default 6), round-robin over the catalogued blueprints: the real path (catalog bucket,
-kernels object store, sha256, onnxruntime prewarm). Prints one JSON report: request → ready latency
-(mean, p50/p95/p99) overall, for each blueprint's first request and for repeats, errors, wall time.
+kernels object store, sha256, onnxruntime prewarm) behind Urza's kernel cache. Prints one JSON report:
+request → ready latency (mean, p50/p95/p99) overall, of cold fetches (each blueprint's first request)
+and of cache hits (the later ones), the cache outcomes Urza counted (hit, miss, wait, hitRatio),
+errors, wall time.
 Exit code 1 when any request failed.`;
 
 function count(flag: string, value: string | undefined, fallback: number): number {

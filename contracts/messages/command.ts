@@ -33,9 +33,19 @@ export const BlendScheduleSpec = z.strictObject({
 });
 export type BlendScheduleSpec = z.infer<typeof BlendScheduleSpec>;
 
-/** Parameters of the confidence-gated blend: gate = sigmoid(k·(top1 − top2 − tau)), alpha clamped to [lo, hi]. */
+/**
+ * Parameters of the confidence-gated blend: gate = sigmoid(k·(top1 − top2 − tau)) over the controller's
+ * `logits` (top1, top2: the two largest), alpha clamped to [lo, hi]. Kasmina refuses a CONFIDENCE
+ * GERMINATE without logits (`confidence_gate_missing_logits`).
+ */
 export const ConfidenceGate = z
-  .strictObject({ k: nonNegative, tau: nonNegative, alphaLo: unit, alphaHi: unit })
+  .strictObject({
+    k: nonNegative,
+    tau: nonNegative,
+    alphaLo: unit,
+    alphaHi: unit,
+    logits: float32Array.optional(),
+  })
   .refine((g) => g.alphaLo <= g.alphaHi, { message: "alphaLo must be <= alphaHi", path: ["alphaLo"] });
 export type ConfidenceGate = z.infer<typeof ConfidenceGate>;
 

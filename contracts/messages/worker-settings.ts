@@ -71,6 +71,41 @@ export const WorkerSettings = z
       .strictObject({
         embargoMs: ms(0, 86_400_000, 30_000),
         blendSteps: z.number().int().min(1).max(1_000_000).default(20),
+        /** The tanh temperature of Kasmina's α schedule (reference 2). */
+        blendTemperature: z.number().positive().max(1_000).default(2),
+      })
+      .prefault({}),
+    /** Kasmina's gate thresholds (G1–G4 judge Tolaria's seed reports). */
+    gates: z
+      .strictObject({
+        /** G2: consecutive TRAINING reports with non-increasing loss before BLENDING. */
+        trainingReports: z.number().int().min(1).max(10_000).default(3),
+        /** G4: consecutive harmless SHADOWING reports before PROBATIONARY. */
+        shadowingReports: z.number().int().min(1).max(10_000).default(3),
+        /** G4: consecutive harmless PROBATIONARY reports before FOSSILIZED. */
+        probationReports: z.number().int().min(1).max(10_000).default(3),
+        /** G3/G4: how far a report's `loss` may exceed its `hostLoss` before it harms the host. */
+        harmMargin: z.number().min(0).max(1_000_000).default(0.05),
+        /** G3/G4: consecutive harmful reports of a stage before the seed is culled. */
+        harmReports: z.number().int().min(1).max(10_000).default(3),
+        /** G1: the largest `isolationLeak` a report may carry (reference: |dot| ≤ 1e-6). */
+        isolationLeakMax: z.number().min(0).max(1_000_000).default(1e-6),
+        /** G2: the largest seed gradient norm a TRAINING report may carry. */
+        seedGradientNormMax: z.number().positive().max(1e12).default(1_000),
+      })
+      .prefault({}),
+    /** Urza's kernel cache. */
+    urza: z
+      .strictObject({
+        /** The prefetch cache's bound: the artifact bytes it holds at most (LRU eviction beyond). */
+        kernelCacheBytes: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 40)
+          .default(64 * 1024 * 1024),
+        /** A request waiting longer than this for another request's fetch of the same kernel is a WARNING. */
+        lockWaitWarnMs: ms(1, 600_000, 100),
       })
       .prefault({}),
     supervisor: z

@@ -9,7 +9,7 @@ import { actor as urza } from "../../actors/urza/main.ts";
 import { connectBus } from "../../bus/connection.ts";
 import { ensureResources } from "../../bus/jetstream/ensure.ts";
 import { startLocalNatsServer } from "../../bus/server/local-nats-server.ts";
-import { request } from "../../bus/typed.ts";
+import { request, subscribe } from "../../bus/typed.ts";
 import { round, summarize } from "./stats.ts";
 
 /** Options of {@link benchPrefetch}. */
@@ -35,10 +35,17 @@ export interface PrefetchBenchReport {
   readonly blueprints: number;
   /** Request sent → KernelArtifactReady received over the bus, every request. */
   readonly latencyMs: LatencyFigures;
-  /** The first request of each blueprint (Urza's first prewarm of that kernel in this process). */
-  readonly firstPerBlueprintMs: LatencyFigures;
-  /** Every later request (the same kernel fetched, verified and prewarmed again: Urza keeps no cache). */
-  readonly repeatMs: LatencyFigures;
+  /** The first phase, one request per blueprint: cold fetches (object store read, sha256, ORT prewarm). */
+  readonly coldMs: LatencyFigures;
+  /** The second phase, after every kernel is cached: cache hits. */
+  readonly hitMs: LatencyFigures;
+  /** How Urza's cache served the answers, counted by Urza (`urza.prefetch.latency_ms` attribute `cache`). */
+  readonly cache: {
+    readonly hit: number;
+    readonly miss: number;
+    readonly wait: number;
+    readonly hitRatio: number;
+  };
   readonly errors: number;
   readonly wallMs: number;
 }
@@ -52,7 +59,9 @@ function figures(samples: number[]): LatencyFigures {
 /**
  * Starts a private nats-server and Urza in this process (the library published, as at its start),
  * then sends `requests` prefetch requests over the bus round-robin over the catalogued blueprints, at
- * most `concurrency` at once: the real path (catalog bucket, object store, sha256, ORT prewarm).
+ * most `concurrency` at once: the real path (catalog bucket, object store, sha256, ORT prewarm) behind
+ * Urza's kernel cache. Two phases: first one request per blueprint (cold fetches), then the rest (cache
+ * hits, once every kernel is cached); the cache outcomes Urza counted come from its telemetry.
  */
 export async function benchPrefetch(opts: PrefetchBenchOptions): Promise<PrefetchBenchReport> {
   const storeDir = await mkdtemp(join(tmpdir(), "esper-bench-prefetch-"));
@@ -61,6 +70,21 @@ export async function benchPrefetch(opts: PrefetchBenchOptions): Promise<Prefetc
   const bus = await connectBus({ name: "bench-prefetch", namespace, servers: server.url });
   await ensureResources(bus);
   await bootstrapSettings(bus, {});
+  const outcomes = { hit: 0, miss: 0, wait: 0, uncached: 0 };
+  const telemetry = subscribe(
+    bus,
+    "telemetryRaw",
+    (packet) => {
+      for (const m of packet.metrics) {
+        const cache = m.attributes?.cache;
+        if (m.name === "urza.prefetch.latency_ms" && cache !== undefined && cache in outcomes) {
+          outcomes[cache as keyof typeof outcomes]++;
+        }
+      }
+    },
+    { params: { actor: "urza" } },
+  );
+  await bus.nc.flush();
   const handle = startActor(urza, {
     env: {
       ESPER_NAMESPACE: namespace,
@@ -80,49 +104,68 @@ export async function benchPrefetch(opts: PrefetchBenchOptions): Promise<Prefetc
     }
     const ids = buildLibrary(libraryConfigs(), 0).map((e) => e.descriptor.blueprintId);
     const all: number[] = [];
-    const first: number[] = [];
-    const repeat: number[] = [];
-    const seen = new Set<string>();
+    const cold: number[] = [];
+    const hits: number[] = [];
     let errors = 0;
     let next = 0;
     const started = performance.now();
-    const worker = async (): Promise<void> => {
-      while (next < opts.requests) {
-        const blueprintId = ids[next % ids.length] as string;
-        next++;
-        const isFirst = !seen.has(blueprintId);
-        seen.add(blueprintId);
-        const t0 = performance.now();
-        const reply = await request(
-          bus,
-          "urzaPrefetch",
-          { requestId: randomUUID(), blueprintId, trainingRunId: "bench-prefetch", issuedAt: Date.now() },
-          { timeoutMs: 30_000 },
-        );
-        const ms = performance.now() - t0;
-        if (reply.status !== "ready") {
-          errors++;
-          continue;
+    /** Sends requests `from`..`to` (round-robin over the blueprints), at most `concurrency` at once, into `into`. */
+    const phase = async (to: number, into: number[]): Promise<void> => {
+      const worker = async (): Promise<void> => {
+        while (next < to) {
+          const blueprintId = ids[next % ids.length] as string;
+          next++;
+          const t0 = performance.now();
+          const reply = await request(
+            bus,
+            "urzaPrefetch",
+            { requestId: randomUUID(), blueprintId, trainingRunId: "bench-prefetch", issuedAt: Date.now() },
+            { timeoutMs: 30_000 },
+          );
+          const ms = performance.now() - t0;
+          if (reply.status !== "ready") {
+            errors++;
+            continue;
+          }
+          all.push(ms);
+          into.push(ms);
         }
-        all.push(ms);
-        (isFirst ? first : repeat).push(ms);
-      }
+      };
+      await Promise.all(Array.from({ length: opts.concurrency }, worker));
     };
-    await Promise.all(Array.from({ length: opts.concurrency }, worker));
+    await phase(Math.min(opts.requests, ids.length), cold);
+    await phase(opts.requests, hits);
+    const wallMs = Math.round(performance.now() - started);
+    handle.drain("bench done");
+    await handle.done;
+    const answered = () => outcomes.hit + outcomes.miss + outcomes.wait + outcomes.uncached;
+    const deadline = Date.now() + 10_000;
+    while (answered() < opts.requests) {
+      if (Date.now() > deadline)
+        throw new Error(`urza's telemetry told ${answered()} of ${opts.requests} answers`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     return {
       bench: "prefetch",
       requests: opts.requests,
       concurrency: opts.concurrency,
       blueprints: ids.length,
       latencyMs: figures(all),
-      firstPerBlueprintMs: figures(first),
-      repeatMs: figures(repeat),
+      coldMs: figures(cold),
+      hitMs: figures(hits),
+      cache: {
+        hit: outcomes.hit,
+        miss: outcomes.miss,
+        wait: outcomes.wait,
+        hitRatio: round(outcomes.hit / answered(), 4),
+      },
       errors,
-      wallMs: Math.round(performance.now() - started),
+      wallMs,
     };
   } finally {
     handle.drain("bench done");
     await handle.done;
+    await telemetry.stop();
     await bus.close();
     await server.stop();
     await rm(storeDir, { recursive: true, force: true });

@@ -6,13 +6,14 @@ import { sign } from "../../../contracts/signing.ts";
 /** The blueprint the Kasmina tests germinate (their fake Urza answers for it). */
 export const TEST_BLUEPRINT = "bp-mlp";
 
-/** A GERMINATE (of TEST_BLUEPRINT) or CULL of `seedId` in run `run`, signed with `key`, issued now. */
+/** A GERMINATE (of `blueprintId`, default TEST_BLUEPRINT) or CULL of `seedId` in run `run`, signed with `key`, issued now. */
 export function signedSeedCommand(
   run: string,
   seedId: string,
   commandId: string,
   key: string,
   operation: typeof SeedOperation.GERMINATE | typeof SeedOperation.CULL = SeedOperation.GERMINATE,
+  blueprintId: string = TEST_BLUEPRINT,
 ): AdaptationCommand {
   return sign(
     "AdaptationCommand",
@@ -27,7 +28,7 @@ export function signedSeedCommand(
       payload: {
         kind: "seed",
         operation,
-        ...(operation === SeedOperation.GERMINATE ? { blueprintId: TEST_BLUEPRINT } : {}),
+        ...(operation === SeedOperation.GERMINATE ? { blueprintId } : {}),
         blendMode: BlendMode.CONVEX,
         schedule: { shape: BlendSchedule.TANH, steps: 20, start: 0, end: 1 },
         resume: false,
