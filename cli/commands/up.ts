@@ -60,9 +60,10 @@ interface UpOptions {
   readonly httpPort: number;
 }
 
-/** The job preset whose data set is `dataset`. */
+/** The job preset whose data set is `dataset` (the default job when several use it). */
 function jobOfDataset(dataset: string): string {
-  const matching = Object.values(jobPresets).filter((p) => p.dataset.kind === dataset);
+  const all = Object.values(jobPresets).filter((p) => p.dataset.kind === dataset);
+  const matching = all.some((p) => p.name === DEFAULT_JOB) ? all.filter((p) => p.name === DEFAULT_JOB) : all;
   const kinds = [...new Set(Object.values(jobPresets).map((p) => p.dataset.kind))];
   const [only, ...more] = matching;
   if (only === undefined) throw new Error(`--dataset must be one of ${kinds.join(", ")}, got '${dataset}'`);
