@@ -79,7 +79,7 @@ async function everyChildGone(s: EmbeddedStack): Promise<void> {
 
 describe("embedded supervision with real actor processes", { timeout: 60_000 }, () => {
   it("an actor that keeps dying trips the restart intensity: degraded, HALT sent to Tolaria, run failed, nothing left running", async () => {
-    const s = stack("wlhalt", 1);
+    const s = stack("wlhalt", 1, "spirals-soak");
     try {
       await s.waitFor(actorState("tolaria", "ready"), "tolaria ready", 40_000);
       const [first] = s.pids("kasmina");
@@ -125,7 +125,7 @@ describe("embedded supervision with real actor processes", { timeout: 60_000 }, 
       const script = `if [ -e '${marker}' ]; then unset ESPER_SIGNING_KEY; fi; : > '${marker}'; exec "$0" "$@"`;
       return { file: "/bin/sh", args: ["-c", script, real.file, ...real.args] };
     };
-    const s = stack("wlperm", 5, keyless);
+    const s = stack("wlperm", 5, "spirals-growth", keyless);
     try {
       await s.waitFor(actorState("tolaria", "ready"), "tolaria ready", 40_000);
       process.kill(s.pids("kasmina")[0] ?? 0, "SIGKILL");

@@ -32,17 +32,19 @@ export interface EmbeddedStackOptions {
   readonly runDir: string;
   readonly signingKey: string;
   readonly settings: WorkerSettingsInput;
+  /** The job preset; default spirals-soak (long enough to kill actors within it). */
+  readonly job?: string;
   readonly childCommand?: (actor: string) => ChildCommand;
 }
 
-/** Starts Weatherlight for one spirals-growth run, in this process, on a free health port. */
+/** Starts Weatherlight for one run (default job spirals-soak), in this process, on a free health port. */
 export function startEmbeddedStack(options: EmbeddedStackOptions): EmbeddedStack {
   const events: RunEvent[] = [];
   const waiters: { match: (e: RunEvent) => boolean; resolve: (e: RunEvent) => void }[] = [];
   let url: string | undefined;
   const weatherlight = createWeatherlight({
     runDirectory: { dir: options.runDir },
-    job: "spirals-growth",
+    job: options.job ?? "spirals-soak",
     childLogLevel: "warn",
     settings: options.settings,
     http: {
