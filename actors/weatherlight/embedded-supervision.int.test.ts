@@ -42,9 +42,11 @@ const quickSettings = (intensity: number) => ({
 function stack(
   name: string,
   intensity: number,
+  job: string,
   childCommand?: (actor: string) => ReturnType<typeof actorCommand>,
 ) {
   return startEmbeddedStack({
+    job,
     natsUrl: fixture.server.url,
     namespace: name,
     runId: `run-${name}`,
