@@ -69,7 +69,7 @@ export class SystemHealthMonitor {
           if (instanceId !== undefined && hb.instanceId !== instanceId) return;
           const receivedAtMs = this.now();
           this.heartbeats.set(actor, { state: hb.state, pid: hb.pid, receivedAtMs });
-          this.restarts.observe(actor, hb.instanceId, hb.pid, receivedAtMs);
+          this.restarts.observe(actor, hb, receivedAtMs);
         },
         { params: { actor } },
       );

@@ -170,25 +170,28 @@ export class RouterIncidents {
 }
 
 /**
- * Compose mode's restart count (pure: fed heartbeats). An actor's process is its instance id and pid;
- * the first process seen of an actor is its start, each later new one a restart (compose replaced the
- * container, or a second replica appeared) at the time its first heartbeat arrived.
+ * Compose mode's restart count (pure: fed heartbeats). The first process seen of an actor is its
+ * start; each later new process is a restart, at the time its first heartbeat arrived: an instance id
+ * not seen before (compose replaced the container under another name, or a second replica appeared),
+ * or a known instance whose pid changed or whose uptime went back (the container restarted under the
+ * same name, its process perhaps pid 1 again).
  */
 export class HeartbeatRestarts {
-  private readonly processes = new Map<string, Set<string>>();
+  private readonly processes = new Map<string, Map<string, { pid: number; uptimeMs: number }>>();
   private readonly perActor = new Map<string, number>();
   private readonly times: number[] = [];
 
-  /** One heartbeat of `actor` from process `instanceId`/`pid`, received at `atMs`. */
-  observe(actor: string, instanceId: string, pid: number, atMs: number): void {
-    const key = `${instanceId}/${pid}`;
-    const known = this.processes.get(actor);
-    if (known === undefined) {
-      this.processes.set(actor, new Set([key]));
+  /** One heartbeat of `actor` from instance `instanceId` (its pid and uptime), received at `atMs`. */
+  observe(actor: string, beat: { instanceId: string; pid: number; uptimeMs: number }, atMs: number): void {
+    const instances = this.processes.get(actor);
+    const now = { pid: beat.pid, uptimeMs: beat.uptimeMs };
+    if (instances === undefined) {
+      this.processes.set(actor, new Map([[beat.instanceId, now]]));
       return;
     }
-    if (known.has(key)) return;
-    known.add(key);
+    const last = instances.get(beat.instanceId);
+    instances.set(beat.instanceId, now);
+    if (last !== undefined && last.pid === beat.pid && last.uptimeMs <= beat.uptimeMs) return;
     this.perActor.set(actor, (this.perActor.get(actor) ?? 0) + 1);
     this.times.push(atMs);
   }
