@@ -124,7 +124,7 @@ export async function runEmbedded(
   let supervisor: ChildSupervisor | undefined;
   let end: RunEnd;
   try {
-    const policy = new RestartPolicy(settings.supervisor, Date.now, Math.random);
+    const policy = new RestartPolicy(() => ctx.settings().supervisor, Date.now, Math.random);
     supervisor = await ChildSupervisor.start(specs, {
       waitReady: announcedReadiness,
       heartbeats: busHeartbeats(ctx.bus, instanceOf),
