@@ -27,8 +27,10 @@ stopped in reverse order and the run directory is written:
   bus.esperrec     the run's bus traffic (read it with \`esper replay\`)
   telemetry.jsonl  the run's telemetry packets, one per line
   tamiyo/          Tamiyo's field-report write-ahead log
-A killed actor is restarted with backoff (Tolaria excepted: its crash ends the run); one that keeps
-dying, or exits with a permanent code, ends the run as failed.
+  tolaria/         Tolaria's checkpoint when halted
+A killed actor is restarted with backoff (Tolaria excepted: its crash ends the run); one that exits
+with a permanent code ends the run as failed; past the restart intensity the system is degraded,
+Tolaria gets a signed HALT command (its final checkpoint goes to <run dir>/tolaria) and the run fails.
 Progress: a live line on a terminal, plain lines otherwise, JSON lines with --json (on stdout; the
 actors' log lines go to stderr). Ctrl-C stops the stack cleanly; a second Ctrl-C exits at once.
 
