@@ -12,4 +12,6 @@ export const actorModules: Readonly<Record<string, ActorModuleLoader>> = {
   tamiyo: () => import("./tamiyo/main.ts"),
   tolaria: () => import("./tolaria/main.ts"),
   urza: () => import("./urza/main.ts"),
+  // Compose mode (no children); `esper up` builds its embedded Weatherlight with createWeatherlight.
+  weatherlight: () => import("./weatherlight/compose-service.ts"),
 };

@@ -39,6 +39,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
       "Weatherlight telemetry fan-in: routed packets/s with JetStream acks, loss, latency p50/p99 (prints JSON)",
     load: () => import("./commands/bench-fanin.ts"),
   },
+  "bench recovery": {
+    summary:
+      "Weatherlight recovery: an actor's SIGKILL to the stack operational again, p50/p95 (prints JSON)",
+    load: () => import("./commands/bench-recovery.ts"),
+  },
   "bench prefetch": {
     summary:
       "Urza's prefetch path over the bus (object store, sha256, ORT prewarm): latency mean/p95 (prints JSON)",

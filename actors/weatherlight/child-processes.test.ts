@@ -54,6 +54,7 @@ describe("childEnvironment", () => {
         job: "spirals-growth",
         fashionMnistDir: "/data/fm",
         tamiyoWalDir: "/runs/r/tamiyo",
+        tolariaCheckpointDir: "/runs/r/tolaria",
       },
       { PATH: "/bin", ESPER_RUN_ID: "leaked", ESPER_LOG_PRETTY: "1", HOME: "/home/x" },
     );
@@ -71,6 +72,7 @@ describe("childEnvironment", () => {
       ESPER_JOB: "spirals-growth",
       ESPER_FASHION_MNIST_DIR: "/data/fm",
       ESPER_TAMIYO_WAL_DIR: "/runs/r/tamiyo",
+      ESPER_TOLARIA_CHECKPOINT_DIR: "/runs/r/tolaria",
     });
   });
 });

@@ -24,6 +24,8 @@ export interface ActorChildEnv {
   readonly fashionMnistDir?: string;
   /** ESPER_TAMIYO_WAL_DIR, for Tamiyo: where its field-report write-ahead log lives. */
   readonly tamiyoWalDir?: string;
+  /** ESPER_TOLARIA_CHECKPOINT_DIR, for Tolaria: where it writes its final checkpoint when halted. */
+  readonly tolariaCheckpointDir?: string;
 }
 
 /** One actor child to start: its name (prefix of its output), command and settings. */
@@ -109,6 +111,7 @@ export function childEnvironment(
   if (env.job !== undefined) out.ESPER_JOB = env.job;
   if (env.fashionMnistDir !== undefined) out.ESPER_FASHION_MNIST_DIR = env.fashionMnistDir;
   if (env.tamiyoWalDir !== undefined) out.ESPER_TAMIYO_WAL_DIR = env.tamiyoWalDir;
+  if (env.tolariaCheckpointDir !== undefined) out.ESPER_TOLARIA_CHECKPOINT_DIR = env.tolariaCheckpointDir;
   return out;
 }
 

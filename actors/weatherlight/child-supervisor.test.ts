@@ -53,7 +53,11 @@ async function supervise(
   const supervisor = await ChildSupervisor.start(specs, {
     waitReady: signals.waitReady,
     heartbeats: signals.heartbeats,
-    policy: new RestartPolicy({ ...fastPolicy, ...policy }, Date.now, () => 0),
+    policy: new RestartPolicy(
+      () => ({ ...fastPolicy, ...policy }),
+      Date.now,
+      () => 0,
+    ),
     endsRun: (actor, exit) => actor === "owner" && exit.code === 0,
     readyTimeoutMs: 30_000,
     heartbeatMissedAfterMs: 600_000,

@@ -6,6 +6,7 @@ import type { LogLevel } from "../runtime/logger.ts";
 import { type ActorChildSpec, actorCommand, type ChildCommand, type ChildEvent } from "./child-processes.ts";
 import { ChildSupervisor } from "./child-supervisor.ts";
 import { busHeartbeats } from "./child-supervisor-heartbeats.ts";
+import { haltRunOwner } from "./halt-owner.ts";
 import { heartbeatReadiness } from "./heartbeat-readiness.ts";
 import { RestartPolicy } from "./restart-policy.ts";
 import { RunDirectory, type RunDirectoryLocation } from "./run-directory.ts";
@@ -19,6 +20,9 @@ export const EMBEDDED_ACTORS = ["urza", "kasmina", "tamiyo", "tolaria"] as const
 
 /** Tamiyo's write-ahead log directory inside the run directory. */
 export const TAMIYO_WAL_SUBDIR = "tamiyo";
+
+/** Tolaria's checkpoint directory inside the run directory (its final checkpoint when halted). */
+export const TOLARIA_CHECKPOINT_SUBDIR = "tolaria";
 
 /** The child whose own end is the end of the run. */
 export const RUN_OWNER = "tolaria";
@@ -105,6 +109,9 @@ export async function runEmbedded(
       ...(options.fashionMnistDir !== undefined ? { fashionMnistDir: options.fashionMnistDir } : {}),
       // Tamiyo's field-report log lives with the run: it survives Tamiyo's restarts within the run.
       ...(actor === "tamiyo" ? { tamiyoWalDir: join(directory.paths.dir, TAMIYO_WAL_SUBDIR) } : {}),
+      ...(actor === RUN_OWNER
+        ? { tolariaCheckpointDir: join(directory.paths.dir, TOLARIA_CHECKPOINT_SUBDIR) }
+        : {}),
     },
   }));
   const instanceOf = (actor: string): string => childInstanceId(actor, runId);
@@ -115,9 +122,9 @@ export async function runEmbedded(
   };
 
   let supervisor: ChildSupervisor | undefined;
-  let end: { outcome: RunOutcome; reason: string };
+  let end: RunEnd;
   try {
-    const policy = new RestartPolicy(settings.supervisor, Date.now, Math.random);
+    const policy = new RestartPolicy(() => ctx.settings().supervisor, Date.now, Math.random);
     supervisor = await ChildSupervisor.start(specs, {
       waitReady: announcedReadiness,
       heartbeats: busHeartbeats(ctx.bus, instanceOf),
@@ -136,10 +143,11 @@ export async function runEmbedded(
     });
     options.onSupervising?.(supervisor, policy);
     end = await awaitEnd(ctx, supervisor);
+    if (end.halt) end = { ...end, reason: await halt(ctx, supervisor, end.reason, childGraceMs) };
   } catch (error) {
     end = ctx.signal.aborted
-      ? { outcome: "stopped", reason: "stopped before every actor was ready" }
-      : { outcome: "failed", reason: (error as Error).message };
+      ? { outcome: "stopped", reason: "stopped before every actor was ready", halt: false }
+      : { outcome: "failed", reason: (error as Error).message, halt: false };
   }
   if (end.outcome === "failed") {
     ctx.telemetry.event("weatherlight.run.failed", {
@@ -153,7 +161,7 @@ export async function runEmbedded(
   await removeRunConsumers(ctx.bus, runId);
   await (await openBucket(ctx.bus, "kasminaState")).delete(runId);
   const endedAtMs = Date.now();
-  const { summary } = await follower.finish({ ...end, endedAtMs });
+  const { summary } = await follower.finish({ outcome: end.outcome, reason: end.reason, endedAtMs });
   options.onEvent({
     kind: "finished",
     atMs: endedAtMs,
@@ -161,29 +169,74 @@ export async function runEmbedded(
     reason: end.reason,
     wallTimeMs: endedAtMs - startedAtMs,
   });
-  return { ...end, directory: directory.paths.dir, summary };
+  return { outcome: end.outcome, reason: end.reason, directory: directory.paths.dir, summary };
+}
+
+/** How the run ended; `halt`: the restart intensity was exceeded, so Tolaria is halted before the rest stops. */
+interface RunEnd {
+  readonly outcome: RunOutcome;
+  readonly reason: string;
+  readonly halt: boolean;
+}
+
+/**
+ * Halts Tolaria after the restart intensity was exceeded (a signed HALT command: it writes a final
+ * checkpoint and stops) and waits for it, at most `graceMs`; returns the run's reason with what the
+ * halt did. CRITICAL `weatherlight.system.halted` says it.
+ */
+async function halt(
+  ctx: ActorContext,
+  supervisor: ChildSupervisor,
+  reason: string,
+  graceMs: number,
+): Promise<string> {
+  const owner = supervisor.children().find((c) => c.name === RUN_OWNER);
+  if (owner === undefined) throw new Error(`no ${RUN_OWNER} child to halt`);
+  let done: string;
+  let commandId = "";
+  try {
+    const result = await haltRunOwner({
+      bus: ctx.bus,
+      runId: ctx.runId,
+      signingKey: requiredSigningKey(ctx),
+      owner,
+      reason,
+      graceMs,
+    });
+    commandId = result.commandId;
+    done =
+      result.exit === undefined
+        ? `${RUN_OWNER} did not exit within ${graceMs} ms of HALT command ${commandId} and is stopped`
+        : `${RUN_OWNER} exited after HALT command ${commandId} (exit code ${result.exit.code ?? result.exit.signal})`;
+  } catch (error) {
+    done = `the HALT command for ${RUN_OWNER} could not be stored (${(error as Error).message}); it is stopped`;
+  }
+  ctx.telemetry.event("weatherlight.system.halted", {
+    level: "CRITICAL",
+    description: `${reason}; ${done}`,
+    attributes: { trainingRunId: ctx.runId, commandId },
+  });
+  return `${reason}; ${done}`;
 }
 
 /** Waits for the run's end: Tolaria finishes, supervision gives up or degrades, or the supervisor drains. */
-async function awaitEnd(
-  ctx: ActorContext,
-  supervisor: ChildSupervisor,
-): Promise<{ outcome: RunOutcome; reason: string }> {
+async function awaitEnd(ctx: ActorContext, supervisor: ChildSupervisor): Promise<RunEnd> {
   const drained = new Promise<"drained">((resolve) => {
     if (ctx.signal.aborted) resolve("drained");
     else ctx.signal.addEventListener("abort", () => resolve("drained"), { once: true });
   });
   const first = await Promise.race([supervisor.outcome, drained]);
-  if (first === "drained") return { outcome: "stopped", reason: "stopped by request before the job ended" };
+  if (first === "drained")
+    return { outcome: "stopped", reason: "stopped by request before the job ended", halt: false };
   switch (first.kind) {
     case "owner-finished":
-      return { outcome: "completed", reason: "job complete" };
+      return { outcome: "completed", reason: "job complete", halt: false };
     case "gave-up":
-      return { outcome: "failed", reason: first.reason };
+      return { outcome: "failed", reason: first.reason, halt: false };
     case "degraded":
-      return { outcome: "failed", reason: `degraded: ${first.reason}` };
+      return { outcome: "failed", reason: `degraded: ${first.reason}`, halt: true };
     case "stopped":
-      return { outcome: "stopped", reason: "supervision stopped before the job ended" };
+      return { outcome: "stopped", reason: "supervision stopped before the job ended", halt: false };
   }
 }
 

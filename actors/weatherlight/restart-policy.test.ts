@@ -19,7 +19,14 @@ const killed: ChildFailure = { kind: "exited", exit: { code: null, signal: "SIGK
 /** A policy on a clock the test moves. */
 function policyAt(settings: RestartPolicySettings, random: () => number = () => 0) {
   const clock = { ms: 1_000_000 };
-  return { clock, policy: new RestartPolicy(settings, () => clock.ms, random) };
+  return {
+    clock,
+    policy: new RestartPolicy(
+      () => settings,
+      () => clock.ms,
+      random,
+    ),
+  };
 }
 
 describe("worker settings, supervisor section", () => {
@@ -79,6 +86,20 @@ describe("RestartPolicy", () => {
     clock.ms += 60_000;
     expect(policy.restartsInPeriod()).toBe(0);
     expect(policy.decide("tamiyo", killed)).toEqual({ action: "restart", delayMs: 250, attempt: 1 });
+  });
+
+  it("reads its settings at every decision: a raised intensity or another backoff applies to the next failure", () => {
+    let settings: RestartPolicySettings = { ...noJitter, restartIntensity: 1 };
+    const policy = new RestartPolicy(
+      () => settings,
+      () => 1_000_000,
+      () => 0,
+    );
+    expect(policy.decide("urza", killed)).toMatchObject({ action: "restart", delayMs: 250 });
+    settings = { ...settings, restartIntensity: 3, backoffBaseMs: 40 };
+    expect(policy.decide("urza", killed)).toMatchObject({ action: "restart", delayMs: 80 });
+    expect(policy.decide("kasmina", killed)).toMatchObject({ action: "restart", delayMs: 40 });
+    expect(policy.decide("tamiyo", killed).action).toBe("degrade");
   });
 
   it("counts the intensity over every child together (OTP), the backoff per child", () => {

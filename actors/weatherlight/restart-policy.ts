@@ -55,14 +55,16 @@ export function describeFailure(actor: string, failure: ChildFailure): string {
  * restart of a child within the period waits min(backoffMaxMs, backoffBaseMs·backoffFactor^(n-1)),
  * plus uniform [0, backoffJitter) of that, never more than backoffMaxMs. Restart intensity (OTP): at
  * most `restartIntensity` restarts of all children together within `restartPeriodMs`; the failure
- * that would need one more degrades the system.
+ * that would need one more degrades the system. The settings are read at every decision, so a change
+ * of the worker settings applies to the next failure.
  */
 export class RestartPolicy {
   /** Times and actors of the restarts granted, oldest first (only those within the period are kept). */
   private readonly granted: { readonly actor: string; readonly atMs: number }[] = [];
 
   constructor(
-    private readonly settings: RestartPolicySettings,
+    /** The settings in force (the worker settings' `supervisor` section, read live). */
+    private readonly settingsNow: () => RestartPolicySettings,
     private readonly now: () => number,
     /** Uniform in [0, 1): the jitter's draws (seed it for reproducible delays). */
     private readonly random: () => number,
@@ -71,30 +73,31 @@ export class RestartPolicy {
   /** Decides about `actor`'s failure; a restart decided is counted towards the intensity at once. */
   decide(actor: string, failure: ChildFailure): RestartDecision {
     const what = describeFailure(actor, failure);
+    const settings = this.settingsNow();
     if (failure.kind === "exited" && failure.exit.code !== null && isPermanentFailure(failure.exit.code)) {
       return { action: "give-up", reason: `${what}: a permanent failure, not restarted` };
     }
     const nowMs = this.now();
-    this.forgetBefore(nowMs - this.settings.restartPeriodMs);
-    if (this.granted.length >= this.settings.restartIntensity) {
+    this.forgetBefore(nowMs - settings.restartPeriodMs);
+    if (this.granted.length >= settings.restartIntensity) {
       return {
         action: "degrade",
-        reason: `restart intensity exceeded: ${this.granted.length} restarts within ${this.settings.restartPeriodMs} ms, then ${what}`,
+        reason: `restart intensity exceeded: ${this.granted.length} restarts within ${settings.restartPeriodMs} ms, then ${what}`,
       };
     }
     const earlier = this.granted.filter((g) => g.actor === actor).length;
     this.granted.push({ actor, atMs: nowMs });
-    return { action: "restart", delayMs: this.delayMs(earlier), attempt: earlier + 1 };
+    return { action: "restart", delayMs: this.delayMs(settings, earlier), attempt: earlier + 1 };
   }
 
   /** Restarts granted within the period ending now. */
   restartsInPeriod(): number {
-    this.forgetBefore(this.now() - this.settings.restartPeriodMs);
+    this.forgetBefore(this.now() - this.settingsNow().restartPeriodMs);
     return this.granted.length;
   }
 
-  private delayMs(earlierRestarts: number): number {
-    const { backoffBaseMs, backoffMaxMs, backoffFactor, backoffJitter } = this.settings;
+  private delayMs(settings: RestartPolicySettings, earlierRestarts: number): number {
+    const { backoffBaseMs, backoffMaxMs, backoffFactor, backoffJitter } = settings;
     const backoff = Math.min(backoffMaxMs, backoffBaseMs * backoffFactor ** earlierRestarts);
     return Math.min(backoffMaxMs, Math.ceil(backoff * (1 + backoffJitter * this.random())));
   }

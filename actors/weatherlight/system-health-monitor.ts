@@ -2,7 +2,12 @@ import type { BusConnection } from "../../bus/connection.ts";
 import { type BusSubscription, subscribe } from "../../bus/typed.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import type { ChildStatus, SupervisionOutcome } from "./child-supervisor.ts";
-import { assessSystemHealth, type HeartbeatSeen, RouterIncidents } from "./system-health.ts";
+import {
+  assessSystemHealth,
+  HeartbeatRestarts,
+  type HeartbeatSeen,
+  RouterIncidents,
+} from "./system-health.ts";
 import type { HealthSnapshot } from "./system-health-schema.ts";
 import type { TelemetryRouterStats } from "./telemetry-router.ts";
 
@@ -23,8 +28,11 @@ export interface SystemHealthMonitorOptions {
   readonly runId: string;
   /** The run's children in start order. */
   readonly actors: readonly string[];
-  /** The run's instance id of an actor: only its heartbeats count. */
-  readonly instanceOf: (actor: string) => string;
+  /**
+   * The run's instance id of an actor: only its heartbeats count (embedded mode). Absent in compose
+   * mode: every instance's heartbeats count, and a new process of an actor counts as a restart.
+   */
+  readonly instanceOf?: (actor: string) => string;
   readonly routerStats: () => TelemetryRouterStats;
   /** The worker settings in force, read at each snapshot. */
   readonly settings: () => WorkerSettings;
@@ -43,6 +51,7 @@ export interface SystemHealthMonitorOptions {
 export class SystemHealthMonitor {
   private readonly heartbeats = new Map<string, HeartbeatSeen>();
   private readonly incidents = new RouterIncidents();
+  private readonly restarts = new HeartbeatRestarts();
   private readonly subscriptions: BusSubscription[];
   private readonly sampler: NodeJS.Timeout;
   private readonly now: () => number;
@@ -52,13 +61,15 @@ export class SystemHealthMonitor {
   constructor(private readonly options: SystemHealthMonitorOptions) {
     this.now = options.now ?? Date.now;
     this.subscriptions = options.actors.map((actor) => {
-      const instanceId = options.instanceOf(actor);
+      const instanceId = options.instanceOf?.(actor);
       return subscribe(
         options.bus,
         "heartbeat",
         (hb) => {
-          if (hb.instanceId !== instanceId) return;
-          this.heartbeats.set(actor, { state: hb.state, pid: hb.pid, receivedAtMs: this.now() });
+          if (instanceId !== undefined && hb.instanceId !== instanceId) return;
+          const receivedAtMs = this.now();
+          this.heartbeats.set(actor, { state: hb.state, pid: hb.pid, receivedAtMs });
+          this.restarts.observe(actor, hb, receivedAtMs);
         },
         { params: { actor } },
       );
@@ -80,8 +91,9 @@ export class SystemHealthMonitor {
     this.sampleRouter();
     const settings = this.options.settings();
     const supervised = this.supervised;
+    const nowMs = this.now();
     return assessSystemHealth({
-      nowMs: this.now(),
+      nowMs,
       runId: this.options.runId,
       actors: this.options.actors,
       heartbeats: this.heartbeats,
@@ -93,6 +105,9 @@ export class SystemHealthMonitor {
               restartsInPeriod: supervised.restarts.restartsInPeriod(),
               outcome: this.outcome,
             },
+      ...(this.options.instanceOf === undefined
+        ? { external: this.restarts.seen(nowMs, settings.supervisor.restartPeriodMs) }
+        : {}),
       router: this.options.routerStats(),
       routerIncidentAtMs: this.incidents.lastIncidentAtMs(),
       heartbeatMissedAfterMs: settings.timeouts.heartbeatMissedAfterMs,

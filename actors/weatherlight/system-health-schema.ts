@@ -7,8 +7,11 @@ const nonEmpty = z.string().min(1, "must not be empty");
 export const SystemMode = z.enum(["operational", "degraded"]);
 export type SystemMode = z.infer<typeof SystemMode>;
 
-/** A child as supervision sees it: not yet supervised (`starting`: the initial start in order), or its `ChildPhase`. */
-export const ChildSupervision = z.enum(["starting", "ready", "failed", "restarting"]);
+/**
+ * A child as supervision sees it: not yet supervised (`starting`: the initial start in order), its
+ * `ChildPhase`, or `external` (compose mode: run and restarted by someone else, seen by heartbeats alone).
+ */
+export const ChildSupervision = z.enum(["starting", "ready", "failed", "restarting", "external"]);
 export type ChildSupervision = z.infer<typeof ChildSupervision>;
 
 /** One child actor in a health snapshot. */

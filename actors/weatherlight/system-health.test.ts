@@ -3,6 +3,7 @@ import type { ChildStatus } from "./child-supervisor.ts";
 import {
   assessSystemHealth,
   type HealthInputs,
+  HeartbeatRestarts,
   type HeartbeatSeen,
   RouterIncidents,
 } from "./system-health.ts";
@@ -180,5 +181,57 @@ describe("RouterIncidents", () => {
     expect(incidents.lastIncidentAtMs()).toBe(20);
     incidents.observe({ publishFailures: 1, dropped: 2 }, 40);
     expect(incidents.lastIncidentAtMs()).toBe(40);
+  });
+});
+
+describe("assessSystemHealth in compose mode (no supervision, restarts from heartbeats)", () => {
+  const compose = (perActor: [string, number][], inPeriod: number) =>
+    healthy({ supervision: undefined, external: { perActor: new Map(perActor), inPeriod } });
+
+  it("is operational from fresh running heartbeats alone; each child is external with its restarts seen", () => {
+    const snapshot = assessSystemHealth(compose([["kasmina", 2]], 2));
+    expect(snapshot.mode).toBe("operational");
+    expect(HealthSnapshot.parse(snapshot)).toEqual(snapshot);
+    expect(snapshot.children.map((c) => [c.actor, c.supervision, c.restarts, c.pid])).toEqual([
+      ["urza", "external", 0, 100],
+      ["kasmina", "external", 2, 100],
+    ]);
+    expect(snapshot.supervision).toMatchObject({ outcome: null, restartsInPeriod: 2 });
+  });
+
+  it("is degraded when the restarts seen within the period reach the intensity, or a heartbeat is stale", () => {
+    expect(assessSystemHealth(compose([["kasmina", 5]], 5)).reasons).toEqual([
+      "restart intensity reached: 5 restarts within 60000 ms (at most 5)",
+    ]);
+    const stale = healthy({
+      supervision: undefined,
+      external: { perActor: new Map(), inPeriod: 0 },
+      heartbeats: new Map([
+        ["urza", beat("running", 500)],
+        ["kasmina", beat("running", 5_001)],
+      ]),
+    });
+    expect(assessSystemHealth(stale).reasons).toEqual([
+      "kasmina sent no heartbeat for 5001 ms (at most 5000 ms)",
+    ]);
+  });
+});
+
+describe("HeartbeatRestarts", () => {
+  it("counts a new instance, a new pid or an uptime that went back as a restart, not the first process or its beats", () => {
+    const r = new HeartbeatRestarts();
+    r.observe("kasmina", { instanceId: "k1", pid: 1, uptimeMs: 100 }, 1_000);
+    r.observe("kasmina", { instanceId: "k1", pid: 1, uptimeMs: 1_100 }, 2_000);
+    r.observe("urza", { instanceId: "u1", pid: 7, uptimeMs: 100 }, 2_000);
+    expect(r.seen(2_000, 60_000).inPeriod).toBe(0);
+    r.observe("kasmina", { instanceId: "k1", pid: 1, uptimeMs: 50 }, 3_000); // same name, pid 1 again
+    r.observe("kasmina", { instanceId: "k1", pid: 2, uptimeMs: 900 }, 4_000); // another pid
+    r.observe("kasmina", { instanceId: "k2", pid: 2, uptimeMs: 10 }, 5_000); // another instance
+    const seen = r.seen(5_000, 60_000);
+    expect(seen.inPeriod).toBe(3);
+    expect([...seen.perActor]).toEqual([["kasmina", 3]]);
+    expect(r.seen(63_000, 60_000).inPeriod).toBe(2);
+    expect(r.seen(65_000, 60_000).inPeriod).toBe(0);
+    expect(r.seen(65_000, 60_000).perActor.get("kasmina")).toBe(3);
   });
 });

@@ -18,6 +18,14 @@ export interface SupervisionState {
   readonly outcome: SupervisionOutcome | undefined;
 }
 
+/** Compose mode: the restarts seen from heartbeats (a new process of an actor), instead of supervision's. */
+export interface ExternalRestarts {
+  /** Per actor, every restart seen so far. */
+  readonly perActor: ReadonlyMap<string, number>;
+  /** Restarts of all actors within `restartPeriodMs`. */
+  readonly inPeriod: number;
+}
+
 /** Everything the system mode is decided from, at one instant. */
 export interface HealthInputs {
   readonly nowMs: number;
@@ -26,6 +34,8 @@ export interface HealthInputs {
   readonly actors: readonly string[];
   readonly heartbeats: ReadonlyMap<string, HeartbeatSeen>;
   readonly supervision: SupervisionState | undefined;
+  /** Compose mode (no supervision): the restarts seen from heartbeats. */
+  readonly external?: ExternalRestarts;
   readonly router: TelemetryRouterStats;
   /** When the router last counted a publish failure or a drop (RouterIncidents), if ever. */
   readonly routerIncidentAtMs: number | undefined;
@@ -41,7 +51,8 @@ export interface HealthInputs {
  * - a child has sent no heartbeat, its last one is older than `heartbeatMissedAfterMs`, or its last
  *   one is not `running`;
  * - supervision has ended (the run is over or halted: `gave-up`, `degraded`, `owner-finished`, `stopped`);
- * - the restarts within `restartPeriodMs` have reached `restartIntensity` (the next failure halts the run);
+ * - the restarts within `restartPeriodMs` (supervision's, or in compose mode those seen from heartbeats)
+ *   have reached `restartIntensity` (embedded: the next failure halts the run);
  * - the router counted a publish failure or a dropped packet within `restartPeriodMs`.
  * Otherwise operational.
  */
@@ -61,18 +72,19 @@ export function assessSystemHealth(inputs: HealthInputs): HealthSnapshot {
     return {
       actor,
       up: reason === undefined,
-      supervision: status?.phase ?? "starting",
+      supervision: status?.phase ?? (inputs.external !== undefined ? "external" : "starting"),
       pid: status?.pid ?? seen?.pid ?? null,
-      restarts: status?.restarts ?? 0,
+      restarts: status?.restarts ?? inputs.external?.perActor.get(actor) ?? 0,
       heartbeat,
     };
   });
   const outcome = supervision?.outcome;
   if (outcome !== undefined) reasons.push(`supervision ended: ${describeOutcome(outcome)}`);
-  const restartsInPeriod = supervision?.restartsInPeriod ?? 0;
+  const restartsInPeriod = supervision?.restartsInPeriod ?? inputs.external?.inPeriod ?? 0;
   if (restartsInPeriod > 0 && restartsInPeriod >= inputs.restartIntensity) {
+    const then = supervision !== undefined ? "; the next failure halts the run" : "";
     reasons.push(
-      `restart intensity reached: ${restartsInPeriod} restarts within ${inputs.restartPeriodMs} ms (at most ${inputs.restartIntensity}); the next failure halts the run`,
+      `restart intensity reached: ${restartsInPeriod} restarts within ${inputs.restartPeriodMs} ms (at most ${inputs.restartIntensity})${then}`,
     );
   }
   const incidentAt = inputs.routerIncidentAtMs;
@@ -154,5 +166,39 @@ export class RouterIncidents {
   /** The time of the last sample that saw an incident, if any did. */
   lastIncidentAtMs(): number | undefined {
     return this.lastAtMs;
+  }
+}
+
+/**
+ * Compose mode's restart count (pure: fed heartbeats). The first process seen of an actor is its
+ * start; each later new process is a restart, at the time its first heartbeat arrived: an instance id
+ * not seen before (compose replaced the container under another name, or a second replica appeared),
+ * or a known instance whose pid changed or whose uptime went back (the container restarted under the
+ * same name, its process perhaps pid 1 again).
+ */
+export class HeartbeatRestarts {
+  private readonly processes = new Map<string, Map<string, { pid: number; uptimeMs: number }>>();
+  private readonly perActor = new Map<string, number>();
+  private readonly times: number[] = [];
+
+  /** One heartbeat of `actor` from instance `instanceId` (its pid and uptime), received at `atMs`. */
+  observe(actor: string, beat: { instanceId: string; pid: number; uptimeMs: number }, atMs: number): void {
+    const instances = this.processes.get(actor);
+    const now = { pid: beat.pid, uptimeMs: beat.uptimeMs };
+    if (instances === undefined) {
+      this.processes.set(actor, new Map([[beat.instanceId, now]]));
+      return;
+    }
+    const last = instances.get(beat.instanceId);
+    instances.set(beat.instanceId, now);
+    if (last !== undefined && last.pid === beat.pid && last.uptimeMs <= beat.uptimeMs) return;
+    this.perActor.set(actor, (this.perActor.get(actor) ?? 0) + 1);
+    this.times.push(atMs);
+  }
+
+  /** The restarts so far per actor, and those of all actors within the `periodMs` before `nowMs`. */
+  seen(nowMs: number, periodMs: number): ExternalRestarts {
+    while (this.times[0] !== undefined && this.times[0] <= nowMs - periodMs) this.times.shift();
+    return { perActor: this.perActor, inPeriod: this.times.length };
   }
 }

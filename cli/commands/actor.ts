@@ -8,10 +8,13 @@ function usage(): string {
     ([name, code]) => `    ${code} ${name}${isPermanentFailure(code) ? " (permanent: do not restart)" : ""}`,
   );
   return [
-    "usage: esper actor <name> [--nats URL]",
+    "usage: esper actor <name> [--nats URL] [--http PORT]",
     `  actors: ${names.join(", ")}`,
     "  Runs one actor in this process until SIGTERM/SIGINT drains it (a second signal exits at once).",
     "  --nats URL  the NATS server(s), comma-separated; the same as ESPER_NATS_URL",
+    "  --http PORT weatherlight only (compose mode: it spawns no actor, compose restarts them): the port",
+    "              of /healthz and /metrics, the same as ESPER_WEATHERLIGHT_HTTP_PORT (0: a free port);",
+    "              ESPER_WEATHERLIGHT_HTTP_HOST (default 127.0.0.1) is the address it listens on",
     "  Environment (actors/runtime/process-settings.ts):",
     "    ESPER_NAMESPACE (default esper), ESPER_NATS_URL (default nats://127.0.0.1:4222),",
     "    ESPER_NATS_USER / ESPER_NATS_PASS (both or neither), ESPER_INSTANCE_ID (default <host>-<pid>),",
@@ -33,12 +36,21 @@ export async function run(args: readonly string[]): Promise<number> {
     return 0;
   }
   const [name, ...rest] = args;
-  let nats: string | undefined;
-  if (rest[0] === "--nats" && rest[1] !== undefined && rest.length === 2) nats = rest[1];
-  else if (rest.length > 0) {
-    process.stderr.write(`esper actor: unexpected arguments '${rest.join(" ")}' (see esper actor --help)\n`);
-    return 2;
+  const flags = new Map<string, string>();
+  for (let i = 0; i < rest.length; i += 2) {
+    const flag = rest[i];
+    const value = rest[i + 1];
+    const allowed = flag === "--nats" || (flag === "--http" && name === "weatherlight");
+    if (flag === undefined || value === undefined || !allowed || flags.has(flag)) {
+      process.stderr.write(
+        `esper actor: unexpected arguments '${rest.join(" ")}' (see esper actor --help)\n`,
+      );
+      return 2;
+    }
+    flags.set(flag, value);
   }
+  const nats = flags.get("--nats");
+  const http = flags.get("--http");
   const load = name === undefined ? undefined : actorModules[name];
   if (load === undefined) {
     const known = `actors: ${Object.keys(actorModules).join(", ")}; see esper actor --help`;
@@ -48,6 +60,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (nats !== undefined) process.env.ESPER_NATS_URL = nats;
+  if (http !== undefined) process.env.ESPER_WEATHERLIGHT_HTTP_PORT = http;
   const { actor } = await load();
   return runMain(actor);
 }

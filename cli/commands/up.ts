@@ -27,8 +27,10 @@ stopped in reverse order and the run directory is written:
   bus.esperrec     the run's bus traffic (read it with \`esper replay\`)
   telemetry.jsonl  the run's telemetry packets, one per line
   tamiyo/          Tamiyo's field-report write-ahead log
-A killed actor is restarted with backoff (Tolaria excepted: its crash ends the run); one that keeps
-dying, or exits with a permanent code, ends the run as failed.
+  tolaria/         Tolaria's checkpoint when halted
+A killed actor is restarted with backoff (Tolaria excepted: its crash ends the run); one that exits
+with a permanent code ends the run as failed; past the restart intensity the system is degraded,
+Tolaria gets a signed HALT command (its final checkpoint goes to <run dir>/tolaria) and the run fails.
 Progress: a live line on a terminal, plain lines otherwise, JSON lines with --json (on stdout; the
 actors' log lines go to stderr). Ctrl-C stops the stack cleanly; a second Ctrl-C exits at once.
 
@@ -60,9 +62,10 @@ interface UpOptions {
   readonly httpPort: number;
 }
 
-/** The job preset whose data set is `dataset`. */
+/** The job preset whose data set is `dataset` (the default job when several use it). */
 function jobOfDataset(dataset: string): string {
-  const matching = Object.values(jobPresets).filter((p) => p.dataset.kind === dataset);
+  const all = Object.values(jobPresets).filter((p) => p.dataset.kind === dataset);
+  const matching = all.some((p) => p.name === DEFAULT_JOB) ? all.filter((p) => p.name === DEFAULT_JOB) : all;
   const kinds = [...new Set(Object.values(jobPresets).map((p) => p.dataset.kind))];
   const [only, ...more] = matching;
   if (only === undefined) throw new Error(`--dataset must be one of ${kinds.join(", ")}, got '${dataset}'`);

@@ -18,7 +18,7 @@ describe("selectJob", () => {
   it("refuses an unknown name, listing the known presets", () => {
     expect(() => selectJob({ ESPER_JOB: "mnist" })).toThrow(UnknownJobError);
     expect(() => selectJob({ ESPER_JOB: "mnist" })).toThrow(
-      "ESPER_JOB='mnist' is not a known job preset; known: spirals-growth, fashion-mnist-growth",
+      "ESPER_JOB='mnist' is not a known job preset; known: spirals-growth, fashion-mnist-growth, spirals-soak",
     );
   });
 });

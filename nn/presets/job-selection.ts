@@ -1,6 +1,7 @@
 import { fashionMnistGrowthPreset } from "./fashion-mnist-growth.ts";
 import type { JobPreset } from "./job-preset.ts";
 import { spiralsGrowthPreset } from "./spirals-growth.ts";
+import { spiralsSoakPreset } from "./spirals-soak.ts";
 
 /** The environment variable naming the run's job preset (read by Tolaria and Kasmina). */
 export const JOB_ENV = "ESPER_JOB";
@@ -12,6 +13,7 @@ export const DEFAULT_JOB = spiralsGrowthPreset.name;
 export const jobPresets: Readonly<Record<string, JobPreset>> = {
   [spiralsGrowthPreset.name]: spiralsGrowthPreset,
   [fashionMnistGrowthPreset.name]: fashionMnistGrowthPreset,
+  [spiralsSoakPreset.name]: spiralsSoakPreset,
 };
 
 /** ESPER_JOB names no known preset. */
