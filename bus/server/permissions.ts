@@ -25,11 +25,11 @@ export interface UserPermissions {
 
 /**
  * The KV buckets and object stores each actor writes (`$KV.<bucket>.>`, `$O.<store>.>`); reading needs
- * only the JetStream API. Weatherlight writes the worker settings, Urza the catalog and the kernels,
- * Kasmina its per-run state.
+ * only the JetStream API. Weatherlight writes the worker settings (and removes Kasmina's state of a
+ * finished run), Urza the catalog and the kernels, Kasmina its per-run state.
  */
 const storeWriters: Readonly<Record<StackActor, readonly string[]>> = {
-  weatherlight: ["$KV.{settings}.>"],
+  weatherlight: ["$KV.{settings}.>", "$KV.{kasminaState}.>"],
   urza: ["$KV.{catalog}.>", "$O.{kernels}.>"],
   kasmina: ["$KV.{kasminaState}.>"],
   tamiyo: [],
