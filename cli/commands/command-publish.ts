@@ -21,7 +21,7 @@ export const CommandExit = { ok: 0, rejected: 1, badArgs: 2, unavailable: 3 } as
 /** The help lines shared by `esper command` and `esper emergency`: connection, output, environment, exit codes. */
 export const COMMON_HELP = `  --target ACTOR    the actor the command is for (default: kasmina for seed commands, else tolaria)
   --id ID           the command id (default a random UUID); the same id published again is stored once
-  --freshness MS    how long the command stays fresh, 1-600000 (default 60000)
+  --freshness MS    how long the command stays fresh, 1-3600000 (default 60000)
   --deadline MS     its execution deadline (default 5000)
   --wait            wait for the target to apply or reject it and say which (and why)
   --wait-timeout MS how long --wait waits (default 30000)
