@@ -95,6 +95,14 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: "escalate a run: a signed EMERGENCY command (NOTICE|ELEVATED|CONSERVATIVE|HALT) for Tolaria",
     load: () => import("./commands/emergency.ts"),
   },
+  health: {
+    summary: "wait for an actor's heartbeat and say whether it runs (a container's health check)",
+    load: () => import("./commands/health.ts"),
+  },
+  "nats-config": {
+    summary: "print the stack's nats-server configuration (one user per actor with its publish rights)",
+    load: () => import("./commands/nats-config.ts"),
+  },
   actor: {
     summary: "run one actor process until SIGTERM/SIGINT drains it",
     load: () => import("./commands/actor.ts"),

@@ -95,7 +95,7 @@ export const subjects = {
   command: {
     pattern: "command.{run}.{target}",
     transport: "jetstream",
-    publishers: ["tamiyo", "operator"],
+    publishers: ["tamiyo", "weatherlight", "operator"],
     message: "AdaptationCommand",
     runField: "trainingRunId",
   },
