@@ -140,21 +140,29 @@ export async function readCommandFile(path: string, run: string | undefined): Pr
       `--file ${path}: unknown field(s) ${unknown.join(", ")} (allowed: ${known.join(", ")}; id, issuer and security are added when signing)`,
     );
   }
-  const field = (name: string): unknown => o[name];
-  const type = field("commandType");
+  const text = (name: string): string | undefined => {
+    const v = o[name];
+    if (v !== undefined && typeof v !== "string")
+      throw new CommandSpecError(`--file ${path}: ${name} must be a string`);
+    return v;
+  };
+  const type = o.commandType;
+  if (typeof type !== "string" && typeof type !== "number") {
+    throw new CommandSpecError(`--file ${path}: commandType must be a name (e.g. SEED) or a code`);
+  }
   const commandType =
     typeof type === "string"
       ? enumByName(CommandType, "commandType", type)
       : (type as AdaptationCommand["commandType"]);
-  const runId = run ?? field("trainingRunId");
-  if (typeof runId !== "string") throw new CommandSpecError(`--file ${path}: give trainingRunId or --run`);
-  const seed = field("targetSeedId");
-  const id = field("commandId");
+  const runId = run ?? text("trainingRunId");
+  if (runId === undefined) throw new CommandSpecError(`--file ${path}: give trainingRunId or --run`);
+  const seed = text("targetSeedId");
+  const id = text("commandId");
   return {
     runId,
     commandType,
-    payload: field("payload") as CommandPayload,
-    ...(typeof seed === "string" ? { targetSeedId: seed } : {}),
-    ...(typeof id === "string" ? { commandId: id } : {}),
+    payload: o.payload as CommandPayload,
+    ...(seed !== undefined ? { targetSeedId: seed } : {}),
+    ...(id !== undefined ? { commandId: id } : {}),
   };
 }
