@@ -29,10 +29,9 @@ const HELP = `usage: esper up [--nats URL] [--dataset spirals|fashion-mnist | --
 Runs one training job on a stack of its own: starts a private nats-server with JetStream on a free
 port with a temporary store directory and one NATS user per actor (each may publish only the
 subjects it owns; random passwords made for this start) plus the user \`operator\` (or uses --nats),
-then Weatherlight, which declares the bus
-resources, writes the worker settings and starts urza, kasmina, tamiyo and tolaria as child processes
-in that order, each once the previous one is running. When Tolaria ends the job, the actors are
-stopped in reverse order and the run directory is written:
+then Weatherlight, which declares the bus resources, writes the worker settings and starts urza,
+kasmina, tamiyo and tolaria as child processes in that order, each once the previous one is running.
+When Tolaria ends the job, the actors are stopped in reverse order and the run directory is written:
   summary.json     per-epoch loss and accuracy, parameter count, each seed's stage timeline,
                    commands issued/applied/rejected, decision timeouts
   bus.esperrec     the run's bus traffic (read it with \`esper replay\`)
