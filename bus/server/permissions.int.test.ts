@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signedSeedCommand } from "../../actors/kasmina/testing/seed-messages.ts";
 import { type BusConnection, BusConnectionError, connectBus } from "../connection.ts";
+import { jetStreamManagerOf } from "../jetstream/context.ts";
+import { streamName } from "../jetstream/declarations.ts";
 import { ensureResources } from "../jetstream/ensure.ts";
 import { publishToStream } from "../jetstream/publish.ts";
 import { type LocalNatsServer, startLocalNatsServer } from "./local-nats-server.ts";
@@ -71,6 +73,16 @@ describe("generated server permissions (real nats-server)", { timeout: 30_000 },
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(String((err as Error).cause ?? err)).toMatch(/permissions? violation/i);
+  });
+
+  it("refuses stream administration to an actor other than Weatherlight", async () => {
+    const tamiyo = await as("tamiyo");
+    const jsm = await jetStreamManagerOf(tamiyo);
+    const err = await jsm.streams.delete(streamName(NS, "commands")).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/permissions violation/i);
+    const weatherlight = await as("weatherlight");
+    const info = await (await jetStreamManagerOf(weatherlight)).streams.info(streamName(NS, "commands"));
+    expect(info.state.messages).toBe(1);
   });
 
   it("refuses an actor's heartbeat under another actor's name, accepts its own", async () => {

@@ -17,10 +17,30 @@ export const STACK_USERS = [...STACK_ACTORS, OPERATOR_USER] as const;
 /** One user of a stack's server configuration. */
 export type StackUser = (typeof STACK_USERS)[number];
 
-/** What one user may publish and subscribe to. */
+/** What one user may publish and subscribe to; `publishDeny` overrides `publish`. */
 export interface UserPermissions {
   readonly publish: readonly string[];
+  readonly publishDeny: readonly string[];
   readonly subscribe: readonly string[];
+}
+
+/**
+ * The JetStream API calls that create, change, delete or purge streams. Only Weatherlight (which
+ * declares the resources) makes them; Urza may purge too (an object-store put that replaces an
+ * object purges the old chunks).
+ */
+const STREAM_ADMIN_API = [
+  "$JS.API.STREAM.CREATE.>",
+  "$JS.API.STREAM.UPDATE.>",
+  "$JS.API.STREAM.DELETE.>",
+  "$JS.API.STREAM.PURGE.>",
+  "$JS.API.STREAM.MSG.DELETE.>",
+];
+
+function streamAdminDenied(actor: StackActor): string[] {
+  if (actor === "weatherlight") return [];
+  if (actor === "urza") return STREAM_ADMIN_API.filter((s) => s !== "$JS.API.STREAM.PURGE.>");
+  return [...STREAM_ADMIN_API];
 }
 
 /**
@@ -62,14 +82,16 @@ function selfFilter(ns: string, key: SubjectKey, actor: string): string {
 }
 
 /**
- * What `user` may do under namespace `ns`. An actor publishes only {@link actorPublishSubjects} and
- * subscribes to the namespace's subjects, its inboxes and JetStream advisories; the operator may do anything.
+ * What `user` may do under namespace `ns`. An actor publishes only {@link actorPublishSubjects}, minus
+ * the stream administration it does not do, and subscribes to the namespace's subjects, its inboxes
+ * and JetStream advisories; the operator may do anything.
  */
 export function userPermissions(ns: string, user: StackUser): UserPermissions {
   checkToken("namespace", ns);
-  if (user === OPERATOR_USER) return { publish: [">"], subscribe: [">"] };
+  if (user === OPERATOR_USER) return { publish: [">"], publishDeny: [], subscribe: [">"] };
   return {
     publish: actorPublishSubjects(ns, user),
+    publishDeny: streamAdminDenied(user),
     subscribe: [`${ns}.>`, "_INBOX.>", "$JS.EVENT.ADVISORY.>"],
   };
 }
@@ -95,7 +117,7 @@ export function authorizationConfig(ns: string): string {
       `      user: ${quote(user)}`,
       `      password: $${passwordVariable(user)}`,
       `      permissions: {`,
-      `        publish: { allow: [${p.publish.map(quote).join(", ")}] }`,
+      `        publish: { allow: [${p.publish.map(quote).join(", ")}]${p.publishDeny.length > 0 ? `, deny: [${p.publishDeny.map(quote).join(", ")}]` : ""} }`,
       `        subscribe: { allow: [${p.subscribe.map(quote).join(", ")}] }`,
       `      }`,
       `    }`,
