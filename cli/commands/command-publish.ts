@@ -1,5 +1,6 @@
 import { loadProcessSettings } from "../../actors/runtime/process-settings.ts";
 import type { BusConnection } from "../../bus/connection.ts";
+import { type ConsumerDeclaration, runConsumers } from "../../bus/jetstream/declarations.ts";
 import { publishToStream } from "../../bus/jetstream/publish.ts";
 import { ContractError } from "../../contracts/errors.ts";
 import type { AdaptationCommand } from "../../contracts/messages/command.ts";
@@ -19,7 +20,8 @@ import { operatorName } from "./settings-client.ts";
 export const CommandExit = { ok: 0, rejected: 1, badArgs: 2, unavailable: 3 } as const;
 
 /** The help lines shared by `esper command` and `esper emergency`: connection, output, environment, exit codes. */
-export const COMMON_HELP = `  --target ACTOR    the actor the command is for (default: kasmina for seed commands, else tolaria)
+export const COMMON_HELP = `  --target ACTOR    the actor the command is for: kasmina or tolaria (default: kasmina for seed
+                    commands, else tolaria)
   --id ID           the command id (default a random UUID); the same id published again is stored once
   --freshness MS    how long the command stays fresh, 1-3600000 (default 60000)
   --deadline MS     its execution deadline (default 5000)
@@ -35,6 +37,14 @@ ESPER_NAMESPACE (default esper), ESPER_NATS_URL, ESPER_NATS_USER and ESPER_NATS_
 Exit codes: 0 published (with --wait: applied); 1 rejected by the target (reason printed); 2 bad
 arguments, a field the contract refuses, or no signing key; 3 NATS unreachable, the command not
 stored (e.g. refused by the server's permissions), or no outcome within --wait-timeout.`;
+
+/** The actors that consume commands: the `target` of each per-run consumer of the `command` subject. */
+export function commandTargets(): string[] {
+  return Object.values(runConsumers as Record<string, ConsumerDeclaration>)
+    .filter((c) => c.subject === "command")
+    .map((c) => c.params?.target)
+    .filter((t): t is string => t !== undefined);
+}
 
 /** How to publish: where, as what target, with what timing, and whether to wait for the outcome. */
 export interface PublishOptions {
@@ -76,7 +86,12 @@ export async function publishOperatorCommand(
       throw new CommandSpecError("ESPER_SIGNING_KEY is required: the key the stack's actors verify with");
     }
     checkToken("--run", spec.runId);
-    checkToken("--target", opts.target);
+    const targets = commandTargets();
+    if (!targets.includes(opts.target)) {
+      throw new CommandSpecError(
+        `--target must be one of ${targets.join(", ")} (the actors consuming commands), got '${opts.target}'`,
+      );
+    }
     command = buildSignedCommand(spec, `operator:${operatorName()}`, opts.timing, key);
   } catch (error) {
     return fail(CommandExit.badArgs, error);

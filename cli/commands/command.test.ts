@@ -159,6 +159,19 @@ describe("esper command / esper emergency (real nats-server)", () => {
     const level = await captureCommand(emergency, ["panic", "--run", RUN]);
     expect(level.code).toBe(2);
     expect(level.err).toContain("level must be one of NOTICE, ELEVATED, CONSERVATIVE, HALT, got 'panic'");
+    const target = await captureCommand(emergency, [
+      "halt",
+      "--run",
+      RUN,
+      "--target",
+      "tamiyo",
+      "--nats",
+      url,
+    ]);
+    expect(target.code).toBe(2);
+    expect(target.err).toContain(
+      "--target must be one of kasmina, tolaria (the actors consuming commands), got 'tamiyo'",
+    );
     const two = await captureCommand(command, ["--run", RUN, "--pause", "--cull", "s1-g0", "--reason", "x"]);
     expect(two.code).toBe(2);
     expect(two.err).toContain("give one command");
