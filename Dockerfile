@@ -27,7 +27,7 @@ USER esper
 # The actor this container runs (set with the command, e.g. ESPER_ACTOR=tamiyo for `actor tamiyo`):
 # healthy while its heartbeat on heartbeat.<actor> says running (`esper health`, exit 0).
 HEALTHCHECK --interval=15s --timeout=10s --start-period=60s --retries=3 \
-  CMD node bin/esper.js health "$ESPER_ACTOR" --timeout 5000 || exit 1
+  CMD node bin/esper.js health "$ESPER_ACTOR" --this-host --timeout 5000 || exit 1
 
 ENTRYPOINT ["node", "bin/esper.js"]
 CMD ["actor", "--help"]

@@ -63,7 +63,9 @@ describe("docker-compose.yml (structure)", () => {
       expect(s.volumes, name).toContain("runs:/var/lib/esper/runs");
     }
     const dockerfile = read("Dockerfile");
-    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*CMD node bin\/esper\.js health "\$ESPER_ACTOR"/m);
+    expect(dockerfile).toMatch(
+      /^HEALTHCHECK .*\n?.*CMD node bin\/esper\.js health "\$ESPER_ACTOR" --this-host/m,
+    );
     expect(dispatched(["health"])).toBe("health");
   });
 

@@ -1,5 +1,5 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
@@ -241,21 +241,23 @@ describe("esper command / esper emergency (real nats-server)", () => {
 });
 
 describe("esper health (real nats-server)", () => {
-  const beat = (state: ActorLifecycleState) => () =>
-    publish(
-      t.bus,
-      "heartbeat",
-      {
-        actor: "urza",
-        instanceId: "urza-1",
-        pid: 42,
-        state,
-        uptimeMs: 1000,
-        timestampMs: Date.now(),
-        mailboxDepths: {},
-      },
-      { params: { actor: "urza" } },
-    );
+  const beat =
+    (state: ActorLifecycleState, instanceId = "urza-1") =>
+    () =>
+      publish(
+        t.bus,
+        "heartbeat",
+        {
+          actor: "urza",
+          instanceId,
+          pid: 42,
+          state,
+          uptimeMs: 1000,
+          timestampMs: Date.now(),
+          mailboxDepths: {},
+        },
+        { params: { actor: "urza" } },
+      );
 
   it("exits 0 on a running heartbeat, 1 on another state, 3 when none comes", async () => {
     let timer = setInterval(beat("running"), 50);
@@ -266,6 +268,15 @@ describe("esper health (real nats-server)", () => {
     const draining = await captureCommand(health, ["urza", "--nats", url]);
     clearInterval(timer);
     expect(draining.code).toBe(1);
+    const here = `${hostname().replace(/[^A-Za-z0-9_-]/g, "-")}-77`;
+    timer = setInterval(beat("running", "elsewhere-1"), 50);
+    const notHere = await captureCommand(health, ["urza", "--this-host", "--timeout", "400", "--nats", url]);
+    clearInterval(timer);
+    expect(notHere.code).toBe(3);
+    timer = setInterval(beat("running", here), 50);
+    const onHost = await captureCommand(health, ["urza", "--this-host", "--nats", url]);
+    clearInterval(timer);
+    expect(onHost.out).toBe(`urza ${here} running (pid 42, up 1000 ms)\n`);
     const none = await captureCommand(health, [
       "urza",
       "--instance",

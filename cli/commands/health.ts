@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { defaultInstanceId } from "../../actors/runtime/process-settings.ts";
 import type { BusConnection } from "../../bus/connection.ts";
 import { subscribe } from "../../bus/typed.ts";
 import type { Heartbeat } from "../../contracts/messages/runtime.ts";
@@ -6,13 +7,16 @@ import { checkToken } from "../../contracts/subjects.ts";
 import { connectFromFlags } from "../connect.ts";
 import { errorText } from "../errors.ts";
 
-const HELP = `usage: esper health ACTOR [--instance ID] [--timeout MS] [--nats URL]
+const HELP = `usage: esper health ACTOR [--instance ID | --this-host] [--timeout MS] [--nats URL]
 
 Waits for a heartbeat of ACTOR (heartbeat.<actor>) and says whether it is running: the health check
 of a container (it only subscribes, so an actor's own NATS user may run it). With --instance (default:
-ESPER_INSTANCE_ID when set) only that instance's heartbeats count.
+ESPER_INSTANCE_ID when set) only that instance's heartbeats count; with --this-host only those of
+instances with the default id of a process on this host, \`<hostname>-<pid>\` (in a container: its
+own actor, not a replica's).
 
   --instance ID  the instance to check (default ESPER_INSTANCE_ID, else any instance)
+  --this-host    only instances named \`<this hostname>-<pid>\`
   --timeout MS   how long to wait for a heartbeat (default 5000; heartbeats come every 1000 ms by default)
   --nats URL     NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)
 
@@ -24,6 +28,7 @@ Exit codes: 0 a running heartbeat; 1 a heartbeat in another state (printed); 2 b
 export async function run(args: readonly string[]): Promise<number> {
   let actor: string;
   let instance: string | undefined;
+  let hostPrefix: string | undefined;
   let timeoutMs: number;
   let nats: string | undefined;
   try {
@@ -31,6 +36,7 @@ export async function run(args: readonly string[]): Promise<number> {
       args: [...args],
       options: {
         instance: { type: "string" },
+        "this-host": { type: "boolean" },
         timeout: { type: "string" },
         nats: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -45,7 +51,11 @@ export async function run(args: readonly string[]): Promise<number> {
     const [name, ...extra] = positionals;
     if (name === undefined || extra.length > 0) throw new Error("give exactly one ACTOR");
     actor = checkToken("ACTOR", name);
-    instance = values.instance ?? process.env.ESPER_INSTANCE_ID;
+    if (values["this-host"] === true) {
+      if (values.instance !== undefined) throw new Error("give --instance or --this-host, not both");
+      const own = defaultInstanceId();
+      hostPrefix = own.slice(0, own.lastIndexOf("-") + 1);
+    } else instance = values.instance ?? process.env.ESPER_INSTANCE_ID;
     const timeout = values.timeout ?? "5000";
     timeoutMs = Number(timeout);
     if (!/^\d+$/.test(timeout) || timeoutMs < 1)
@@ -70,6 +80,7 @@ export async function run(args: readonly string[]): Promise<number> {
         "heartbeat",
         (hb) => {
           if (instance !== undefined && hb.instanceId !== instance) return;
+          if (hostPrefix !== undefined && !hb.instanceId.startsWith(hostPrefix)) return;
           clearTimeout(timer);
           void sub.stop(0);
           resolve(hb);
@@ -79,7 +90,7 @@ export async function run(args: readonly string[]): Promise<number> {
     });
     if (beat === undefined) {
       process.stderr.write(
-        `esper health: no heartbeat of ${actor}${instance !== undefined ? ` instance ${instance}` : ""} within ${timeoutMs} ms\n`,
+        `esper health: no heartbeat of ${actor}${instance !== undefined ? ` instance ${instance}` : ""}${hostPrefix !== undefined ? ` instance ${hostPrefix}<pid>` : ""} within ${timeoutMs} ms\n`,
       );
       return 3;
     }
