@@ -50,6 +50,18 @@ async function command(
   return { code: r.code, out: line ? (JSON.parse(line) as Published) : undefined, stderr: r.stderr };
 }
 
+/** The URL of the private nats-server `esper up` says it started (polled on its stderr, 60 s at most). */
+async function serverUrl(p: EsperProcess): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const url = /nats-server (nats:\/\/\S+)/.exec(p.stderrSoFar())?.[1];
+    if (url !== undefined) return url;
+    if (Date.now() > deadline)
+      throw new Error(`esper up named no nats-server within 60 s:\n${p.stderrSoFar()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe("esper command against esper up (own nats-server with per-actor users)", {
   timeout: 300_000,
 }, () => {
@@ -64,15 +76,13 @@ describe("esper command against esper up (own nats-server with per-actor users)"
       },
       240_000,
     );
-    // The streams exist once the first child starts; Kasmina's run consumer replays what came before it.
-    await up.waitForLine((l) => l.includes('"actor":"urza","state":"spawned"'));
-    const url = /nats-server (nats:\/\/\S+)/.exec(up.stderrSoFar())?.[1];
-    expect(url).toBeDefined();
-    const natsUrl = url as string;
-
+    // As soon as the server runs: the command's store is retried until Weatherlight has declared the
+    // streams, Kasmina's run consumer replays what came before it, and Tamiyo (started after Kasmina)
+    // has not decided yet.
+    const natsUrl = await serverUrl(up);
     const germinate = ["--germinate", "s1-g0", "--blueprint", BLUEPRINT, "--id", "op-germinate"];
     const first = await command(natsUrl, [...germinate, "--wait"]);
-    expect(first.stderr).toBe("");
+    expect(first.stderr, up.stderrSoFar()).toBe("");
     expect(first.code).toBe(0);
     expect(first.out).toMatchObject({
       commandId: "op-germinate",
