@@ -19,7 +19,16 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "esper-command-"));
 });
 afterAll(async () => {
+  // A SIGKILLed `esper up` cannot stop its nats-server (own process group): stop it here.
+  const serverPid = /nats-server \S+ \(pid (\d+)/.exec(up?.stderrSoFar() ?? "")?.[1];
   await up?.kill();
+  if (serverPid !== undefined) {
+    try {
+      process.kill(Number(serverPid), "SIGTERM");
+    } catch {
+      // Already stopped by esper up itself.
+    }
+  }
   await rm(dir, { recursive: true, force: true });
 });
 
