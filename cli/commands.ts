@@ -106,6 +106,23 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
       "change worker settings through Weatherlight (key=value..., signed; applied live by every actor)",
     load: () => import("./commands/settings-set.ts"),
   },
+  command: {
+    summary:
+      "sign and publish an AdaptationCommand (germinate, cull, optimizer, pause, resume, emergency); --wait for its outcome",
+    load: () => import("./commands/command.ts"),
+  },
+  emergency: {
+    summary: "escalate a run: a signed EMERGENCY command (NOTICE|ELEVATED|CONSERVATIVE|HALT) for Tolaria",
+    load: () => import("./commands/emergency.ts"),
+  },
+  health: {
+    summary: "wait for an actor's heartbeat and say whether it runs (a container's health check)",
+    load: () => import("./commands/health.ts"),
+  },
+  "nats-config": {
+    summary: "print the stack's nats-server configuration (one user per actor with its publish rights)",
+    load: () => import("./commands/nats-config.ts"),
+  },
   actor: {
     summary: "run one actor process until SIGTERM/SIGINT drains it",
     load: () => import("./commands/actor.ts"),

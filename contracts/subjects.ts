@@ -3,11 +3,24 @@ import type { MessageType } from "./registry.ts";
 /** How a subject travels: plain publish, request/reply, or a JetStream stream. */
 export type SubjectTransport = "core" | "request" | "jetstream";
 
+/** The actors of a stack: the NATS users of its generated server configuration (bus/server/permissions.ts). */
+export const STACK_ACTORS = ["weatherlight", "urza", "kasmina", "tamiyo", "tolaria"] as const;
+/** One actor of a stack. */
+export type StackActor = (typeof STACK_ACTORS)[number];
+
+/**
+ * Who may publish on a subject (for a request subject: who sends the request): an actor, `operator`
+ * (the CLI's user), or `self` (every actor, with its own name as the `{actor}` token).
+ */
+export type SubjectPublisher = StackActor | "operator" | "self";
+
 /** One subject of the bus map (ARCHITECTURE §3): its pattern under the namespace and its message type. */
 export interface SubjectSpec {
   /** Dot-separated tokens after `<ns>.`; `{param}` tokens are filled per use. */
   readonly pattern: string;
   readonly transport: SubjectTransport;
+  /** Who owns the subject: the only users the generated server configuration lets publish on it. */
+  readonly publishers: readonly SubjectPublisher[];
   /** The one message type published on this subject. */
   readonly message: MessageType;
   /** For request subjects, the message type of the reply. */
@@ -24,12 +37,14 @@ export const subjects = {
   tamiyoEvaluate: {
     pattern: "tamiyo.evaluate",
     transport: "request",
+    publishers: ["tolaria", "operator"],
     message: "SystemStatePacket",
     reply: "TamiyoDecision",
   },
   urzaPrefetch: {
     pattern: "urza.prefetch",
     transport: "request",
+    publishers: ["kasmina", "operator"],
     message: "KernelPrefetchRequest",
     reply: "KernelPrefetchResult",
   },
@@ -37,6 +52,7 @@ export const subjects = {
   control: {
     pattern: "{actor}.control",
     transport: "request",
+    publishers: ["weatherlight", "operator"],
     message: "ControlRequest",
     reply: "ControlReply",
   },
@@ -44,6 +60,7 @@ export const subjects = {
   controlInstance: {
     pattern: "{actor}.control.{instance}",
     transport: "request",
+    publishers: ["weatherlight", "operator"],
     message: "ControlRequest",
     reply: "ControlReply",
   },
@@ -51,37 +68,63 @@ export const subjects = {
   weatherlightSettings: {
     pattern: "weatherlight.settings",
     transport: "request",
+    publishers: ["operator"],
     message: "SettingsRequest",
     reply: "SettingsReply",
   },
-  heartbeat: { pattern: "heartbeat.{actor}", transport: "core", message: "Heartbeat" },
-  telemetryRaw: { pattern: "telemetry.raw.{actor}", transport: "core", message: "TelemetryPacket" },
-  catalogUpdate: { pattern: "catalog.update", transport: "core", message: "KernelCatalogUpdate" },
-  policyUpdate: { pattern: "policy.update", transport: "core", message: "PolicyUpdate" },
+  heartbeat: { pattern: "heartbeat.{actor}", transport: "core", publishers: ["self"], message: "Heartbeat" },
+  telemetryRaw: {
+    pattern: "telemetry.raw.{actor}",
+    transport: "core",
+    publishers: ["self"],
+    message: "TelemetryPacket",
+  },
+  catalogUpdate: {
+    pattern: "catalog.update",
+    transport: "core",
+    publishers: ["urza"],
+    message: "KernelCatalogUpdate",
+  },
+  policyUpdate: {
+    pattern: "policy.update",
+    transport: "core",
+    publishers: ["operator"],
+    message: "PolicyUpdate",
+  },
   /** Run-level subjects: the `{run}` token is the run id, equal to the message's `runField`. */
   command: {
     pattern: "command.{run}.{target}",
     transport: "jetstream",
+    publishers: ["tamiyo", "weatherlight", "operator"],
     message: "AdaptationCommand",
     runField: "trainingRunId",
   },
   seedDirective: {
     pattern: "seed.{run}.directive",
     transport: "jetstream",
+    publishers: ["kasmina"],
     message: "SeedDirective",
     runField: "trainingRunId",
   },
   seedReport: {
     pattern: "seed.{run}.report",
     transport: "jetstream",
+    publishers: ["tolaria"],
     message: "SeedReport",
     runField: "trainingRunId",
   },
   /** SeedState carries no run id of its own: only the subject names its run. */
-  seedState: { pattern: "seed.{run}.state", transport: "jetstream", message: "SeedState", runField: null },
+  seedState: {
+    pattern: "seed.{run}.state",
+    transport: "jetstream",
+    publishers: ["kasmina"],
+    message: "SeedState",
+    runField: null,
+  },
   statePacket: {
     pattern: "state.{run}",
     transport: "jetstream",
+    publishers: ["tolaria"],
     message: "SystemStatePacket",
     runField: "trainingRunId",
   },
@@ -89,24 +132,42 @@ export const subjects = {
   decision: {
     pattern: "decision.{run}",
     transport: "core",
+    publishers: ["tamiyo"],
     message: "TamiyoDecision",
     runField: "trainingRunId",
   },
-  telemetryNormal: { pattern: "telemetry.normal", transport: "jetstream", message: "TelemetryPacket" },
-  telemetryEmergency: { pattern: "telemetry.emergency", transport: "jetstream", message: "TelemetryPacket" },
+  telemetryNormal: {
+    pattern: "telemetry.normal",
+    transport: "jetstream",
+    publishers: ["weatherlight"],
+    message: "TelemetryPacket",
+  },
+  telemetryEmergency: {
+    pattern: "telemetry.emergency",
+    transport: "jetstream",
+    publishers: ["weatherlight"],
+    message: "TelemetryPacket",
+  },
   fieldReport: {
     pattern: "fieldreport.{run}",
     transport: "jetstream",
+    publishers: ["tamiyo"],
     message: "FieldReport",
     runField: "trainingRunId",
   },
   emergency: {
     pattern: "emergency.{run}",
     transport: "jetstream",
+    publishers: ["tolaria", "operator"],
     message: "EmergencySignal",
     runField: "runId",
   },
-  deadLetter: { pattern: "deadletter.{stream}", transport: "jetstream", message: "DeadLetter" },
+  deadLetter: {
+    pattern: "deadletter.{stream}",
+    transport: "jetstream",
+    publishers: ["weatherlight", "urza", "kasmina", "tamiyo", "tolaria"],
+    message: "DeadLetter",
+  },
 } as const satisfies Record<string, SubjectSpec>;
 
 /** The key of a registered subject. */

@@ -18,6 +18,8 @@ export interface EsperProcess {
   waitForLine(match: (line: string) => boolean): Promise<string>;
   /** Resolves when the process has exited. */
   readonly result: Promise<EsperResult>;
+  /** What the process has written to stderr so far. */
+  stderrSoFar(): string;
   /** SIGKILLs the process if it still runs (a test's cleanup) and waits for its exit. */
   kill(): Promise<void>;
 }
@@ -63,6 +65,7 @@ export function startEsper(
   return {
     pid: child.pid,
     result,
+    stderrSoFar: () => stderr,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await result;

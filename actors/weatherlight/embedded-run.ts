@@ -40,6 +40,11 @@ export interface EmbeddedRunOptions {
   readonly fashionMnistDir?: string;
   /** ESPER_LOG_LEVEL of the children. */
   readonly childLogLevel: LogLevel;
+  /**
+   * The NATS credentials of each child (a server with per-actor users, see bus/server/permissions.ts);
+   * default: Weatherlight's own, when it has any.
+   */
+  readonly childCredentials?: (actor: string) => { readonly user: string; readonly pass: string };
   /** What runs a child; default `esper actor <name>` with the parent watch. */
   readonly childCommand?: (actor: string) => ChildCommand;
   /** Each run event, for the progress output. */
@@ -105,7 +110,11 @@ export async function runEmbedded(
       signingKey: requiredSigningKey(ctx),
       logLevel: options.childLogLevel,
       job: options.job,
-      ...(ctx.process.natsCredentials !== undefined ? { natsCredentials: ctx.process.natsCredentials } : {}),
+      ...(options.childCredentials !== undefined
+        ? { natsCredentials: options.childCredentials(actor) }
+        : ctx.process.natsCredentials !== undefined
+          ? { natsCredentials: ctx.process.natsCredentials }
+          : {}),
       ...(options.fashionMnistDir !== undefined ? { fashionMnistDir: options.fashionMnistDir } : {}),
       // Tamiyo's field-report log lives with the run: it survives Tamiyo's restarts within the run.
       ...(actor === "tamiyo" ? { tamiyoWalDir: join(directory.paths.dir, TAMIYO_WAL_SUBDIR) } : {}),

@@ -22,6 +22,13 @@ export interface LocalNatsServerOptions {
    * stops it after the clients have drained; default false.
    */
   readonly detached?: boolean;
+  /**
+   * Extra configuration appended to the generated file, e.g. the `authorization` block of
+   * `authorizationConfig` (permissions.ts); default none (anonymous clients may do anything).
+   */
+  readonly extraConfig?: string;
+  /** Variables added to the server's environment (the passwords the configuration refers to as `$NAME`). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A nats-server child process with JetStream, accepting clients on `url`. */
@@ -53,7 +60,7 @@ const READY = /Server is ready/;
 
 /**
  * Spawns `nats-server -c <storeDir>/nats-server.conf -js -sd <storeDir> -p <port|-1> -a <host> -n <name>`
- * (the config sets JetStream's `max_file_store` to 1 TiB) and resolves once the
+ * (the config sets JetStream's `max_file_store` to 1 TiB, then `extraConfig`) and resolves once the
  * server logs that it is ready. Rejects with {@link NatsServerStartError} when the binary is missing
  * (naming the Debian package `nats-server`), and (with the server's last output) when it exits early
  * or is not ready within the timeout.
@@ -72,7 +79,7 @@ export async function startLocalNatsServer(opts: LocalNatsServerOptions): Promis
   // 75% of the free disk: a namespace declares about 8 GiB of caps, so a few namespaces (tests, runs
   // sharing a server) would be refused on a small disk although they store little. The caps stay.
   const config = join(opts.storeDir, "nats-server.conf");
-  await writeFile(config, `jetstream { max_file_store: ${MAX_FILE_STORE_BYTES} }\n`);
+  await writeFile(config, `jetstream { max_file_store: ${MAX_FILE_STORE_BYTES} }\n${opts.extraConfig ?? ""}`);
   const args = [
     "-c",
     config,
@@ -89,6 +96,7 @@ export async function startLocalNatsServer(opts: LocalNatsServerOptions): Promis
   const child = spawn(binary, args, {
     stdio: ["ignore", "ignore", "pipe"],
     detached: opts.detached === true,
+    ...(opts.env !== undefined ? { env: { ...process.env, ...opts.env } } : {}),
   });
   const exited = new Promise<number | string>((resolve) => {
     child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));

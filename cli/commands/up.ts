@@ -7,21 +7,31 @@ import pino from "pino";
 import { startActor } from "../../actors/runtime/actor.ts";
 import { ActorExitCode } from "../../actors/runtime/exit-codes.ts";
 import { LOG_LEVELS, type LogLevel } from "../../actors/runtime/logger.ts";
+import { loadProcessSettings } from "../../actors/runtime/process-settings.ts";
 import type { EmbeddedRunResult } from "../../actors/weatherlight/embedded-run.ts";
 import { childInstanceId } from "../../actors/weatherlight/embedded-run.ts";
 import { createWeatherlight } from "../../actors/weatherlight/main.ts";
 import { ProgressWriter, progressMode, renderChildLine } from "../../actors/weatherlight/progress.ts";
 import { type LocalNatsServer, startLocalNatsServer } from "../../bus/server/local-nats-server.ts";
+import {
+  authorizationConfig,
+  OPERATOR_USER,
+  passwordEnvironment,
+  passwordVariable,
+  randomStackPasswords,
+  type StackUser,
+} from "../../bus/server/permissions.ts";
 import { DEFAULT_JOB, JOB_ENV, jobPresets } from "../../nn/presets/job-selection.ts";
 
 const HELP = `usage: esper up [--nats URL] [--dataset spirals|fashion-mnist | --job NAME] [--run-dir DIR]
                 [--runs DIR] [--json] [--log-level LEVEL] [--http PORT]
 
 Runs one training job on a stack of its own: starts a private nats-server with JetStream on a free
-port with a temporary store directory (or uses --nats), then Weatherlight, which declares the bus
-resources, writes the worker settings and starts urza, kasmina, tamiyo and tolaria as child processes
-in that order, each once the previous one is running. When Tolaria ends the job, the actors are
-stopped in reverse order and the run directory is written:
+port with a temporary store directory and one NATS user per actor (each may publish only the
+subjects it owns; random passwords made for this start) plus the user \`operator\` (or uses --nats),
+then Weatherlight, which declares the bus resources, writes the worker settings and starts urza,
+kasmina, tamiyo and tolaria as child processes in that order, each once the previous one is running.
+When Tolaria ends the job, the actors are stopped in reverse order and the run directory is written:
   summary.json     per-epoch loss and accuracy, parameter count, each seed's stage timeline,
                    commands issued/applied/rejected, decision timeouts
   bus.esperrec     the run's bus traffic (read it with \`esper replay\`)
@@ -47,7 +57,9 @@ actors' log lines go to stderr). Ctrl-C stops the stack cleanly; a second Ctrl-C
                      (read it with \`esper status --url <url>\`)
 
 Environment: ESPER_NAMESPACE (default esper), ESPER_RUN_ID (default generated), ESPER_SIGNING_KEY
-(default: a random key for this stack only, said at start), ESPER_NATS_USER/PASS with --nats.
+(default: a random key for this stack only, said at start), ESPER_NATS_USER/PASS with --nats;
+ESPER_NATS_PASS_OPERATOR: the password of the private server's user \`operator\`, for \`esper command\`
+and the other operator commands (default: random, then no client outside the stack can connect).
 Needs the nats-server binary without --nats: apt-get install nats-server.
 Exit codes: 0 the job completed; 1 it failed (the reason is printed); 2 bad arguments; 130 stopped by
 Ctrl-C; any other: Weatherlight's own exit code (esper actor --help).`;
@@ -151,14 +163,27 @@ export async function run(args: readonly string[]): Promise<number> {
   };
   try {
     let natsUrl = opts.nats;
+    let passwords: Record<StackUser, string> | undefined;
     if (natsUrl === undefined) {
+      const namespace = loadProcessSettings().namespace;
+      passwords = randomStackPasswords();
+      const operatorPass = process.env[passwordVariable(OPERATOR_USER)];
+      if (operatorPass !== undefined) passwords[OPERATOR_USER] = operatorPass;
       storeDir = await mkdtemp(join(tmpdir(), "esper-up-nats-"));
-      server = await startLocalNatsServer({ storeDir, detached: true });
+      server = await startLocalNatsServer({
+        storeDir,
+        detached: true,
+        extraConfig: authorizationConfig(namespace),
+        env: passwordEnvironment(passwords),
+      });
       process.once("exit", stopServerOnExit);
       natsUrl = server.url;
-      say(`nats-server ${server.url} (pid ${server.pid}, store ${storeDir})`);
+      say(`nats-server ${server.url} (pid ${server.pid}, store ${storeDir}, one user per actor)`);
+      if (operatorPass === undefined) {
+        say(`${passwordVariable(OPERATOR_USER)} is not set: the operator user has a random password`);
+      }
     }
-    return await runStack(opts, natsUrl, say);
+    return await runStack(opts, natsUrl, say, passwords);
   } finally {
     process.off("exit", stopServerOnExit);
     await server?.stop();
@@ -166,7 +191,16 @@ export async function run(args: readonly string[]): Promise<number> {
   }
 }
 
-async function runStack(opts: UpOptions, natsUrl: string, say: (line: string) => void): Promise<number> {
+/**
+ * Runs Weatherlight on `natsUrl`. With `passwords` (the private server's users) Weatherlight and each
+ * child connect as their own user; without, they use ESPER_NATS_USER/PASS when set.
+ */
+async function runStack(
+  opts: UpOptions,
+  natsUrl: string,
+  say: (line: string) => void,
+  passwords: Readonly<Record<StackUser, string>> | undefined,
+): Promise<number> {
   const runId = process.env.ESPER_RUN_ID ?? newRunId();
   let signingKey = process.env.ESPER_SIGNING_KEY;
   if (signingKey === undefined) {
@@ -182,6 +216,15 @@ async function runStack(opts: UpOptions, natsUrl: string, say: (line: string) =>
     http: { port: opts.httpPort, onListening: (url) => say(`health ${url}/healthz`) },
     onEvent: (event) => progress.event(event),
     onChildOutput: (event) => void process.stderr.write(`${renderChildLine(event)}\n`),
+    ...(passwords !== undefined
+      ? {
+          childCredentials: (actor: string) => {
+            const pass = passwords[actor as StackUser];
+            if (pass === undefined) throw new Error(`no NATS user for actor '${actor}'`);
+            return { user: actor, pass };
+          },
+        }
+      : {}),
     ...(process.env.ESPER_FASHION_MNIST_DIR !== undefined
       ? { fashionMnistDir: process.env.ESPER_FASHION_MNIST_DIR }
       : {}),
@@ -204,7 +247,13 @@ async function runStack(opts: UpOptions, natsUrl: string, say: (line: string) =>
     ESPER_LOG_LEVEL: opts.logLevel,
     ESPER_LOG_PRETTY: "0",
   };
-  for (const name of ["ESPER_NAMESPACE", "ESPER_NATS_USER", "ESPER_NATS_PASS", "ESPER_CONNECT_TIMEOUT_MS"]) {
+  const inherited = ["ESPER_NAMESPACE", "ESPER_CONNECT_TIMEOUT_MS"];
+  if (passwords === undefined) inherited.push("ESPER_NATS_USER", "ESPER_NATS_PASS");
+  else {
+    env.ESPER_NATS_USER = "weatherlight";
+    env.ESPER_NATS_PASS = passwords.weatherlight;
+  }
+  for (const name of inherited) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
