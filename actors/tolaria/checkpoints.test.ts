@@ -66,7 +66,8 @@ describe("CheckpointStore", () => {
     const entry = await store.write(trainer.snapshot(), 0, 1);
     const file = join(dir, entry.file);
     const bytes = await readFile(file);
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const mid = Math.floor(bytes.length / 2);
+    bytes[mid] = (bytes[mid] ?? 0) ^ 0xff;
     await writeFile(file, bytes);
     await expect(store.load()).rejects.toThrow(CorruptCheckpointError);
     await expect(store.load()).rejects.toThrow(/sha256 [0-9a-f]{64}, the manifest says/);
