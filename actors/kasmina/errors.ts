@@ -69,22 +69,6 @@ export class DuplicateSeedError extends Error {
   }
 }
 
-/** A nonce registered twice: the verifier must check `has` before `register`. */
-export class DuplicateNonceError extends Error {
-  override readonly name = "DuplicateNonceError";
-  constructor(readonly nonce: string) {
-    super(`nonce ${nonce} is already in the ledger: check it before registering`);
-  }
-}
-
-/** No signing key: commands cannot be verified, and there is no default key. */
-export class MissingSigningKeyError extends Error {
-  override readonly name = "MissingSigningKeyError";
-  constructor() {
-    super("signing key is missing or empty: set ESPER_SIGNING_KEY");
-  }
-}
-
 /** A report window that mixes seeds: advance rules judge one seed at a time. */
 export class MixedSeedWindowError extends Error {
   override readonly name = "MixedSeedWindowError";

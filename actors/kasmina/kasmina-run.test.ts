@@ -11,11 +11,11 @@ import type { AdaptationCommand } from "../../contracts/messages/command.ts";
 import type { KasminaState } from "../../contracts/messages/kasmina-state.ts";
 import type { SeedDirective, SeedReport } from "../../contracts/messages/seed.ts";
 import { sign } from "../../contracts/signing.ts";
+import { type SigningKey, signingKey } from "../runtime/command-verifier.ts";
 import type { ControllerOutput } from "./controller-effects.ts";
 import { InvalidSnapshotError } from "./errors.ts";
 import { type CommandOutcome, KasminaRun, type KasminaRunOptions } from "./kasmina-run.ts";
 import { descriptorOf } from "./testing/kernel-descriptor.ts";
-import { type SigningKey, signingKey } from "./verifier.ts";
 
 const RUN = "run-1";
 const KEY: SigningKey = signingKey("kasmina-run-test-key");

@@ -2,11 +2,11 @@ import { CommandType } from "../../contracts/enums.ts";
 import type { AdaptationCommand } from "../../contracts/messages/command.ts";
 import type { KasminaState } from "../../contracts/messages/kasmina-state.ts";
 import type { SeedReport } from "../../contracts/messages/seed.ts";
+import { type CommandRejectionReason, type SigningKey, verifyCommand } from "../runtime/command-verifier.ts";
+import { NonceLedger, type NonceLedgerOptions } from "../runtime/nonce-ledger.ts";
 import type { ControllerOutput } from "./controller-effects.ts";
 import { InvalidSnapshotError } from "./errors.ts";
-import { NonceLedger, type NonceLedgerOptions } from "./nonce-ledger.ts";
 import { SeedController, type SeedControllerOptions } from "./seed-controller.ts";
-import { type CommandRejectionReason, type SigningKey, verifyCommand } from "./verifier.ts";
 
 /** The two durable consumers whose messages change a run's state. */
 export type StateConsumer = "commands" | "reports";

@@ -10,6 +10,7 @@ import { TelemetryLevel } from "../../contracts/enums.ts";
 import type { KasminaState } from "../../contracts/messages/kasmina-state.ts";
 import { JOB_ENV, selectJob } from "../../nn/presets/job-selection.ts";
 import type { ActorContext, ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
+import { type SigningKey, signingKey } from "../runtime/command-verifier.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
 import type { ControllerEffect, ControllerOutput } from "./controller-effects.ts";
@@ -20,7 +21,6 @@ import { PersistedRun } from "./persisted-run.ts";
 import type { SeedController, SeedView, SlotSeed } from "./seed-controller.ts";
 import { globalPacket, type KasminaCounters, seedPacket } from "./seed-telemetry.ts";
 import { KasminaStateConflictError, KasminaStateStore } from "./state-store.ts";
-import { type SigningKey, signingKey } from "./verifier.ts";
 
 /** How a Kasmina actor finds its run's job. */
 export interface KasminaOptions {

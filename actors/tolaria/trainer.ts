@@ -11,6 +11,8 @@ import { DEFAULT_MAX_SESSIONS, ModelRunner, type StepInputs } from "../../nn/mod
 import { type SeedEntry, SeedRegistry } from "../../nn/model/seed-registry.ts";
 import { layoutOf } from "../../nn/model/spec.ts";
 import { gradNorm } from "../../nn/optim/grads.ts";
+import type { Optimizer } from "../../nn/optim/optimizer.ts";
+import { restoreTrainingSnapshot, takeTrainingSnapshot } from "../../nn/optim/training-snapshot.ts";
 import { ParameterStore } from "../../nn/params/store.ts";
 import type { JobPreset } from "../../nn/presets/job-preset.ts";
 import type { PresetData } from "../../nn/presets/preset-run.ts";
@@ -27,6 +29,7 @@ import {
   type EpochFigures,
   type SlotState,
 } from "./state-packet.ts";
+import type { SnapshotSeed, TrainerSnapshot } from "./trainer-snapshot.ts";
 
 /** Fetches a kernel artifact's bytes by its reference (Urza's object store, in the actor). */
 export type KernelFetcher = (kernel: KernelRef) => Promise<Uint8Array>;
@@ -113,6 +116,9 @@ export class Trainer {
   private readonly options: TrainerOptions;
   private readonly runner: ModelRunner;
   private readonly registry: SeedRegistry<object>;
+  private readonly optimizer: Optimizer<object>;
+  /** Each live seed's kernel bytes, kept for a rollback's re-graft. */
+  private readonly kernels = new Map<string, Uint8Array>();
   private readonly batches: BatchIterator<"int32">;
   private readonly queue = new DirectiveQueue();
   private readonly meta = new Map<string, SeedMeta>();
@@ -150,6 +156,7 @@ export class Trainer {
     );
     const optimizer = optimizerOf(preset, store);
     optimizer.addGroup("host", store.names());
+    this.optimizer = optimizer;
     this.registry = new SeedRegistry(this.runner, optimizer);
     this.batches = new BatchIterator(options.data.train, {
       batchSize: preset.batchSize,
@@ -352,6 +359,100 @@ export class Trainer {
     });
   }
 
+  /** A copy of the trainer at this step boundary: parameters, optimizer state, seed set and wiring, progress. */
+  snapshot(): TrainerSnapshot {
+    const seeds: SnapshotSeed[] = this.registry.seeds().map((entry) => {
+      const id = entry.seed.seedId;
+      const m = this.metaOf(id);
+      const artifact = this.kernels.get(id);
+      if (!artifact) throw new Error(`seed '${id}' has no kernel bytes`);
+      const vec = this.alphaVecs.get(entry.slotId);
+      return {
+        seedId: id,
+        slotId: entry.slotId,
+        stage: entry.stage,
+        blend: entry.blend,
+        gate: entry.gate,
+        alpha: this.registry.alphas.get(entry.slotId),
+        artifact,
+        sha256: entry.seed.artifactSha256,
+        blueprintId: m.blueprintId,
+        graftEpoch: m.graftEpoch,
+        schedule: m.schedule ? { ...m.schedule } : undefined,
+        stepsSinceReport: m.stepsSinceReport,
+        lastGradientNorm: m.lastGradientNorm,
+        alphaVector: vec ? vec.slice() : undefined,
+      };
+    });
+    return {
+      training: takeTrainingSnapshot(this.runner.store, this.optimizer),
+      seeds,
+      progress: {
+        epochIndex: this.epochIndex,
+        stepInEpoch: this.stepInEpoch,
+        steps: this.steps,
+        acc: this.acc ? { ...this.acc } : undefined,
+        lossEwma: this.lossEwma,
+        lossVariance: this.lossVariance,
+        gradNormEwma: this.gradNormEwma,
+        previousEpochLoss: this.previousEpochLoss,
+        lastFigures: this.lastFigures,
+        generations: [...this.generations],
+      },
+    };
+  }
+
+  /**
+   * Puts the trainer back to `snap`: live seeds culled, the snapshot's seeds grafted again (same kernel,
+   * stage, wiring, α), then parameters and optimizer state restored bit for bit and the progress and
+   * data position reset. Queued directives and their sequences are kept (they are not rewound).
+   */
+  restore(snap: TrainerSnapshot): void {
+    for (const entry of this.registry.seeds()) this.registry.cull(entry.seed.seedId);
+    this.meta.clear();
+    this.kernels.clear();
+    this.alphaVecs.clear();
+    for (const s of snap.seeds) {
+      this.registry.graft({
+        slotId: s.slotId,
+        seedId: s.seedId,
+        artifact: s.artifact,
+        expectedSha256: s.sha256,
+        blend: s.blend,
+        ...(s.gate ? { gate: s.gate } : {}),
+      });
+      if (s.stage !== SeedLifecycleStage.GERMINATED) this.registry.setStage(s.seedId, s.stage);
+      if (s.alpha !== undefined) this.registry.setAlpha(s.seedId, s.alpha);
+      if (s.alphaVector) this.alphaVecs.set(s.slotId, s.alphaVector.slice());
+      this.kernels.set(s.seedId, s.artifact);
+      this.meta.set(s.seedId, {
+        blueprintId: s.blueprintId,
+        graftEpoch: s.graftEpoch,
+        schedule: s.schedule ? { ...s.schedule } : undefined,
+        stepsSinceReport: s.stepsSinceReport,
+        lastGradientNorm: s.lastGradientNorm,
+      });
+    }
+    restoreTrainingSnapshot(this.runner.store, this.optimizer, snap.training);
+    const p = snap.progress;
+    this.epochIndex = p.epochIndex;
+    this.stepInEpoch = p.stepInEpoch;
+    this.steps = p.steps;
+    this.acc = p.acc ? { ...p.acc } : undefined;
+    this.lossEwma = p.lossEwma;
+    this.lossVariance = p.lossVariance;
+    this.gradNormEwma = p.gradNormEwma;
+    this.previousEpochLoss = p.previousEpochLoss;
+    this.lastFigures = p.lastFigures;
+    this.generations.clear();
+    for (const [slot, n] of p.generations) this.generations.set(slot, n);
+    this.iterator = undefined;
+    if (this.stepInEpoch > 0) {
+      this.iterator = this.batches.epoch(this.epochIndex);
+      for (let i = 0; i < this.stepInEpoch; i++) this.iterator.next();
+    }
+  }
+
   /** Releases the ONNX sessions. */
   async release(): Promise<void> {
     await this.runner.release();
@@ -456,6 +557,7 @@ export class Trainer {
     if (d.action === "remove") {
       const entry = this.liveEntry(d, refuse);
       this.registry.cull(d.seedId);
+      this.kernels.delete(d.seedId);
       this.meta.delete(d.seedId);
       this.alphaVecs.delete(entry.slotId);
       return;
@@ -494,6 +596,7 @@ export class Trainer {
         blend: mode,
         ...(d.confidence ? { gate: confidenceGateOf(d.confidence) } : {}),
       });
+      this.kernels.set(d.seedId, bytes);
       this.generations.set(d.slotId, (this.generations.get(d.slotId) ?? 0) + 1);
       this.meta.set(d.seedId, {
         blueprintId: d.kernel.blueprintId,

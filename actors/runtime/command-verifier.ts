@@ -1,6 +1,6 @@
 import type { AdaptationCommand } from "../../contracts/messages/command.ts";
 import { checkSignature } from "../../contracts/signing.ts";
-import { MissingSigningKeyError } from "./errors.ts";
+import { MissingSigningKeyError } from "./command-errors.ts";
 import type { NonceLedger } from "./nonce-ledger.ts";
 
 /** A non-empty HMAC key, made only by `signingKey`. */

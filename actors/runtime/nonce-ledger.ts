@@ -1,4 +1,4 @@
-import { DuplicateNonceError, InvalidSnapshotError } from "./errors.ts";
+import { DuplicateNonceError, InvalidLedgerSnapshotError } from "./command-errors.ts";
 
 /** How long a nonce is remembered and how many are kept at most (settings `security.nonceTtlMs`, `security.nonceMaxEntries`). */
 export interface NonceLedgerOptions {
@@ -90,7 +90,7 @@ export class NonceLedger {
 
   /**
    * A ledger holding `snapshot`'s nonces; beyond `maxEntries` (a smaller cap than when it was taken)
-   * the oldest are evicted and counted. Throws InvalidSnapshotError (naming `field` and the entry) for a
+   * the oldest are evicted and counted. Throws InvalidLedgerSnapshotError (naming `field` and the entry) for a
    * nonce listed twice or expiries out of registration order.
    */
   static restore(options: NonceLedgerOptions, snapshot: NonceLedgerSnapshot, field = "nonces"): NonceLedger {
@@ -98,10 +98,10 @@ export class NonceLedger {
     let previous = 0;
     snapshot.entries.forEach(({ nonce, expiresAtMs }, i) => {
       if (ledger.expiries.has(nonce)) {
-        throw new InvalidSnapshotError(`${field}.entries[${i}].nonce`, `${nonce} is listed twice`);
+        throw new InvalidLedgerSnapshotError(`${field}.entries[${i}].nonce`, `${nonce} is listed twice`);
       }
       if (expiresAtMs < previous) {
-        throw new InvalidSnapshotError(
+        throw new InvalidLedgerSnapshotError(
           `${field}.entries[${i}].expiresAtMs`,
           `${expiresAtMs} is before the previous entry's ${previous}: entries must be in registration order`,
         );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DuplicateNonceError, InvalidSnapshotError } from "./errors.ts";
+import { DuplicateNonceError, InvalidLedgerSnapshotError } from "./command-errors.ts";
 import { NonceLedger } from "./nonce-ledger.ts";
 
 describe("NonceLedger", () => {
@@ -105,7 +105,7 @@ describe("NonceLedger snapshot and restore", () => {
       ],
       evictions: 0,
     };
-    expect(() => NonceLedger.restore(options, unordered)).toThrow(InvalidSnapshotError);
+    expect(() => NonceLedger.restore(options, unordered)).toThrow(InvalidLedgerSnapshotError);
   });
 
   it("forgets every nonce on clear", () => {

@@ -2,9 +2,14 @@ import { describe, expect, it } from "vitest";
 import type { AdaptationCommand } from "../../contracts/messages/command.ts";
 import { sign } from "../../contracts/signing.ts";
 import { sampleOf } from "../../contracts/testing/samples.ts";
-import { MissingSigningKeyError } from "./errors.ts";
+import { MissingSigningKeyError } from "./command-errors.ts";
+import {
+  commandRejectionReasons,
+  signingKey,
+  type VerifyContext,
+  verifyCommand,
+} from "./command-verifier.ts";
 import { NonceLedger } from "./nonce-ledger.ts";
-import { commandRejectionReasons, signingKey, type VerifyContext, verifyCommand } from "./verifier.ts";
 
 const KEY = signingKey("kasmina-test-signing-key");
 const NOW = 1_800_000_000_000;

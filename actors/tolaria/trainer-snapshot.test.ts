@@ -1,0 +1,110 @@
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { SeedLifecycleStage } from "../../contracts/enums.ts";
+import type { KernelRef } from "../../contracts/messages/seed.ts";
+import { buildBlueprint } from "../../nn/blueprints/artifact.ts";
+import { loadPresetData, type PresetData } from "../../nn/presets/preset-run.ts";
+import { spiralsGrowthPreset as preset } from "../../nn/presets/spirals-growth.ts";
+import { directive, graftDirective } from "./directive-fixture.ts";
+import { Trainer } from "./trainer.ts";
+import type { TrainerSnapshot } from "./trainer-snapshot.ts";
+
+const artifact = buildBlueprint(preset.blueprint, 0);
+const kernel: KernelRef = {
+  blueprintId: artifact.descriptor.blueprintId,
+  artifactRef: artifact.descriptor.artifactSha256,
+  checksum: artifact.descriptor.artifactSha256,
+};
+
+let data: PresetData;
+beforeAll(async () => {
+  data = await loadPresetData(preset);
+});
+const trainers: Trainer[] = [];
+afterEach(async () => {
+  for (const t of trainers.splice(0)) await t.release();
+});
+
+function trainer(): Trainer {
+  const t = new Trainer({
+    preset,
+    data,
+    trainingRunId: "run-1",
+    fetchKernel: async () => artifact.bytes,
+    reportEverySteps: 1000,
+    intraOpNumThreads: 1,
+    now: () => 1_700_000_000_000,
+  });
+  trainers.push(t);
+  return t;
+}
+
+/** Every parameter value and optimizer state value, bit for bit (as uint32 words). */
+function bits(snap: TrainerSnapshot): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [name, t] of snap.training.params.tensors)
+    out[`param ${name}`] = [...new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length)];
+  for (const [name, g] of snap.training.optimizer.groups) {
+    out[`group ${name} step`] = [g.step];
+    g.slots.forEach((slots, i) => {
+      slots.forEach((s, k) => {
+        out[`group ${name} ${g.params[i]} slot ${k}`] = [
+          ...new Uint32Array(s.buffer, s.byteOffset, s.length),
+        ];
+      });
+    });
+  }
+  return out;
+}
+
+async function steps(t: Trainer, n: number): Promise<number[]> {
+  const losses: number[] = [];
+  for (let i = 0; i < n; i++) losses.push((await t.step()).loss);
+  return losses;
+}
+
+describe("Trainer snapshot and restore", () => {
+  it("restores parameters and optimizer state bit for bit and trains on with the same losses", async () => {
+    const t = trainer();
+    await steps(t, 5);
+    const snap = t.snapshot();
+    const before = bits(snap);
+    const after = await steps(t, 4);
+    expect(bits(t.snapshot())).not.toEqual(before);
+    t.restore(snap);
+    expect(bits(t.snapshot())).toEqual(before);
+    expect(t.globalStep).toBe(5);
+    expect(await steps(t, 4)).toEqual(after);
+  });
+
+  it("across a graft: the seed is gone again and the host trains as if it never came", async () => {
+    const t = trainer();
+    await steps(t, 3);
+    const snap = t.snapshot();
+    const noGraft = await steps(t, 3);
+    t.restore(snap);
+    t.enqueue(graftDirective("s1-g0", 0, kernel));
+    await steps(t, 3);
+    expect(t.seeds().map((e) => e.seed.seedId)).toEqual(["s1-g0"]);
+    t.restore(snap);
+    expect(t.seeds()).toEqual([]);
+    expect(t.slotStates()[0]?.seedId).toBe("s1-g0");
+    expect(bits(t.snapshot())).toEqual(bits(snap));
+    expect(await steps(t, 3)).toEqual(noGraft);
+  });
+
+  it("across a cull: the seed is grafted again with its stage, parameters and optimizer state", async () => {
+    const t = trainer();
+    t.enqueue(graftDirective("s1-g0", 0, kernel));
+    await steps(t, 4);
+    const snap = t.snapshot();
+    const kept = await steps(t, 2);
+    t.restore(snap);
+    t.enqueue(directive("s1-g0", 1, { action: "remove", stage: SeedLifecycleStage.CULLED }));
+    await steps(t, 2);
+    expect(t.seeds()).toEqual([]);
+    t.restore(snap);
+    expect(t.seeds().map((e) => [e.seed.seedId, e.stage])).toEqual([["s1-g0", SeedLifecycleStage.TRAINING]]);
+    expect(bits(t.snapshot())).toEqual(bits(snap));
+    expect(await steps(t, 2)).toEqual(kept);
+  });
+});
