@@ -9,6 +9,18 @@ import type { ModelSpec } from "./spec.ts";
 /** Name of the gradient output of a parameter. */
 export const gradOutputName = (param: string): string => `grad/${param}`;
 
+/** Name of the output holding ∂L/∂h along the host path of a slot. */
+export const hostInterfaceOutputName = (slotId: string): string => `igrad/${slotId}/host`;
+/** Name of the output holding ∂L/∂h along the seed path of a slot. */
+export const seedInterfaceOutputName = (slotId: string): string => `igrad/${slotId}/seed`;
+
+/** Which interface-gradient outputs a training graph has for one slot. */
+export interface InterfaceOutputs {
+  readonly slotId: string;
+  /** False when the wiring has no host path (its host gradient is zero by construction). */
+  readonly host: boolean;
+}
+
 /** A compiled ONNX graph and what it reads and writes. */
 export interface CompiledGraph {
   readonly bytes: Uint8Array;
@@ -16,6 +28,8 @@ export interface CompiledGraph {
   readonly paramNames: readonly string[];
   /** Parameters whose gradients are outputs (`grad/<name>`); empty for evaluation graphs. */
   readonly gradParams: readonly string[];
+  /** Slots whose interface gradients are outputs (`igrad/<slot>/host|seed`); empty for evaluation graphs. */
+  readonly interfaces: readonly InterfaceOutputs[];
 }
 
 /** A stable text key of a set of slot wirings (kind, mode, seed id and kernel digest per slot). */
@@ -32,8 +46,10 @@ export function wiringKey(wirings: ReadonlyMap<string, SlotWiring>): string {
 }
 
 /**
- * Compiles the training-step graph: outputs `loss`, `logits` and `grad/<p>` for every parameter the
- * graph reads for which `trainable(p)` holds (default: all).
+ * Compiles the training-step graph: outputs `loss`, `logits`, `grad/<p>` for every parameter the
+ * graph reads for which `trainable(p)` holds (default: all), and for every slot with a wired seed its
+ * interface gradients `igrad/<slot>/seed` and (when the wiring has a host path) `igrad/<slot>/host`:
+ * the contributions of the seed path and of the host path to ∂L/∂h, h the slot's input activation.
  */
 export function compileTraining(
   spec: ModelSpec,
@@ -43,16 +59,35 @@ export function compileTraining(
 ): CompiledGraph {
   const f = buildForward(spec, wirings, store, "train");
   const wrt = [...f.params].filter(([name]) => trainable(name)).map(([, t]) => t);
-  const grads = gradients(f.graph, f.loss, wrt);
+  const observed = [...f.interfaces.values()].flatMap((i) => (i.host ? [i.host, i.seed] : [i.seed]));
+  const grads = gradients(f.graph, f.loss, wrt, observed);
   const outputs = new Map<string, Tensor>([
     ["loss", f.loss],
     ["logits", f.logits],
   ]);
-  for (const [name, t] of grads) outputs.set(gradOutputName(name), t);
+  const gradParams: string[] = [];
+  for (const t of wrt) {
+    const d = grads.get(t.name);
+    if (!d) throw new Error(`compileTraining: no gradient for '${t.name}'`);
+    outputs.set(gradOutputName(t.name), d);
+    gradParams.push(t.name);
+  }
+  const interfaces: InterfaceOutputs[] = [];
+  const gradOf = (t: Tensor): Tensor => {
+    const d = grads.get(t.name);
+    if (!d) throw new Error(`compileTraining: no gradient for interface '${t.name}'`);
+    return f.graph.identity(d);
+  };
+  for (const [slotId, i] of f.interfaces) {
+    outputs.set(seedInterfaceOutputName(slotId), gradOf(i.seed));
+    if (i.host) outputs.set(hostInterfaceOutputName(slotId), gradOf(i.host));
+    interfaces.push({ slotId, host: i.host !== undefined });
+  }
   return {
     bytes: toOnnxBytes(f.graph, outputs, { name: "train_step" }),
     paramNames: [...f.params.keys()],
-    gradParams: [...grads.keys()],
+    gradParams,
+    interfaces,
   };
 }
 
@@ -71,5 +106,6 @@ export function compileEval(
     bytes: toOnnxBytes(f.graph, outputs, { name: "eval" }),
     paramNames: [...f.params.keys()],
     gradParams: [],
+    interfaces: [],
   };
 }

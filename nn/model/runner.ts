@@ -2,7 +2,15 @@ import type * as ort from "onnxruntime-node";
 import type { ParameterStore } from "../params/store.ts";
 import type { Rng } from "../rng.ts";
 import { dropoutInputName, INPUT_NAME, TARGET_NAME } from "./build.ts";
-import { type CompiledGraph, compileEval, compileTraining, gradOutputName, wiringKey } from "./compile.ts";
+import {
+  type CompiledGraph,
+  compileEval,
+  compileTraining,
+  gradOutputName,
+  hostInterfaceOutputName,
+  seedInterfaceOutputName,
+  wiringKey,
+} from "./compile.ts";
 import { createSession, floatFeed, floatResult, int32Feed, type SessionConfig } from "./session.ts";
 import { alphaInputName, alphaVecInputName, type SlotWiring } from "./slots.ts";
 import { layoutOf, type ModelLayout, type ModelSpec } from "./spec.ts";
@@ -22,11 +30,22 @@ export interface StepInputs {
   readonly dropoutRng?: Rng;
 }
 
-/** Results of a training step. Gradients are keyed by parameter name. */
+/**
+ * Interface gradients of one slot for one step, row-major [batchSize, width]: the contributions of the
+ * host path and of the seed path to ∂L/∂h at the slot's input activation h (see `SlotInterface`).
+ * `host` is absent when the wiring has no host path.
+ */
+export interface InterfaceGradients {
+  readonly host?: Float32Array;
+  readonly seed: Float32Array;
+}
+
+/** Results of a training step. Gradients are keyed by parameter name, interface gradients by slot id. */
 export interface StepResult {
   readonly loss: number;
   readonly logits: Float32Array;
   readonly grads: Map<string, Float32Array>;
+  readonly interfaces: Map<string, InterfaceGradients>;
 }
 
 /** Results of an evaluation run. */
@@ -266,7 +285,15 @@ export class ModelRunner {
     );
     const grads = new Map<string, Float32Array>();
     for (const p of c.graph.gradParams) grads.set(p, floatResult(out, gradOutputName(p)));
-    return { loss: lossOf(out), logits: floatResult(out, "logits"), grads };
+    const interfaces = new Map<string, InterfaceGradients>();
+    for (const { slotId, host } of c.graph.interfaces) {
+      const seed = floatResult(out, seedInterfaceOutputName(slotId));
+      interfaces.set(
+        slotId,
+        host ? { host: floatResult(out, hostInterfaceOutputName(slotId)), seed } : { seed },
+      );
+    }
+    return { loss: lossOf(out), logits: floatResult(out, "logits"), grads, interfaces };
   }
 
   /** Runs the evaluation graph (no gradients, dropout off). */
