@@ -274,6 +274,14 @@ export class ModelRunner {
     }
     const want = s.target instanceof Int32Array ? s.batchSize : s.batchSize * this.layout.outputWidth;
     if (s.target.length !== want) throw new Error(`target has ${s.target.length} values, expected ${want}`);
+    if (s.target instanceof Int32Array) {
+      const classes = this.layout.outputWidth;
+      for (let row = 0; row < s.target.length; row++) {
+        const label = s.target[row] as number;
+        if (label < 0 || label >= classes)
+          throw new Error(`target: row ${row} has label ${label}, expected a class in [0, ${classes - 1}]`);
+      }
+    }
   }
 
   /** Runs one training step: loss, logits and the gradient of every trainable parameter in the graph. */
