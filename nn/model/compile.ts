@@ -1,5 +1,5 @@
 import { gradients } from "../autodiff/backward.ts";
-import type { Tensor } from "../graph/graph.ts";
+import type { GraphNode, Tensor } from "../graph/graph.ts";
 import { toOnnxBytes } from "../graph/to-onnx.ts";
 import type { ParameterStore } from "../params/store.ts";
 import { buildForward } from "./build.ts";
@@ -14,11 +14,20 @@ export const hostInterfaceOutputName = (slotId: string): string => `igrad/${slot
 /** Name of the output holding ∂L/∂h along the seed path of a slot. */
 export const seedInterfaceOutputName = (slotId: string): string => `igrad/${slotId}/seed`;
 
+/** Name of the output holding the seed path's share of the gradient of host parameter `param`. */
+export const contributionOutputName = (slotId: string, param: string): string => `cgrad/${slotId}/${param}`;
+
 /** Which interface-gradient outputs a training graph has for one slot. */
 export interface InterfaceOutputs {
   readonly slotId: string;
   /** False when the wiring has no host path (its host gradient is zero by construction). */
   readonly host: boolean;
+  /**
+   * Host parameters upstream of the slot whose gradient share through the seed path is an output
+   * (`cgrad/<slot>/<param>` = Jᵀ·∂L/∂h along the seed path); empty when the seed path sends nothing
+   * into h (the incubator) or nothing trainable is upstream.
+   */
+  readonly shared: readonly string[];
 }
 
 /** A compiled ONNX graph and what it reads and writes. */
@@ -78,10 +87,31 @@ export function compileTraining(
     if (!d) throw new Error(`compileTraining: no gradient for interface '${t.name}'`);
     return f.graph.identity(d);
   };
+  const hostParams = new Map([...f.params].filter(([name]) => trainable(name) && !name.startsWith("seed/")));
   for (const [slotId, i] of f.interfaces) {
-    outputs.set(seedInterfaceOutputName(slotId), gradOf(i.seed));
+    const seedGrad = gradOf(i.seed);
+    outputs.set(seedInterfaceOutputName(slotId), seedGrad);
     if (i.host) outputs.set(hostInterfaceOutputName(slotId), gradOf(i.host));
-    interfaces.push({ slotId, host: i.host !== undefined });
+    const shared: string[] = [];
+    if (i.seedReachesHost) {
+      const upstream = upstreamOf(f.graph.nodes, i.slotInput, hostParams);
+      if (upstream.length > 0) {
+        // Σ h ⊙ sg(∂L/∂h_seed): its gradient at the host parameters is the seed path's share of theirs.
+        const surrogate = f.graph.reduceSum(
+          f.graph.mul(i.slotInput, f.graph.stopGradient(seedGrad)),
+          [0, 1],
+          false,
+        );
+        const parts = gradients(f.graph, surrogate, upstream);
+        for (const t of upstream) {
+          const d = parts.get(t.name);
+          if (!d) throw new Error(`compileTraining: no contribution for '${t.name}'`);
+          outputs.set(contributionOutputName(slotId, t.name), f.graph.identity(d));
+          shared.push(t.name);
+        }
+      }
+    }
+    interfaces.push({ slotId, host: i.host !== undefined, shared });
   }
   return {
     bytes: toOnnxBytes(f.graph, outputs, { name: "train_step" }),
@@ -89,6 +119,17 @@ export function compileTraining(
     gradParams,
     interfaces,
   };
+}
+
+/** Parameters among `params` that `x` depends on through differentiable operators, in graph order. */
+function upstreamOf(nodes: readonly GraphNode[], x: Tensor, params: ReadonlyMap<string, Tensor>): Tensor[] {
+  const needed = new Set([x.name]);
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k];
+    if (!n || n.stopGradient || !n.outputs.some((o) => needed.has(o.name))) continue;
+    for (const i of n.inputs) needed.add(i.name);
+  }
+  return [...params.values()].filter((t) => needed.has(t.name));
 }
 
 /** Compiles the evaluation graph: outputs `loss` and `logits`, no gradients, dropout off. */

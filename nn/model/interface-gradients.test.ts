@@ -24,10 +24,15 @@ const spec: ModelSpec = {
 };
 const ALPHA = 0.6;
 
-function setup(): { runner: ModelRunner; store: ParameterStore; seed: GraftedSeed; batch: StepInputs } {
+function setup(model: ModelSpec = spec): {
+  runner: ModelRunner;
+  store: ParameterStore;
+  seed: GraftedSeed;
+  batch: StepInputs;
+} {
   const rng = createRng(11);
   const store = new ParameterStore(rng.fork("init"));
-  for (const p of layoutOf(spec).params) store.add(p.name, p.shape, p.init);
+  for (const p of layoutOf(model).params) store.add(p.name, p.shape, p.init);
   const { bytes, descriptor } = buildBlueprint(
     { kind: "residual-mlp", inputWidth: 4, hiddenWidth: 3, initSeed: 5 },
     0,
@@ -46,7 +51,7 @@ function setup(): { runner: ModelRunner; store: ParameterStore; seed: GraftedSee
     batchSize: 5,
     alphas: new Map([["s", ALPHA]]),
   };
-  return { runner: new ModelRunner(spec, store, { intraOpNumThreads: 1 }), store, seed, batch };
+  return { runner: new ModelRunner(model, store, { intraOpNumThreads: 1 }), store, seed, batch };
 }
 
 /**
@@ -120,6 +125,66 @@ describe("interface gradients at a slot", () => {
     if (!got?.host) throw new Error("no interface gradients for slot 's'");
     expect(relativeError(got.host, dx)).toBeLessThan(1e-4);
     expect(Math.max(...Array.from(got.seed, Math.abs))).toBeGreaterThan(1e-4);
+    await s.runner.release();
+  });
+
+  it("the seed path's share of an upstream host parameter's gradient matches finite differences", async () => {
+    const deep: ModelSpec = {
+      inputWidth: 4,
+      layers: [
+        { kind: "linear", name: "fc1", out: 4 },
+        { kind: "activation", fn: "tanh" },
+        { kind: "slot", slotId: "s" },
+        { kind: "linear", name: "fc", out: 3 },
+      ],
+      loss: "softmaxCrossEntropy",
+    };
+    const s = setup(deep);
+    s.runner.setWiring("s", { kind: "blend", seed: s.seed, mode: "residual" });
+    const step = await s.runner.trainStep(s.batch);
+    const shared = step.interfaces.get("s")?.shared;
+    expect([...(shared?.keys() ?? [])].sort()).toEqual(["fc1/bias", "fc1/weight"]);
+    // Reference: the host path and the seed path read separate copies of fc1 (fc1h, fc1s).
+    const g = new Graph();
+    const x = g.input("x", ["N", 4]);
+    const layer = (w: string, b: string): Tensor =>
+      g.tanh(g.gemm(x, g.input(w, [4, 4]), g.input(b, [4]), { transB: true }));
+    const hh = layer("fc1h/weight", "fc1h/bias");
+    const hs = layer("fc1s/weight", "fc1s/bias");
+    const prefix = seedParamPrefix(s.seed.seedId);
+    const params = new Map<string, Tensor>(
+      s.seed.kernel.params.map((p) => [p.name, g.input(prefix + p.name, s.store.shape(prefix + p.name))]),
+    );
+    const y = g.add(hh, g.mul(g.input("alpha", [1]), inlineKernel(g, s.seed.kernel, hs, params)));
+    const logits = g.gemm(y, g.input("fc/weight", [3, 4]), g.input("fc/bias", [3]), { transB: true });
+    const loss = g.softmaxCrossEntropy(logits, g.input("target", ["N"], "int32"));
+    const reference = await Float64Reference.create(
+      toOnnxBytes(g, new Map([["loss", loss]]), { name: "ref" }),
+    );
+    const inputs = new Map<string, ReferenceInput>([
+      ["x", { data: Float64Array.from(s.batch.x), dims: [5, 4] }],
+      ["alpha", { data: Float64Array.from([ALPHA]), dims: [1] }],
+      ["target", { data: s.batch.target as Int32Array, dims: [5] }],
+    ]);
+    for (const name of s.store.names()) {
+      const v = { data: Float64Array.from(s.store.get(name)), dims: s.store.shape(name) };
+      inputs.set(name, v);
+      if (name.startsWith("fc1/")) {
+        inputs.set(name.replace("fc1/", "fc1h/"), { ...v, data: Float64Array.from(v.data) });
+        inputs.set(name.replace("fc1/", "fc1s/"), { ...v, data: Float64Array.from(v.data) });
+      }
+    }
+    for (const p of ["weight", "bias"]) {
+      const seedShare = shared?.get(`fc1/${p}`);
+      const total = step.grads.get(`fc1/${p}`);
+      if (!seedShare || !total) throw new Error(`no fc1/${p} gradients`);
+      expect(relativeError(seedShare, await reference.gradient(inputs, `fc1s/${p}`))).toBeLessThan(1e-4);
+      const hostShare = Float64Array.from(total, (v, i) => v - (seedShare[i] as number));
+      expect(relativeError(hostShare, await reference.gradient(inputs, `fc1h/${p}`))).toBeLessThan(1e-4);
+    }
+    await reference.release();
+    s.runner.setWiring("s", { kind: "incubator", seed: s.seed });
+    expect((await s.runner.trainStep(s.batch)).interfaces.get("s")?.shared.size).toBe(0);
     await s.runner.release();
   });
 

@@ -6,6 +6,7 @@ import {
   type CompiledGraph,
   compileEval,
   compileTraining,
+  contributionOutputName,
   gradOutputName,
   hostInterfaceOutputName,
   seedInterfaceOutputName,
@@ -38,6 +39,12 @@ export interface StepInputs {
 export interface InterfaceGradients {
   readonly host?: Float32Array;
   readonly seed: Float32Array;
+  /**
+   * The seed path's share of the gradient of each host parameter upstream of the slot (the rest of
+   * `StepResult.grads` of that parameter comes from the host path and other slots). Empty for the
+   * incubator, whose seed path sends nothing into the host.
+   */
+  readonly shared: ReadonlyMap<string, Float32Array>;
 }
 
 /** Results of a training step. Gradients are keyed by parameter name, interface gradients by slot id. */
@@ -294,11 +301,14 @@ export class ModelRunner {
     const grads = new Map<string, Float32Array>();
     for (const p of c.graph.gradParams) grads.set(p, floatResult(out, gradOutputName(p)));
     const interfaces = new Map<string, InterfaceGradients>();
-    for (const { slotId, host } of c.graph.interfaces) {
+    for (const { slotId, host, shared } of c.graph.interfaces) {
       const seed = floatResult(out, seedInterfaceOutputName(slotId));
+      const parts = new Map(shared.map((p) => [p, floatResult(out, contributionOutputName(slotId, p))]));
       interfaces.set(
         slotId,
-        host ? { host: floatResult(out, hostInterfaceOutputName(slotId)), seed } : { seed },
+        host
+          ? { host: floatResult(out, hostInterfaceOutputName(slotId)), seed, shared: parts }
+          : { seed, shared: parts },
       );
     }
     return { loss: lossOf(out), logits: floatResult(out, "logits"), grads, interfaces };

@@ -121,6 +121,10 @@ function confidenceGate(g: Graph, k: Tensor, gate: ConfidenceGate): Tensor {
 export interface SlotInterface {
   readonly host?: Tensor;
   readonly seed: Tensor;
+  /** The slot's input activation h. */
+  readonly slotInput: Tensor;
+  /** Whether the seed path sends gradient into h (false in the incubator). */
+  readonly seedReachesHost: boolean;
 }
 
 /**
@@ -149,18 +153,18 @@ export function wireSlot(
     if (mode === "eval") return h;
     const host = g.identity(h);
     const seed = g.stopGradient(h);
-    onInterface(slotId, { host, seed });
+    onInterface(slotId, { host, seed, slotInput: h, seedReachesHost: false });
     const k = inlineKernel(g, kernel, seed, params);
     return g.add(host, g.sub(k, g.stopGradient(k)));
   }
   const seedIn = mode === "train" ? g.identity(h) : h;
   const k = inlineKernel(g, kernel, seedIn, params);
   if (wiring.kind === "active" && wiring.mode !== "residual") {
-    if (mode === "train") onInterface(slotId, { seed: seedIn });
+    if (mode === "train") onInterface(slotId, { seed: seedIn, slotInput: h, seedReachesHost: true });
     return k;
   }
   const host = mode === "train" ? g.identity(h) : h;
-  if (mode === "train") onInterface(slotId, { host, seed: seedIn });
+  if (mode === "train") onInterface(slotId, { host, seed: seedIn, slotInput: h, seedReachesHost: true });
   if (wiring.kind === "active") return g.add(host, k);
   const alpha = g.input(alphaInputName(slotId), [1]);
   switch (wiring.mode) {
