@@ -10,6 +10,7 @@ import { argmaxAccuracy } from "../../nn/model/accuracy.ts";
 import { DEFAULT_MAX_SESSIONS, ModelRunner, type StepInputs } from "../../nn/model/runner.ts";
 import { type SeedEntry, SeedRegistry } from "../../nn/model/seed-registry.ts";
 import { layoutOf } from "../../nn/model/spec.ts";
+import { ADAMW_DEFAULTS } from "../../nn/optim/adamw.ts";
 import { gradNorm } from "../../nn/optim/grads.ts";
 import { ParameterStore } from "../../nn/params/store.ts";
 import type { JobPreset } from "../../nn/presets/job-preset.ts";
@@ -20,10 +21,13 @@ import { scheduledAlpha } from "./blend-schedule.ts";
 import { blendModeOf, confidenceGateOf } from "./directive-blend.ts";
 import { DirectiveQueue, type EnqueueOutcome } from "./directive-queue.ts";
 import { DirectiveRefusedError, KernelChecksumError } from "./errors.ts";
-import { gradientNorm, measureSeedReports, type ReportedSeed } from "./seed-reports.ts";
+import { aggregateStep, type SeedStepMeasure } from "./gradient-aggregation.ts";
+import { StepProfiler } from "./profiler.ts";
+import { gradientNorm, measureSeedReports, type ReportedSeed, type WindowMeasures } from "./seed-reports.ts";
 import {
   type AssembledPacket,
   assembleStatePacket,
+  type BoundaryLatencies,
   type EpochFigures,
   type SlotState,
 } from "./state-packet.ts";
@@ -42,6 +46,11 @@ export interface TrainerOptions {
   readonly intraOpNumThreads: number;
   /** Wall clock (epoch ms) for `issuedAt`. */
   readonly now: () => number;
+  /**
+   * Whether PCGrad's aggregate replaces the gradients of the host parameters shared by the host path
+   * and the seed paths (the reference's TOLARIA_PCGRAD_ENABLED). Conflicts are measured either way.
+   */
+  readonly pcgrad: boolean;
 }
 
 /** A directive that could not be applied, with the reason; its sequence is used up. */
@@ -79,7 +88,27 @@ interface SeedMeta {
   schedule: { readonly spec: BlendScheduleSpec; step: number } | undefined;
   stepsSinceReport: number;
   lastGradientNorm: number;
+  /** Sums of the per-step measures since the last report. */
+  window: SeedWindow;
 }
+
+interface SeedWindow {
+  interfaceGradientNorm: number;
+  gradientShare: number;
+  gradientCosine: number;
+  conflicts: number;
+  conflictRatio: number;
+  steps: number;
+}
+
+const emptyWindow = (): SeedWindow => ({
+  interfaceGradientNorm: 0,
+  gradientShare: 0,
+  gradientCosine: 0,
+  conflicts: 0,
+  conflictRatio: 0,
+  steps: 0,
+});
 
 interface EpochAccumulator {
   readonly startedAt: number;
@@ -88,6 +117,10 @@ interface EpochAccumulator {
   correct: number;
   samples: number;
   steps: number;
+  stepMsSum: number;
+  directiveMsSum: number;
+  conflictRatioSum: number;
+  aggregatedSteps: number;
 }
 
 /** EWMA weight of the loss and gradient-norm trackers (the reference's 0.2). */
@@ -128,6 +161,9 @@ export class Trainer {
   private gradNormEwma: number | undefined;
   private previousEpochLoss: number | undefined;
   private lastFigures: EpochFigures | undefined;
+  private readonly pcgradRng;
+  /** Per-phase timings of the current epoch (read with `takeProfile` at the epoch's end). */
+  readonly profiler = new StepProfiler();
 
   constructor(options: TrainerOptions) {
     const { preset } = options;
@@ -138,6 +174,7 @@ export class Trainer {
     this.preset = preset;
     this.options = options;
     const rng = createRng(preset.initSeed);
+    this.pcgradRng = rng.fork("pcgrad");
     const store = new ParameterStore(rng.fork("init"));
     const layout = layoutOf(preset.host);
     for (const p of layout.params) store.add(p.name, p.shape, p.init);
@@ -220,16 +257,24 @@ export class Trainer {
         correct: 0,
         samples: 0,
         steps: 0,
+        stepMsSum: 0,
+        directiveMsSum: 0,
+        conflictRatioSum: 0,
+        aggregatedSteps: 0,
       };
     }
-    const applyStart = performance.now();
+    const prof = this.profiler;
+    const stepStart = performance.now();
     const { applied, refused } = await this.applyDirectives();
-    const directiveApplyMs = performance.now() - applyStart;
+    const directiveApplyMs = performance.now() - stepStart;
+    prof.record("control", stepStart, directiveApplyMs);
+    let t = performance.now();
     if (this.stepInEpoch === 0) this.iterator = this.batches.epoch(this.epochIndex);
     const next = this.iterator?.next();
     if (!next || next.done) throw new Error(`epoch ${this.epochIndex}: the batch iterator ended early`);
     const batch = next.value;
     this.feedBlendAlphas();
+    t = prof.since("data", t);
     const inputs: StepInputs = {
       x: batch.x,
       target: batch.y,
@@ -238,32 +283,60 @@ export class Trainer {
       alphaVecs: this.alphaVecs,
     };
     const result = await this.runner.trainStep(inputs);
+    t = prof.since("forwardBackward", t);
     this.steps++;
     this.stepInEpoch++;
     const seeds = this.registry.seeds();
-    for (const entry of seeds) {
+    const aggregation = aggregateStep(
+      result,
+      seeds.map((entry) => ({ entry, alpha: this.alphaOf(entry) })),
+      this.pcgradRng,
+      this.options.pcgrad,
+    );
+    seeds.forEach((entry, i) => {
       const m = this.metaOf(entry.seed.seedId);
       m.stepsSinceReport++;
       m.lastGradientNorm = gradientNorm(result.grads, entry.params).norm;
-    }
+      addToWindow(m.window, aggregation.seeds[i] as SeedStepMeasure);
+    });
+    t = prof.since("aggregation", t);
     let reports: SeedReport[] = [];
     if (this.steps % this.options.reportEverySteps === 0) {
-      const reported: ReportedSeed[] = seeds.map((entry) => ({
-        entry,
-        alpha: this.alphaOf(entry),
-        steps: this.metaOf(entry.seed.seedId).stepsSinceReport,
-      }));
+      const reported: ReportedSeed[] = seeds.map((entry) => {
+        const m = this.metaOf(entry.seed.seedId);
+        return {
+          entry,
+          alpha: this.alphaOf(entry),
+          steps: m.stepsSinceReport,
+          window: windowMeans(m.window),
+        };
+      });
       reports = await measureSeedReports(this.runner, reported, inputs, result, {
         trainingRunId: this.options.trainingRunId,
         epoch: this.epochIndex,
         globalStep: this.steps,
         issuedAt: this.options.now(),
       });
-      for (const entry of seeds) this.metaOf(entry.seed.seedId).stepsSinceReport = 0;
+      for (const entry of seeds) {
+        const m = this.metaOf(entry.seed.seedId);
+        m.stepsSinceReport = 0;
+        m.window = emptyWindow();
+      }
+      t = prof.since("control", t);
     }
     const norm = gradNorm(result.grads);
     this.registry.step(result.grads);
+    t = prof.since("optimizer", t);
     this.track(result.loss, norm, batch, result.logits);
+    const acc = this.acc;
+    if (acc) {
+      acc.stepMsSum += t - stepStart;
+      acc.directiveMsSum += directiveApplyMs;
+      if (aggregation.contributions >= 2) {
+        acc.conflictRatioSum += aggregation.conflictRatio;
+        acc.aggregatedSteps++;
+      }
+    }
     const epoch = this.epochIndex;
     const epochFinished = this.stepInEpoch === this.preset.stepsPerEpoch;
     if (epochFinished) this.finishEpoch();
@@ -336,13 +409,23 @@ export class Trainer {
     });
   }
 
-  /** The SystemStatePacket of the last finished epoch, validated against the contract, with its assembly time. */
-  statePacket(validation: ValidationResult, hardware: HardwareContext): AssembledPacket {
+  /**
+   * The SystemStatePacket of the last finished epoch, validated against the contract, with its assembly
+   * time. `boundary` holds the previous epoch boundary's figures the training loop measured.
+   */
+  statePacket(
+    validation: ValidationResult,
+    hardware: HardwareContext,
+    boundary: BoundaryLatencies,
+  ): AssembledPacket {
+    const o = this.preset.optimizer;
     return assembleStatePacket({
       trainingRunId: this.options.trainingRunId,
       experimentName: this.preset.name,
       epochsTotal: this.preset.epochs,
-      learningRate: this.preset.optimizer.lr,
+      learningRate: o.lr,
+      optimizer: { family: o.kind, momentum: o.kind === "sgd" ? o.momentum : ADAMW_DEFAULTS.beta1 },
+      boundary,
       parameterCount: this.parameterCount,
       figures: this.epochFigures(),
       validation,
@@ -424,6 +507,9 @@ export class Trainer {
       gradNormEwma: this.gradNormEwma,
       samples: acc.samples,
       durationMs: performance.now() - acc.startedAt,
+      stepLatencyMs: acc.stepMsSum / acc.steps,
+      kasminaLatencyMs: acc.directiveMsSum,
+      gradConflictRate: acc.aggregatedSteps > 0 ? acc.conflictRatioSum / acc.aggregatedSteps : 0,
     };
     this.previousEpochLoss = loss;
     this.epochIndex++;
@@ -501,6 +587,7 @@ export class Trainer {
         schedule: undefined,
         stepsSinceReport: 0,
         lastGradientNorm: 0,
+        window: emptyWindow(),
       });
     } else {
       const entry = this.liveEntry(d, refuse);
@@ -526,6 +613,7 @@ export class Trainer {
     if (entry.stage !== d.stage) {
       this.registry.setStage(d.seedId, d.stage);
       m.stepsSinceReport = 0;
+      m.window = emptyWindow();
     }
     m.schedule = undefined;
     if (d.alphaVector) this.alphaVecs.set(d.slotId, d.alphaVector);
@@ -533,4 +621,24 @@ export class Trainer {
     if (d.schedule) m.schedule = { spec: d.schedule, step: 0 };
     else this.registry.setAlpha(d.seedId, d.alpha);
   }
+}
+
+function addToWindow(w: SeedWindow, s: SeedStepMeasure): void {
+  w.interfaceGradientNorm += s.interfaceGradientNorm;
+  w.gradientShare += s.gradientShare;
+  w.gradientCosine += s.gradientCosine;
+  w.conflicts += s.conflicts;
+  w.conflictRatio += s.conflictRatio;
+  w.steps++;
+}
+
+function windowMeans(w: SeedWindow): WindowMeasures {
+  if (w.steps === 0) throw new Error("a seed report needs at least one step in its window");
+  return {
+    interfaceGradientNorm: w.interfaceGradientNorm / w.steps,
+    gradientShare: w.gradientShare / w.steps,
+    gradientCosine: w.gradientCosine / w.steps,
+    conflicts: w.conflicts,
+    conflictRatio: w.conflictRatio / w.steps,
+  };
 }
