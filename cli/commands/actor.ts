@@ -8,10 +8,11 @@ function usage(): string {
     ([name, code]) => `    ${code} ${name}${isPermanentFailure(code) ? " (permanent: do not restart)" : ""}`,
   );
   return [
-    "usage: esper actor <name> [--nats URL]",
+    "usage: esper actor <name> [--nats URL] [--profile DIR]",
     `  actors: ${names.join(", ")}`,
     "  Runs one actor in this process until SIGTERM/SIGINT drains it (a second signal exits at once).",
     "  --nats URL  the NATS server(s), comma-separated; the same as ESPER_NATS_URL",
+    "  --profile DIR  tolaria only: one Chrome trace file per epoch in DIR (ESPER_TOLARIA_PROFILE_DIR)",
     "  Environment (actors/runtime/process-settings.ts):",
     "    ESPER_NAMESPACE (default esper), ESPER_NATS_URL (default nats://127.0.0.1:4222),",
     "    ESPER_NATS_USER / ESPER_NATS_PASS (both or neither), ESPER_INSTANCE_ID (default <host>-<pid>),",
@@ -34,10 +35,18 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   const [name, ...rest] = args;
   let nats: string | undefined;
-  if (rest[0] === "--nats" && rest[1] !== undefined && rest.length === 2) nats = rest[1];
-  else if (rest.length > 0) {
-    process.stderr.write(`esper actor: unexpected arguments '${rest.join(" ")}' (see esper actor --help)\n`);
-    return 2;
+  let profile: string | undefined;
+  for (let i = 0; i < rest.length; i += 2) {
+    const [flag, value] = [rest[i], rest[i + 1]];
+    if (flag === "--nats" && value !== undefined && nats === undefined) nats = value;
+    else if (flag === "--profile" && value !== undefined && profile === undefined && name === "tolaria")
+      profile = value;
+    else {
+      process.stderr.write(
+        `esper actor: unexpected arguments '${rest.join(" ")}' (see esper actor --help)\n`,
+      );
+      return 2;
+    }
   }
   const load = name === undefined ? undefined : actorModules[name];
   if (load === undefined) {
@@ -48,6 +57,7 @@ export async function run(args: readonly string[]): Promise<number> {
     return 2;
   }
   if (nats !== undefined) process.env.ESPER_NATS_URL = nats;
+  if (profile !== undefined) process.env.ESPER_TOLARIA_PROFILE_DIR = profile;
   const { actor } = await load();
   return runMain(actor);
 }
