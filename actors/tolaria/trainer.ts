@@ -184,6 +184,7 @@ export class Trainer {
       { intraOpNumThreads: options.intraOpNumThreads },
       () => true,
       DEFAULT_MAX_SESSIONS + layout.slots.length,
+      true,
     );
     const optimizer = optimizerOf(preset, store);
     optimizer.addGroup("host", store.names());

@@ -59,12 +59,15 @@ export function wiringKey(wirings: ReadonlyMap<string, SlotWiring>): string {
  * graph reads for which `trainable(p)` holds (default: all), and for every slot with a wired seed its
  * interface gradients `igrad/<slot>/seed` and (when the wiring has a host path) `igrad/<slot>/host`:
  * the contributions of the seed path and of the host path to ∂L/∂h, h the slot's input activation.
+ * With `sharedContributions`, also `cgrad/<slot>/<p>`: the seed path's share of the gradient of each
+ * trainable host parameter p upstream of the slot.
  */
 export function compileTraining(
   spec: ModelSpec,
   wirings: ReadonlyMap<string, SlotWiring>,
   store: ParameterStore,
   trainable: (param: string) => boolean = () => true,
+  sharedContributions = false,
 ): CompiledGraph {
   const f = buildForward(spec, wirings, store, "train");
   const wrt = [...f.params].filter(([name]) => trainable(name)).map(([, t]) => t);
@@ -93,7 +96,7 @@ export function compileTraining(
     outputs.set(seedInterfaceOutputName(slotId), seedGrad);
     if (i.host) outputs.set(hostInterfaceOutputName(slotId), gradOf(i.host));
     const shared: string[] = [];
-    if (i.seedReachesHost) {
+    if (sharedContributions && i.seedReachesHost) {
       const upstream = upstreamOf(f.graph.nodes, i.slotInput, hostParams);
       if (upstream.length > 0) {
         // Σ h ⊙ sg(∂L/∂h_seed): its gradient at the host parameters is the seed path's share of theirs.

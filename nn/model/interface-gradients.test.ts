@@ -51,7 +51,12 @@ function setup(model: ModelSpec = spec): {
     batchSize: 5,
     alphas: new Map([["s", ALPHA]]),
   };
-  return { runner: new ModelRunner(model, store, { intraOpNumThreads: 1 }), store, seed, batch };
+  return {
+    runner: new ModelRunner(model, store, { intraOpNumThreads: 1 }, () => true, 4, true),
+    store,
+    seed,
+    batch,
+  };
 }
 
 /**
@@ -185,6 +190,11 @@ describe("interface gradients at a slot", () => {
     await reference.release();
     s.runner.setWiring("s", { kind: "incubator", seed: s.seed });
     expect((await s.runner.trainStep(s.batch)).interfaces.get("s")?.shared.size).toBe(0);
+    // A runner built without sharedContributions leaves the extra backward out.
+    const plain = new ModelRunner(deep, s.store, { intraOpNumThreads: 1 });
+    plain.setWiring("s", { kind: "blend", seed: s.seed, mode: "residual" });
+    expect((await plain.trainStep(s.batch)).interfaces.get("s")?.shared.size).toBe(0);
+    await plain.release();
     await s.runner.release();
   });
 

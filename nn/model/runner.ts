@@ -42,7 +42,8 @@ export interface InterfaceGradients {
   /**
    * The seed path's share of the gradient of each host parameter upstream of the slot (the rest of
    * `StepResult.grads` of that parameter comes from the host path and other slots). Empty for the
-   * incubator, whose seed path sends nothing into the host.
+   * incubator, whose seed path sends nothing into the host, and unless the runner was built with
+   * `sharedContributions`.
    */
   readonly shared: ReadonlyMap<string, Float32Array>;
 }
@@ -113,6 +114,11 @@ export class ModelRunner {
     readonly config: SessionConfig,
     private readonly trainable: (param: string) => boolean = () => true,
     readonly maxSessions: number = DEFAULT_MAX_SESSIONS,
+    /**
+     * Whether training graphs also output each seed path's share of the upstream host parameters'
+     * gradients (`InterfaceGradients.shared`, one extra backward pass per blended seed).
+     */
+    readonly sharedContributions = false,
   ) {
     if (!Number.isInteger(maxSessions) || maxSessions < 2)
       throw new Error(`maxSessions must be an integer >= 2 (train and eval), got ${maxSessions}`);
@@ -151,7 +157,7 @@ export class ModelRunner {
     }
     const graph =
       mode === "train"
-        ? compileTraining(this.spec, this.wiringMap, this.store, this.trainable)
+        ? compileTraining(this.spec, this.wiringMap, this.store, this.trainable, this.sharedContributions)
         : compileEval(this.spec, this.wiringMap, this.store);
     const ready = createSession(graph.bytes, this.config).then((session) => ({
       session,
