@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { StepProfiler, writeEpochTrace } from "./profiler.ts";
+import { PHASES, phaseMetricName, StepProfiler, writeEpochTrace } from "./profiler.ts";
 import { tolariaRunOptions } from "./run-options.ts";
 
 let dir: string | undefined;
@@ -49,6 +49,13 @@ describe("StepProfiler", () => {
       ts: 2500,
       dur: 250,
     });
+  });
+});
+
+describe("phaseMetricName", () => {
+  it("gives telemetry-valid snake-case names", () => {
+    expect(phaseMetricName("forwardBackward")).toBe("tolaria.phase.forward_backward_ms");
+    for (const p of PHASES) expect(phaseMetricName(p)).toMatch(/^tolaria\.phase\.[a-z0-9_]+$/);
   });
 });
 

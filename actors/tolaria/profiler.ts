@@ -18,6 +18,11 @@ export const PHASES = [
 ] as const;
 export type PhaseName = (typeof PHASES)[number];
 
+/** The telemetry metric of a phase's epoch total: `tolaria.phase.<snake_case phase>_ms`. */
+export function phaseMetricName(phase: PhaseName): string {
+  return `tolaria.phase.${phase.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_ms`;
+}
+
 /** Total milliseconds per phase over an epoch (every phase present, 0 when it did not run). */
 export type PhaseTotals = Readonly<Record<PhaseName, number>>;
 

@@ -6,7 +6,7 @@ import type { ActorContext } from "../runtime/actor-types.ts";
 import { BOUNDARY_METRICS } from "./boundary-metrics.ts";
 import type { DirectiveAcks } from "./directive-acks.ts";
 import { measureHardware } from "./hardware-context.ts";
-import { type EpochProfile, PHASES, writeEpochTrace } from "./profiler.ts";
+import { type EpochProfile, PHASES, phaseMetricName, writeEpochTrace } from "./profiler.ts";
 import type { RefusedDirective, Trainer } from "./trainer.ts";
 
 /** What the training loop counted. */
@@ -171,7 +171,7 @@ async function askTamiyo(
   }
 }
 
-/** Per-phase telemetry of an epoch (`tolaria.phase.<phase>_ms`) and, with `profileDir`, its trace file. */
+/** Per-phase telemetry of an epoch (`tolaria.phase.<phase in snake case>_ms`) and, with `profileDir`, its trace file. */
 async function recordProfile(
   ctx: ActorContext,
   profile: EpochProfile,
@@ -180,7 +180,7 @@ async function recordProfile(
 ): Promise<void> {
   const attributes = { trainingRunId: ctx.runId, epoch: String(epoch) };
   for (const phase of PHASES)
-    ctx.telemetry.metric(`tolaria.phase.${phase}_ms`, profile.totals[phase], { unit: "ms", attributes });
+    ctx.telemetry.metric(phaseMetricName(phase), profile.totals[phase], { unit: "ms", attributes });
   if (profileDir === undefined) return;
   const path = await writeEpochTrace(profileDir, profile, { trainingRunId: ctx.runId, epoch });
   ctx.log.info({ epoch, path }, "profiler trace written");
