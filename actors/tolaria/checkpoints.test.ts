@@ -34,6 +34,7 @@ async function setup() {
     fetchKernel: async () => artifact.bytes,
     reportEverySteps: 1000,
     intraOpNumThreads: 1,
+    pcgrad: false,
     now: () => 1_700_000_000_000,
   });
   cleanup.push(async () => {

@@ -9,6 +9,7 @@ import { loadPresetData, type PresetData } from "../../nn/presets/preset-run.ts"
 import type { ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { DirectiveAcks } from "./directive-acks.ts";
+import { tolariaRunOptions } from "./run-options.ts";
 import { Trainer } from "./trainer.ts";
 import { runTraining } from "./training-loop.ts";
 
@@ -67,6 +68,7 @@ export function createTolariaActor(options: TolariaOptions): ActorDefinition {
       const job = jobs.get(ctx.bus);
       if (job === undefined) throw new Error("tolaria started without its job: the preflight did not run");
       const kernels = await openArtifactStore(ctx.bus, "kernels");
+      const runOptions = tolariaRunOptions(options.env);
       const trainer = new Trainer({
         preset: job.preset,
         data: job.data,
@@ -75,6 +77,7 @@ export function createTolariaActor(options: TolariaOptions): ActorDefinition {
         reportEverySteps: ctx.settings().cadence.seedReportEverySteps,
         intraOpNumThreads: 1,
         now: Date.now,
+        pcgrad: runOptions.pcgrad,
       });
       const acks = new DirectiveAcks();
       let trainingOver = false;
@@ -94,7 +97,7 @@ export function createTolariaActor(options: TolariaOptions): ActorDefinition {
       );
       ctx.runTask("training", async (signal) => {
         try {
-          const counts = await runTraining(ctx, trainer, acks, signal);
+          const counts = await runTraining(ctx, trainer, acks, signal, runOptions.profileDir);
           ctx.log.info(counts, "training ended");
           if (!signal.aborted) ctx.finish("job complete");
         } finally {

@@ -13,6 +13,15 @@ export interface ReportContext {
   readonly issuedAt: number;
 }
 
+/** Means over a report's window of the per-step gradient measures (`gradient-aggregation.ts`); conflicts summed. */
+export interface WindowMeasures {
+  readonly interfaceGradientNorm: number;
+  readonly gradientShare: number;
+  readonly gradientCosine: number;
+  readonly conflicts: number;
+  readonly conflictRatio: number;
+}
+
 /** One live seed to report on. */
 export interface ReportedSeed {
   readonly entry: SeedEntry;
@@ -20,6 +29,7 @@ export interface ReportedSeed {
   readonly alpha: number;
   /** Steps it trained in its current stage since its last report. */
   readonly steps: number;
+  readonly window: WindowMeasures;
 }
 
 /** L2 norm (float64 accumulation) and finiteness of the gradients of `names` that `grads` holds. */
@@ -62,8 +72,9 @@ async function hostLossAt(runner: ModelRunner, slotId: string, inputs: StepInput
  * - gradient norms from the step's gradients: the seed's parameters vs every non-seed parameter;
  * - `isolationLeak`: |loss − hostLoss| while TRAINING (the incubator must leave the output as the
  *   host's), 0 in the other stages, where the seed is meant to change the output;
- * - `gradientCosine`: 0 — seed and host share no parameter, so their gradients have no common
- *   coordinates (the reference's dot over shared parameters is 0 by construction).
+ * - `gradientCosine`, `interfaceGradientNorm`, `gradientShare`, `conflicts`, `conflictRatio`: the
+ *   window's measures at the seed's slot (the cosine between the seed path's and the host path's
+ *   ∂L/∂h is the isolation cosine: in TRAINING it is what the seed would send into the host).
  * Each report is validated against the contract (ContractError naming the field, e.g. a non-finite loss).
  */
 export async function measureSeedReports(
@@ -78,7 +89,7 @@ export async function measureSeedReports(
   const hostParams = [...result.grads.keys()].filter((n) => !n.startsWith("seed/"));
   const host = gradientNorm(result.grads, hostParams);
   const reports: SeedReport[] = [];
-  for (const { entry, alpha, steps } of seeds) {
+  for (const { entry, alpha, steps, window } of seeds) {
     const hostLoss = await hostLossAt(runner, entry.slotId, inputs);
     const seed = gradientNorm(result.grads, entry.params);
     const parameterCount = entry.params.reduce((n, p) => n + runner.store.get(p).length, 0);
@@ -98,8 +109,12 @@ export async function measureSeedReports(
         lossDelta: loss - hostLoss,
         seedGradientNorm: seed.norm,
         hostGradientNorm: host.norm,
-        gradientCosine: 0,
+        gradientCosine: window.gradientCosine,
         isolationLeak: entry.stage === SeedLifecycleStage.TRAINING ? Math.abs(loss - hostLoss) : 0,
+        interfaceGradientNorm: window.interfaceGradientNorm,
+        gradientShare: window.gradientShare,
+        conflicts: window.conflicts,
+        conflictRatio: window.conflictRatio,
         parameterCount,
         nonFiniteGradients: !seed.finite,
         issuedAt: ctx.issuedAt,

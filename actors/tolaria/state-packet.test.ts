@@ -46,11 +46,12 @@ describe("the epoch's SystemStatePacket", () => {
       reportEverySteps: 5,
       intraOpNumThreads: 1,
       now: () => 1_700_000_000_123,
+      pcgrad: false,
     });
     try {
       await epoch(trainer);
       const v0 = await trainer.validate();
-      const { packet: p0, assemblyMs } = trainer.statePacket(v0, hardware);
+      const { packet: p0, assemblyMs } = trainer.statePacket(v0, hardware, {});
       expect(assemblyMs).toBeGreaterThan(0);
       expect(p0).toMatchObject({
         packetId: "run-7-epoch-0",
@@ -67,6 +68,15 @@ describe("the epoch's SystemStatePacket", () => {
       expect(p0.trainingMetrics.extra).toEqual({ parameterCount: trainer.parameterCount });
       expect(p0.trainingMetrics.samplesPerSecond).toBeGreaterThan(0);
       expect(p0.trainingMetrics.gradientNorm).toBeGreaterThan(0);
+      const m0 = p0.trainingMetrics;
+      expect(m0).toMatchObject({ optimizerFamily: preset.optimizer.kind, gradConflictRate: 0 });
+      expect(m0.momentum).toBe(preset.optimizer.kind === "sgd" ? preset.optimizer.momentum : 0.9);
+      expect(m0.stepLatencyMs).toBeGreaterThan(0);
+      expect(m0.stepLatencyMs).toBeLessThanOrEqual(m0.epochDurationMs / 5 + 1e-9);
+      expect(m0.kasminaLatencyMs).toBeGreaterThanOrEqual(0);
+      expect(m0.memoryRssBytes).toBeGreaterThan(m0.heapUsedBytes);
+      expect(m0.heapUsedBytes).toBeGreaterThan(0);
+      expect("tamiyoLatencyMs" in m0 || "hookLatencyMs" in m0).toBe(false);
       expect(p0.trainingLoss).toBe(trainer.epochFigures().loss);
       expect(p0.seedStates).toEqual([
         expect.objectContaining({
@@ -81,7 +91,13 @@ describe("the epoch's SystemStatePacket", () => {
 
       trainer.enqueue(graftDirective("s1-g0", 0, kernel));
       await epoch(trainer);
-      const { packet: p1 } = trainer.statePacket(await trainer.validate(), hardware);
+      const { packet: p1 } = trainer.statePacket(await trainer.validate(), hardware, {
+        tamiyoLatencyMs: 1.5,
+        hookLatencyMs: 7.25,
+      });
+      expect(p1.trainingMetrics).toMatchObject({ tamiyoLatencyMs: 1.5, hookLatencyMs: 7.25 });
+      // The graft's directive was applied at this epoch's first boundary.
+      expect(p1.trainingMetrics.kasminaLatencyMs).toBeGreaterThan(0);
       expect(p1.currentEpoch).toBe(1);
       expect(p1.trainingMetrics.lossDelta).toBe(trainer.epochFigures().loss - p0.trainingLoss);
       expect(p1.trainingMetrics.extra.parameterCount).toBe(
@@ -116,12 +132,17 @@ describe("the epoch's SystemStatePacket", () => {
       gradNormEwma: 1,
       samples: 32,
       durationMs: 10,
+      stepLatencyMs: 10,
+      kasminaLatencyMs: 0,
+      gradConflictRate: 0,
     };
     const input = {
       trainingRunId: "run-7",
       experimentName: "x",
       epochsTotal: 1,
       learningRate: 0.1,
+      optimizer: { family: "sgd", momentum: 0.9 },
+      boundary: {},
       parameterCount: 10,
       figures,
       validation: { loss: 1, accuracy: 0.5 },

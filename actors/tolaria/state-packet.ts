@@ -25,6 +25,18 @@ export interface EpochFigures {
   readonly samples: number;
   /** Wall time of the epoch's steps (directive application included). */
   readonly durationMs: number;
+  /** Mean wall time of a step. */
+  readonly stepLatencyMs: number;
+  /** Time spent applying seed directives over the epoch. */
+  readonly kasminaLatencyMs: number;
+  /** Mean PCGrad conflict ratio over the steps that had ≥ 2 contributions (0 when none had). */
+  readonly gradConflictRate: number;
+}
+
+/** Figures of the previous epoch boundary, measured by the training loop; absent before the first. */
+export interface BoundaryLatencies {
+  readonly tamiyoLatencyMs?: number;
+  readonly hookLatencyMs?: number;
 }
 
 /** One slot of the host layout and the seed in it (a DORMANT seed when the slot is free). */
@@ -51,6 +63,8 @@ export interface StatePacketInput {
   readonly experimentName: string;
   readonly epochsTotal: number;
   readonly learningRate: number;
+  readonly optimizer: { readonly family: string; readonly momentum: number };
+  readonly boundary: BoundaryLatencies;
   /** Parameters of the model (host and live seeds) at the end of the epoch. */
   readonly parameterCount: number;
   readonly figures: EpochFigures;
@@ -75,12 +89,13 @@ export const STATE_PACKET_VERSION = 1;
 /**
  * The epoch's SystemStatePacket: typed TrainingMetrics and one SeedState per slot, validated against
  * the contract (ContractError naming the field) before it is returned. The model's parameter count goes
- * in `trainingMetrics.extra.parameterCount`. `gradConflictRate` is 0: one
- * gradient per step, no aggregation that could conflict. `riskScore` is 0: Tolaria has no risk model.
+ * in `trainingMetrics.extra.parameterCount`. Memory is read at assembly (`process.memoryUsage`).
+ * `riskScore` is 0: Tolaria has no risk model.
  */
 export function assembleStatePacket(input: StatePacketInput): AssembledPacket {
   const started = performance.now();
-  const { figures: f } = input;
+  const { figures: f, boundary: b } = input;
+  const memory = process.memoryUsage();
   const packet = validate("SystemStatePacket", {
     version: STATE_PACKET_VERSION,
     packetId: `${input.trainingRunId}-epoch-${f.epoch}`,
@@ -103,10 +118,18 @@ export function assembleStatePacket(input: StatePacketInput): AssembledPacket {
       lossEwma: f.lossEwma,
       lossVolatility: f.lossVolatility,
       gradNormEwma: f.gradNormEwma,
-      gradConflictRate: 0,
+      gradConflictRate: f.gradConflictRate,
       samplesPerSecond: f.durationMs > 0 ? (f.samples * 1000) / f.durationMs : 0,
       epochDurationMs: f.durationMs,
       epochsTotal: input.epochsTotal,
+      stepLatencyMs: f.stepLatencyMs,
+      kasminaLatencyMs: f.kasminaLatencyMs,
+      ...(b.tamiyoLatencyMs === undefined ? {} : { tamiyoLatencyMs: b.tamiyoLatencyMs }),
+      ...(b.hookLatencyMs === undefined ? {} : { hookLatencyMs: b.hookLatencyMs }),
+      optimizerFamily: input.optimizer.family,
+      momentum: input.optimizer.momentum,
+      memoryRssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
       extra: { [PARAMETER_COUNT_EXTRA]: input.parameterCount },
     },
     seedStates: input.slots.map((s) => ({

@@ -32,6 +32,7 @@ function trainer(): Trainer {
     fetchKernel: async () => artifact.bytes,
     reportEverySteps: 1000,
     intraOpNumThreads: 1,
+    pcgrad: false,
     now: () => 1_700_000_000_000,
   });
   trainers.push(t);

@@ -1,6 +1,7 @@
 import type { SeedLifecycleStage } from "../../contracts/enums.ts";
 import type { BlendScheduleSpec } from "../../contracts/messages/command.ts";
 import type { BlendMode, ConfidenceGate } from "../../nn/model/slots.ts";
+import type { RngState } from "../../nn/rng.ts";
 import type { TrainingSnapshot } from "../../nn/optim/training-snapshot.ts";
 import type { EpochFigures } from "./state-packet.ts";
 
@@ -21,7 +22,33 @@ export interface SnapshotSeed {
   readonly schedule: { readonly spec: BlendScheduleSpec; readonly step: number } | undefined;
   readonly stepsSinceReport: number;
   readonly lastGradientNorm: number;
+  /** Sums of the per-step gradient measures since the seed's last report. */
+  readonly window: Readonly<SeedWindow>;
   readonly alphaVector: Float32Array | undefined;
+}
+
+/** Sums of a seed's per-step gradient measures since its last report. */
+export interface SeedWindow {
+  interfaceGradientNorm: number;
+  gradientShare: number;
+  gradientCosine: number;
+  conflicts: number;
+  conflictRatio: number;
+  steps: number;
+}
+
+/** Sums over the steps of the current epoch. */
+export interface EpochAccumulator {
+  readonly startedAt: number;
+  lossSum: number;
+  gradNormSum: number;
+  correct: number;
+  samples: number;
+  steps: number;
+  stepMsSum: number;
+  directiveMsSum: number;
+  conflictRatioSum: number;
+  aggregatedSteps: number;
 }
 
 /** The trainer's counters and trackers at a step boundary. */
@@ -29,16 +56,9 @@ export interface TrainerProgress {
   readonly epochIndex: number;
   readonly stepInEpoch: number;
   readonly steps: number;
-  readonly acc:
-    | {
-        readonly startedAt: number;
-        readonly lossSum: number;
-        readonly gradNormSum: number;
-        readonly correct: number;
-        readonly samples: number;
-        readonly steps: number;
-      }
-    | undefined;
+  readonly acc: Readonly<EpochAccumulator> | undefined;
+  /** The PCGrad shuffle stream's state. */
+  readonly pcgradRng: RngState;
   readonly lossEwma: number | undefined;
   readonly lossVariance: number;
   readonly gradNormEwma: number | undefined;
@@ -50,8 +70,8 @@ export interface TrainerProgress {
 
 /**
  * Everything a rollback puts back: parameters and optimizer state, the seed set with its wiring, the
- * trainer's progress. The data order needs no RNG state: an epoch's order is a fork of the shuffle
- * stream by epoch number, and the trainer draws no other random numbers while it trains.
+ * trainer's progress. The data order needs no RNG state (an epoch's order is a fork of the shuffle
+ * stream by epoch number); the PCGrad shuffle stream's state is in the progress.
  */
 export interface TrainerSnapshot {
   readonly training: TrainingSnapshot<object>;

@@ -26,7 +26,7 @@ beforeAll(async () => {
   data = await loadPresetData(preset);
 });
 
-const trainerFor = (p = preset, fetch = fetchKernel) =>
+const trainerFor = (p = preset, fetch = fetchKernel, pcgrad = false) =>
   new Trainer({
     preset: p,
     data,
@@ -35,12 +35,13 @@ const trainerFor = (p = preset, fetch = fetchKernel) =>
     reportEverySteps: 10,
     intraOpNumThreads: 1,
     now: () => 1_700_000_000_000,
+    pcgrad,
   });
 
 /** Runs the preset to the end, sending the directives on its stage timing as Kasmina would. */
-async function runDirected() {
+async function runDirected(pcgrad = false) {
   const { graftEpoch, trainingEpochs, blendingSteps } = spiralsScriptedSchedule;
-  const trainer = trainerFor();
+  const trainer = trainerFor(preset, fetchKernel, pcgrad);
   const seedId = "s1-g0";
   const epochs: { accuracy: number; loss: number; stage: SeedLifecycleStage | undefined }[] = [];
   const reports: SeedReport[] = [];
@@ -103,16 +104,36 @@ describe("Trainer on the spirals preset, driven by seed directives", () => {
       expect(r.alpha).toBe(0);
       expect(r.seedGradientNorm).toBeGreaterThan(0);
       expect(r.parameterCount).toBe(4 * 64 + 64 + 64 * 4); // wide-single-layer: W1, b1, W2
+      // The incubator's seed path sends nothing into the host: no shared contribution, no conflict.
+      expect(r.conflicts).toBe(0);
+      expect(r.interfaceGradientNorm).toBeGreaterThan(0);
+      expect(r.gradientShare).toBeGreaterThan(0);
+      expect(r.gradientShare).toBeLessThan(1);
+      expect(r.gradientCosine).not.toBe(0);
     }
     const blending = reports.filter((r) => r.stage === SeedLifecycleStage.BLENDING);
     expect(blending.map((r) => r.alpha)).toEqual([10, 20, 30, 40].map((s) => s / blendingSteps));
     expect(blending.map((r) => r.steps)).toEqual([10, 10, 10, 10]);
+    for (const r of blending) expect(r.conflictRatio).toBeCloseTo(r.conflicts / 10, 12);
     const fossil = reports.filter((r) => r.stage === SeedLifecycleStage.FOSSILIZED).at(-1);
     expect(fossil?.lossDelta).toBeLessThan(-0.1);
     expect(fossil?.alpha).toBe(1);
     // Deterministic: a second run gives the same figures and reports.
     expect(await runDirected()).toEqual({ epochs, reports, applied });
-  }, 20_000);
+  }, 120_000);
+
+  it("PCGrad on: the same run until a seed path reaches the host, different after when contributions conflict", async () => {
+    const off = await runDirected(false);
+    const on = await runDirected(true);
+    const { graftEpoch, trainingEpochs } = spiralsScriptedSchedule;
+    const blendEpoch = graftEpoch + trainingEpochs;
+    expect(on.epochs.slice(0, blendEpoch)).toEqual(off.epochs.slice(0, blendEpoch));
+    const conflicts = on.reports
+      .filter((r) => r.stage !== SeedLifecycleStage.TRAINING)
+      .reduce((n, r) => n + r.conflicts, 0);
+    expect(conflicts).toBeGreaterThan(0);
+    expect(on.epochs.map((e) => e.loss)).not.toEqual(off.epochs.map((e) => e.loss));
+  }, 120_000);
 
   it("refuses a graft whose kernel does not match the directive's checksum, naming both digests", async () => {
     const tampered = artifact.bytes.slice();

@@ -10,6 +10,7 @@ import { argmaxAccuracy } from "../../nn/model/accuracy.ts";
 import { DEFAULT_MAX_SESSIONS, ModelRunner, type StepInputs } from "../../nn/model/runner.ts";
 import { type SeedEntry, SeedRegistry } from "../../nn/model/seed-registry.ts";
 import { layoutOf } from "../../nn/model/spec.ts";
+import { ADAMW_DEFAULTS } from "../../nn/optim/adamw.ts";
 import { gradNorm } from "../../nn/optim/grads.ts";
 import type { Optimizer } from "../../nn/optim/optimizer.ts";
 import { restoreTrainingSnapshot, takeTrainingSnapshot } from "../../nn/optim/training-snapshot.ts";
@@ -22,14 +23,17 @@ import { scheduledAlpha } from "./blend-schedule.ts";
 import { blendModeOf, confidenceGateOf } from "./directive-blend.ts";
 import { DirectiveQueue, type EnqueueOutcome } from "./directive-queue.ts";
 import { DirectiveRefusedError, KernelChecksumError } from "./errors.ts";
-import { gradientNorm, measureSeedReports, type ReportedSeed } from "./seed-reports.ts";
+import { aggregateStep, type SeedStepMeasure } from "./gradient-aggregation.ts";
+import { StepProfiler } from "./profiler.ts";
+import { gradientNorm, measureSeedReports, type ReportedSeed, type WindowMeasures } from "./seed-reports.ts";
 import {
   type AssembledPacket,
   assembleStatePacket,
+  type BoundaryLatencies,
   type EpochFigures,
   type SlotState,
 } from "./state-packet.ts";
-import type { SnapshotSeed, TrainerSnapshot } from "./trainer-snapshot.ts";
+import type { EpochAccumulator, SeedWindow, SnapshotSeed, TrainerSnapshot } from "./trainer-snapshot.ts";
 
 /** Fetches a kernel artifact's bytes by its reference (Urza's object store, in the actor). */
 export type KernelFetcher = (kernel: KernelRef) => Promise<Uint8Array>;
@@ -45,6 +49,11 @@ export interface TrainerOptions {
   readonly intraOpNumThreads: number;
   /** Wall clock (epoch ms) for `issuedAt`. */
   readonly now: () => number;
+  /**
+   * Whether PCGrad's aggregate replaces the gradients of the host parameters shared by the host path
+   * and the seed paths (the reference's TOLARIA_PCGRAD_ENABLED). Conflicts are measured either way.
+   */
+  readonly pcgrad: boolean;
 }
 
 /** A directive that could not be applied, with the reason; its sequence is used up. */
@@ -82,16 +91,18 @@ interface SeedMeta {
   schedule: { readonly spec: BlendScheduleSpec; step: number } | undefined;
   stepsSinceReport: number;
   lastGradientNorm: number;
+  /** Sums of the per-step measures since the last report. */
+  window: SeedWindow;
 }
 
-interface EpochAccumulator {
-  readonly startedAt: number;
-  lossSum: number;
-  gradNormSum: number;
-  correct: number;
-  samples: number;
-  steps: number;
-}
+const emptyWindow = (): SeedWindow => ({
+  interfaceGradientNorm: 0,
+  gradientShare: 0,
+  gradientCosine: 0,
+  conflicts: 0,
+  conflictRatio: 0,
+  steps: 0,
+});
 
 /** EWMA weight of the loss and gradient-norm trackers (the reference's 0.2). */
 export const EWMA_WEIGHT = 0.2;
@@ -134,6 +145,9 @@ export class Trainer {
   private gradNormEwma: number | undefined;
   private previousEpochLoss: number | undefined;
   private lastFigures: EpochFigures | undefined;
+  private readonly pcgradRng;
+  /** Per-phase timings of the current epoch (read with `takeProfile` at the epoch's end). */
+  readonly profiler = new StepProfiler();
 
   constructor(options: TrainerOptions) {
     const { preset } = options;
@@ -144,6 +158,7 @@ export class Trainer {
     this.preset = preset;
     this.options = options;
     const rng = createRng(preset.initSeed);
+    this.pcgradRng = rng.fork("pcgrad");
     const store = new ParameterStore(rng.fork("init"));
     const layout = layoutOf(preset.host);
     for (const p of layout.params) store.add(p.name, p.shape, p.init);
@@ -153,6 +168,7 @@ export class Trainer {
       { intraOpNumThreads: options.intraOpNumThreads },
       () => true,
       DEFAULT_MAX_SESSIONS + layout.slots.length,
+      true,
     );
     const optimizer = optimizerOf(preset, store);
     optimizer.addGroup("host", store.names());
@@ -227,16 +243,24 @@ export class Trainer {
         correct: 0,
         samples: 0,
         steps: 0,
+        stepMsSum: 0,
+        directiveMsSum: 0,
+        conflictRatioSum: 0,
+        aggregatedSteps: 0,
       };
     }
-    const applyStart = performance.now();
+    const prof = this.profiler;
+    const stepStart = performance.now();
     const { applied, refused } = await this.applyDirectives();
-    const directiveApplyMs = performance.now() - applyStart;
+    const directiveApplyMs = performance.now() - stepStart;
+    prof.record("control", stepStart, directiveApplyMs);
+    let t = performance.now();
     if (this.stepInEpoch === 0) this.iterator = this.batches.epoch(this.epochIndex);
     const next = this.iterator?.next();
     if (!next || next.done) throw new Error(`epoch ${this.epochIndex}: the batch iterator ended early`);
     const batch = next.value;
     this.feedBlendAlphas();
+    t = prof.since("data", t);
     const inputs: StepInputs = {
       x: batch.x,
       target: batch.y,
@@ -245,32 +269,60 @@ export class Trainer {
       alphaVecs: this.alphaVecs,
     };
     const result = await this.runner.trainStep(inputs);
+    t = prof.since("forwardBackward", t);
     this.steps++;
     this.stepInEpoch++;
     const seeds = this.registry.seeds();
-    for (const entry of seeds) {
+    const aggregation = aggregateStep(
+      result,
+      seeds.map((entry) => ({ entry, alpha: this.alphaOf(entry) })),
+      this.pcgradRng,
+      this.options.pcgrad,
+    );
+    seeds.forEach((entry, i) => {
       const m = this.metaOf(entry.seed.seedId);
       m.stepsSinceReport++;
       m.lastGradientNorm = gradientNorm(result.grads, entry.params).norm;
-    }
+      addToWindow(m.window, aggregation.seeds[i] as SeedStepMeasure);
+    });
+    t = prof.since("aggregation", t);
     let reports: SeedReport[] = [];
     if (this.steps % this.options.reportEverySteps === 0) {
-      const reported: ReportedSeed[] = seeds.map((entry) => ({
-        entry,
-        alpha: this.alphaOf(entry),
-        steps: this.metaOf(entry.seed.seedId).stepsSinceReport,
-      }));
+      const reported: ReportedSeed[] = seeds.map((entry) => {
+        const m = this.metaOf(entry.seed.seedId);
+        return {
+          entry,
+          alpha: this.alphaOf(entry),
+          steps: m.stepsSinceReport,
+          window: windowMeans(m.window),
+        };
+      });
       reports = await measureSeedReports(this.runner, reported, inputs, result, {
         trainingRunId: this.options.trainingRunId,
         epoch: this.epochIndex,
         globalStep: this.steps,
         issuedAt: this.options.now(),
       });
-      for (const entry of seeds) this.metaOf(entry.seed.seedId).stepsSinceReport = 0;
+      for (const entry of seeds) {
+        const m = this.metaOf(entry.seed.seedId);
+        m.stepsSinceReport = 0;
+        m.window = emptyWindow();
+      }
+      t = prof.since("control", t);
     }
     const norm = gradNorm(result.grads);
     this.registry.step(result.grads);
+    t = prof.since("optimizer", t);
     this.track(result.loss, norm, batch, result.logits);
+    const acc = this.acc;
+    if (acc) {
+      acc.stepMsSum += t - stepStart;
+      acc.directiveMsSum += directiveApplyMs;
+      if (aggregation.contributions >= 2) {
+        acc.conflictRatioSum += aggregation.conflictRatio;
+        acc.aggregatedSteps++;
+      }
+    }
     const epoch = this.epochIndex;
     const epochFinished = this.stepInEpoch === this.preset.stepsPerEpoch;
     if (epochFinished) this.finishEpoch();
@@ -343,13 +395,23 @@ export class Trainer {
     });
   }
 
-  /** The SystemStatePacket of the last finished epoch, validated against the contract, with its assembly time. */
-  statePacket(validation: ValidationResult, hardware: HardwareContext): AssembledPacket {
+  /**
+   * The SystemStatePacket of the last finished epoch, validated against the contract, with its assembly
+   * time. `boundary` holds the previous epoch boundary's figures the training loop measured.
+   */
+  statePacket(
+    validation: ValidationResult,
+    hardware: HardwareContext,
+    boundary: BoundaryLatencies,
+  ): AssembledPacket {
+    const o = this.preset.optimizer;
     return assembleStatePacket({
       trainingRunId: this.options.trainingRunId,
       experimentName: this.preset.name,
       epochsTotal: this.preset.epochs,
-      learningRate: this.preset.optimizer.lr,
+      learningRate: o.lr,
+      optimizer: { family: o.kind, momentum: o.kind === "sgd" ? o.momentum : ADAMW_DEFAULTS.beta1 },
+      boundary,
       parameterCount: this.parameterCount,
       figures: this.epochFigures(),
       validation,
@@ -381,6 +443,7 @@ export class Trainer {
         schedule: m.schedule ? { ...m.schedule } : undefined,
         stepsSinceReport: m.stepsSinceReport,
         lastGradientNorm: m.lastGradientNorm,
+        window: { ...m.window },
         alphaVector: vec ? vec.slice() : undefined,
       };
     });
@@ -392,6 +455,7 @@ export class Trainer {
         stepInEpoch: this.stepInEpoch,
         steps: this.steps,
         acc: this.acc ? { ...this.acc } : undefined,
+        pcgradRng: this.pcgradRng.getState(),
         lossEwma: this.lossEwma,
         lossVariance: this.lossVariance,
         gradNormEwma: this.gradNormEwma,
@@ -431,6 +495,7 @@ export class Trainer {
         schedule: s.schedule ? { ...s.schedule } : undefined,
         stepsSinceReport: s.stepsSinceReport,
         lastGradientNorm: s.lastGradientNorm,
+        window: { ...s.window },
       });
     }
     restoreTrainingSnapshot(this.runner.store, this.optimizer, snap.training);
@@ -439,6 +504,7 @@ export class Trainer {
     this.stepInEpoch = p.stepInEpoch;
     this.steps = p.steps;
     this.acc = p.acc ? { ...p.acc } : undefined;
+    this.pcgradRng.setState(p.pcgradRng);
     this.lossEwma = p.lossEwma;
     this.lossVariance = p.lossVariance;
     this.gradNormEwma = p.gradNormEwma;
@@ -525,6 +591,9 @@ export class Trainer {
       gradNormEwma: this.gradNormEwma,
       samples: acc.samples,
       durationMs: performance.now() - acc.startedAt,
+      stepLatencyMs: acc.stepMsSum / acc.steps,
+      kasminaLatencyMs: acc.directiveMsSum,
+      gradConflictRate: acc.aggregatedSteps > 0 ? acc.conflictRatioSum / acc.aggregatedSteps : 0,
     };
     this.previousEpochLoss = loss;
     this.epochIndex++;
@@ -604,6 +673,7 @@ export class Trainer {
         schedule: undefined,
         stepsSinceReport: 0,
         lastGradientNorm: 0,
+        window: emptyWindow(),
       });
     } else {
       const entry = this.liveEntry(d, refuse);
@@ -629,6 +699,7 @@ export class Trainer {
     if (entry.stage !== d.stage) {
       this.registry.setStage(d.seedId, d.stage);
       m.stepsSinceReport = 0;
+      m.window = emptyWindow();
     }
     m.schedule = undefined;
     if (d.alphaVector) this.alphaVecs.set(d.slotId, d.alphaVector);
@@ -636,4 +707,24 @@ export class Trainer {
     if (d.schedule) m.schedule = { spec: d.schedule, step: 0 };
     else this.registry.setAlpha(d.seedId, d.alpha);
   }
+}
+
+function addToWindow(w: SeedWindow, s: SeedStepMeasure): void {
+  w.interfaceGradientNorm += s.interfaceGradientNorm;
+  w.gradientShare += s.gradientShare;
+  w.gradientCosine += s.gradientCosine;
+  w.conflicts += s.conflicts;
+  w.conflictRatio += s.conflictRatio;
+  w.steps++;
+}
+
+function windowMeans(w: SeedWindow): WindowMeasures {
+  if (w.steps === 0) throw new Error("a seed report needs at least one step in its window");
+  return {
+    interfaceGradientNorm: w.interfaceGradientNorm / w.steps,
+    gradientShare: w.gradientShare / w.steps,
+    gradientCosine: w.gradientCosine / w.steps,
+    conflicts: w.conflicts,
+    conflictRatio: w.conflictRatio / w.steps,
+  };
 }

@@ -6,6 +6,7 @@ import type { ActorContext } from "../runtime/actor-types.ts";
 import { BOUNDARY_METRICS } from "./boundary-metrics.ts";
 import type { DirectiveAcks } from "./directive-acks.ts";
 import { measureHardware } from "./hardware-context.ts";
+import { type EpochProfile, PHASES, phaseMetricName, writeEpochTrace } from "./profiler.ts";
 import type { RefusedDirective, Trainer } from "./trainer.ts";
 
 /** What the training loop counted. */
@@ -32,6 +33,7 @@ export async function runTraining(
   trainer: Trainer,
   acks: DirectiveAcks,
   signal: AbortSignal,
+  profileDir?: string,
 ): Promise<TrainingCounts> {
   const run = ctx.runId;
   const counts: TrainingCounts = {
@@ -44,6 +46,7 @@ export async function runTraining(
     decisionsReceived: 0,
     decisionTimeouts: 0,
   };
+  const boundary: { tamiyoLatencyMs?: number; hookLatencyMs?: number } = {};
   while (!trainer.done && !signal.aborted) {
     const out = await trainer.step();
     counts.steps++;
@@ -65,16 +68,20 @@ export async function runTraining(
       const boundaryStart = performance.now();
       const validation = await trainer.validate();
       const hardware = await measureHardware();
-      const { packet, assemblyMs } = trainer.statePacket(validation, hardware);
+      const { packet, assemblyMs } = trainer.statePacket(validation, hardware, boundary);
       await publishToStream(ctx.bus, "statePacket", packet, { params: { run } });
       counts.packetsPublished++;
       counts.epochs++;
       recordEpoch(ctx, trainer, out.epoch, validation, assemblyMs);
-      await askTamiyo(ctx, packet, counts, signal);
-      ctx.telemetry.metric(BOUNDARY_METRICS.epochBoundary, performance.now() - boundaryStart, {
+      boundary.tamiyoLatencyMs = await askTamiyo(ctx, packet, counts, signal);
+      const boundaryMs = performance.now() - boundaryStart;
+      boundary.hookLatencyMs = boundaryMs;
+      ctx.telemetry.metric(BOUNDARY_METRICS.epochBoundary, boundaryMs, {
         unit: "ms",
         attributes: { trainingRunId: run, epoch: String(out.epoch) },
       });
+      trainer.profiler.record("control", boundaryStart, boundaryMs);
+      await recordProfile(ctx, trainer.profiler.take(), out.epoch, profileDir);
     }
     await yieldToEventLoop();
   }
@@ -123,17 +130,20 @@ async function askTamiyo(
   packet: SystemStatePacket,
   counts: TrainingCounts,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<number> {
   const timeoutMs = ctx.settings().timeouts.decisionDeadlineMs;
   const sent = performance.now();
-  const roundTrip = (): void =>
-    ctx.telemetry.metric(BOUNDARY_METRICS.decisionRoundTrip, performance.now() - sent, {
+  const roundTrip = (): number => {
+    const ms = performance.now() - sent;
+    ctx.telemetry.metric(BOUNDARY_METRICS.decisionRoundTrip, ms, {
       unit: "ms",
       attributes: { trainingRunId: packet.trainingRunId, epoch: String(packet.currentEpoch) },
     });
+    return ms;
+  };
   try {
     const decision = await request(ctx.bus, "tamiyoEvaluate", packet, { timeoutMs, signal });
-    roundTrip();
+    const ms = roundTrip();
     counts.decisionsReceived++;
     const detail =
       decision.outcome === "noAction"
@@ -143,8 +153,9 @@ async function askTamiyo(
       { epoch: packet.currentEpoch, outcome: decision.outcome, ...detail },
       "tamiyo decision received",
     );
+    return ms;
   } catch (err) {
-    roundTrip();
+    const ms = roundTrip();
     counts.decisionTimeouts++;
     ctx.telemetry.metric("tolaria.decision.timeouts", counts.decisionTimeouts);
     ctx.telemetry.event("tolaria.decision.timeout", {
@@ -156,5 +167,21 @@ async function askTamiyo(
         packetId: packet.packetId,
       },
     });
+    return ms;
   }
+}
+
+/** Per-phase telemetry of an epoch (`tolaria.phase.<phase in snake case>_ms`) and, with `profileDir`, its trace file. */
+async function recordProfile(
+  ctx: ActorContext,
+  profile: EpochProfile,
+  epoch: number,
+  profileDir: string | undefined,
+): Promise<void> {
+  const attributes = { trainingRunId: ctx.runId, epoch: String(epoch) };
+  for (const phase of PHASES)
+    ctx.telemetry.metric(phaseMetricName(phase), profile.totals[phase], { unit: "ms", attributes });
+  if (profileDir === undefined) return;
+  const path = await writeEpochTrace(profileDir, profile, { trainingRunId: ctx.runId, epoch });
+  ctx.log.info({ epoch, path }, "profiler trace written");
 }

@@ -8,13 +8,14 @@ function usage(): string {
     ([name, code]) => `    ${code} ${name}${isPermanentFailure(code) ? " (permanent: do not restart)" : ""}`,
   );
   return [
-    "usage: esper actor <name> [--nats URL] [--http PORT]",
+    "usage: esper actor <name> [--nats URL] [--http PORT] [--profile DIR]",
     `  actors: ${names.join(", ")}`,
     "  Runs one actor in this process until SIGTERM/SIGINT drains it (a second signal exits at once).",
     "  --nats URL  the NATS server(s), comma-separated; the same as ESPER_NATS_URL",
     "  --http PORT weatherlight only (compose mode: it spawns no actor, compose restarts them): the port",
     "              of /healthz and /metrics, the same as ESPER_WEATHERLIGHT_HTTP_PORT (0: a free port);",
     "              ESPER_WEATHERLIGHT_HTTP_HOST (default 127.0.0.1) is the address it listens on",
+    "  --profile DIR  tolaria only: one Chrome trace file per epoch in DIR (ESPER_TOLARIA_PROFILE_DIR)",
     "  Environment (actors/runtime/process-settings.ts):",
     "    ESPER_NAMESPACE (default esper), ESPER_NATS_URL (default nats://127.0.0.1:4222),",
     "    ESPER_NATS_USER / ESPER_NATS_PASS (both or neither), ESPER_INSTANCE_ID (default <host>-<pid>),",
@@ -40,7 +41,10 @@ export async function run(args: readonly string[]): Promise<number> {
   for (let i = 0; i < rest.length; i += 2) {
     const flag = rest[i];
     const value = rest[i + 1];
-    const allowed = flag === "--nats" || (flag === "--http" && name === "weatherlight");
+    const allowed =
+      flag === "--nats" ||
+      (flag === "--http" && name === "weatherlight") ||
+      (flag === "--profile" && name === "tolaria");
     if (flag === undefined || value === undefined || !allowed || flags.has(flag)) {
       process.stderr.write(
         `esper actor: unexpected arguments '${rest.join(" ")}' (see esper actor --help)\n`,
@@ -51,6 +55,7 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   const nats = flags.get("--nats");
   const http = flags.get("--http");
+  const profile = flags.get("--profile");
   const load = name === undefined ? undefined : actorModules[name];
   if (load === undefined) {
     const known = `actors: ${Object.keys(actorModules).join(", ")}; see esper actor --help`;
@@ -61,6 +66,7 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   if (nats !== undefined) process.env.ESPER_NATS_URL = nats;
   if (http !== undefined) process.env.ESPER_WEATHERLIGHT_HTTP_PORT = http;
+  if (profile !== undefined) process.env.ESPER_TOLARIA_PROFILE_DIR = profile;
   const { actor } = await load();
   return runMain(actor);
 }

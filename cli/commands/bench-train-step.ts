@@ -4,7 +4,9 @@ import { benchTrainStep } from "../../harness/bench/train-step.ts";
 const HELP = `usage: esper bench train-step [--json] [--threads N] [--batch B] [--warmup W] [--iters K]
                                [--optimizer adamw|sgd] [--no-torch]
 Times a training step (ORT forward+backward + WebAssembly SIMD optimizer update) of a 784-256-10 MLP and of the
-same MLP with two grafted seeds; runs the PyTorch peer when /usr/bin/python3 has torch. Prints JSON.`;
+same MLP with two grafted seeds; runs the PyTorch peer when /usr/bin/python3 has torch. Prints JSON.
+The peer is valid only on an optimised BLAS: on the reference BLAS torch.valid is false, the reason says to
+install libopenblas0-pthread, and no ratio_p50 (ours / torch, goal <= 0.9) is printed.`;
 
 function intFlag(value: string | undefined, flag: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;

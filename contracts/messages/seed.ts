@@ -74,6 +74,16 @@ export const SeedReport = z.strictObject({
   hostGradientNorm: nonNegative,
   gradientCosine: z.number().min(-1).max(1),
   isolationLeak: nonNegative,
+  /**
+   * Means over the `steps` of the window: ‖∂L/∂h‖ along the seed path at its slot's input
+   * (`interfaceGradientNorm`), its share of all paths' norms there and at the other wired slots
+   * (`gradientShare`); `conflicts` is the PCGrad projections the seed's contribution to the shared host
+   * parameters needed in the window, `conflictRatio` their mean per step over max(1, n − 1).
+   */
+  interfaceGradientNorm: nonNegative,
+  gradientShare: unit,
+  conflicts: uint32,
+  conflictRatio: unit,
   parameterCount: count,
   nonFiniteGradients: z.boolean(),
   issuedAt: timestampMs,

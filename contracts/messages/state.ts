@@ -63,6 +63,20 @@ export const TrainingMetrics = z.strictObject({
   samplesPerSecond: nonNegative,
   epochDurationMs: nonNegative,
   epochsTotal: uint32,
+  /** Mean wall time of one training step over the epoch (directives, forward/backward, update). */
+  stepLatencyMs: nonNegative,
+  /** Wall time the epoch spent applying Kasmina's seed directives at step boundaries. */
+  kasminaLatencyMs: nonNegative,
+  /** Round trip of the last Tamiyo decision request; absent until one was made. */
+  tamiyoLatencyMs: nonNegative.optional(),
+  /** Wall time of the previous epoch boundary (validation, packet, publish, Tamiyo); absent at the first. */
+  hookLatencyMs: nonNegative.optional(),
+  /** Optimizer family ("sgd", "adamw"), its momentum (SGD momentum or Adam β1). */
+  optimizerFamily: name,
+  momentum: unit,
+  /** Resident set size and V8 heap in use of the training process at assembly. */
+  memoryRssBytes: count,
+  heapUsedBytes: count,
   extra: boundedNumberMap(),
 });
 export type TrainingMetrics = z.infer<typeof TrainingMetrics>;

@@ -6,7 +6,7 @@ Usage:
       --model mlp|seeded --optimizer adamw|sgd
 
 Prints one JSON object:
-  {"torch_version", "threads", "model", "optimizer", "batch", "warmup", "iters", "params", "p50_ms", "p95_ms"}
+  {"torch_version", "blas", "config_blas", "threads", "model", "optimizer", "batch", "warmup", "iters", "params", "p50_ms", "p95_ms"}
 
 What one timed step is (the TypeScript side must do the same work):
   zero the gradients, forward, mean cross-entropy loss, backward, optimizer step.
@@ -92,6 +92,11 @@ def blas_libraries():
         paths = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
     return sorted(os.path.realpath(p) for p in paths)
 
+def config_blas() -> str:
+    """The BLAS lines of torch's build configuration (e.g. BLAS_INFO=mkl)."""
+    return "\n".join(line for line in torch.__config__.show().splitlines() if "blas" in line.lower())
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -146,6 +151,7 @@ def main() -> int:
             {
                 "torch_version": torch.__version__,
                 "blas": blas_libraries(),
+                "config_blas": config_blas(),
                 "threads": torch.get_num_threads(),
                 "model": args.model,
                 "optimizer": args.optimizer,

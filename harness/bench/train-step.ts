@@ -12,6 +12,7 @@ import { Sgd } from "../../nn/optim/sgd.ts";
 import { ParameterStore } from "../../nn/params/store.ts";
 import { createRng } from "../../nn/rng.ts";
 import { percentile, round } from "./stats.ts";
+import { type BlasKind, classifyTorchBlas } from "./torch-blas.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -38,7 +39,7 @@ export interface ModelTimings {
   /** Optimizer update alone. */
   readonly optimizer_p50_ms: number;
   readonly torch?: { readonly p50_ms: number; readonly p95_ms: number; readonly params: number };
-  /** Our p50 divided by torch's p50 (goal ≤ 1.0). */
+  /** Our p50 divided by torch's p50 (goal ≤ 0.9); only when the peer is valid (`torch.valid`). */
   readonly ratio_p50?: number;
 }
 
@@ -57,6 +58,10 @@ export interface TrainStepBenchReport {
     readonly threads?: number;
     /** BLAS libraries torch had mapped (the reference netlib BLAS makes torch several times slower). */
     readonly blas?: readonly string[];
+    /** The BLAS family (`torch-blas.ts`); the peer is valid only on an optimised one. */
+    readonly blas_kind?: BlasKind;
+    /** Whether torch's timings are a valid peer: false on the reference BLAS (no ratio is printed then). */
+    readonly valid?: boolean;
     readonly reason?: string;
   };
   readonly models: { readonly mlp: ModelTimings; readonly seeded: ModelTimings };
@@ -166,6 +171,7 @@ async function torchAvailable(): Promise<{ ok: true } | { ok: false; reason: str
 interface TorchResult {
   readonly torch_version: string;
   readonly blas: readonly string[];
+  readonly config_blas: string;
   readonly threads: number;
   readonly params: number;
   readonly p50_ms: number;
@@ -196,6 +202,7 @@ async function runTorch(model: "mlp" | "seeded", o: TrainStepBenchOptions): Prom
     typeof r.params !== "number" ||
     typeof r.threads !== "number" ||
     typeof r.torch_version !== "string" ||
+    typeof r.config_blas !== "string" ||
     !Array.isArray(r.blas) ||
     !r.blas.every((b) => typeof b === "string")
   ) {
@@ -208,6 +215,8 @@ async function runTorch(model: "mlp" | "seeded", o: TrainStepBenchOptions): Prom
  * Times one training step (forward + backward in ORT, then the optimizer update in WebAssembly SIMD) of the
  * 784-256-10 MLP and of the same MLP with two grafted bottleneck seeds blended at α = 0.5, and, when
  * torch is importable, the same models in PyTorch with the same thread count (run one after another).
+ * The peer counts only on an optimised BLAS: on the reference BLAS the report says so, how to install
+ * OpenBLAS, and prints no ratio.
  */
 export async function benchTrainStep(o: TrainStepBenchOptions): Promise<TrainStepBenchReport> {
   const mlp = await timeModel(false, o);
@@ -229,14 +238,23 @@ export async function benchTrainStep(o: TrainStepBenchOptions): Promise<TrainSte
   }
   const tMlp = await runTorch("mlp", o);
   const tSeeded = await runTorch("seeded", o);
+  const verdict = classifyTorchBlas(tMlp.blas, tMlp.config_blas);
   const withTorch = (m: ModelTimings, t: TorchResult): ModelTimings => ({
     ...m,
     torch: { p50_ms: t.p50_ms, p95_ms: t.p95_ms, params: t.params },
-    ratio_p50: round4(m.p50_ms / t.p50_ms),
+    ...(verdict.valid ? { ratio_p50: round4(m.p50_ms / t.p50_ms) } : {}),
   });
   return {
     ...common,
-    torch: { available: true, version: tMlp.torch_version, threads: tMlp.threads, blas: tMlp.blas },
+    torch: {
+      available: true,
+      version: tMlp.torch_version,
+      threads: tMlp.threads,
+      blas: tMlp.blas,
+      blas_kind: verdict.kind,
+      valid: verdict.valid,
+      ...(verdict.reason === undefined ? {} : { reason: verdict.reason }),
+    },
     models: { mlp: withTorch(mlp, tMlp), seeded: withTorch(seeded, tSeeded) },
   };
 }

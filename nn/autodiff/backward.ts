@@ -6,12 +6,20 @@ import { gradientRules } from "./rules.ts";
  * Appends reverse-mode gradient nodes of the rank-0 `loss` with respect to each tensor in `wrt` to
  * `g`, and returns the gradient tensors by name (same shape as the tensor).
  *
+ * `observe` names further tensors (intermediates, e.g. the output of a `stopGradient`) whose gradient
+ * ∂L/∂t is also returned: what would flow into t if nothing stopped it. They follow the rule of `wrt`.
+ *
  * Gradients do not pass through `stopGradient` nodes; a composite op (`GraphNode.composite`) is
  * differentiated by its own rule instead of its primitives' rules. Every tensor in `wrt` must reach the loss
  * through differentiable operators; one that does not (or only through a stopGradient) is an error
  * naming it, as is an operator on the path without a rule in `rules.ts`.
  */
-export function gradients(g: Graph, loss: Tensor, wrt: readonly Tensor[]): Map<string, Tensor> {
+export function gradients(
+  g: Graph,
+  loss: Tensor,
+  wrt: readonly Tensor[],
+  observe: readonly Tensor[] = [],
+): Map<string, Tensor> {
   if (loss.shape.length !== 0)
     throw new Error(`gradients: loss must be rank 0, got ${showShape(loss.shape)}`);
   // Each composite stands, in place of its primitives, at the position of its last primitive.
@@ -20,7 +28,7 @@ export function gradients(g: Graph, loss: Tensor, wrt: readonly Tensor[]): Map<s
     if (!n.composite) forward.push(n);
     else if (g.nodes[i + 1]?.composite !== n.composite) forward.push(n.composite);
   });
-  const wrtNames = new Set(wrt.map((t) => t.name));
+  const wrtNames = new Set([...wrt, ...observe].map((t) => t.name));
   // Tensors that depend (differentiably) on some wrt tensor.
   const dependent = new Set(wrtNames);
   for (const n of forward) {
@@ -53,7 +61,7 @@ export function gradients(g: Graph, loss: Tensor, wrt: readonly Tensor[]): Map<s
     });
   }
   const out = new Map<string, Tensor>();
-  for (const t of wrt) {
+  for (const t of [...wrt, ...observe]) {
     const d = grads.get(t.name);
     if (!d)
       throw new Error(`gradients: '${t.name}' does not reach the loss through differentiable operators`);

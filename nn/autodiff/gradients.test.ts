@@ -101,6 +101,13 @@ describe("gradients match central finite differences", () => {
         );
       }
     }
+    // β ≠ 1 scales the bias gradient (and a full [3, 2] C is not reduced).
+    for (const cShape of [[2], [3, 2]]) {
+      await expectClose(
+        (g, m) => weightedSum(g, g.gemm(t(m, "a"), t(m, "b"), t(m, "c"), { alpha: 0.7, beta: -1.3 }), [3, 2]),
+        [input("a", [3, 4]), input("b", [4, 2]), input("c", cShape)],
+      );
+    }
     await expectClose(
       (g, m) => weightedSum(g, g.matmul(t(m, "a"), t(m, "b")), [3, 2]),
       [input("a", [3, 4]), input("b", [4, 2])],

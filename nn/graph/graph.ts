@@ -334,6 +334,11 @@ export class Graph {
     return this.one("Reshape", [x, t], outShape, {}, x.dtype);
   }
 
+  /** A named copy of `x`: gradients flow through it, and ∂L/∂(copy) is the part of ∂L/∂x through its uses. */
+  identity(x: Tensor): Tensor {
+    return this.one("Identity", [x], x.shape, {}, x.dtype);
+  }
+
   /** Identity in the forward pass; reverse-mode differentiation sends no gradient through it. */
   stopGradient(x: Tensor): Tensor {
     const out = { name: this.fresh("stop_gradient"), shape: [...x.shape], dtype: x.dtype };

@@ -2,7 +2,7 @@ import { Graph, type Tensor } from "../graph/graph.ts";
 import type { Dim } from "../onnx/model-proto.ts";
 import type { ParameterStore } from "../params/store.ts";
 import { seedParamPrefix } from "./kernel.ts";
-import { type GraftedSeed, type SlotWiring, wireSlot } from "./slots.ts";
+import { type GraftedSeed, type SlotInterface, type SlotWiring, wireSlot } from "./slots.ts";
 import { type LayerSpec, layoutOf, type ModelSpec } from "./spec.ts";
 
 /** Symbolic batch dimension of compiled graphs. */
@@ -23,6 +23,8 @@ export interface ForwardGraph {
   readonly loss: Tensor;
   /** Parameter graph inputs by store name (host and wired seeds). */
   readonly params: ReadonlyMap<string, Tensor>;
+  /** In "train" mode, the interface tensors of every slot with a wired seed, by slot id. */
+  readonly interfaces: ReadonlyMap<string, SlotInterface>;
 }
 
 /**
@@ -54,6 +56,7 @@ export function buildForward(
     const prefix = seedParamPrefix(seed.seedId);
     return new Map(seed.kernel.params.map((p) => [p.name, param(prefix + p.name)]));
   };
+  const interfaces = new Map<string, SlotInterface>();
   const x = g.input(INPUT_NAME, [BATCH, spec.inputWidth]);
   const run = (layers: readonly LayerSpec[], input: Tensor): Tensor => {
     let h = input;
@@ -77,7 +80,15 @@ export function buildForward(
           h = g.add(h, run(l.body, h));
           break;
         case "slot":
-          h = wireSlot(g, l.slotId, h, wirings.get(l.slotId) ?? { kind: "identity" }, seedParams, mode);
+          h = wireSlot(
+            g,
+            l.slotId,
+            h,
+            wirings.get(l.slotId) ?? { kind: "identity" },
+            seedParams,
+            mode,
+            (id, i) => interfaces.set(id, i),
+          );
           break;
       }
     }
@@ -96,5 +107,5 @@ export function buildForward(
         ? g.sigmoidBinaryCrossEntropy(logits, target)
         : g.meanSquaredError(logits, target);
   }
-  return { graph: g, x, logits, target, loss, params };
+  return { graph: g, x, logits, target, loss, params, interfaces };
 }

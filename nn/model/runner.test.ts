@@ -61,6 +61,13 @@ describe("ModelRunner", () => {
     await expect(
       runner.trainStep({ x: new Float32Array(8), target: Int32Array.from([0]), batchSize: 2 }),
     ).rejects.toThrow(/target has 1 values, expected 2/);
+    // −1 would otherwise gather the last class; 3 is past the last of 3 classes.
+    await expect(
+      runner.trainStep({ x: new Float32Array(8), target: Int32Array.from([0, -1]), batchSize: 2 }),
+    ).rejects.toThrow(/target: row 1 has label -1, expected a class in \[0, 2\]/);
+    await expect(
+      runner.evaluate({ x: new Float32Array(8), target: Int32Array.from([3, 0]), batchSize: 2 }),
+    ).rejects.toThrow(/target: row 0 has label 3/);
     await runner.release();
   });
 

@@ -2,7 +2,16 @@ import type * as ort from "onnxruntime-node";
 import type { ParameterStore } from "../params/store.ts";
 import type { Rng } from "../rng.ts";
 import { dropoutInputName, INPUT_NAME, TARGET_NAME } from "./build.ts";
-import { type CompiledGraph, compileEval, compileTraining, gradOutputName, wiringKey } from "./compile.ts";
+import {
+  type CompiledGraph,
+  compileEval,
+  compileTraining,
+  contributionOutputName,
+  gradOutputName,
+  hostInterfaceOutputName,
+  seedInterfaceOutputName,
+  wiringKey,
+} from "./compile.ts";
 import { createSession, floatFeed, floatResult, int32Feed, type SessionConfig } from "./session.ts";
 import { alphaInputName, alphaVecInputName, type SlotWiring } from "./slots.ts";
 import { layoutOf, type ModelLayout, type ModelSpec } from "./spec.ts";
@@ -22,11 +31,29 @@ export interface StepInputs {
   readonly dropoutRng?: Rng;
 }
 
-/** Results of a training step. Gradients are keyed by parameter name. */
+/**
+ * Interface gradients of one slot for one step, row-major [batchSize, width]: the contributions of the
+ * host path and of the seed path to ∂L/∂h at the slot's input activation h (see `SlotInterface`).
+ * `host` is absent when the wiring has no host path.
+ */
+export interface InterfaceGradients {
+  readonly host?: Float32Array;
+  readonly seed: Float32Array;
+  /**
+   * The seed path's share of the gradient of each host parameter upstream of the slot (the rest of
+   * `StepResult.grads` of that parameter comes from the host path and other slots). Empty for the
+   * incubator, whose seed path sends nothing into the host, and unless the runner was built with
+   * `sharedContributions`.
+   */
+  readonly shared: ReadonlyMap<string, Float32Array>;
+}
+
+/** Results of a training step. Gradients are keyed by parameter name, interface gradients by slot id. */
 export interface StepResult {
   readonly loss: number;
   readonly logits: Float32Array;
   readonly grads: Map<string, Float32Array>;
+  readonly interfaces: Map<string, InterfaceGradients>;
 }
 
 /** Results of an evaluation run. */
@@ -87,6 +114,11 @@ export class ModelRunner {
     readonly config: SessionConfig,
     private readonly trainable: (param: string) => boolean = () => true,
     readonly maxSessions: number = DEFAULT_MAX_SESSIONS,
+    /**
+     * Whether training graphs also output each seed path's share of the upstream host parameters'
+     * gradients (`InterfaceGradients.shared`, one extra backward pass per blended seed).
+     */
+    readonly sharedContributions = false,
   ) {
     if (!Number.isInteger(maxSessions) || maxSessions < 2)
       throw new Error(`maxSessions must be an integer >= 2 (train and eval), got ${maxSessions}`);
@@ -125,7 +157,7 @@ export class ModelRunner {
     }
     const graph =
       mode === "train"
-        ? compileTraining(this.spec, this.wiringMap, this.store, this.trainable)
+        ? compileTraining(this.spec, this.wiringMap, this.store, this.trainable, this.sharedContributions)
         : compileEval(this.spec, this.wiringMap, this.store);
     const ready = createSession(graph.bytes, this.config).then((session) => ({
       session,
@@ -255,6 +287,14 @@ export class ModelRunner {
     }
     const want = s.target instanceof Int32Array ? s.batchSize : s.batchSize * this.layout.outputWidth;
     if (s.target.length !== want) throw new Error(`target has ${s.target.length} values, expected ${want}`);
+    if (s.target instanceof Int32Array) {
+      const classes = this.layout.outputWidth;
+      for (let row = 0; row < s.target.length; row++) {
+        const label = s.target[row] as number;
+        if (label < 0 || label >= classes)
+          throw new Error(`target: row ${row} has label ${label}, expected a class in [0, ${classes - 1}]`);
+      }
+    }
   }
 
   /** Runs one training step: loss, logits and the gradient of every trainable parameter in the graph. */
@@ -266,7 +306,18 @@ export class ModelRunner {
     );
     const grads = new Map<string, Float32Array>();
     for (const p of c.graph.gradParams) grads.set(p, floatResult(out, gradOutputName(p)));
-    return { loss: lossOf(out), logits: floatResult(out, "logits"), grads };
+    const interfaces = new Map<string, InterfaceGradients>();
+    for (const { slotId, host, shared } of c.graph.interfaces) {
+      const seed = floatResult(out, seedInterfaceOutputName(slotId));
+      const parts = new Map(shared.map((p) => [p, floatResult(out, contributionOutputName(slotId, p))]));
+      interfaces.set(
+        slotId,
+        host
+          ? { host: floatResult(out, hostInterfaceOutputName(slotId)), seed, shared: parts }
+          : { seed, shared: parts },
+      );
+    }
+    return { loss: lossOf(out), logits: floatResult(out, "logits"), grads, interfaces };
   }
 
   /** Runs the evaluation graph (no gradients, dropout off). */

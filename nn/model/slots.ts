@@ -110,7 +110,27 @@ function confidenceGate(g: Graph, k: Tensor, gate: ConfidenceGate): Tensor {
   return g.stopGradient(g.sigmoid(g.mul(g.sub(margin, g.scalar(gate.tau)), g.scalar(gate.sharpness))));
 }
 
-/** Emits the wiring of one slot into `g` and returns the slot output. */
+/**
+ * The two uses of a slot's activation h in a training graph, as separate tensors so that their
+ * gradients are the contributions of each path to ∂L/∂h:
+ * - `host`: h on the host path (the direct term of the blend); absent when the wiring has none
+ *   (active convex, channel and confidence blends output k(h) alone);
+ * - `seed`: the kernel's input (sg(h) in the incubator, where ∂L/∂seed is what the seed would send
+ *   into h, and h receives none of it).
+ */
+export interface SlotInterface {
+  readonly host?: Tensor;
+  readonly seed: Tensor;
+  /** The slot's input activation h. */
+  readonly slotInput: Tensor;
+  /** Whether the seed path sends gradient into h (false in the incubator). */
+  readonly seedReachesHost: boolean;
+}
+
+/**
+ * Emits the wiring of one slot into `g` and returns the slot output. In "train" mode a wired seed's
+ * `SlotInterface` is passed to `onInterface`.
+ */
 export function wireSlot(
   g: Graph,
   slotId: string,
@@ -118,6 +138,7 @@ export function wireSlot(
   wiring: SlotWiring,
   paramsOf: SeedParamsResolver,
   mode: "train" | "eval",
+  onInterface: (slotId: string, i: SlotInterface) => void = () => {},
 ): Tensor {
   if (wiring.kind === "identity") return h;
   const { kernel } = wiring.seed;
@@ -130,25 +151,35 @@ export function wireSlot(
   const params = paramsOf(wiring.seed);
   if (wiring.kind === "incubator") {
     if (mode === "eval") return h;
-    const k = inlineKernel(g, kernel, g.stopGradient(h), params);
-    return g.add(h, g.sub(k, g.stopGradient(k)));
+    const host = g.identity(h);
+    const seed = g.stopGradient(h);
+    onInterface(slotId, { host, seed, slotInput: h, seedReachesHost: false });
+    const k = inlineKernel(g, kernel, seed, params);
+    return g.add(host, g.sub(k, g.stopGradient(k)));
   }
-  const k = inlineKernel(g, kernel, h, params);
-  if (wiring.kind === "active") return wiring.mode === "residual" ? g.add(h, k) : k;
+  const seedIn = mode === "train" ? g.identity(h) : h;
+  const k = inlineKernel(g, kernel, seedIn, params);
+  if (wiring.kind === "active" && wiring.mode !== "residual") {
+    if (mode === "train") onInterface(slotId, { seed: seedIn, slotInput: h, seedReachesHost: true });
+    return k;
+  }
+  const host = mode === "train" ? g.identity(h) : h;
+  if (mode === "train") onInterface(slotId, { host, seed: seedIn, slotInput: h, seedReachesHost: true });
+  if (wiring.kind === "active") return g.add(host, k);
   const alpha = g.input(alphaInputName(slotId), [1]);
   switch (wiring.mode) {
     case "residual":
-      return g.add(h, g.mul(alpha, k));
+      return g.add(host, g.mul(alpha, k));
     case "convex":
-      return convex(g, h, k, alpha);
+      return convex(g, host, k, alpha);
     case "channel": {
       const vec = g.input(alphaVecInputName(slotId), [width]);
-      return convex(g, h, k, clip(g, g.mul(alpha, vec), 0, 1));
+      return convex(g, host, k, clip(g, g.mul(alpha, vec), 0, 1));
     }
     case "confidence": {
       const gate = wiring.gate ?? DEFAULT_CONFIDENCE_GATE;
       const a = clip(g, g.mul(alpha, confidenceGate(g, k, gate)), gate.lo, gate.hi);
-      return convex(g, h, k, g.stopGradient(a));
+      return convex(g, host, k, g.stopGradient(a));
     }
   }
 }
