@@ -1,8 +1,8 @@
 import type { SeedLifecycleStage } from "../../contracts/enums.ts";
 import type { BlendScheduleSpec } from "../../contracts/messages/command.ts";
 import type { BlendMode, ConfidenceGate } from "../../nn/model/slots.ts";
-import type { RngState } from "../../nn/rng.ts";
 import type { TrainingSnapshot } from "../../nn/optim/training-snapshot.ts";
+import type { RngState } from "../../nn/rng.ts";
 import type { EpochFigures } from "./state-packet.ts";
 
 /** A live seed as a snapshot holds it: enough to graft it again with the same wiring. */
