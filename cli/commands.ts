@@ -77,6 +77,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
       "replay the recorded evaluate requests into Tamiyo and compare with the golden replies (--update rewrites them)",
     load: () => import("./commands/golden-tamiyo.ts"),
   },
+  "recording trim": {
+    summary:
+      "copy a recording's messages on some subjects to a new file (the fixtures of harness/recordings)",
+    load: () => import("./commands/recording-trim.ts"),
+  },
   record: {
     summary: "record messages on subject filters into a .esperrec file until a duration or SIGINT",
     load: () => import("./commands/record.ts"),

@@ -50,10 +50,12 @@ describe("Tamiyo replay of spirals-growth.esperrec (120 recorded evaluate reques
       d.index === 3 ? { ...d, bytes: d.bytes.map((b, i) => (i === d.bytes.length - 1 ? b ^ 1 : b)) } : d,
     );
     const differences = goldenDifferences(golden, tampered);
+    const packetId = golden[3]?.packetId ?? "";
+    expect(packetId).toMatch(/-epoch-3$/);
     expect(differences).toEqual([
       {
         index: 3,
-        packetId: "run-20261130-182817-a523-epoch-3",
+        packetId,
         golden: golden[3]?.summary,
         replayed: replayed[3]?.summary,
       },
@@ -62,7 +64,7 @@ describe("Tamiyo replay of spirals-growth.esperrec (120 recorded evaluate reques
       { index: 119, replayed: "(no replayed decision)" },
     ]);
     const message = describeDifferences(differences, "golden.jsonl", REGENERATE_GOLDEN_COMMAND);
-    expect(message).toMatch(/decision 3 \(packet run-20261130-182817-a523-epoch-3\) changed/);
+    expect(message).toContain(`decision 3 (packet ${packetId}) changed`);
     expect(message).toMatch(/regenerate the golden file with: node bin\/esper\.js golden tamiyo --update$/);
   });
 });
