@@ -1,11 +1,15 @@
 import { commands } from "./commands.ts";
 import { errorText } from "./errors.ts";
 
-/** Usage text listing every command. */
-export function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  esper ${name.padEnd(18)} ${c.summary}`);
+/** Usage text listing every command, or only those of a group such as `bench` when `group` is given. */
+export function usage(group?: string): string {
+  const lines = Object.entries(commands)
+    .filter(([name]) => group === undefined || name.startsWith(`${group} `))
+    .map(([name, c]) => `  esper ${name.padEnd(18)} ${c.summary}`);
   return ["usage:", ...lines, "", "Run `esper <command> --help` for the options of a command."].join("\n");
 }
+
+const HELP_WORDS: ReadonlySet<string | undefined> = new Set([undefined, "--help", "-h", "help"]);
 
 /**
  * Entry of the `esper` command. Resolves the longest registered command name from the leading words
@@ -25,9 +29,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       }
     }
   }
-  const asked = argv[0] === undefined || argv[0] === "--help" || argv[0] === "help";
+  const group = Object.keys(commands).some((name) => name.startsWith(`${argv[0]} `)) ? argv[0] : undefined;
+  const asked = HELP_WORDS.has(group === undefined ? argv[0] : argv[1]);
   (asked ? process.stdout : process.stderr).write(
-    `${asked ? "" : `esper: unknown command '${argv.join(" ")}'\n`}${usage()}\n`,
+    `${asked ? "" : `esper: unknown command '${argv.join(" ")}'\n`}${usage(group)}\n`,
   );
   return asked ? 0 : 2;
 }
