@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
 import { streamName } from "../../bus/jetstream/declarations.ts";
@@ -16,6 +17,7 @@ import type { JobPreset } from "../../nn/presets/job-preset.ts";
 import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
 import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
+import { until } from "../../test/until.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
 import { bootstrapSettings } from "../runtime/settings-bootstrap.ts";
@@ -197,6 +199,33 @@ describe("tolaria's signed commands (real nats-server, real files)", () => {
           .map((m) => [m.attributes?.reason, m.value]),
       );
       expect(counted).toContainEqual(["invalid_signature", 1]);
+    } finally {
+      await s.close();
+    }
+  }, 40_000);
+  it("PAUSE holds the training at its step boundary (no epoch ends) until a resume", async () => {
+    const s = await stage();
+    const pause = (id: string, resume: boolean) =>
+      command(s, id, CommandType.PAUSE, { kind: "pause", resume, reason: "test" });
+    await send(s, pause("pause", false));
+    const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
+    try {
+      await until(() => s.events("tolaria.command.applied").length === 1, "the pause applied", 10_000);
+      await sleep(1_500);
+      expect(s.packets.flatMap((p) => p.metrics.filter((m) => m.name === "tolaria.epoch.loss"))).toEqual([]);
+      await send(s, pause("resume", true));
+      await until(
+        () => s.packets.some((p) => p.metrics.some((m) => m.name === "tolaria.epoch.loss")),
+        "an epoch after the resume",
+        20_000,
+      );
+      await send(s, halt(s, "halt-3"));
+      expect(await h.done).toBe(ActorExitCode.ok);
+      expect(s.events("tolaria.command.applied").map((e) => e.attributes?.commandId)).toEqual([
+        "pause",
+        "resume",
+        "halt-3",
+      ]);
     } finally {
       await s.close();
     }
