@@ -78,12 +78,16 @@ describe("the control loop: urza, kasmina, tamiyo and tolaria in this process on
     await s.bus.nc.flush();
     const { ESPER_JOB: _unset, ...env } = s.env;
     const walDir = await mkdtemp(join(tmpdir(), "control-loop-tamiyo-"));
+    const checkpointDir = await mkdtemp(join(tmpdir(), "control-loop-tolaria-"));
     const envOf = (name: string) => ({ ...env, ESPER_INSTANCE_ID: `${name}-1` });
     const order: [string, ActorDefinition][] = [
       ["urza", urza],
       ["kasmina", createKasminaActor({ env: envOf("kasmina") })],
       ["tamiyo", createTamiyoActor({ env: { ESPER_TAMIYO_WAL_DIR: walDir } })],
-      ["tolaria", createTolariaActor({ env: envOf("tolaria") })],
+      [
+        "tolaria",
+        createTolariaActor({ env: { ...envOf("tolaria"), ESPER_TOLARIA_CHECKPOINT_DIR: checkpointDir } }),
+      ],
     ];
     const handles: [string, ActorHandle][] = [];
     const codes: [string, ActorExitCode][] = [];
@@ -102,6 +106,7 @@ describe("the control loop: urza, kasmina, tamiyo and tolaria in this process on
       for (const sub of subs) await sub.stop();
       await s.close();
       await rm(walDir, { recursive: true, force: true });
+      await rm(checkpointDir, { recursive: true, force: true });
     }
     const wallMs = performance.now() - started;
     expect(codes).toEqual([...handles].reverse().map(([name]) => [name, ActorExitCode.ok]));

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
 import { streamName } from "../../bus/jetstream/declarations.ts";
@@ -30,7 +33,12 @@ const presets = { [shortJob.name]: shortJob };
 type Stage = ActorStage;
 
 async function stage(resources: "all" | "settings only" = "all"): Promise<Stage> {
-  const s = await actorStage(fixture, "tolaria", { resources, extraEnv: { ESPER_JOB: shortJob.name } });
+  const checkpoints = await mkdtemp(join(tmpdir(), "tolaria-ckpt-"));
+  const s = await actorStage(fixture, "tolaria", {
+    resources,
+    signingKey: "tolaria-main-test-key-0123456789",
+    extraEnv: { ESPER_JOB: shortJob.name, ESPER_TOLARIA_CHECKPOINT_DIR: checkpoints },
+  });
   // Tamiyo is subscribed but never answers: every evaluate request runs into its deadline, kept short.
   if (resources === "all") await bootstrapSettings(s.bus, { timeouts: { decisionDeadlineMs: 50 } });
   const silentTamiyo = s.bus.nc.subscribe(concreteSubject(s.ns, "tamiyoEvaluate", undefined));
@@ -40,6 +48,7 @@ async function stage(resources: "all" | "settings only" = "all"): Promise<Stage>
     async close() {
       silentTamiyo.unsubscribe();
       await s.close();
+      await rm(checkpoints, { recursive: true, force: true });
     },
   };
 }
@@ -186,6 +195,27 @@ describe("the tolaria actor in this process (real nats-server)", () => {
       expect(await h.done).toBe(ActorExitCode.preflightFailed);
       expect(h.lifecycle.failureReason).toContain(
         "ESPER_JOB='mnist' is not a known job preset; known: spirals-short",
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("without ESPER_TOLARIA_CHECKPOINT_DIR, or with a relative one, preflight fails naming it (no default)", async () => {
+    const s = await stage();
+    try {
+      const { ESPER_TOLARIA_CHECKPOINT_DIR: _dir, ...unset } = s.env;
+      const h = startActor(createTolariaActor({ env: unset, presets }), { env: unset, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.preflightFailed);
+      expect(h.lifecycle.failureReason).toContain("ESPER_TOLARIA_CHECKPOINT_DIR is not set");
+      const relative = { ...s.env, ESPER_TOLARIA_CHECKPOINT_DIR: "run/tolaria" };
+      const r = startActor(createTolariaActor({ env: relative, presets }), {
+        env: relative,
+        handleSignals: false,
+      });
+      expect(await r.done).toBe(ActorExitCode.preflightFailed);
+      expect(r.lifecycle.failureReason).toContain(
+        "ESPER_TOLARIA_CHECKPOINT_DIR='run/tolaria' must be an absolute path",
       );
     } finally {
       await s.close();

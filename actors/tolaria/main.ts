@@ -7,8 +7,15 @@ import type { JobPreset } from "../../nn/presets/job-preset.ts";
 import { JOB_ENV, jobPresets, selectJob } from "../../nn/presets/job-selection.ts";
 import { loadPresetData, type PresetData } from "../../nn/presets/preset-run.ts";
 import type { ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
+import { signingKey } from "../runtime/command-verifier.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
+import { signingKeyCheck } from "../runtime/preflight-checks.ts";
+import { checkpointDirOf } from "./checkpoint-dir.ts";
+import type { CommandTarget } from "./command-apply.ts";
+import { CommandIntake } from "./command-intake.ts";
 import { DirectiveAcks } from "./directive-acks.ts";
+import { EmergencyLevels } from "./emergency-levels.ts";
+import { haltRun } from "./halt.ts";
 import { tolariaRunOptions } from "./run-options.ts";
 import { Trainer } from "./trainer.ts";
 import { runTraining } from "./training-loop.ts";
@@ -36,6 +43,13 @@ interface Job {
  */
 export function createTolariaActor(options: TolariaOptions): ActorDefinition {
   const jobs = new WeakMap<BusConnection, Job>();
+  const checkpointDirs = new WeakMap<BusConnection, string>();
+  const checkpointDirCheck: PreflightCheck = {
+    name: "tolaria-checkpoint-dir",
+    async run(ctx) {
+      checkpointDirs.set(ctx.bus, await checkpointDirOf(options.env));
+    },
+  };
   const jobCheck: PreflightCheck = {
     name: "tolaria-job",
     async run(ctx) {
@@ -63,10 +77,12 @@ export function createTolariaActor(options: TolariaOptions): ActorDefinition {
   };
   return {
     name: "tolaria",
-    preflight: [jobCheck, kernelsCheck],
+    preflight: [signingKeyCheck, checkpointDirCheck, jobCheck, kernelsCheck],
     async start(ctx) {
       const job = jobs.get(ctx.bus);
-      if (job === undefined) throw new Error("tolaria started without its job: the preflight did not run");
+      const checkpointDir = checkpointDirs.get(ctx.bus);
+      if (job === undefined || checkpointDir === undefined)
+        throw new Error("tolaria started without its job and checkpoint dir: the preflight did not run");
       const kernels = await openArtifactStore(ctx.bus, "kernels");
       const runOptions = tolariaRunOptions(options.env);
       const trainer = new Trainer({
@@ -80,7 +96,22 @@ export function createTolariaActor(options: TolariaOptions): ActorDefinition {
         pcgrad: runOptions.pcgrad,
       });
       const acks = new DirectiveAcks();
+      const intake = new CommandIntake(ctx, signingKey(ctx.process.signingKey));
+      const target: CommandTarget = {
+        levels: new EmergencyLevels(ctx.settings().tolaria.haltAfterFailedEpochs),
+        paused: false,
+        bounds: ctx.settings().tolaria,
+        setLearningRate: (lr) => trainer.setLearningRate(lr),
+      };
       let trainingOver = false;
+      await ctx.consume(
+        { name: "tolaria-commands", run: ctx.runId },
+        async (command) => {
+          if (trainingOver) throw new Error(`command ${command.commandId} arrived after the training ended`);
+          await intake.receive(command);
+        },
+        { mailbox: "commands", mode: "ordered" },
+      );
       await ctx.consume(
         { name: "tolaria-seed-directives", run: ctx.runId },
         async (directive) => {
@@ -97,11 +128,35 @@ export function createTolariaActor(options: TolariaOptions): ActorDefinition {
       );
       ctx.runTask("training", async (signal) => {
         try {
-          const counts = await runTraining(ctx, trainer, acks, signal, runOptions.profileDir);
+          const { counts, halt } = await runTraining(
+            ctx,
+            trainer,
+            acks,
+            { intake, target },
+            signal,
+            runOptions.profileDir,
+          );
           ctx.log.info(counts, "training ended");
-          if (!signal.aborted) ctx.finish("job complete");
+          if (halt !== undefined) {
+            try {
+              const { reason, checkpoint } = await haltRun(ctx, trainer, checkpointDir, halt);
+              intake.applied(
+                halt.pending,
+                `halted at step ${checkpoint.step}, checkpoint ${checkpoint.file}`,
+              );
+              ctx.finish(reason);
+            } catch (err) {
+              halt.pending.reject(err as Error);
+              throw err;
+            }
+          } else if (!signal.aborted) ctx.finish("job complete");
         } finally {
           trainingOver = true;
+          intake.closeAll(
+            signal.aborted
+              ? new RetryableError("tolaria is draining: command not applied")
+              : new Error("the training ended before the command's step boundary"),
+          );
           acks.closeAll(
             signal.aborted
               ? new RetryableError("tolaria is draining: directive not applied")

@@ -187,6 +187,16 @@ export class Trainer {
     }
   }
 
+  /** The host group's learning rate now (the preset's until an OPTIMIZER command changes it). */
+  get learningRate(): number {
+    return this.optimizer.lr("host");
+  }
+
+  /** Sets the host group's learning rate from the next step on; seed groups keep theirs. */
+  setLearningRate(lr: number): void {
+    this.optimizer.setLr("host", lr);
+  }
+
   /** Epochs finished. */
   get epoch(): number {
     return this.epochIndex;
@@ -409,7 +419,7 @@ export class Trainer {
       trainingRunId: this.options.trainingRunId,
       experimentName: this.preset.name,
       epochsTotal: this.preset.epochs,
-      learningRate: o.lr,
+      learningRate: this.learningRate,
       optimizer: { family: o.kind, momentum: o.kind === "sgd" ? o.momentum : ADAMW_DEFAULTS.beta1 },
       boundary,
       parameterCount: this.parameterCount,

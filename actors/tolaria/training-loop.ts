@@ -4,6 +4,9 @@ import { request } from "../../bus/typed.ts";
 import type { SystemStatePacket } from "../../contracts/messages/state.ts";
 import type { ActorContext } from "../runtime/actor-types.ts";
 import { BOUNDARY_METRICS } from "./boundary-metrics.ts";
+import type { CommandTarget } from "./command-apply.ts";
+import { commandBoundary, type HaltOrder } from "./command-boundary.ts";
+import type { CommandIntake } from "./command-intake.ts";
 import type { DirectiveAcks } from "./directive-acks.ts";
 import { measureHardware } from "./hardware-context.ts";
 import { type EpochProfile, PHASES, phaseMetricName, writeEpochTrace } from "./profiler.ts";
@@ -21,9 +24,22 @@ export interface TrainingCounts {
   decisionTimeouts: number;
 }
 
+/** Tolaria's commands: the intake and what they change. */
+export interface TrainingCommands {
+  readonly intake: CommandIntake;
+  readonly target: CommandTarget;
+}
+
+/** How the training ended: its counts, and the HALT order when a command stopped it. */
+export interface TrainingResult {
+  readonly counts: TrainingCounts;
+  readonly halt: HaltOrder | undefined;
+}
+
 /**
- * Runs `trainer` to the end of its preset (or until `signal` aborts): one step at a time, yielding to
- * the event loop between steps; releases each boundary's directive handlers; publishes the SeedReports;
+ * Runs `trainer` to the end of its preset (or until `signal` aborts, or a HALT command): one step at a
+ * time, yielding to the event loop between steps; applies the waiting commands before each step
+ * (waiting there while paused); releases each boundary's directive handlers; publishes the SeedReports;
  * per epoch validates, publishes the SystemStatePacket on `state.{run}`, records loss, accuracy and
  * parameter count, and asks Tamiyo (`tamiyoEvaluate`) within `timeouts.decisionDeadlineMs`. A failed or
  * late decision is counted and reported (WARNING `tolaria.decision.timeout`); training goes on.
@@ -32,9 +48,10 @@ export async function runTraining(
   ctx: ActorContext,
   trainer: Trainer,
   acks: DirectiveAcks,
+  commands: TrainingCommands,
   signal: AbortSignal,
   profileDir?: string,
-): Promise<TrainingCounts> {
+): Promise<TrainingResult> {
   const run = ctx.runId;
   const counts: TrainingCounts = {
     epochs: 0,
@@ -48,6 +65,9 @@ export async function runTraining(
   };
   const boundary: { tamiyoLatencyMs?: number; hookLatencyMs?: number } = {};
   while (!trainer.done && !signal.aborted) {
+    const halt = await commandBoundary(ctx, commands.intake, commands.target, signal);
+    if (halt !== undefined) return { counts, halt };
+    if (signal.aborted) break;
     const out = await trainer.step();
     counts.steps++;
     counts.directivesApplied += out.applied.length;
@@ -85,7 +105,7 @@ export async function runTraining(
     }
     await yieldToEventLoop();
   }
-  return counts;
+  return { counts, halt: undefined };
 }
 
 function reportRefused(ctx: ActorContext, r: RefusedDirective): void {

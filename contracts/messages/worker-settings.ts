@@ -94,6 +94,19 @@ export const WorkerSettings = z
         seedGradientNormMax: z.number().positive().max(1e12).default(1_000),
       })
       .prefault({}),
+    /** Tolaria: the bounds of an OPTIMIZER command's learning rate, and when failed epochs halt it. */
+    tolaria: z
+      .strictObject({
+        learningRateMin: z.number().positive().max(10).default(1e-6),
+        learningRateMax: z.number().positive().max(10).default(1),
+        /** Failed epochs in a row that raise the emergency level to HALT. */
+        haltAfterFailedEpochs: z.number().int().min(1).max(1_000).default(3),
+      })
+      .refine((o) => o.learningRateMax >= o.learningRateMin, {
+        path: ["learningRateMax"],
+        message: "must be at least learningRateMin",
+      })
+      .prefault({}),
     /** Urza's kernel cache. */
     urza: z
       .strictObject({

@@ -1,7 +1,6 @@
 /**
- * Enable after h/tolsafe is merged (Tolaria obeys a signed HALT on `command.<run>.tolaria` and writes
- * a final checkpoint into ESPER_TOLARIA_CHECKPOINT_DIR): rename this file to
- * `halt-checkpoint.int.test.ts`. Until then Tolaria ignores the command and this test fails.
+ * Weatherlight's restart intensity exceeded: it stores a signed HALT on `command.<run>.tolaria`, Tolaria
+ * writes its final checkpoint into ESPER_TOLARIA_CHECKPOINT_DIR and exits 0.
  */
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -23,7 +22,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe("halt on restart intensity (needs h/tolsafe's Tolaria)", { timeout: 60_000 }, () => {
+describe("halt on restart intensity", { timeout: 60_000 }, () => {
   it("an actor that keeps dying trips the intensity and the system halts cleanly with a final checkpoint", async () => {
     const runDir = join(dir, "run");
     const s = startEmbeddedStack({
