@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
-import { open, readFile, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { open, readFile } from "node:fs/promises";
 import { crc32 } from "node:zlib";
+import { writeFileAtomically } from "../runtime/atomic-file.ts";
 
 /**
  * An append-only write-ahead log file. Layout (integers unsigned big-endian): the 8-byte magic
@@ -192,7 +192,7 @@ export class WriteAheadLog {
       bytes = await readFile(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      await writeAtomically(file, [walHeader()]);
+      await writeFileAtomically(file, [walHeader()]);
       bytes = walHeader();
     }
     const load = parseWal(bytes, file);
@@ -231,7 +231,7 @@ export class WriteAheadLog {
   rewrite(bodies: readonly Uint8Array[]): Promise<void> {
     const frames = [walHeader(), ...bodies.map(frameRecord)];
     return this.serial(async () => {
-      await writeAtomically(this.file, frames);
+      await writeFileAtomically(this.file, frames);
       await this.handle.close();
       this.handle = await open(this.file, "r+");
       this.size = frames.reduce((n, f) => n + f.length, 0);
@@ -260,27 +260,5 @@ export class WriteAheadLog {
     });
     this.queue = run.catch(() => undefined);
     return run;
-  }
-}
-
-/** Writes `chunks` to `<file>.tmp`, fsyncs it, renames it to `file` and fsyncs the directory. */
-async function writeAtomically(file: string, chunks: readonly Uint8Array[]): Promise<void> {
-  const temp = join(dirname(file), `${basename(file)}.tmp`);
-  const out = await open(temp, "w");
-  try {
-    for (const c of chunks) await out.write(c);
-    await out.sync();
-  } catch (err) {
-    await out.close();
-    await rm(temp, { force: true });
-    throw err;
-  }
-  await out.close();
-  await rename(temp, file);
-  const dir = await open(dirname(file), "r");
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }
