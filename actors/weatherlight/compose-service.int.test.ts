@@ -45,6 +45,7 @@ function specOf(actor: string): ActorChildSpec {
       logLevel: "warn",
       job: "spirals-soak",
       ...(actor === "tamiyo" ? { tamiyoWalDir: join(dir, "tamiyo") } : {}),
+      ...(actor === "tolaria" ? { tolariaCheckpointDir: join(dir, "tolaria") } : {}),
     },
   };
 }
