@@ -20,6 +20,21 @@ import { operatorName } from "./settings-client.ts";
 export const CommandExit = { ok: 0, rejected: 1, badArgs: 2, unavailable: 3 } as const;
 
 /** The help lines shared by `esper command` and `esper emergency`: connection, output, environment, exit codes. */
+/** The flags `esper command` and `esper emergency` share (described by COMMON_HELP). */
+export const COMMON_OPTIONS = {
+  run: { type: "string" },
+  reason: { type: "string" },
+  target: { type: "string" },
+  id: { type: "string" },
+  freshness: { type: "string" },
+  deadline: { type: "string" },
+  wait: { type: "boolean" },
+  "wait-timeout": { type: "string" },
+  json: { type: "boolean" },
+  nats: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
 export const COMMON_HELP = `  --target ACTOR    the actor the command is for: kasmina or tolaria (default: kasmina for seed
                     commands, else tolaria)
   --id ID           the command id (default a random UUID); the same id published again is stored once

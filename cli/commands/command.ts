@@ -12,7 +12,13 @@ import {
   type OperatorCommandSpec,
   readCommandFile,
 } from "./command-build.ts";
-import { COMMON_HELP, CommandExit, msFlag, publishOperatorCommand } from "./command-publish.ts";
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  CommandExit,
+  msFlag,
+  publishOperatorCommand,
+} from "./command-publish.ts";
 
 const HELP = `usage: esper command --run ID (--germinate SEED --blueprint ID | --cull SEED | --optimizer ID
                      [--lr X] [--momentum X] [--weight-decay X] | --pause | --resume |
@@ -125,7 +131,7 @@ export async function run(args: readonly string[]): Promise<number> {
     ({ values } = parseArgs({
       args: [...args],
       options: {
-        run: { type: "string" },
+        ...COMMON_OPTIONS,
         germinate: { type: "string" },
         blueprint: { type: "string" },
         blend: { type: "string" },
@@ -140,16 +146,6 @@ export async function run(args: readonly string[]): Promise<number> {
         resume: { type: "boolean" },
         emergency: { type: "string" },
         file: { type: "string" },
-        reason: { type: "string" },
-        target: { type: "string" },
-        id: { type: "string" },
-        freshness: { type: "string" },
-        deadline: { type: "string" },
-        wait: { type: "boolean" },
-        "wait-timeout": { type: "string" },
-        json: { type: "boolean" },
-        nats: { type: "string" },
-        help: { type: "boolean", short: "h" },
       },
       strict: true,
       allowPositionals: false,

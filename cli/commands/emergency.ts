@@ -3,7 +3,13 @@ import { SystemLimits } from "../../contracts/budgets.ts";
 import { CommandType } from "../../contracts/enums.ts";
 import { errorText } from "../errors.ts";
 import { CommandSpecError, emergencyLevel, type OperatorCommandSpec } from "./command-build.ts";
-import { COMMON_HELP, CommandExit, msFlag, publishOperatorCommand } from "./command-publish.ts";
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  CommandExit,
+  msFlag,
+  publishOperatorCommand,
+} from "./command-publish.ts";
 
 const HELP = `usage: esper emergency LEVEL --run ID [--reason TEXT] [options]
 
@@ -25,17 +31,7 @@ export async function run(args: readonly string[]): Promise<number> {
     const parsed = parseArgs({
       args: [...args],
       options: {
-        run: { type: "string" },
-        reason: { type: "string" },
-        target: { type: "string" },
-        id: { type: "string" },
-        freshness: { type: "string" },
-        deadline: { type: "string" },
-        wait: { type: "boolean" },
-        "wait-timeout": { type: "string" },
-        json: { type: "boolean" },
-        nats: { type: "string" },
-        help: { type: "boolean", short: "h" },
+        ...COMMON_OPTIONS,
       },
       strict: true,
       allowPositionals: true,
