@@ -2,13 +2,12 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { count, sha256Hex } from "../../contracts/primitives.ts";
 
 /** File names of a policy directory. */
 export const MODEL_FILE = "model.onnx";
 export const MANIFEST_FILE = "manifest.json";
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");
-const count = z.number().int().min(0);
 const kindAgreement = z.strictObject({
   decisions: count,
   agreed: count,

@@ -1,14 +1,15 @@
 import { z } from "zod";
+import { count, sha256Hex, timestampMs } from "../../contracts/primitives.ts";
 
 /** One durable checkpoint as the manifest lists it. */
 export const CheckpointEntry = z.strictObject({
   id: z.string().regex(/^ckpt-step-\d{8}$/),
   file: z.string().regex(/^ckpt-step-\d{8}\.bin$/),
-  step: z.number().int().min(0),
-  epoch: z.number().int().min(0),
+  step: count,
+  epoch: count,
   bytes: z.number().int().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  writtenAtMs: z.number().int().min(0),
+  sha256: sha256Hex,
+  writtenAtMs: timestampMs,
 });
 export type CheckpointEntry = z.infer<typeof CheckpointEntry>;
 
