@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { freshActorBundle } from "./child-bundle.ts";
 import { ChildSpawnError } from "./errors.ts";
 
 /** What to execute for a child: an executable and its arguments. */
@@ -69,7 +70,6 @@ export interface ChildStopResult {
 }
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const ESPER_BIN = fileURLToPath(new URL("../../bin/esper.js", import.meta.url));
 /** The preload that makes a child drain when its supervisor dies (see parent-watch.ts). */
 export const PARENT_WATCH = fileURLToPath(new URL("./parent-watch.ts", import.meta.url));
 /** Lines of stderr kept per child for failure messages. */
@@ -83,9 +83,13 @@ export function watchedNodeCommand(script: string, args: readonly string[]): Chi
   return { file: process.execPath, args: ["--import", "tsx", "--import", PARENT_WATCH, script, ...args] };
 }
 
-/** The command that runs actor `name` as a child: the repo's `bin/esper.js actor <name>`, parent-watched. */
+/**
+ * The command that runs actor `name` as a child: `node --enable-source-maps dist/actor-child.mjs
+ * <name>`, the actor-child bundle (its entry installs the parent watch first). Throws
+ * StaleActorBundleError, naming the build command, when the bundle is missing or older than its sources.
+ */
 export function actorCommand(name: string): ChildCommand {
-  return watchedNodeCommand(ESPER_BIN, ["actor", name]);
+  return { file: process.execPath, args: ["--enable-source-maps", freshActorBundle(), name] };
 }
 
 /**

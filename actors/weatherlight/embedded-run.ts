@@ -3,6 +3,7 @@ import { removeRunConsumers } from "../../bus/jetstream/run-consumers.ts";
 import { openBucket } from "../../bus/kv.ts";
 import type { ActorContext } from "../runtime/actor-types.ts";
 import type { LogLevel } from "../runtime/logger.ts";
+import { ensureActorBundle } from "./child-bundle.ts";
 import { type ActorChildSpec, actorCommand, type ChildCommand, type ChildEvent } from "./child-processes.ts";
 import { ChildSupervisor } from "./child-supervisor.ts";
 import { busHeartbeats } from "./child-supervisor-heartbeats.ts";
@@ -98,6 +99,7 @@ export async function runEmbedded(
 
   const settings = ctx.settings();
   const childGraceMs = settings.worker.shutdownGraceMs + CHILD_HARD_STOP_MARGIN_MS;
+  if (options.childCommand === undefined) await ensureActorBundle();
   const command = options.childCommand ?? actorCommand;
   const specs: ActorChildSpec[] = EMBEDDED_ACTORS.map((actor) => ({
     name: actor,

@@ -68,3 +68,14 @@ export class RunDirectoryNotEmptyError extends Error {
     );
   }
 }
+
+/** The actor-child bundle is missing or older than its sources: a child would run stale code. */
+export class StaleActorBundleError extends Error {
+  override readonly name = "StaleActorBundleError";
+  constructor(
+    readonly problem: string,
+    readonly buildCommand: string,
+  ) {
+    super(`the actor-child bundle cannot be used: ${problem}; run \`${buildCommand}\``);
+  }
+}
