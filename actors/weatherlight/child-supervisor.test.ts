@@ -24,7 +24,7 @@ const spec = (name: string, options: Record<string, string> = {}): ActorChildSpe
   env,
 });
 
-/** Fast restarts: 50 ms doubling up to 200 ms, no jitter, 5 restarts within a minute. */
+/** Fast restarts: the first at once, then 50 ms doubling up to 200 ms, no jitter, 5 restarts within a minute. */
 const fastPolicy: RestartPolicySettings = {
   ...validate("WorkerSettings", {}).supervisor,
   backoffBaseMs: 50,
@@ -94,7 +94,7 @@ describe("ChildSupervisor (real processes)", { timeout: 90_000 }, () => {
     const [, second] = spawns("b");
     expect(second).toBeDefined();
     expect(events).toEqual([
-      { kind: "restarting", actor: "b", cause: "b was killed by SIGKILL", attempt: 1, delayMs: 50 },
+      { kind: "restarting", actor: "b", cause: "b was killed by SIGKILL", attempt: 1, delayMs: 0 },
       { kind: "restarted", actor: "b", pid: second, attempt: 1 },
     ]);
     expect(supervisor.children().map((c) => [c.name, c.pid])).toEqual([
@@ -130,7 +130,7 @@ describe("ChildSupervisor (real processes)", { timeout: 90_000 }, () => {
       "restarted",
       "degraded",
     ]);
-    expect(events.filter((e) => e.kind === "restarting").map((e) => e.delayMs)).toEqual([50, 100]);
+    expect(events.filter((e) => e.kind === "restarting").map((e) => e.delayMs)).toEqual([0, 50]);
     await new Promise((r) => setTimeout(r, 500));
     expect(spawns("a")).toHaveLength(3);
     expect(supervisor.restartCounts()).toEqual({ a: 2 });
@@ -165,7 +165,7 @@ describe("ChildSupervisor (real processes)", { timeout: 90_000 }, () => {
     const [first, second] = spawns("a");
     expect(events).toEqual([
       { kind: "silent", actor: "a", pid: first, silentForMs: 1_000 },
-      { kind: "restarting", actor: "a", cause: "a sent no heartbeat for 1000 ms", attempt: 1, delayMs: 50 },
+      { kind: "restarting", actor: "a", cause: "a sent no heartbeat for 1000 ms", attempt: 1, delayMs: 0 },
       { kind: "restarted", actor: "a", pid: second, attempt: 1 },
     ]);
     expect(childEvents).toContainEqual(
@@ -211,14 +211,19 @@ describe("ChildSupervisor (real processes)", { timeout: 90_000 }, () => {
     const [first] = spawns("a");
     if (first === undefined) throw new Error("a was not spawned");
     expect(supervisor.childStatus()).toEqual([{ actor: "a", phase: "ready", pid: first, restarts: 0 }]);
+    // The first restart is immediate; the second waits out its 500 ms backoff.
     process.kill(first, "SIGKILL");
-    await waitFor(() => events.some((e) => e.kind === "restarting"));
-    expect(supervisor.childStatus()).toEqual([{ actor: "a", phase: "failed", pid: first, restarts: 1 }]);
-    await waitFor(() => spawns("a").length === 2);
-    const second = spawns("a")[1];
-    expect(supervisor.childStatus()).toEqual([{ actor: "a", phase: "restarting", pid: second, restarts: 1 }]);
     await waitFor(() => events.some((e) => e.kind === "restarted"));
-    expect(supervisor.childStatus()).toEqual([{ actor: "a", phase: "ready", pid: second, restarts: 1 }]);
+    const second = spawns("a")[1];
+    if (second === undefined) throw new Error("a was not respawned");
+    process.kill(second, "SIGKILL");
+    await waitFor(() => events.filter((e) => e.kind === "restarting").length === 2);
+    expect(supervisor.childStatus()).toEqual([{ actor: "a", phase: "failed", pid: second, restarts: 2 }]);
+    await waitFor(() => spawns("a").length === 3);
+    const third = spawns("a")[2];
+    expect(supervisor.childStatus()).toEqual([{ actor: "a", phase: "restarting", pid: third, restarts: 2 }]);
+    await waitFor(() => events.filter((e) => e.kind === "restarted").length === 2);
+    expect(supervisor.childStatus()).toEqual([{ actor: "a", phase: "ready", pid: third, restarts: 2 }]);
   });
 
   it("stop() during a restart's backoff abandons it: no respawn, outcome stopped", async () => {
@@ -227,14 +232,19 @@ describe("ChildSupervisor (real processes)", { timeout: 90_000 }, () => {
     });
     const [first] = spawns("a");
     if (first === undefined) throw new Error("a was not spawned");
+    // The first restart is immediate; the second has the 5 s backoff.
     process.kill(first, "SIGKILL");
-    await waitFor(() => events.some((e) => e.kind === "restarting"));
+    await waitFor(() => events.some((e) => e.kind === "restarted"));
+    const second = spawns("a")[1];
+    if (second === undefined) throw new Error("a was not respawned");
+    process.kill(second, "SIGKILL");
+    await waitFor(() => events.filter((e) => e.kind === "restarting").length === 2);
     const startedMs = Date.now();
     await supervisor.stop();
     expect(Date.now() - startedMs).toBeLessThan(2_000);
     expect(await supervisor.outcome).toEqual({ kind: "stopped" });
     await new Promise((r) => setTimeout(r, 500));
-    expect(spawns("a")).toHaveLength(1);
+    expect(spawns("a")).toHaveLength(2);
   });
 
   it("the run owner's normal end settles owner-finished and is not restarted", async () => {

@@ -50,7 +50,7 @@ describe("worker settings, supervisor section", () => {
 });
 
 describe("RestartPolicy", () => {
-  it("restarts a crash with a doubling backoff, then degrades on the failure past the intensity", () => {
+  it("restarts a first crash at once, repeated ones with a doubling backoff, then degrades past the intensity", () => {
     const { clock, policy } = policyAt(noJitter);
     const delays: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -62,7 +62,7 @@ describe("RestartPolicy", () => {
       }
       clock.ms += 1_000;
     }
-    expect(delays).toEqual([250, 500, 1_000, 2_000, 4_000]);
+    expect(delays).toEqual([0, 250, 500, 1_000, 2_000]);
     const sixth = policy.decide("kasmina", crash(1));
     expect(sixth).toEqual({
       action: "degrade",
@@ -73,11 +73,11 @@ describe("RestartPolicy", () => {
 
   it("caps the backoff at backoffMaxMs", () => {
     const { policy } = policyAt({ ...noJitter, restartIntensity: 20 });
-    const delays = Array.from({ length: 8 }, () => {
+    const delays = Array.from({ length: 9 }, () => {
       const d = policy.decide("urza", killed);
       return d.action === "restart" ? d.delayMs : -1;
     });
-    expect(delays).toEqual([250, 500, 1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+    expect(delays).toEqual([0, 250, 500, 1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
   });
 
   it("forgets restarts older than the period: the intensity and the backoff start over", () => {
@@ -85,7 +85,8 @@ describe("RestartPolicy", () => {
     for (let i = 0; i < 5; i++) policy.decide("tamiyo", killed);
     clock.ms += 60_000;
     expect(policy.restartsInPeriod()).toBe(0);
-    expect(policy.decide("tamiyo", killed)).toEqual({ action: "restart", delayMs: 250, attempt: 1 });
+    expect(policy.decide("tamiyo", killed)).toEqual({ action: "restart", delayMs: 0, attempt: 1 });
+    expect(policy.decide("tamiyo", killed)).toEqual({ action: "restart", delayMs: 250, attempt: 2 });
   });
 
   it("reads its settings at every decision: a raised intensity or another backoff applies to the next failure", () => {
@@ -95,17 +96,18 @@ describe("RestartPolicy", () => {
       () => 1_000_000,
       () => 0,
     );
-    expect(policy.decide("urza", killed)).toMatchObject({ action: "restart", delayMs: 250 });
-    settings = { ...settings, restartIntensity: 3, backoffBaseMs: 40 };
+    expect(policy.decide("urza", killed)).toMatchObject({ action: "restart", delayMs: 0 });
+    settings = { ...settings, restartIntensity: 4, backoffBaseMs: 40 };
+    expect(policy.decide("urza", killed)).toMatchObject({ action: "restart", delayMs: 40 });
     expect(policy.decide("urza", killed)).toMatchObject({ action: "restart", delayMs: 80 });
-    expect(policy.decide("kasmina", killed)).toMatchObject({ action: "restart", delayMs: 40 });
+    expect(policy.decide("kasmina", killed)).toMatchObject({ action: "restart", delayMs: 0 });
     expect(policy.decide("tamiyo", killed).action).toBe("degrade");
   });
 
   it("counts the intensity over every child together (OTP), the backoff per child", () => {
     const { policy } = policyAt({ ...noJitter, restartIntensity: 2 });
-    expect(policy.decide("urza", killed)).toMatchObject({ action: "restart", delayMs: 250 });
-    expect(policy.decide("kasmina", killed)).toMatchObject({ action: "restart", delayMs: 250 });
+    expect(policy.decide("urza", killed)).toMatchObject({ action: "restart", delayMs: 0 });
+    expect(policy.decide("kasmina", killed)).toMatchObject({ action: "restart", delayMs: 0 });
     expect(policy.decide("tamiyo", killed).action).toBe("degrade");
   });
 
@@ -131,9 +133,14 @@ describe("RestartPolicy", () => {
     );
   });
 
-  it("adds up to backoffJitter of the delay from the injected random numbers", () => {
-    expect(policyAt(defaults, () => 0.5).policy.decide("urza", killed)).toMatchObject({ delayMs: 282 });
-    expect(policyAt(defaults, () => 0.999).policy.decide("urza", killed)).toMatchObject({ delayMs: 313 });
+  it("adds up to backoffJitter of a repeated restart's delay from the injected random numbers", () => {
+    const second = (random: () => number) => {
+      const { policy } = policyAt(defaults, random);
+      expect(policy.decide("urza", killed)).toMatchObject({ delayMs: 0 });
+      return policy.decide("urza", killed);
+    };
+    expect(second(() => 0.5)).toMatchObject({ delayMs: 282 });
+    expect(second(() => 0.999)).toMatchObject({ delayMs: 313 });
   });
 
   it("describes each kind of failure", () => {
@@ -192,7 +199,7 @@ describe("RestartPolicy properties", () => {
     );
   });
 
-  it("keeps every delay between the un-jittered backoff and backoffMaxMs", () => {
+  it("restarts each child's first failure in the period at once, and keeps every later delay between the un-jittered backoff and backoffMaxMs", () => {
     fc.assert(
       fc.property(settingsArb, failuresArb, fc.integer(), (settings, failures, seed) => {
         const rng = createRng(seed >>> 0);
@@ -201,9 +208,13 @@ describe("RestartPolicy properties", () => {
           clock.ms += f.gapMs;
           const d = policy.decide(f.actor, f.failure);
           if (d.action !== "restart") continue;
+          if (d.attempt === 1) {
+            expect(d.delayMs).toBe(0);
+            continue;
+          }
           const backoff = Math.min(
             settings.backoffMaxMs,
-            settings.backoffBaseMs * settings.backoffFactor ** (d.attempt - 1),
+            settings.backoffBaseMs * settings.backoffFactor ** (d.attempt - 2),
           );
           expect(d.delayMs).toBeGreaterThanOrEqual(backoff);
           expect(d.delayMs).toBeLessThanOrEqual(settings.backoffMaxMs);

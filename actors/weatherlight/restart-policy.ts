@@ -51,9 +51,10 @@ export function describeFailure(actor: string, failure: ChildFailure): string {
 /**
  * When a supervised child is restarted (pure: clock and random numbers injected). A permanent exit
  * code is never restarted. Any other failure (a crash code, a signal, an unasked exit 0, silence, a
- * restart that never became ready) is restarted after an exponential backoff with jitter: the n-th
- * restart of a child within the period waits min(backoffMaxMs, backoffBaseMs·backoffFactor^(n-1)),
- * plus uniform [0, backoffJitter) of that, never more than backoffMaxMs. Restart intensity (OTP): at
+ * restart that never became ready) is restarted: the first restart of a child within the period at
+ * once (OTP), a repeated one after an exponential backoff with jitter: the n-th (n ≥ 2) waits
+ * min(backoffMaxMs, backoffBaseMs·backoffFactor^(n-2)), plus uniform [0, backoffJitter) of that, never
+ * more than backoffMaxMs. Restart intensity (OTP): at
  * most `restartIntensity` restarts of all children together within `restartPeriodMs`; the failure
  * that would need one more degrades the system. The settings are read at every decision, so a change
  * of the worker settings applies to the next failure.
@@ -97,8 +98,9 @@ export class RestartPolicy {
   }
 
   private delayMs(settings: RestartPolicySettings, earlierRestarts: number): number {
+    if (earlierRestarts === 0) return 0;
     const { backoffBaseMs, backoffMaxMs, backoffFactor, backoffJitter } = settings;
-    const backoff = Math.min(backoffMaxMs, backoffBaseMs * backoffFactor ** earlierRestarts);
+    const backoff = Math.min(backoffMaxMs, backoffBaseMs * backoffFactor ** (earlierRestarts - 1));
     return Math.min(backoffMaxMs, Math.ceil(backoff * (1 + backoffJitter * this.random())));
   }
 
