@@ -130,7 +130,7 @@ export const WorkerSettings = z
         restartIntensity: z.number().int().min(0).max(1_000).default(5),
         /** The sliding window of `restartIntensity`. */
         restartPeriodMs: ms(1_000, 86_400_000, 60_000),
-        /** The first restart delay of a child; each further restart within the period multiplies it by `backoffFactor`. */
+        /** The delay of a child's second restart within the period (the first is immediate); each further one multiplies it by `backoffFactor`. */
         backoffBaseMs: ms(0, 600_000, 250),
         /** The longest restart delay, jitter included. */
         backoffMaxMs: ms(0, 600_000, 10_000),
