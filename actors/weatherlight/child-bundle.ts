@@ -43,6 +43,25 @@ export interface ActorBundleManifest {
   readonly files: readonly string[];
 }
 
+/** What a build reads and writes: the repository (paths in the manifest are relative to it), the entry source, the output directory. */
+export interface ActorBundleLayout {
+  readonly root: string;
+  readonly entry: string;
+  readonly outDir: string;
+}
+
+/** The repository's actor-child bundle: child-entry.ts into ACTOR_BUNDLE_DIR. */
+export const ACTOR_BUNDLE_LAYOUT: ActorBundleLayout = {
+  root: REPO_ROOT,
+  entry: ENTRY,
+  outDir: ACTOR_BUNDLE_DIR,
+};
+
+/** The entry file a build of `layout` writes (`<outDir>/actor-child.mjs`). */
+export function bundleEntryOf(layout: ActorBundleLayout): string {
+  return join(layout.outDir, "actor-child.mjs");
+}
+
 /** A build: where the entry is, how many sources the bundle holds, how long the build took. */
 export interface ActorBundleBuild {
   readonly path: string;
@@ -59,12 +78,15 @@ export interface ActorBundleBuild {
  * earlier builds are then removed. A concurrent build of other sources may remove this build's
  * chunks: the staleness check sees that and the next `ensureActorBundle` rebuilds.
  */
-export async function buildActorBundle(): Promise<ActorBundleBuild> {
+export async function buildActorBundle(
+  layout: ActorBundleLayout = ACTOR_BUNDLE_LAYOUT,
+): Promise<ActorBundleBuild> {
   const builtFromMs = Date.now();
+  const entryPath = bundleEntryOf(layout);
   const { build } = await import("esbuild");
   const result = await build({
-    absWorkingDir: REPO_ROOT,
-    entryPoints: { "actor-child": ENTRY },
+    absWorkingDir: layout.root,
+    entryPoints: { "actor-child": layout.entry },
     bundle: true,
     splitting: true,
     // Native or loading files by path at run time: node loads them from node_modules.
@@ -72,7 +94,7 @@ export async function buildActorBundle(): Promise<ActorBundleBuild> {
     platform: "node",
     format: "esm",
     target: "node20",
-    outdir: ACTOR_BUNDLE_DIR,
+    outdir: layout.outDir,
     outExtension: { ".js": ".mjs" },
     chunkNames: "[name]-[hash]",
     sourcemap: "linked",
@@ -105,28 +127,33 @@ export async function buildActorBundle(): Promise<ActorBundleBuild> {
     ],
   });
   const inputs = Object.keys(result.metafile.inputs).sort();
-  const entry = result.outputFiles.find((f) => f.path === ACTOR_BUNDLE);
-  if (entry === undefined) throw new Error(`esbuild produced no ${ACTOR_BUNDLE}`);
+  const entry = result.outputFiles.find((f) => f.path === entryPath);
+  if (entry === undefined) throw new Error(`esbuild produced no ${entryPath}`);
   const others = result.outputFiles.filter((f) => f !== entry);
   const files = others.map((f) => basename(f.path)).sort();
   const manifest: ActorBundleManifest = { builtFromMs, inputs, files };
   const mapComment = entry.text.lastIndexOf("//# sourceMappingURL=");
-  if (mapComment < 0) throw new Error(`esbuild wrote ${ACTOR_BUNDLE} without its source-map comment`);
-  const entryText = `${entry.text.slice(0, mapComment)}${MANIFEST_PREFIX}${JSON.stringify(manifest)}\n${entry.text.slice(mapComment)}`;
-  mkdirSync(ACTOR_BUNDLE_DIR, { recursive: true });
+  if (mapComment < 0) throw new Error(`esbuild wrote ${entryPath} without its source-map comment`);
+  const entryText = `${entry.text.slice(0, mapComment)}${manifestComment(manifest)}${entry.text.slice(mapComment)}`;
+  mkdirSync(layout.outDir, { recursive: true });
   for (const file of others) writeAtomically(file.path, file.contents);
-  writeAtomically(ACTOR_BUNDLE, entryText);
-  const kept = new Set([basename(ACTOR_BUNDLE), ...files]);
-  for (const name of readdirSync(ACTOR_BUNDLE_DIR)) {
-    if (!kept.has(name) && !name.endsWith(".tmp")) rmSync(join(ACTOR_BUNDLE_DIR, name), { force: true });
+  writeAtomically(entryPath, entryText);
+  const kept = new Set([basename(entryPath), ...files]);
+  for (const name of readdirSync(layout.outDir)) {
+    if (!kept.has(name) && !name.endsWith(".tmp")) rmSync(join(layout.outDir, name), { force: true });
   }
-  return { path: ACTOR_BUNDLE, inputs: inputs.length, buildMs: Date.now() - builtFromMs };
+  return { path: entryPath, inputs: inputs.length, buildMs: Date.now() - builtFromMs };
 }
 
 function writeAtomically(path: string, contents: string | Uint8Array): void {
   const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   writeFileSync(temp, contents);
   renameSync(temp, path);
+}
+
+/** The manifest as the entry holds it: one comment line. */
+export function manifestComment(manifest: ActorBundleManifest): string {
+  return `${MANIFEST_PREFIX}${JSON.stringify(manifest)}\n`;
 }
 
 /** The manifest in the entry at `path`, or undefined when the file is missing or has none. */
@@ -148,10 +175,13 @@ export function readBundleManifest(path: string = ACTOR_BUNDLE): ActorBundleMani
  * Why the bundle whose entry is `path` cannot be run as it is (missing, without a manifest, one of
  * its chunks gone, a source deleted or modified after its build began), or undefined when it is
  * whole and every source it holds is older than its build. Sources new to the graph need an edit of
- * a file already in it, so they are caught too.
+ * a file already in it, so they are caught too. Inputs are relative to `root`.
  */
-export function actorBundleStaleness(path: string = ACTOR_BUNDLE): string | undefined {
-  const shown = relative(REPO_ROOT, path);
+export function actorBundleStaleness(
+  path: string = ACTOR_BUNDLE,
+  root: string = REPO_ROOT,
+): string | undefined {
+  const shown = relative(root, path);
   const manifest = readBundleManifest(path);
   if (manifest === undefined) return `${shown} is missing or has no manifest`;
   for (const file of manifest.files) {
@@ -164,7 +194,7 @@ export function actorBundleStaleness(path: string = ACTOR_BUNDLE): string | unde
   for (const input of manifest.inputs) {
     let mtimeMs: number;
     try {
-      mtimeMs = statSync(join(REPO_ROOT, input)).mtimeMs;
+      mtimeMs = statSync(join(root, input)).mtimeMs;
     } catch {
       return `${input}, bundled in ${shown}, no longer exists`;
     }
