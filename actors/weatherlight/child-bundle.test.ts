@@ -10,8 +10,11 @@ import {
   actorBundleStaleness,
   buildActorBundle,
   bundleEntryOf,
+  ensureActorBundle,
+  freshActorBundle,
   readBundleManifest,
 } from "./child-bundle.ts";
+import { StaleActorBundleError } from "./errors.ts";
 
 const run = promisify(execFile);
 
@@ -88,5 +91,23 @@ describe("the actor-child bundle", { timeout: 30_000 }, () => {
     await expect(buildActorBundle(layout)).rejects.toThrow(
       /import\.meta\.dirname cannot be bundled \(only import\.meta\.url\): .*where\.ts/,
     );
+  });
+
+  it("freshActorBundle refuses a stale bundle with an error naming the build command", async () => {
+    const layout = project();
+    expect(() => freshActorBundle(layout)).toThrow(StaleActorBundleError);
+    expect(() => freshActorBundle(layout)).toThrow(
+      "the actor-child bundle cannot be used: dist/actor-child.mjs is missing or has no manifest; run `npm run build`",
+    );
+    await buildActorBundle(layout);
+    expect(freshActorBundle(layout)).toBe(bundleEntryOf(layout));
+  });
+
+  it("ensureActorBundle builds only when the bundle is stale", async () => {
+    const layout = project();
+    expect(await ensureActorBundle(layout)).toEqual({ path: bundleEntryOf(layout), built: true });
+    expect(await ensureActorBundle(layout)).toEqual({ path: bundleEntryOf(layout), built: false });
+    touchAfterBuild(layout.entry, bundleEntryOf(layout), 1);
+    expect(await ensureActorBundle(layout)).toEqual({ path: bundleEntryOf(layout), built: true });
   });
 });

@@ -203,16 +203,20 @@ export function actorBundleStaleness(
   return undefined;
 }
 
-/** ACTOR_BUNDLE when it is up to date; else StaleActorBundleError naming BUILD_COMMAND. */
-export function freshActorBundle(): string {
-  const stale = actorBundleStaleness();
+/** The bundle's entry when it is up to date; else StaleActorBundleError naming BUILD_COMMAND. */
+export function freshActorBundle(layout: ActorBundleLayout = ACTOR_BUNDLE_LAYOUT): string {
+  const entry = bundleEntryOf(layout);
+  const stale = actorBundleStaleness(entry, layout.root);
   if (stale !== undefined) throw new StaleActorBundleError(stale, BUILD_COMMAND);
-  return ACTOR_BUNDLE;
+  return entry;
 }
 
 /** Builds the bundle when it is not up to date (`esper up` does before spawning); `built` says whether it did. */
-export async function ensureActorBundle(): Promise<{ readonly path: string; readonly built: boolean }> {
-  if (actorBundleStaleness() === undefined) return { path: ACTOR_BUNDLE, built: false };
-  await buildActorBundle();
-  return { path: freshActorBundle(), built: true };
+export async function ensureActorBundle(
+  layout: ActorBundleLayout = ACTOR_BUNDLE_LAYOUT,
+): Promise<{ readonly path: string; readonly built: boolean }> {
+  const entry = bundleEntryOf(layout);
+  if (actorBundleStaleness(entry, layout.root) === undefined) return { path: entry, built: false };
+  await buildActorBundle(layout);
+  return { path: freshActorBundle(layout), built: true };
 }
