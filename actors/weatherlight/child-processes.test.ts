@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { ACTOR_BUNDLE } from "./child-bundle.ts";
 import {
   ActorChild,
   type ActorChildEnv,
@@ -141,11 +142,15 @@ describe("ActorChild", { timeout: 60_000 }, () => {
     expect(lines(events, "tolaria", "stderr")).toContain("ignoring SIGTERM");
   });
 
-  it("actorCommand runs the repo's `esper actor <name>` (an unknown actor exits 2 naming it)", async () => {
+  it("actorCommand runs the actor-child bundle with plain node (an unknown actor exits 2 naming it)", async () => {
+    const command = actorCommand("bogus");
+    expect(command).toEqual({ file: process.execPath, args: [ACTOR_BUNDLE, "bogus"] });
     const { onEvent } = collect();
-    const child = await ActorChild.spawn({ name: "bogus", command: actorCommand("bogus"), env }, onEvent);
+    const child = await ActorChild.spawn({ name: "bogus", command, env }, onEvent);
     expect(await child.exited).toEqual({ code: 2, signal: null });
-    expect(child.stderrTail()).toContain("esper actor: no actor named 'bogus'");
+    expect(child.stderrTail()).toEqual([
+      "actor child: no actor named 'bogus' (actors: kasmina, tamiyo, tolaria, urza, weatherlight)",
+    ]);
   });
 
   it("throws ChildSpawnError naming the actor when the executable does not exist", async () => {
