@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { SystemLimits } from "./budgets.ts";
 import { compiledSchemas } from "./compiled.ts";
 import { encodeMsgpack } from "./msgpack-encode.ts";
@@ -93,5 +93,18 @@ describe("compiled schemas agree with the zod schemas", () => {
       { numRuns: 80, seed: 9 },
     );
     expect(rejected).toBeGreaterThan(40);
+  });
+});
+
+describe("compiledSchemas", () => {
+  it("compiles a type on its first use only, and keeps it", async () => {
+    vi.resetModules();
+    const fresh = (await import("./compiled.ts")).compiledSchemas;
+    expect(Object.keys(fresh)).toEqual(types);
+    for (const type of types) expect(Object.getOwnPropertyDescriptor(fresh, type)?.get).toBeDefined();
+    const first = fresh.Heartbeat;
+    expect(Object.getOwnPropertyDescriptor(fresh, "Heartbeat")?.value).toBe(first);
+    expect(Object.getOwnPropertyDescriptor(fresh, "SeedState")?.get).toBeDefined();
+    expect(fresh.Heartbeat).toBe(first);
   });
 });
