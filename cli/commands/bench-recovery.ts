@@ -6,9 +6,11 @@ const HELP = `usage: esper bench recovery [--kills N] [--job NAME] [--settle-ms 
 Weatherlight's recovery from a killed actor: runs \`esper up\` on a long job (its own nats-server, a
 health port), raises the restart intensity with a signed settings change, then SIGKILLs
 ${KILLED_ACTORS.join(", ")} in turn (Tolaria is not restartable) and times each kill until /healthz
-answers 200 with the actor's new process. Prints one JSON object: recovery p50/p95/max, the p50 of each
-phase (exit seen, backoff, spawn to ready, ready to operational), every sample. Exit 1 when the p95 is
-over the goal (${RECOVERY_GOAL_MS} ms).
+answers 200 with the actor's new process. The actors log at info level, so each new process's
+lifecycle lines split its start. Prints one JSON object: recovery p50/p95/max, the p50 of each phase
+(exit seen, backoff, spawn to ready, ready to operational), spawn to ready split (node start and
+imports, connect and preflight, start, running heartbeat to ready), every sample. Exit 1 when the p95
+is over the goal (${RECOVERY_GOAL_MS} ms).
 
   --kills N        kills (default 10)
   --job NAME       the run's job, long enough to outlive the kills (default spirals-soak)

@@ -49,6 +49,18 @@ export interface KillSample {
   readonly operationalMs: number;
   /** The backoff Weatherlight chose (from its `restarting` event). */
   readonly backoffMs: number;
+  /** The new process's own log (its lifecycle lines, info level): modules imported, preflight passed, running. */
+  readonly child: ChildStartMarks;
+}
+
+/** When the new process logged each lifecycle step, ms from the SIGKILL. */
+export interface ChildStartMarks {
+  /** `created → preflight`: node started and the module graph is imported. */
+  readonly importedMs: number;
+  /** `preflight → starting`: connected, the bus resources and settings checked, the actor's checks passed. */
+  readonly preflightMs: number;
+  /** `starting → running`: the actor's `start()` returned; the running heartbeat goes out now. */
+  readonly runningMs: number;
 }
 
 /** What `esper bench recovery --json` prints. */
@@ -64,18 +76,43 @@ export interface RecoveryBenchReport {
     readonly max: number;
     readonly mean: number;
   };
-  /** Where the time goes, p50 per phase (ms): exit seen, backoff, spawn → ready (node start, preflight, start), ready → healthz 200. */
+  /** Where the time goes, p50 per phase (ms): exit seen, backoff, spawn → ready, ready → healthz 200. */
   readonly phasesP50Ms: {
     readonly exitSeen: number;
     readonly backoff: number;
     readonly spawnToReady: number;
     readonly readyToOperational: number;
   };
+  /** spawn → ready split by the child's lifecycle log, p50 (ms): node start + imports, connect + preflight, start(), running heartbeat → Weatherlight's ready. */
+  readonly spawnToReadyP50Ms: {
+    readonly nodeAndImports: number;
+    readonly connectAndPreflight: number;
+    readonly start: number;
+    readonly heartbeatToReady: number;
+  };
   readonly goalMs: number;
   readonly ok: boolean;
   readonly samples: readonly KillSample[];
   /** How the run ended after the kills (stopped by the bench). */
   readonly runOutcome: string;
+}
+
+/**
+ * A child's lifecycle log line as `esper up` relays it on stderr (`[urza] {"pid":…,"time":…,"msg":"lifecycle
+ * created → preflight",…}`): its pid, step and time; undefined for any other line.
+ */
+export function lifecycleMark(line: string): { pid: number; step: string; atMs: number } | undefined {
+  const match = /^\[[a-z]+\] (\{.*\})$/.exec(line);
+  if (match?.[1] === undefined) return undefined;
+  let entry: { pid?: unknown; time?: unknown; msg?: unknown };
+  try {
+    entry = JSON.parse(match[1]) as typeof entry;
+  } catch {
+    return undefined;
+  }
+  if (typeof entry.msg !== "string" || !entry.msg.startsWith("lifecycle ")) return undefined;
+  if (typeof entry.pid !== "number" || typeof entry.time !== "string") return undefined;
+  return { pid: entry.pid, step: entry.msg.slice("lifecycle ".length), atMs: Date.parse(entry.time) };
 }
 
 /** A TCP port free on 127.0.0.1 now. */
@@ -123,6 +160,8 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
       "--run-dir",
       join(work, "run"),
       "--json",
+      "--log-level",
+      "info",
     ].concat(["--http", String(port)]),
     {
       env: { ...process.env, ESPER_NAMESPACE: namespace, ESPER_SIGNING_KEY: signingKey },
@@ -130,8 +169,20 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
     },
   );
   let stderrTail = "";
+  /** Lifecycle log times of each child process, by pid. */
+  const lifecycle = new Map<number, Map<string, number>>();
+  let stderrPartial = "";
   up.stderr.setEncoding("utf8").on("data", (c: string) => {
     stderrTail = (stderrTail + c).slice(-4_000);
+    const lines = (stderrPartial + c).split("\n");
+    stderrPartial = lines.pop() ?? "";
+    for (const line of lines) {
+      const mark = lifecycleMark(line);
+      if (mark === undefined) continue;
+      const marks = lifecycle.get(mark.pid) ?? new Map<string, number>();
+      marks.set(mark.step, mark.atMs);
+      lifecycle.set(mark.pid, marks);
+    }
   });
   let partial = "";
   up.stdout.setEncoding("utf8").on("data", (c: string) => {
@@ -214,6 +265,17 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
         return e.atMs - t0;
       };
       const restarting = actorEvents(actor, "restarting")[seen.restarting];
+      const newPid = Number(actorEvents(actor, "spawned")[seen.spawned]?.detail.replace("pid ", ""));
+      await until(
+        () => lifecycle.get(newPid)?.has("starting → running") === true,
+        "the running log line",
+        5_000,
+      );
+      const step = (name: string): number => {
+        const atMs = lifecycle.get(newPid)?.get(name);
+        if (atMs === undefined) throw new Error(`${actor} pid ${newPid} logged no 'lifecycle ${name}'`);
+        return atMs - t0;
+      };
       samples.push({
         actor,
         killedPid,
@@ -222,6 +284,11 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
         readyMs: at("restarted", seen.restarted),
         operationalMs,
         backoffMs: Number(/ in (\d+) ms/.exec(restarting?.detail ?? "")?.[1] ?? Number.NaN),
+        child: {
+          importedMs: step("created → preflight"),
+          preflightMs: step("preflight → starting"),
+          runningMs: step("starting → running"),
+        },
       });
       await new Promise((r) => setTimeout(r, options.settleMs));
     }
@@ -250,6 +317,12 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
       backoff: p50(samples.map((s) => s.backoffMs)),
       spawnToReady: p50(samples.map((s) => s.readyMs - s.respawnedMs)),
       readyToOperational: p50(samples.map((s) => s.operationalMs - s.readyMs)),
+    },
+    spawnToReadyP50Ms: {
+      nodeAndImports: p50(samples.map((s) => s.child.importedMs - s.respawnedMs)),
+      connectAndPreflight: p50(samples.map((s) => s.child.preflightMs - s.child.importedMs)),
+      start: p50(samples.map((s) => s.child.runningMs - s.child.preflightMs)),
+      heartbeatToReady: p50(samples.map((s) => s.readyMs - s.child.runningMs)),
     },
     goalMs: RECOVERY_GOAL_MS,
     ok: recovery.p95 <= RECOVERY_GOAL_MS,
