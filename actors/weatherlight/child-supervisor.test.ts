@@ -182,12 +182,12 @@ describe("ChildSupervisor (real processes)", { timeout: 90_000 }, () => {
     const onceFile = join(mkdtempSync(join(tmpdir(), "wl-late-")), "once");
     const { supervisor, events, childEvents, spawns } = await supervise(
       [spec("a", { onceFile, readyOnlyOnce: "1" })],
-      { readyTimeoutMs: 1_500, policy: { restartIntensity: 2 } },
+      { readyTimeoutMs: 5_000, policy: { restartIntensity: 2 } },
     );
     const [first] = spawns("a");
     if (first === undefined) throw new Error("a was not spawned");
     process.kill(first, "SIGKILL");
-    const late = "a did not become ready after its restart: not ready within 1500 ms";
+    const late = "a did not become ready after its restart: not ready within 5000 ms";
     expect(await supervisor.outcome).toEqual({
       kind: "degraded",
       actor: "a",
