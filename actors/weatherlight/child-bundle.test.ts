@@ -25,7 +25,7 @@ function project(): ActorBundleLayout {
   writeFileSync(join(root, "src", "sub", "where.ts"), "export const where: string = import.meta.url;\n");
   writeFileSync(
     join(root, "src", "entry.ts"),
-    'import { where } from "./sub/where.ts";\nprocess.stdout.write(`${where} ${import.meta.url}\\n`);\n',
+    'import { where } from "./sub/where.ts";\nprocess.stdout.write(where + " " + import.meta.url + "\\n");\n',
   );
   return { root, entry: join(root, "src", "entry.ts"), outDir: join(root, "dist") };
 }
