@@ -5,7 +5,9 @@ import { type HealthServer, startHealthServer } from "../../actors/weatherlight/
 import { assessSystemHealth, type HealthInputs } from "../../actors/weatherlight/system-health.ts";
 import { HealthSnapshot } from "../../actors/weatherlight/system-health-schema.ts";
 import type { TelemetryRouterStats } from "../../actors/weatherlight/telemetry-router.ts";
-import { run } from "./status.ts";
+import { main } from "../main.ts";
+
+const run = (args: readonly string[]): Promise<number> => main(["status", ...args]);
 
 const router: TelemetryRouterStats = {
   received: 40,
