@@ -49,7 +49,7 @@ export function defineCommonFlags(cmd: Command): Command {
     .option("--id <id>", "the command id (default a random UUID); the same id published again is stored once")
     .option(
       "--freshness <ms>",
-      "how long the command stays fresh",
+      `how long the command stays fresh, 1-${SystemLimits.maxCommandFreshnessMs}`,
       durationMs(SystemLimits.maxCommandFreshnessMs),
       60_000,
     )
