@@ -45,6 +45,7 @@ const operational = (): HealthInputs => ({
   heartbeatMissedAfterMs: 5_000,
   restartIntensity: 5,
   restartPeriodMs: 60_000,
+  commandRejections: { total: 0, recent: [] },
 });
 
 let server: HealthServer;

@@ -118,5 +118,14 @@ function renderTable(s: HealthSnapshot): string {
     `restarts     ${sup.restartsInPeriod} within ${sup.restartPeriodMs / 1_000} s (at most ${sup.restartIntensity})${sup.outcome === null ? "" : `; supervision ended: ${sup.outcome}`}`,
     `telemetry    received ${r.received}, stored normal ${r.stored.normal} / emergency ${r.stored.emergency}, throttled ${r.throttled}, rejected ${r.rejected}, dropped ${r.dropped}, publish failures ${r.publishFailures}, queue ${r.queueDepth}, acks in flight ${r.inFlight}`,
   );
+  const { total, recent } = s.commandRejections;
+  lines.push(
+    `rejections   ${total} command${total === 1 ? "" : "s"} refused${recent.length < total ? `, the last ${recent.length}:` : recent.length > 0 ? ":" : ""}`,
+  );
+  for (const c of recent) {
+    lines.push(
+      `  ${new Date(c.atMs).toISOString()}  ${c.actor}  ${c.commandId ?? "(no command id)"}  ${c.reason ?? "(no reason)"}: ${c.detail}`,
+    );
+  }
   return `${lines.join("\n")}\n`;
 }
