@@ -145,7 +145,7 @@ describe("ActorChild", { timeout: 60_000 }, () => {
     const { onEvent } = collect();
     const child = await ActorChild.spawn({ name: "bogus", command: actorCommand("bogus"), env }, onEvent);
     expect(await child.exited).toEqual({ code: 2, signal: null });
-    expect(child.stderrTail()).toContain("esper actor: no actor named 'bogus'");
+    expect(child.stderrTail().join("\n")).toContain("error: no actor named 'bogus'");
   });
 
   it("throws ChildSpawnError naming the actor when the executable does not exist", async () => {

@@ -38,7 +38,8 @@ export async function action(cmd: Command): Promise<number> {
   const subjects = o.subjects.flatMap((s) => s.split(",")).map((s) => s.trim());
   if (subjects.includes("")) usageError(cmd, "--subjects needs at least one subject filter");
   if (o.out === "") usageError(cmd, "--out must not be empty");
-  const { out, durationMs } = o;
+  const { out } = o;
+  const stopAfterMs = o.durationMs;
   const url = o.nats;
   const stop = nextStopSignal();
   let timer: NodeJS.Timeout | undefined;
@@ -51,7 +52,7 @@ export async function action(cmd: Command): Promise<number> {
       stop.signal,
       conn.closed.then(() => "connection closed" as const),
       new Promise<"duration">((resolve) => {
-        if (durationMs !== undefined) timer = setTimeout(() => resolve("duration"), durationMs);
+        if (stopAfterMs !== undefined) timer = setTimeout(() => resolve("duration"), stopAfterMs);
       }),
     ]);
     const summary = await recorder.stop();
