@@ -39,7 +39,13 @@ describe("helpFooter", () => {
       exitCodes: { 0: "ok", 130: "signal", other: "its own" },
     });
     let help = "";
-    cmd.configureOutput({ writeOut: (s) => void (help += s) }).outputHelp();
+    cmd
+      .configureOutput({
+        writeOut: (s) => {
+          help += s;
+        },
+      })
+      .outputHelp();
     expect(help).toMatch(
       /-h, --help +display help for command\n\nEnvironment:\n {2}ESPER_X: what\n\nExit codes:\n {2}0 {6}ok\n {2}130 {4}signal\n {2}other {2}its own\n$/,
     );
