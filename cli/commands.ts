@@ -1,6 +1,13 @@
-/** A command module: `run` takes the arguments after the command name and returns an exit code. */
+import type { Command } from "commander";
+
+/**
+ * A command module: `define` declares its description, arguments, options and help text (environment,
+ * exit codes) on the commander Command the table made for it; `action` runs it as that Command parsed
+ * the arguments (`cmd.opts()`, `cmd.args`) and returns the exit code.
+ */
 export interface CommandModule {
-  run(args: readonly string[]): Promise<number>;
+  define(cmd: Command): void;
+  action(cmd: Command): Promise<number>;
 }
 
 /** One entry of the command table: a one-line summary and a lazy loader (keeps startup fast). */
@@ -8,6 +15,18 @@ export interface CommandEntry {
   readonly summary: string;
   load(): Promise<CommandModule>;
 }
+
+/** The first word of the two-word commands, with its summary. */
+export const groups: Readonly<Record<string, string>> = {
+  bench: "benchmarks, each printing one JSON report",
+  soak: "soak runs of the TaskQueue and the actor runtime (print JSON)",
+  policy: "Tamiyo's ONNX policy",
+  golden: "golden files of the recorded replays",
+  recording: "recording files (.esperrec)",
+  export: "export bus data to recording files",
+  resources: "the bus resources (streams, consumers, buckets, object stores)",
+  settings: "the worker settings, through Weatherlight",
+};
 
 /** Every `esper` command, by its name (one or two words). */
 export const commands: Readonly<Record<string, CommandEntry>> = {

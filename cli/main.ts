@@ -1,38 +1,83 @@
-import { commands } from "./commands.ts";
+import { Command, CommanderError } from "commander";
+import { commands, groups } from "./commands.ts";
 import { errorText } from "./errors.ts";
+import { USAGE_EXIT } from "./flags.ts";
 
-/** Usage text listing every command, or only those of a group such as `bench` when `group` is given. */
-export function usage(group?: string): string {
-  const lines = Object.entries(commands)
-    .filter(([name]) => group === undefined || name.startsWith(`${group} `))
-    .map(([name, c]) => `  esper ${name.padEnd(18)} ${c.summary}`);
-  return ["usage:", ...lines, "", "Run `esper <command> --help` for the options of a command."].join("\n");
+/** The `esper` program and the commander Command of each name of the command table. */
+export interface EsperProgram {
+  readonly program: Command;
+  readonly byName: ReadonlyMap<string, Command>;
 }
 
-const HELP_WORDS: ReadonlySet<string | undefined> = new Set([undefined, "--help", "-h", "help"]);
+/**
+ * The `esper` program with every command of the table (two-word names under their group), each
+ * holding only its summary until its module `define`s it. Usage errors and help throw a
+ * CommanderError instead of exiting.
+ */
+export function esperProgram(): EsperProgram {
+  const program = new Command("esper")
+    .description("Esper: morphogenetic neural-network training as actor processes over NATS.")
+    .exitOverride()
+    .showHelpAfterError("(run with -h for the usage)")
+    .addHelpText(
+      "after",
+      "\nRun `esper <command> -h` for the arguments, options, environment and exit codes of a command.",
+    );
+  const groupCommands = new Map<string, Command>();
+  const byName = new Map<string, Command>();
+  for (const [name, entry] of Object.entries(commands)) {
+    const [first = name, second] = name.split(" ");
+    let parent = program;
+    if (second !== undefined) {
+      let group = groupCommands.get(first);
+      if (group === undefined) {
+        const summary = groups[first];
+        if (summary === undefined)
+          throw new Error(`command '${name}': no group '${first}' in cli/commands.ts`);
+        group = program.command(first).description(summary);
+        groupCommands.set(first, group);
+      }
+      parent = group;
+    }
+    byName.set(
+      name,
+      parent
+        .command(second ?? first)
+        .summary(entry.summary)
+        .description(entry.summary),
+    );
+  }
+  for (const [first, group] of groupCommands) {
+    group.summary(`${groups[first]}: ${group.commands.map((c) => c.name()).join(", ")}`);
+  }
+  return { program, byName };
+}
 
 /**
- * Entry of the `esper` command. Resolves the longest registered command name from the leading words
- * of `argv` and runs it with the rest. Returns the process exit code.
+ * Entry of the `esper` command: loads only the module of the command named by the leading words of
+ * `argv` (also after `help`), lets it define its options, and parses `argv` with commander. Returns the
+ * exit code: the command's own, 0 for help, 2 for a usage error, 1 when the command throws.
  */
 export async function main(argv: readonly string[]): Promise<number> {
-  for (let words = Math.min(2, argv.length); words > 0; words--) {
-    const name = argv.slice(0, words).join(" ");
-    const command = commands[name];
-    if (command) {
-      try {
-        const mod = await command.load();
-        return await mod.run(argv.slice(words));
-      } catch (error) {
-        process.stderr.write(`esper ${name}: ${errorText(error)}\n`);
-        return 1;
-      }
+  const { program, byName } = esperProgram();
+  const words = argv[0] === "help" ? argv.slice(1) : argv;
+  const name = [words.slice(0, 2).join(" "), words[0]].find((n) => n !== undefined && byName.has(n));
+  let code = 0;
+  try {
+    const cmd = name === undefined ? undefined : byName.get(name);
+    const entry = name === undefined ? undefined : commands[name];
+    if (cmd !== undefined && entry !== undefined) {
+      const mod = await entry.load();
+      mod.define(cmd);
+      cmd.action(async () => {
+        code = await mod.action(cmd);
+      });
     }
+    await program.parseAsync([...argv], { from: "user" });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : USAGE_EXIT;
+    process.stderr.write(`esper${name === undefined ? "" : ` ${name}`}: ${errorText(error)}\n`);
+    return 1;
   }
-  const group = Object.keys(commands).some((name) => name.startsWith(`${argv[0]} `)) ? argv[0] : undefined;
-  const asked = HELP_WORDS.has(group === undefined ? argv[0] : argv[1]);
-  (asked ? process.stdout : process.stderr).write(
-    `${asked ? "" : `esper: unknown command '${argv.join(" ")}'\n`}${usage(group)}\n`,
-  );
-  return asked ? 0 : 2;
 }

@@ -1,6 +1,7 @@
 import type { WorkerSettingsInput } from "../../contracts/messages/worker-settings.ts";
 import type { ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
+import { CommandRejections } from "./command-rejections.ts";
 import { EMBEDDED_ACTORS } from "./embedded-run.ts";
 import { type HealthServer, startHealthServer } from "./health-server.ts";
 import { startSettingsOwner } from "./settings-owner.ts";
@@ -68,16 +69,19 @@ export function createComposeWeatherlight(options: ComposeWeatherlightOptions): 
       if (http === undefined)
         throw new Error("weatherlight started without its http settings: the preflight did not run");
       await startSettingsOwner(ctx);
+      const rejections = new CommandRejections();
       const router = startTelemetryRouter({
         bus: ctx.bus,
         emergency: () => ctx.settings().emergency,
         events: ctx.telemetry,
+        onPacket: (packet) => rejections.observe(packet),
       });
       const monitor = new SystemHealthMonitor({
         bus: ctx.bus,
         runId: ctx.runId,
         actors: EMBEDDED_ACTORS,
         routerStats: router.stats,
+        rejections,
         settings: () => ctx.settings(),
       });
       const health = await startHealthServer({

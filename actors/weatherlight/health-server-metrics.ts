@@ -21,7 +21,7 @@ const PREFIX = "esper_weatherlight_";
 /**
  * The supervisor's and the telemetry router's metrics (`esper_weatherlight_*`): system mode as a state
  * set (`system_mode{mode}` 1 for the mode in force), children up, per child up, restarts and heartbeat
- * age (seconds), restarts in the period and the intensity; the router's counters (`*_total`: received
+ * age (seconds), restarts in the period and the intensity, command rejections; the router's counters (`*_total`: received
  * per priority and per source, rejected per field, stored per stream, duplicates, throttled in total
  * and per source, dropped, discarded, publish retries and failures) and gauges (queue depth, acks in
  * flight, emergency tokens). Each scrape sets every value from one snapshot, so a scrape is consistent.
@@ -45,6 +45,10 @@ export function createMetricsExporter(source: MetricsSource): MetricsExporter {
   const restartsInPeriod = gauge("restarts_in_period", "Restarts of all children within the restart period");
   const restartIntensity = gauge("restart_intensity", "Most restarts allowed within the restart period");
   const restartPeriod = gauge("restart_period_seconds", "The sliding window of the restart intensity");
+  const commandRejections = counter(
+    "command_rejections_total",
+    "Commands the actors refused (<actor>.command.rejected events the router took in)",
+  );
 
   const received = counter("telemetry_received_total", "Valid telemetry packets taken in", ["priority"]);
   const sourceReceived = counter(
@@ -113,6 +117,7 @@ export function createMetricsExporter(source: MetricsSource): MetricsExporter {
     restartsInPeriod.set(health.supervision.restartsInPeriod);
     restartIntensity.set(health.supervision.restartIntensity);
     restartPeriod.set(health.supervision.restartPeriodMs / 1_000);
+    setTotal(commandRejections, health.commandRejections.total);
 
     setCounter(received, Object.entries(router.byPriority), "priority");
     setCounter(

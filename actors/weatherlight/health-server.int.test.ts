@@ -45,6 +45,7 @@ const operational = (): HealthInputs => ({
   heartbeatMissedAfterMs: 5_000,
   restartIntensity: 5,
   restartPeriodMs: 60_000,
+  commandRejections: { total: 0, recent: [] },
 });
 
 let server: HealthServer;
@@ -126,7 +127,7 @@ describe("health server (real HTTP)", () => {
   });
 
   it("GET /metrics is Prometheus text with the supervisor's and the router's metrics", async () => {
-    inputs = { ...operational(), nowMs: 54_500 };
+    inputs = { ...operational(), nowMs: 54_500, commandRejections: { total: 3, recent: [] } };
     const res = await fetch(`${server.url}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -144,6 +145,7 @@ describe("health server (real HTTP)", () => {
       esper_weatherlight_restarts_in_period: 2,
       esper_weatherlight_restart_intensity: 5,
       esper_weatherlight_restart_period_seconds: 60,
+      esper_weatherlight_command_rejections_total: 3,
       'esper_weatherlight_telemetry_received_total{priority="CRITICAL"}': 6,
       'esper_weatherlight_telemetry_source_received_total{source="tolaria"}': 8,
       'esper_weatherlight_telemetry_source_throttled_total{source="tolaria"}': 4,

@@ -3,6 +3,7 @@ import { locateFashionMnist } from "../../nn/data/fashion-mnist.ts";
 import { JOB_ENV, selectJob } from "../../nn/presets/job-selection.ts";
 import type { ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
+import { CommandRejections } from "./command-rejections.ts";
 import {
   childInstanceId,
   EMBEDDED_ACTORS,
@@ -61,10 +62,12 @@ export function createWeatherlight(options: WeatherlightOptions): Weatherlight {
     preflight: [signingKeyCheck, jobCheck],
     async start(ctx) {
       await startSettingsOwner(ctx);
+      const rejections = new CommandRejections();
       const router = startTelemetryRouter({
         bus: ctx.bus,
         emergency: () => ctx.settings().emergency,
         events: ctx.telemetry,
+        onPacket: (packet) => rejections.observe(packet),
       });
       const monitor = new SystemHealthMonitor({
         bus: ctx.bus,
@@ -72,6 +75,7 @@ export function createWeatherlight(options: WeatherlightOptions): Weatherlight {
         actors: EMBEDDED_ACTORS,
         instanceOf: (actor) => childInstanceId(actor, ctx.runId),
         routerStats: router.stats,
+        rejections,
         settings: () => ctx.settings(),
       });
       const health = await startHealthServer({

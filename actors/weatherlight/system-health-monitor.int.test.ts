@@ -4,6 +4,7 @@ import { validate } from "../../contracts/codec.ts";
 import type { Heartbeat } from "../../contracts/messages/runtime.ts";
 import { useTestBus } from "../../test/bus-fixture.ts";
 import type { ChildStatus, SupervisionOutcome } from "./child-supervisor.ts";
+import { CommandRejections } from "./command-rejections.ts";
 import { SystemHealthMonitor } from "./system-health-monitor.ts";
 import type { TelemetryRouterStats } from "./telemetry-router.ts";
 
@@ -62,6 +63,7 @@ describe("SystemHealthMonitor (real nats-server)", () => {
       actors: ["urza", "tolaria"],
       instanceOf: (actor) => `${actor}-run-a`,
       routerStats: () => routerStats,
+      rejections: new CommandRejections(),
       settings: () => settings,
       now: () => clock.ms,
     });

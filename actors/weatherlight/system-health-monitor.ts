@@ -2,6 +2,7 @@ import type { BusConnection } from "../../bus/connection.ts";
 import { type BusSubscription, subscribe } from "../../bus/typed.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import type { ChildStatus, SupervisionOutcome } from "./child-supervisor.ts";
+import type { CommandRejections } from "./command-rejections.ts";
 import {
   assessSystemHealth,
   HeartbeatRestarts,
@@ -34,6 +35,8 @@ export interface SystemHealthMonitorOptions {
    */
   readonly instanceOf?: (actor: string) => string;
   readonly routerStats: () => TelemetryRouterStats;
+  /** The command rejections the router takes in (its `onPacket`). */
+  readonly rejections: CommandRejections;
   /** The worker settings in force, read at each snapshot. */
   readonly settings: () => WorkerSettings;
   /** Default `Date.now`. */
@@ -113,6 +116,7 @@ export class SystemHealthMonitor {
       heartbeatMissedAfterMs: settings.timeouts.heartbeatMissedAfterMs,
       restartIntensity: settings.supervisor.restartIntensity,
       restartPeriodMs: settings.supervisor.restartPeriodMs,
+      commandRejections: this.options.rejections.health(),
     });
   }
 

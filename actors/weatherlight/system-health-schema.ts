@@ -28,6 +28,29 @@ export const ChildHealth = z.strictObject({
 });
 export type ChildHealth = z.infer<typeof ChildHealth>;
 
+/** One command rejection the telemetry router took in (an `<actor>.command.rejected` event). */
+export const CommandRejectionSeen = z.strictObject({
+  /** The telemetry packet's timestamp. */
+  atMs: count,
+  /** The packet's source subsystem (the actor that refused the command). */
+  actor: nonEmpty,
+  eventId: nonEmpty,
+  /** The event's `commandId` attribute; null when the event has none. */
+  commandId: nonEmpty.nullable(),
+  /** The event's `reason` attribute (e.g. `invalid_signature`); null when the event has none. */
+  reason: nonEmpty.nullable(),
+  /** The event's `detail` attribute, else its description. */
+  detail: z.string(),
+});
+export type CommandRejectionSeen = z.infer<typeof CommandRejectionSeen>;
+
+/** The command rejections of a snapshot: how many since Weatherlight started, the last few newest first. */
+export const CommandRejectionsHealth = z.strictObject({
+  total: count,
+  recent: z.array(CommandRejectionSeen),
+});
+export type CommandRejectionsHealth = z.infer<typeof CommandRejectionsHealth>;
+
 /** The health of one Weatherlight's stack: what `GET /healthz` returns and `esper status` prints. */
 export const HealthSnapshot = z.strictObject({
   mode: SystemMode,
@@ -53,5 +76,7 @@ export const HealthSnapshot = z.strictObject({
     queueDepth: count,
     inFlight: count,
   }),
+  /** Commands the actors refused (they do not change the mode). */
+  commandRejections: CommandRejectionsHealth,
 });
 export type HealthSnapshot = z.infer<typeof HealthSnapshot>;

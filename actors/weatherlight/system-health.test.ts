@@ -51,6 +51,7 @@ function healthy(overrides: Partial<HealthInputs> = {}): HealthInputs {
     heartbeatMissedAfterMs: 5_000,
     restartIntensity: 5,
     restartPeriodMs: 60_000,
+    commandRejections: { total: 0, recent: [] },
     ...overrides,
   };
 }

@@ -1,5 +1,5 @@
 import type { ChildStatus, SupervisionOutcome } from "./child-supervisor.ts";
-import type { ChildHealth, HealthSnapshot } from "./system-health-schema.ts";
+import type { ChildHealth, CommandRejectionsHealth, HealthSnapshot } from "./system-health-schema.ts";
 import type { TelemetryRouterStats } from "./telemetry-router.ts";
 
 /** The last heartbeat of a child's instance as Weatherlight received it. */
@@ -43,6 +43,8 @@ export interface HealthInputs {
   readonly heartbeatMissedAfterMs: number;
   readonly restartIntensity: number;
   readonly restartPeriodMs: number;
+  /** The command rejections the router took in (reported, not part of the mode). */
+  readonly commandRejections: CommandRejectionsHealth;
 }
 
 /**
@@ -115,6 +117,7 @@ export function assessSystemHealth(inputs: HealthInputs): HealthSnapshot {
       queueDepth: router.queueDepth,
       inFlight: router.inFlight,
     },
+    commandRejections: inputs.commandRejections,
   };
 }
 

@@ -41,6 +41,8 @@ export interface TelemetryRouterOptions {
   readonly retryDelayMs?: number;
   /** Most distinct sources counted apart; later ones are counted under `other`. Default 256. */
   readonly maxSources?: number;
+  /** Sees each valid packet taken in, before it is queued (Weatherlight's health keeps command rejections). */
+  readonly onPacket?: (packet: TelemetryPacket) => void;
 }
 
 /** The queue group of every router on a namespace: each raw packet is routed by one Weatherlight. */
@@ -271,6 +273,7 @@ export function startTelemetryRouter(opts: TelemetryRouterOptions): TelemetryRou
       const priority = priorityNames.get(packet.priority) ?? String(packet.priority);
       byPriority.set(priority, (byPriority.get(priority) ?? 0) + 1);
       sourceOf(packet.sourceSubsystem).received++;
+      opts.onPacket?.(packet);
       runner.push(packet);
     },
     { onRefused, queue: TELEMETRY_ROUTER_QUEUE },

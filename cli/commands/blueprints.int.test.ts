@@ -4,7 +4,9 @@ import { connectBus } from "../../bus/connection.ts";
 import { ensureResources } from "../../bus/jetstream/ensure.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { captureCommand } from "../../test/command-output.ts";
-import { run } from "./blueprints.ts";
+import { main } from "../main.ts";
+
+const run = (args: readonly string[]): Promise<number> => main(["blueprints", ...args]);
 
 const fixture = useNatsServer();
 const ns = `bp${Math.random().toString(36).slice(2, 8)}`;

@@ -1,12 +1,15 @@
+import type { Command } from "commander";
 import { loadProcessSettings } from "../../actors/runtime/process-settings.ts";
 import type { BusConnection } from "../../bus/connection.ts";
 import { type ConsumerDeclaration, runConsumers } from "../../bus/jetstream/declarations.ts";
 import { publishToStream } from "../../bus/jetstream/publish.ts";
+import { SystemLimits } from "../../contracts/budgets.ts";
 import { ContractError } from "../../contracts/errors.ts";
 import type { AdaptationCommand } from "../../contracts/messages/command.ts";
 import { checkToken, SubjectError, subjectFor } from "../../contracts/subjects.ts";
 import { connectFromFlags } from "../connect.ts";
 import { errorText } from "../errors.ts";
+import { durationMs, helpFooter, jsonOption, natsOption } from "../flags.ts";
 import {
   buildSignedCommand,
   CommandSpecError,
@@ -19,39 +22,64 @@ import { operatorName } from "./settings-client.ts";
 /** Exit codes of `esper command` and `esper emergency`. */
 export const CommandExit = { ok: 0, rejected: 1, badArgs: 2, unavailable: 3 } as const;
 
-/** The help lines shared by `esper command` and `esper emergency`: connection, output, environment, exit codes. */
-/** The flags `esper command` and `esper emergency` share (described by COMMON_HELP). */
-export const COMMON_OPTIONS = {
-  run: { type: "string" },
-  reason: { type: "string" },
-  target: { type: "string" },
-  id: { type: "string" },
-  freshness: { type: "string" },
-  deadline: { type: "string" },
-  wait: { type: "boolean" },
-  "wait-timeout": { type: "string" },
-  json: { type: "boolean" },
-  nats: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
+/** The flags `esper command` and `esper emergency` share, as commander parsed them. */
+export interface CommonFlags {
+  readonly run?: string;
+  readonly reason?: string;
+  readonly target?: string;
+  readonly id?: string;
+  readonly freshness: number;
+  readonly deadline: number;
+  readonly wait?: true;
+  readonly waitTimeout?: number;
+  readonly json?: true;
+  readonly nats?: string;
+}
 
-export const COMMON_HELP = `  --target ACTOR    the actor the command is for: kasmina or tolaria (default: kasmina for seed
-                    commands, else tolaria)
-  --id ID           the command id (default a random UUID); the same id published again is stored once
-  --freshness MS    how long the command stays fresh, 1-3600000 (default 60000)
-  --deadline MS     its execution deadline (default 5000)
-  --wait            wait for the target to apply or reject it and say which (and why)
-  --wait-timeout MS how long --wait waits (default 30000)
-  --json            print one JSON line: {commandId, subject, stream, seq, duplicate[, outcome]}
-  --nats URL        NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)
-  -h, --help        this help
+/**
+ * Declares the flags `esper command` and `esper emergency` share (see {@link CommonFlags}; `--run` and
+ * `--reason` are described by each command) and their environment and exit codes.
+ */
+export function defineCommonFlags(cmd: Command): Command {
+  cmd
+    .option(
+      "--target <actor>",
+      "the actor the command is for: kasmina or tolaria (default: kasmina for seed commands, else tolaria)",
+    )
+    .option("--id <id>", "the command id (default a random UUID); the same id published again is stored once")
+    .option(
+      "--freshness <ms>",
+      `how long the command stays fresh, 1-${SystemLimits.maxCommandFreshnessMs}`,
+      durationMs(SystemLimits.maxCommandFreshnessMs),
+      60_000,
+    )
+    .option("--deadline <ms>", "its execution deadline", durationMs(2 ** 32 - 1), 5_000)
+    .option("--wait", "wait for the target to apply or reject it and say which (and why)")
+    .option("--wait-timeout <ms>", "how long --wait waits (default 30000)", durationMs(600_000))
+    .addOption(jsonOption("print one JSON line: {commandId, subject, stream, seq, duplicate[, outcome]}"))
+    .addOption(natsOption());
+  return helpFooter(cmd, {
+    environment: [
+      "ESPER_SIGNING_KEY (required, at least 16 characters: the stack's HMAC key; no default),",
+      "ESPER_NAMESPACE (default esper), ESPER_NATS_URL, ESPER_NATS_USER and ESPER_NATS_PASS (the stack's",
+      "`operator` user when the server has permissions, e.g. ESPER_NATS_PASS=$ESPER_NATS_PASS_OPERATOR)",
+    ],
+    exitCodes: {
+      [CommandExit.ok]: "published (with --wait: applied)",
+      [CommandExit.rejected]: "rejected by the target (reason printed)",
+      [CommandExit.badArgs]: "bad arguments, a field the contract refuses, or no signing key",
+      [CommandExit.unavailable]:
+        "NATS unreachable, the command not stored (e.g. refused by the server's permissions), or no outcome within --wait-timeout",
+    },
+  });
+}
 
-Environment: ESPER_SIGNING_KEY (required, at least 16 characters: the stack's HMAC key; no default),
-ESPER_NAMESPACE (default esper), ESPER_NATS_URL, ESPER_NATS_USER and ESPER_NATS_PASS (the stack's
-\`operator\` user when the server has permissions, e.g. ESPER_NATS_PASS=$ESPER_NATS_PASS_OPERATOR).
-Exit codes: 0 published (with --wait: applied); 1 rejected by the target (reason printed); 2 bad
-arguments, a field the contract refuses, or no signing key; 3 NATS unreachable, the command not
-stored (e.g. refused by the server's permissions), or no outcome within --wait-timeout.`;
+/** The wait of `--wait` in milliseconds (undefined without it); `--wait-timeout` alone is a CommandSpecError. */
+export function waitOf(flags: CommonFlags): number | undefined {
+  if (flags.wait === true) return flags.waitTimeout ?? 30_000;
+  if (flags.waitTimeout !== undefined) throw new CommandSpecError("--wait-timeout needs --wait");
+  return undefined;
+}
 
 /** The actors that consume commands: the `target` of each per-run consumer of the `command` subject. */
 export function commandTargets(): string[] {
@@ -69,16 +97,6 @@ export interface PublishOptions {
   readonly json: boolean;
   /** Milliseconds to wait for the outcome; undefined: do not wait. */
   readonly waitMs?: number;
-}
-
-/** A bad value of a numeric flag: a CommandSpecError naming it. */
-export function msFlag(flag: string, value: string | undefined, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > max) {
-    throw new CommandSpecError(`${flag} must be an integer 1-${max} (milliseconds), got '${value}'`);
-  }
-  return n;
 }
 
 /**

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunSummary } from "../../actors/weatherlight/summary-schema.ts";
+import { HealthSnapshot } from "../../actors/weatherlight/system-health-schema.ts";
 import { type EsperProcess, runEsper, startEsper } from "../../test/esper-process.ts";
 
 const RUN = "run-cmd";
@@ -59,22 +60,39 @@ async function command(
   return { code: r.code, out: line ? (JSON.parse(line) as Published) : undefined, stderr: r.stderr };
 }
 
-/** The URL of the private nats-server `esper up` says it started (polled on its stderr, 60 s at most). */
-async function serverUrl(p: EsperProcess): Promise<string> {
+/** The first match of `pattern` on what `esper up` wrote to stderr (polled, 60 s at most). */
+async function saidByUp(p: EsperProcess, pattern: RegExp, what: string): Promise<string> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const url = /nats-server (nats:\/\/\S+)/.exec(p.stderrSoFar())?.[1];
-    if (url !== undefined) return url;
-    if (Date.now() > deadline)
-      throw new Error(`esper up named no nats-server within 60 s:\n${p.stderrSoFar()}`);
+    const said = pattern.exec(p.stderrSoFar())?.[1];
+    if (said !== undefined) return said;
+    if (Date.now() > deadline) throw new Error(`esper up named no ${what} within 60 s:\n${p.stderrSoFar()}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The URL of the private nats-server `esper up` says it started. */
+const serverUrl = (p: EsperProcess): Promise<string> =>
+  saidByUp(p, /nats-server (nats:\/\/\S+)/, "nats-server");
+
+/** `esper status --json` until its snapshot lists the rejection of `commandId` (10 s at most). */
+async function statusRejection(healthUrl: string, commandId: string) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await runEsper(["status", "--url", healthUrl, "--json"], {}, 30_000);
+    const snapshot = HealthSnapshot.parse(JSON.parse(r.stdout));
+    const found = snapshot.commandRejections.recent.find((c) => c.commandId === commandId);
+    if (found !== undefined) return { snapshot, found };
+    if (Date.now() > deadline)
+      throw new Error(`esper status lists no rejection of ${commandId}: ${r.stdout}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
 
 describe("esper command against esper up (own nats-server with per-actor users)", {
   timeout: 300_000,
 }, () => {
-  it("a germinate is applied once though published twice; a forged cull is rejected with its reason", async () => {
+  it("a germinate is applied once though published twice; a forged cull is rejected with its reason, shown by esper status", async () => {
     up = startEsper(
       ["up", "--run-dir", join(dir, RUN), "--json"],
       {
@@ -110,6 +128,14 @@ describe("esper command against esper up (own nats-server with per-actor users)"
     );
     expect(forged.code).toBe(1);
     expect(forged.out?.outcome).toMatchObject({ status: "rejected", reason: "invalid_signature" });
+    const healthUrl = await saidByUp(up, /health (http:\/\/\S+)\/healthz/, "health endpoint");
+    const shown = await statusRejection(healthUrl, "op-forged");
+    expect(shown.found).toMatchObject({
+      actor: "kasmina",
+      eventId: "kasmina.command.rejected",
+      reason: "invalid_signature",
+    });
+    expect(shown.snapshot.commandRejections.total).toBeGreaterThanOrEqual(1);
 
     const ended = await up.result;
     expect(ended.stderr).toContain("run completed: job complete");

@@ -19,9 +19,11 @@ import { checkSignature } from "../../contracts/signing.ts";
 import { subjectFor } from "../../contracts/subjects.ts";
 import { useTestBus } from "../../test/bus-fixture.ts";
 import { captureCommand } from "../../test/command-output.ts";
-import { run as command } from "./command.ts";
-import { run as emergency } from "./emergency.ts";
-import { run as health } from "./health.ts";
+import { main } from "../main.ts";
+
+const command = (args: readonly string[]): Promise<number> => main(["command", ...args]);
+const emergency = (args: readonly string[]): Promise<number> => main(["emergency", ...args]);
+const health = (args: readonly string[]): Promise<number> => main(["health", ...args]);
 
 const KEY = "command-cli-test-key-0123456789";
 const RUN = "run-cli";

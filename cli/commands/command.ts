@@ -1,8 +1,8 @@
-import { parseArgs } from "node:util";
-import { SystemLimits } from "../../contracts/budgets.ts";
+import type { Command } from "commander";
 import { CommandType } from "../../contracts/enums.ts";
 import type { CommandPayload } from "../../contracts/messages/command.ts";
 import { errorText } from "../errors.ts";
+import { finiteNumber, integer } from "../flags.ts";
 import {
   CommandSpecError,
   cullPayload,
@@ -13,52 +13,74 @@ import {
   readCommandFile,
 } from "./command-build.ts";
 import {
-  COMMON_HELP,
-  COMMON_OPTIONS,
   CommandExit,
-  msFlag,
+  type CommonFlags,
+  defineCommonFlags,
   publishOperatorCommand,
+  waitOf,
 } from "./command-publish.ts";
 
-const HELP = `usage: esper command --run ID (--germinate SEED --blueprint ID | --cull SEED | --optimizer ID
-                     [--lr X] [--momentum X] [--weight-decay X] | --pause | --resume |
-                     --emergency LEVEL | --file cmd.json) [--reason TEXT] [options]
+/** The flags of `esper command`, as commander parsed them. */
+interface CommandFlags extends CommonFlags {
+  readonly germinate?: string;
+  readonly blueprint?: string;
+  readonly blend: string;
+  readonly schedule: string;
+  readonly steps: number;
+  readonly cull?: string;
+  readonly optimizer?: string;
+  readonly lr?: number;
+  readonly momentum?: number;
+  readonly weightDecay?: number;
+  readonly pause?: true;
+  readonly resume?: true;
+  readonly emergency?: string;
+  readonly file?: string;
+}
 
-Builds an AdaptationCommand, signs it with ESPER_SIGNING_KEY and stores it on the commands stream
-(command.<run>.<target>); prints its id. Kasmina applies seed commands, Tolaria every other kind.
+const KINDS = ["germinate", "cull", "optimizer", "pause", "resume", "emergency"] as const;
 
-  --run ID            the training run (esper up says it at start: \`run <id>\`)
-  --germinate SEED    germinate seed SEED (e.g. s1-g0) with blueprint --blueprint ID, blending --blend
-                      convex|residual (default convex) along --schedule linear|cosine|tanh|warmup_hold
-                      (default linear) over --steps N steps (default 20)
-  --cull SEED         cull seed SEED
-  --optimizer ID      adjust optimizer ID: --lr, --momentum (0-1), --weight-decay (at least one)
-  --pause, --resume   pause or resume adaptation (--reason required)
-  --emergency LEVEL   escalate: NOTICE, ELEVATED, CONSERVATIVE or HALT (--reason required)
-  --file PATH         the command from a JSON file: {commandType, payload[, trainingRunId, targetSeedId,
-                      commandId]} (commandType as a name or code, enum fields of the payload as codes)
-  --reason TEXT       why (pause, resume, emergency)
-${COMMON_HELP}`;
-
-const numberFlag = (flag: string, value: string | undefined): number | undefined => {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) {
-    throw new CommandSpecError(`${flag} must be a number, got '${value}'`);
-  }
-  return n;
-};
+/** `esper command --run ID (--germinate SEED … | --file cmd.json) [options]`. */
+export function define(cmd: Command): void {
+  cmd
+    .usage(
+      "--run ID (--germinate SEED --blueprint ID | --cull SEED | --optimizer ID [--lr X] [--momentum X] " +
+        "[--weight-decay X] | --pause | --resume | --emergency LEVEL | --file cmd.json) [--reason TEXT] [options]",
+    )
+    .description(
+      "Builds an AdaptationCommand, signs it with ESPER_SIGNING_KEY and stores it on the commands stream " +
+        "(command.<run>.<target>); prints its id. Kasmina applies seed commands, Tolaria every other kind.",
+    )
+    .option("--run <id>", "the training run (esper up says it at start: `run <id>`)")
+    .option("--germinate <seed>", "germinate seed SEED (e.g. s1-g0) with blueprint --blueprint ID")
+    .option("--blueprint <id>", "the blueprint of --germinate")
+    .option("--blend <mode>", "--germinate's blending: convex or residual", "convex")
+    .option("--schedule <shape>", "--germinate's ramp: linear, cosine, tanh or warmup_hold", "linear")
+    .option("--steps <n>", "--germinate's ramp length in steps", integer(1, 1_000_000), 20)
+    .option("--cull <seed>", "cull seed SEED")
+    .option("--optimizer <id>", "adjust optimizer ID: --lr, --momentum (0-1), --weight-decay (at least one)")
+    .option("--lr <x>", "--optimizer's learning rate", finiteNumber)
+    .option("--momentum <x>", "--optimizer's momentum", finiteNumber)
+    .option("--weight-decay <x>", "--optimizer's weight decay", finiteNumber)
+    .option("--pause", "pause adaptation (--reason required)")
+    .option("--resume", "resume adaptation (--reason required)")
+    .option("--emergency <level>", "escalate: NOTICE, ELEVATED, CONSERVATIVE or HALT (--reason required)")
+    .option(
+      "--file <path>",
+      "the command from a JSON file: {commandType, payload[, trainingRunId, targetSeedId, commandId]} " +
+        "(commandType as a name or code, enum fields of the payload as codes)",
+    )
+    .option("--reason <text>", "why (pause, resume, emergency)");
+  defineCommonFlags(cmd);
+}
 
 const required = (flag: string, value: string | undefined, why: string): string => {
   if (value === undefined) throw new CommandSpecError(`${flag} is required ${why}`);
   return value;
 };
 
-function specOf(values: Record<string, string | boolean | undefined>, run: string): OperatorCommandSpec {
-  const str = (k: string): string | undefined => values[k] as string | undefined;
-  const kinds = ["germinate", "cull", "optimizer", "pause", "resume", "emergency"].filter(
-    (k) => values[k] !== undefined,
-  );
+function specOf(o: CommandFlags, run: string): OperatorCommandSpec {
+  const kinds = KINDS.filter((k) => o[k] !== undefined);
   const [kind, ...more] = kinds;
   if (kind === undefined) {
     throw new CommandSpecError(
@@ -66,41 +88,35 @@ function specOf(values: Record<string, string | boolean | undefined>, run: strin
     );
   }
   if (more.length > 0) throw new CommandSpecError(`give one command, got --${kinds.join(", --")}`);
-  const id = str("id");
-  const base = { runId: run, ...(id !== undefined ? { commandId: id } : {}) };
-  const reason = (): string => required("--reason", str("reason"), `with --${kind}`);
+  const base = { runId: run, ...(o.id !== undefined ? { commandId: o.id } : {}) };
+  const reason = (): string => required("--reason", o.reason, `with --${kind}`);
   switch (kind) {
-    case "germinate": {
-      const steps = msFlag("--steps", str("steps"), 20, 1_000_000);
+    case "germinate":
       return {
         ...base,
         commandType: CommandType.SEED,
-        targetSeedId: str("germinate") as string,
+        targetSeedId: o.germinate as string,
         payload: germinatePayload(
-          required("--blueprint", str("blueprint"), "with --germinate"),
-          str("blend") ?? "convex",
-          str("schedule") ?? "linear",
-          steps,
+          required("--blueprint", o.blueprint, "with --germinate"),
+          o.blend,
+          o.schedule,
+          o.steps,
         ),
       };
-    }
     case "cull":
       return {
         ...base,
         commandType: CommandType.SEED,
-        targetSeedId: str("cull") as string,
+        targetSeedId: o.cull as string,
         payload: cullPayload(),
       };
     case "optimizer": {
-      const lr = numberFlag("--lr", str("lr"));
-      const momentum = numberFlag("--momentum", str("momentum"));
-      const weightDecay = numberFlag("--weight-decay", str("weight-decay"));
       const payload: CommandPayload = {
         kind: "optimizer",
-        optimizerId: str("optimizer") as string,
-        ...(lr !== undefined ? { learningRate: lr } : {}),
-        ...(momentum !== undefined ? { momentum } : {}),
-        ...(weightDecay !== undefined ? { weightDecay } : {}),
+        optimizerId: o.optimizer as string,
+        ...(o.lr !== undefined ? { learningRate: o.lr } : {}),
+        ...(o.momentum !== undefined ? { momentum: o.momentum } : {}),
+        ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
       };
       return { ...base, commandType: CommandType.OPTIMIZER, payload };
     }
@@ -117,86 +133,38 @@ function specOf(values: Record<string, string | boolean | undefined>, run: strin
         commandType: CommandType.EMERGENCY,
         payload: {
           kind: "emergency",
-          level: emergencyLevel(str("emergency") as string),
+          level: emergencyLevel(o.emergency as string),
           reason: reason(),
         },
       };
   }
 }
 
-/** `esper command`: build, sign and publish an AdaptationCommand; see HELP. */
-export async function run(args: readonly string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        ...COMMON_OPTIONS,
-        germinate: { type: "string" },
-        blueprint: { type: "string" },
-        blend: { type: "string" },
-        schedule: { type: "string" },
-        steps: { type: "string" },
-        cull: { type: "string" },
-        optimizer: { type: "string" },
-        lr: { type: "string" },
-        momentum: { type: "string" },
-        "weight-decay": { type: "string" },
-        pause: { type: "boolean" },
-        resume: { type: "boolean" },
-        emergency: { type: "string" },
-        file: { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    process.stderr.write(`esper command: ${errorText(error)}\n${HELP}\n`);
-    return CommandExit.badArgs;
-  }
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return CommandExit.ok;
-  }
+/** `esper command`: build, sign and publish an AdaptationCommand. */
+export async function action(cmd: Command): Promise<number> {
+  const o = cmd.opts<CommandFlags>();
   let spec: OperatorCommandSpec;
-  let freshness: number;
-  let deadline: number;
   let waitMs: number | undefined;
   try {
-    const run = values.run as string | undefined;
-    const file = values.file as string | undefined;
-    if (file !== undefined) {
-      if (
-        ["germinate", "cull", "optimizer", "pause", "resume", "emergency"].some(
-          (k) => values[k] !== undefined,
-        )
-      ) {
+    if (o.file !== undefined) {
+      if (KINDS.some((k) => o[k] !== undefined)) {
         throw new CommandSpecError("give --file or a command flag, not both");
       }
-      spec = await readCommandFile(file, run);
-      if (values.id !== undefined) spec = { ...spec, commandId: values.id as string };
+      spec = await readCommandFile(o.file, o.run);
+      if (o.id !== undefined) spec = { ...spec, commandId: o.id };
     } else {
-      spec = specOf(values, required("--run", run, "(the training run the command is for)"));
+      spec = specOf(o, required("--run", o.run, "(the training run the command is for)"));
     }
-    freshness = msFlag(
-      "--freshness",
-      values.freshness as string | undefined,
-      60_000,
-      SystemLimits.maxCommandFreshnessMs,
-    );
-    deadline = msFlag("--deadline", values.deadline as string | undefined, 5_000, 2 ** 32 - 1);
-    if (values.wait === true)
-      waitMs = msFlag("--wait-timeout", values["wait-timeout"] as string | undefined, 30_000, 600_000);
-    else if (values["wait-timeout"] !== undefined) throw new CommandSpecError("--wait-timeout needs --wait");
+    waitMs = waitOf(o);
   } catch (error) {
     process.stderr.write(`esper command: ${errorText(error)}\n`);
     return CommandExit.badArgs;
   }
   return publishOperatorCommand("command", spec, {
-    target: (values.target as string | undefined) ?? defaultTarget(spec.commandType),
-    timing: { freshnessWindowMs: freshness, executionDeadlineMs: deadline },
-    json: values.json === true,
-    ...(values.nats !== undefined ? { nats: values.nats as string } : {}),
+    target: o.target ?? defaultTarget(spec.commandType),
+    timing: { freshnessWindowMs: o.freshness, executionDeadlineMs: o.deadline },
+    json: o.json === true,
+    ...(o.nats !== undefined ? { nats: o.nats } : {}),
     ...(waitMs !== undefined ? { waitMs } : {}),
   });
 }

@@ -1,78 +1,56 @@
-import { parseArgs } from "node:util";
-import { SystemLimits } from "../../contracts/budgets.ts";
+import type { Command } from "commander";
 import { CommandType } from "../../contracts/enums.ts";
 import { errorText } from "../errors.ts";
 import { CommandSpecError, emergencyLevel, type OperatorCommandSpec } from "./command-build.ts";
 import {
-  COMMON_HELP,
-  COMMON_OPTIONS,
   CommandExit,
-  msFlag,
+  type CommonFlags,
+  defineCommonFlags,
   publishOperatorCommand,
+  waitOf,
 } from "./command-publish.ts";
 
-const HELP = `usage: esper emergency LEVEL --run ID [--reason TEXT] [options]
+/** `esper emergency LEVEL --run ID [--reason TEXT] [options]`. */
+export function define(cmd: Command): void {
+  cmd
+    .description(
+      "Escalates run ID to LEVEL (NOTICE, ELEVATED, CONSERVATIVE or HALT): a signed EMERGENCY " +
+        "AdaptationCommand for Tolaria (the same as `esper command --emergency LEVEL`); prints its id.",
+    )
+    .argument("<level>", "NOTICE, ELEVATED, CONSERVATIVE or HALT")
+    .option("--run <id>", "the training run (esper up says it at start: `run <id>`)")
+    .option("--reason <text>", 'why (default: "operator emergency LEVEL")');
+  defineCommonFlags(cmd);
+}
 
-Escalates run ID to LEVEL (NOTICE, ELEVATED, CONSERVATIVE or HALT): a signed EMERGENCY
-AdaptationCommand for Tolaria (the same as \`esper command --emergency LEVEL\`); prints its id.
-
-  --run ID          the training run (esper up says it at start: \`run <id>\`)
-  --reason TEXT     why (default: "operator emergency LEVEL")
-${COMMON_HELP}`;
-
-/** `esper emergency LEVEL --run ID`: a signed emergency command to Tolaria; see HELP. */
-export async function run(args: readonly string[]): Promise<number> {
+/** `esper emergency LEVEL --run ID`: a signed emergency command to Tolaria. */
+export async function action(cmd: Command): Promise<number> {
+  const o = cmd.opts<CommonFlags>();
+  const levelName = cmd.args[0] as string;
   let spec: OperatorCommandSpec;
-  let values: Record<string, string | boolean | undefined>;
   let waitMs: number | undefined;
-  let freshness: number;
-  let deadline: number;
   try {
-    const parsed = parseArgs({
-      args: [...args],
-      options: {
-        ...COMMON_OPTIONS,
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-    values = parsed.values;
-    if (values.help) {
-      process.stdout.write(`${HELP}\n`);
-      return CommandExit.ok;
-    }
-    const [levelName, ...extra] = parsed.positionals;
-    if (levelName === undefined)
-      throw new CommandSpecError("give the LEVEL (NOTICE, ELEVATED, CONSERVATIVE, HALT)");
-    if (extra.length > 0) throw new CommandSpecError(`unexpected argument(s) ${extra.join(" ")}`);
-    const runId = parsed.values.run;
-    if (runId === undefined) throw new CommandSpecError("--run is required (the training run to escalate)");
-    const level = emergencyLevel(levelName);
+    if (o.run === undefined) throw new CommandSpecError("--run is required (the training run to escalate)");
     spec = {
-      runId,
+      runId: o.run,
       commandType: CommandType.EMERGENCY,
       payload: {
         kind: "emergency",
-        level,
-        reason: parsed.values.reason ?? `operator emergency ${levelName.toUpperCase()}`,
+        level: emergencyLevel(levelName),
+        reason: o.reason ?? `operator emergency ${levelName.toUpperCase()}`,
       },
-      ...(parsed.values.id !== undefined ? { commandId: parsed.values.id } : {}),
+      ...(o.id !== undefined ? { commandId: o.id } : {}),
     };
-    freshness = msFlag("--freshness", parsed.values.freshness, 60_000, SystemLimits.maxCommandFreshnessMs);
-    deadline = msFlag("--deadline", parsed.values.deadline, 5_000, 2 ** 32 - 1);
-    if (parsed.values.wait === true)
-      waitMs = msFlag("--wait-timeout", parsed.values["wait-timeout"], 30_000, 600_000);
-    else if (parsed.values["wait-timeout"] !== undefined)
-      throw new CommandSpecError("--wait-timeout needs --wait");
+    waitMs = waitOf(o);
   } catch (error) {
-    process.stderr.write(`esper emergency: ${errorText(error)}\n${HELP}\n`);
+    process.stderr.write(`esper emergency: ${errorText(error)}\n`);
     return CommandExit.badArgs;
   }
   return publishOperatorCommand("emergency", spec, {
-    target: (values.target as string | undefined) ?? "tolaria",
-    timing: { freshnessWindowMs: freshness, executionDeadlineMs: deadline },
-    json: values.json === true,
-    ...(values.nats !== undefined ? { nats: values.nats as string } : {}),
+    target: o.target ?? "tolaria",
+    timing: { freshnessWindowMs: o.freshness, executionDeadlineMs: o.deadline },
+    json: o.json === true,
+    ...(o.nats !== undefined ? { nats: o.nats } : {}),
     ...(waitMs !== undefined ? { waitMs } : {}),
   });
 }

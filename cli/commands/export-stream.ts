@@ -1,54 +1,42 @@
-import { parseArgs } from "node:util";
+import type { Command } from "commander";
 import type { BusConnection } from "../../bus/connection.ts";
 import { exportStream } from "../../bus/recording/export-stream.ts";
 import { checkSubjectFilter } from "../../bus/recording/subject-filter.ts";
 import { connectFromFlags } from "../connect.ts";
 import { errorText } from "../errors.ts";
+import { helpFooter, NATS_ENVIRONMENT, natsOption, usageError } from "../flags.ts";
 
-const HELP = `usage: esper export stream <name> --out <file.esperrec> [--subject <filter>] [--nats nats://...]
-
-Exports a JetStream stream, from its first sequence to its last sequence at the time of the call,
-into a new recording file (same format as esper record; frames carry the stream sequence and the
-stream timestamp). Prints a JSON summary.
-
-  --out FILE     recording file to create (an existing file is never overwritten)
-  --subject F    export only messages whose subject matches this NATS filter
-  --nats URL     NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)`;
+/** `esper export stream <name> --out FILE [--subject F] [--nats URL]`. */
+export function define(cmd: Command): void {
+  cmd
+    .description(
+      "Exports a JetStream stream, from its first sequence to its last sequence at the time of the call, " +
+        "into a new recording file (same format as esper record; frames carry the stream sequence and the " +
+        "stream timestamp). Prints a JSON summary.",
+    )
+    .argument("<name>", "the stream")
+    .requiredOption("--out <file>", "recording file to create (an existing file is never overwritten)")
+    .option("--subject <filter>", "export only messages whose subject matches this NATS filter")
+    .addOption(natsOption());
+  helpFooter(cmd, {
+    environment: NATS_ENVIRONMENT,
+    exitCodes: { 0: "exported", 1: "failed (the reason is printed)", 2: "bad arguments" },
+  });
+}
 
 /** `esper export stream`: exports a JetStream stream to a recording file; prints a JSON summary. */
-export async function run(args: readonly string[]): Promise<number> {
-  let stream: string;
-  let out: string;
-  let url: string | undefined;
+export async function action(cmd: Command): Promise<number> {
+  const stream = cmd.args[0] as string;
+  const o = cmd.opts<{ out: string; subject?: string; nats?: string }>();
+  if (o.out === "") usageError(cmd, "--out must not be empty");
+  const out = o.out;
+  const url = o.nats;
   let subject: string | undefined;
   try {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      options: {
-        out: { type: "string" },
-        subject: { type: "string" },
-        nats: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-    if (values.help) {
-      process.stdout.write(`${HELP}\n`);
-      return 0;
-    }
-    const [first, ...rest] = positionals;
-    if (first === undefined || rest.length > 0) throw new Error("expected exactly one stream name");
-    if (values.out === undefined || values.out === "") throw new Error("--out is required");
-    stream = first;
-    out = values.out;
-    url = values.nats;
-    subject = values.subject === undefined ? undefined : checkSubjectFilter(values.subject, "--subject");
+    subject = o.subject === undefined ? undefined : checkSubjectFilter(o.subject, "--subject");
   } catch (error) {
-    process.stderr.write(`esper export stream: ${(error as Error).message}\n${HELP}\n`);
-    return 2;
+    usageError(cmd, (error as Error).message);
   }
-
   let conn: BusConnection | undefined;
   try {
     conn = await connectFromFlags(url, "esper-export-stream");

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { parseArgs } from "node:util";
+import type { Command } from "commander";
 import { jobApprovals } from "../../actors/tamiyo/job-approvals.ts";
 import { fitPolicy, type RecordedRun } from "../../actors/tamiyo/policy-fit.ts";
 import { sha256Of, writePolicyDirectory } from "../../actors/tamiyo/policy-manifest.ts";
@@ -10,14 +10,7 @@ import { readRecording } from "../../bus/recording/reader.ts";
 import { decode } from "../../contracts/codec.ts";
 import type { SystemStatePacket } from "../../contracts/index.ts";
 import { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
-
-const HELP = `usage: esper policy fit --recording FILE [--recording FILE ...] --out DIR [--seed N]
-Fits Tamiyo's ONNX policy: reads the tamiyo.evaluate requests (SystemStatePackets) of each recording,
-labels them with the rule policy as teacher (replayed in order, with its run memory), adds augmented
-states around the plateau, slot and catalog boundaries (each labelled by the teacher), fits the MLP with
-nn/ (seed N, default 1) and writes DIR/model.onnx and DIR/manifest.json (version, sha256 of the model,
-the recordings' sha256s, seed, agreement with the teacher on held-out states and on the recording).
-The same recordings and seed give the same model bytes. Prints the manifest as JSON.`;
+import { helpFooter, integer, repeated } from "../flags.ts";
 
 /** Subject suffix of the evaluate requests in a recording. */
 const EVALUATE_SUFFIX = ".tamiyo.evaluate";
@@ -25,39 +18,28 @@ const EVALUATE_SUFFIX = ".tamiyo.evaluate";
 /** Creation time of the catalog descriptors (not part of any feature). */
 const CATALOG_CREATED_AT = 1_700_000_000_000;
 
+/** `esper policy fit --recording FILE [--recording FILE ...] --out DIR [--seed N]`. */
+export function define(cmd: Command): void {
+  cmd
+    .description(
+      "Fits Tamiyo's ONNX policy: reads the tamiyo.evaluate requests (SystemStatePackets) of each recording, " +
+        "labels them with the rule policy as teacher (replayed in order, with its run memory), adds augmented " +
+        "states around the plateau, slot and catalog boundaries (each labelled by the teacher), fits the MLP " +
+        "with nn/ and writes DIR/model.onnx and DIR/manifest.json (version, sha256 of the model, the " +
+        "recordings' sha256s, seed, agreement with the teacher on held-out states and on the recording). The " +
+        "same recordings and seed give the same model bytes. Prints the manifest as JSON.",
+    )
+    .requiredOption("--recording <file>", "a recording with tamiyo.evaluate requests (repeatable)", repeated)
+    .requiredOption("--out <dir>", "the policy directory to write")
+    .option("--seed <n>", "the fit's seed", integer(0), 1);
+  helpFooter(cmd, {
+    exitCodes: { 0: "written", 1: "no tamiyo.evaluate requests in the recordings", 2: "bad arguments" },
+  });
+}
+
 /** `esper policy fit`: fits the policy from recordings and writes its directory. */
-export async function run(args: readonly string[]): Promise<number> {
-  let files: string[];
-  let out: string;
-  let seed: number;
-  try {
-    const { values } = parseArgs({
-      args: [...args],
-      options: {
-        recording: { type: "string", multiple: true },
-        out: { type: "string" },
-        seed: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (values.help) {
-      process.stdout.write(`${HELP}\n`);
-      return 0;
-    }
-    if (values.recording === undefined || values.recording.length === 0)
-      throw new Error("--recording is required");
-    if (values.out === undefined) throw new Error("--out is required");
-    files = values.recording;
-    out = values.out;
-    seed = values.seed === undefined ? 1 : Number(values.seed);
-    if (!Number.isInteger(seed) || seed < 0)
-      throw new Error(`--seed must be an integer >= 0, got '${values.seed}'`);
-  } catch (error) {
-    process.stderr.write(`esper policy fit: ${(error as Error).message}\n${HELP}\n`);
-    return 2;
-  }
+export async function action(cmd: Command): Promise<number> {
+  const { recording: files, out, seed } = cmd.opts<{ recording: string[]; out: string; seed: number }>();
   const runs: RecordedRun[] = [];
   const recordings: { file: string; sha256: string }[] = [];
   for (const file of files) {

@@ -1,64 +1,46 @@
-import { parseArgs } from "node:util";
+import type { Command } from "commander";
 import type { BusConnection } from "../../bus/connection.ts";
 import { startRecorder } from "../../bus/recording/recorder.ts";
 import { connectFromFlags } from "../connect.ts";
 import { errorText } from "../errors.ts";
+import { durationMs, helpFooter, NATS_ENVIRONMENT, natsOption, repeated, usageError } from "../flags.ts";
 import { nextStopSignal } from "../signals.ts";
 
-const HELP = `usage: esper record --subjects <filter>[,<filter>...] --out <file.esperrec> [--nats nats://...] [--duration-ms N]
-
-Records every message on the subject filters (subject, reply subject, headers, exact payload bytes,
-receive time) into a new recording file (format: bus/recording/README.md). Runs for --duration-ms, or until
-SIGINT/SIGTERM; then flushes, fsyncs, closes the file and prints a JSON summary on stdout.
-
-  --subjects F     NATS subject filter(s), e.g. 'esper.>' (repeatable or comma-separated)
-  --out FILE       recording file to create (an existing file is never overwritten)
-  --nats URL       NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)
-  --duration-ms N  stop after N milliseconds`;
-
-function durationOf(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    throw new Error(`--duration-ms must be a positive integer, got '${value}'`);
-  }
-  return Number(value);
+/** `esper record --subjects F[,F...] --out FILE [--nats URL] [--duration-ms N]`. */
+export function define(cmd: Command): void {
+  cmd
+    .description(
+      "Records every message on the subject filters (subject, reply subject, headers, exact payload bytes, " +
+        "receive time) into a new recording file (format: bus/recording/README.md). Runs for --duration-ms, " +
+        "or until SIGINT/SIGTERM; then flushes, fsyncs, closes the file and prints a JSON summary on stdout.",
+    )
+    .requiredOption(
+      "--subjects <filter>",
+      "NATS subject filter(s), e.g. 'esper.>' (repeatable or comma-separated)",
+      repeated,
+    )
+    .requiredOption("--out <file>", "recording file to create (an existing file is never overwritten)")
+    .addOption(natsOption())
+    .option("--duration-ms <n>", "stop after N milliseconds", durationMs());
+  helpFooter(cmd, {
+    environment: NATS_ENVIRONMENT,
+    exitCodes: {
+      0: "recorded until the duration or a signal",
+      1: "failed, or the NATS connection closed (the summary is printed)",
+      2: "bad arguments",
+    },
+  });
 }
 
 /** `esper record`: records subjects to a file until a duration or a signal; prints a JSON summary. */
-export async function run(args: readonly string[]): Promise<number> {
-  let subjects: string[];
-  let out: string;
-  let url: string | undefined;
-  let durationMs: number | undefined;
-  try {
-    const { values } = parseArgs({
-      args: [...args],
-      options: {
-        subjects: { type: "string", multiple: true },
-        out: { type: "string" },
-        nats: { type: "string" },
-        "duration-ms": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (values.help) {
-      process.stdout.write(`${HELP}\n`);
-      return 0;
-    }
-    subjects = (values.subjects ?? []).flatMap((s) => s.split(",")).map((s) => s.trim());
-    if (subjects.length === 0 || subjects.includes(""))
-      throw new Error("--subjects needs at least one subject filter");
-    if (values.out === undefined || values.out === "") throw new Error("--out is required");
-    out = values.out;
-    url = values.nats;
-    durationMs = durationOf(values["duration-ms"]);
-  } catch (error) {
-    process.stderr.write(`esper record: ${(error as Error).message}\n${HELP}\n`);
-    return 2;
-  }
-
+export async function action(cmd: Command): Promise<number> {
+  const o = cmd.opts<{ subjects: string[]; out: string; nats?: string; durationMs?: number }>();
+  const subjects = o.subjects.flatMap((s) => s.split(",")).map((s) => s.trim());
+  if (subjects.includes("")) usageError(cmd, "--subjects needs at least one subject filter");
+  if (o.out === "") usageError(cmd, "--out must not be empty");
+  const { out } = o;
+  const stopAfterMs = o.durationMs;
+  const url = o.nats;
   const stop = nextStopSignal();
   let timer: NodeJS.Timeout | undefined;
   let conn: BusConnection | undefined;
@@ -70,7 +52,7 @@ export async function run(args: readonly string[]): Promise<number> {
       stop.signal,
       conn.closed.then(() => "connection closed" as const),
       new Promise<"duration">((resolve) => {
-        if (durationMs !== undefined) timer = setTimeout(() => resolve("duration"), durationMs);
+        if (stopAfterMs !== undefined) timer = setTimeout(() => resolve("duration"), stopAfterMs);
       }),
     ]);
     const summary = await recorder.stop();

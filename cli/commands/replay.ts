@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import type { Command } from "commander";
 import type { BusConnection } from "../../bus/connection.ts";
 import type { ReplayedReply } from "../../bus/recording/replay-sender.ts";
 import {
@@ -11,31 +11,8 @@ import {
 import { checkSubjectFilter, parseRemap } from "../../bus/recording/subject-filter.ts";
 import { connectFromFlags } from "../connect.ts";
 import { errorText } from "../errors.ts";
+import { durationMs, helpFooter, jsonOption, NATS_ENVIRONMENT, natsOption, usageError } from "../flags.ts";
 import { nextStopSignal } from "../signals.ts";
-
-const HELP = `usage: esper replay <file.esperrec> [--nats nats://...] [--speed original|max|<factor>] [--subject <filter>] [--remap old=new] [--fresh-ids] [--requests [--request-timeout-ms N]] [--json]
-
-Publishes the frames of a recording back to NATS in file order, with their exact headers and payload
-bytes, then prints a summary (counts per subject). SIGINT/SIGTERM stops between frames. A frame
-carrying Nats-Msg-Id on a subject a JetStream stream captures is published through JetStream; its
-acknowledgement counts it as stored, duplicate (dropped by the stream's duplicate window) or rejected.
-
-  --speed S        original (recorded gaps, default), max (no waiting) or a factor (2 = twice as fast)
-  --subject F      publish only frames whose recorded subject matches this NATS filter
-  --remap old=new  publish namespace 'old' under 'new' (the leading subject token); frames of other
-                   namespaces are skipped and counted
-  --fresh-ids      replace every Nats-Msg-Id header with a new unique id (a replay within a stream's
-                   duplicate window is otherwise dropped as duplicates)
-  --requests       re-issue frames that carry a recorded reply subject as requests and report each
-                   reply (without it they are published with the recorded reply subject)
-  --request-timeout-ms N  how long each re-issued request waits for its reply (default 2000)
-  --nats URL       NATS server URL(s), comma-separated (default: ESPER_NATS_URL, else nats://127.0.0.1:4222)
-  --json           print the summary as one JSON object (default: a short text line)
-
-Exit status: 0 when every frame was replayed; 1 when the file is truncated or corrupt after the
-header (the whole frames before it are replayed and the summary printed, with stoppedAt), when the
-server reported duplicates or rejected frames, or on any other error; 2 for bad usage; 130 when
-stopped by a signal.`;
 
 /** A reply as printed in the JSON summary (payload in base64). */
 type PrintedReply =
@@ -46,14 +23,6 @@ function printable(reply: ReplayedReply): PrintedReply {
   if (reply.outcome !== "reply") return reply;
   const { payload, ...rest } = reply;
   return { ...rest, payloadBase64: Buffer.from(payload).toString("base64") };
-}
-
-function timeoutOf(value: string | undefined): number {
-  if (value === undefined) return 2_000;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    throw new Error(`--request-timeout-ms must be a positive integer, got '${value}'`);
-  }
-  return Number(value);
 }
 
 function printSummary(
@@ -82,52 +51,83 @@ function printSummary(
   );
 }
 
+/** `esper replay FILE [--nats URL] [--speed S] [--subject F] [--remap old=new] [--fresh-ids] [--requests [--request-timeout-ms N]] [--json]`. */
+export function define(cmd: Command): void {
+  cmd
+    .description(
+      "Publishes the frames of a recording back to NATS in file order, with their exact headers and payload " +
+        "bytes, then prints a summary (counts per subject). SIGINT/SIGTERM stops between frames. A frame " +
+        "carrying Nats-Msg-Id on a subject a JetStream stream captures is published through JetStream; its " +
+        "acknowledgement counts it as stored, duplicate (dropped by the stream's duplicate window) or rejected.",
+    )
+    .argument("<file>", "the recording (.esperrec)")
+    .addOption(natsOption())
+    .option(
+      "--speed <s>",
+      "original (recorded gaps), max (no waiting) or a factor (2 = twice as fast)",
+      "original",
+    )
+    .option("--subject <filter>", "publish only frames whose recorded subject matches this NATS filter")
+    .option(
+      "--remap <old=new>",
+      "publish namespace 'old' under 'new' (the leading subject token); frames of other namespaces are skipped and counted",
+    )
+    .option(
+      "--fresh-ids",
+      "replace every Nats-Msg-Id header with a new unique id (a replay within a stream's duplicate window is otherwise dropped as duplicates)",
+    )
+    .option(
+      "--requests",
+      "re-issue frames that carry a recorded reply subject as requests and report each reply (without it they are published with the recorded reply subject)",
+    )
+    .option(
+      "--request-timeout-ms <n>",
+      "how long each re-issued request waits for its reply (default 2000)",
+      durationMs(),
+    )
+    .addOption(jsonOption("print the summary as one JSON object (default: a short text line)"));
+  helpFooter(cmd, {
+    environment: NATS_ENVIRONMENT,
+    exitCodes: {
+      0: "every frame was replayed",
+      1:
+        "the file is truncated or corrupt after the header (the whole frames before it are replayed and the " +
+        "summary printed, with stoppedAt), the server reported duplicates or rejected frames, or any other error",
+      2: "bad usage",
+      130: "stopped by a signal",
+    },
+  });
+}
+
 /** `esper replay`: publishes a recording back; prints a summary. */
-export async function run(args: readonly string[]): Promise<number> {
-  let file: string;
-  let url: string | undefined;
-  let json: boolean;
-  let requestTimeoutMs: number | undefined;
+export async function action(cmd: Command): Promise<number> {
+  const file = cmd.args[0] as string;
+  const o = cmd.opts<{
+    nats?: string;
+    speed: string;
+    subject?: string;
+    remap?: string;
+    freshIds?: true;
+    requests?: true;
+    requestTimeoutMs?: number;
+    json?: true;
+  }>();
+  if (o.requests !== true && o.requestTimeoutMs !== undefined) {
+    usageError(cmd, "--request-timeout-ms needs --requests");
+  }
+  const url = o.nats;
+  const json = o.json === true;
+  const requestTimeoutMs = o.requests === true ? (o.requestTimeoutMs ?? 2_000) : undefined;
   let options: ReplayOptions;
   try {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      options: {
-        nats: { type: "string" },
-        speed: { type: "string" },
-        subject: { type: "string" },
-        remap: { type: "string" },
-        "fresh-ids": { type: "boolean" },
-        requests: { type: "boolean" },
-        "request-timeout-ms": { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-    if (values.help) {
-      process.stdout.write(`${HELP}\n`);
-      return 0;
-    }
-    const [first, ...rest] = positionals;
-    if (first === undefined || rest.length > 0) throw new Error("expected exactly one recording file");
-    if (values.requests !== true && values["request-timeout-ms"] !== undefined) {
-      throw new Error("--request-timeout-ms needs --requests");
-    }
-    file = first;
-    url = values.nats;
-    json = values.json === true;
-    requestTimeoutMs = values.requests === true ? timeoutOf(values["request-timeout-ms"]) : undefined;
     options = {
-      speed: parseSpeed(values.speed ?? "original"),
-      freshIds: values["fresh-ids"] === true,
-      ...(values.subject !== undefined ? { subject: checkSubjectFilter(values.subject, "--subject") } : {}),
-      ...(values.remap !== undefined ? { remap: parseRemap(values.remap) } : {}),
+      speed: parseSpeed(o.speed),
+      freshIds: o.freshIds === true,
+      ...(o.subject !== undefined ? { subject: checkSubjectFilter(o.subject, "--subject") } : {}),
+      ...(o.remap !== undefined ? { remap: parseRemap(o.remap) } : {}),
     };
   } catch (error) {
-    process.stderr.write(`esper replay: ${(error as Error).message}\n${HELP}\n`);
-    return 2;
+    usageError(cmd, (error as Error).message);
   }
 
   const stop = nextStopSignal();

@@ -3,7 +3,9 @@ import { connectBus } from "../../bus/connection.ts";
 import { streamExists } from "../../bus/jetstream/context.ts";
 import { storeName } from "../../contracts/stores.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
-import { run } from "./resources.ts";
+import { main } from "../main.ts";
+
+const run = (args: readonly string[]): Promise<number> => main(["resources", "ensure", ...args]);
 
 const fixture = useNatsServer();
 const ns = `res${Math.random().toString(36).slice(2, 8)}`;
@@ -52,7 +54,9 @@ describe("esper resources ensure (real nats-server)", () => {
     const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     try {
       expect(await run(["everything"])).toBe(2);
-      expect(String(err.mock.calls[0]?.[0])).toContain("unexpected argument 'everything'");
+      expect(String(err.mock.calls[0]?.[0])).toContain(
+        "error: too many arguments for 'ensure'. Expected 0 arguments but got 1.",
+      );
     } finally {
       err.mockRestore();
     }

@@ -5,8 +5,10 @@ import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { captureCommand } from "../../test/command-output.ts";
 import { runEsper } from "../../test/esper-process.ts";
-import { run as get } from "./settings-get.ts";
-import { run as set } from "./settings-set.ts";
+import { main } from "../main.ts";
+
+const get = (args: readonly string[]): Promise<number> => main(["settings", "get", ...args]);
+const set = (args: readonly string[]): Promise<number> => main(["settings", "set", ...args]);
 
 const KEY = "settings-cli-test-key-0123456789";
 const fixture = useNatsServer();

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { captureCommand } from "../../test/command-output.ts";
-import { run } from "./soak-actor.ts";
+import { main } from "../main.ts";
+
+const run = (args: readonly string[]): Promise<number> => main(["soak", "actor", ...args]);
 
 const capture = (args: string[]) => captureCommand(run, args);
 
@@ -21,6 +23,8 @@ describe("esper soak actor", () => {
   it("refuses an unknown plant kind with exit 2, naming the kinds", async () => {
     const { code, err } = await capture(["--plant", "gremlin"]);
     expect(code).toBe(2);
-    expect(err).toContain("--plant 'gremlin' is not one of timer, unref-timer, heap, unsettled");
+    expect(err).toContain(
+      "error: option '--plant <kind>' argument 'gremlin' is invalid. Allowed choices are timer, unref-timer, heap, unsettled.",
+    );
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { captureCommand } from "../../test/command-output.ts";
-import { run } from "./soak-worker.ts";
+import { main } from "../main.ts";
+
+const run = (args: readonly string[]): Promise<number> => main(["soak", "worker", ...args]);
 
 const capture = (args: string[]) => captureCommand(run, args);
 
@@ -22,6 +24,8 @@ describe("esper soak worker", () => {
   it("refuses a single iteration with exit 2", async () => {
     const { code, err } = await capture(["--iterations", "1"]);
     expect(code).toBe(2);
-    expect(err).toContain("--iterations must be an integer >= 2, got '1'");
+    expect(err).toContain(
+      "error: option '--iterations <n>' argument '1' is invalid. Must be an integer >= 2.",
+    );
   });
 });

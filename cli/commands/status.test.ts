@@ -5,7 +5,9 @@ import { type HealthServer, startHealthServer } from "../../actors/weatherlight/
 import { assessSystemHealth, type HealthInputs } from "../../actors/weatherlight/system-health.ts";
 import { HealthSnapshot } from "../../actors/weatherlight/system-health-schema.ts";
 import type { TelemetryRouterStats } from "../../actors/weatherlight/telemetry-router.ts";
-import { run } from "./status.ts";
+import { main } from "../main.ts";
+
+const run = (args: readonly string[]): Promise<number> => main(["status", ...args]);
 
 const router: TelemetryRouterStats = {
   received: 40,
@@ -47,6 +49,7 @@ const operational = (): HealthInputs => ({
   heartbeatMissedAfterMs: 5_000,
   restartIntensity: 5,
   restartPeriodMs: 60_000,
+  commandRejections: { total: 0, recent: [] },
 });
 
 let server: HealthServer;
@@ -109,6 +112,31 @@ describe("esper status (a real health server)", () => {
     const snapshot = HealthSnapshot.parse(JSON.parse(result.stdout));
     expect(snapshot.mode).toBe("degraded");
     expect(snapshot.reasons).toEqual(["kasmina failed and awaits its restart (restarts so far 2)"]);
+  });
+
+  it("shows the recent command rejections, newest first, in the table and in --json", async () => {
+    const rejection = (commandId: string, reason: string, atMs: number) => ({
+      atMs,
+      actor: "kasmina",
+      eventId: "kasmina.command.rejected",
+      commandId,
+      reason,
+      detail: `command ${commandId} refused`,
+    });
+    const recent = [
+      rejection("c-2", "stale_command", 1_700_000_002_000),
+      rejection("c-1", "invalid_signature", 1_700_000_001_000),
+    ];
+    inputs = { ...operational(), commandRejections: { total: 3, recent } };
+    const table = await status(["--url", server.url]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain(
+      "rejections   3 commands refused, the last 2:\n" +
+        "  2023-11-14T22:13:22.000Z  kasmina  c-2  stale_command: command c-2 refused\n" +
+        "  2023-11-14T22:13:21.000Z  kasmina  c-1  invalid_signature: command c-1 refused\n",
+    );
+    const json = await status(["--url", server.url, "--json"]);
+    expect(HealthSnapshot.parse(JSON.parse(json.stdout)).commandRejections).toEqual({ total: 3, recent });
   });
 
   it("the table of a degraded stack lists each reason", async () => {

@@ -1,41 +1,37 @@
-import { parseArgs } from "node:util";
+import type { Command } from "commander";
 import { HealthSnapshot } from "../../actors/weatherlight/system-health-schema.ts";
-
-const HELP = `usage: esper status [--url http://host:port] [--json]
-
-Prints the health of a running stack: Weatherlight's GET /healthz (system mode, the reasons when
-degraded, each actor's supervision state, pid, restarts and last heartbeat, the telemetry router's
-counts), as a table, or the snapshot as JSON with --json.
-
-  --url URL   Weatherlight's health endpoint, as \`esper up\` says it at start
-              (\`esper up: health http://127.0.0.1:<port>/healthz\`); default: ESPER_HEALTH_URL
-  --json      the snapshot as one JSON line
-
-Exit codes: 0 operational; 1 degraded; 2 unreachable, not a health endpoint, or bad arguments.`;
+import { helpFooter, jsonOption, usageError } from "../flags.ts";
 
 /** How long the health endpoint has to answer. */
 const REQUEST_TIMEOUT_MS = 5_000;
 
-/** `esper status`: GET /healthz of a running stack; see HELP. */
-export async function run(args: readonly string[]): Promise<number> {
+/** `esper status [--url URL] [--json]`. */
+export function define(cmd: Command): void {
+  cmd
+    .description(
+      "Prints the health of a running stack: Weatherlight's GET /healthz (system mode, the reasons when " +
+        "degraded, each actor's supervision state, pid, restarts and last heartbeat, the telemetry " +
+        "router's counts, the recent command rejections), as a table, or the snapshot as JSON with --json.",
+    )
+    .option(
+      "--url <url>",
+      "Weatherlight's health endpoint, as `esper up` says it at start (`esper up: health http://127.0.0.1:<port>/healthz`); default: ESPER_HEALTH_URL",
+    )
+    .addOption(jsonOption("the snapshot as one JSON line"));
+  helpFooter(cmd, {
+    environment: ["ESPER_HEALTH_URL: the health endpoint when --url is not given"],
+    exitCodes: { 0: "operational", 1: "degraded", 2: "unreachable, not a health endpoint, or bad arguments" },
+  });
+}
+
+/** `esper status`: GET /healthz of a running stack. */
+export async function action(cmd: Command): Promise<number> {
+  const opts = cmd.opts<{ url?: string; json?: true }>();
   let url: URL;
-  let json: boolean;
   try {
-    const { values } = parseArgs({
-      args: [...args],
-      options: { url: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-      allowPositionals: false,
-    });
-    if (values.help) {
-      process.stdout.write(`${HELP}\n`);
-      return 0;
-    }
-    url = healthzUrl(values.url ?? process.env.ESPER_HEALTH_URL);
-    json = values.json === true;
+    url = healthzUrl(opts.url ?? process.env.ESPER_HEALTH_URL);
   } catch (error) {
-    process.stderr.write(`esper status: ${(error as Error).message}\n${HELP}\n`);
-    return 2;
+    usageError(cmd, (error as Error).message);
   }
   let snapshot: HealthSnapshot;
   try {
@@ -44,7 +40,7 @@ export async function run(args: readonly string[]): Promise<number> {
     process.stderr.write(`esper status: ${(error as Error).message}\n`);
     return 2;
   }
-  process.stdout.write(json ? `${JSON.stringify(snapshot)}\n` : renderTable(snapshot));
+  process.stdout.write(opts.json === true ? `${JSON.stringify(snapshot)}\n` : renderTable(snapshot));
   return snapshot.mode === "operational" ? 0 : 1;
 }
 
@@ -122,5 +118,14 @@ function renderTable(s: HealthSnapshot): string {
     `restarts     ${sup.restartsInPeriod} within ${sup.restartPeriodMs / 1_000} s (at most ${sup.restartIntensity})${sup.outcome === null ? "" : `; supervision ended: ${sup.outcome}`}`,
     `telemetry    received ${r.received}, stored normal ${r.stored.normal} / emergency ${r.stored.emergency}, throttled ${r.throttled}, rejected ${r.rejected}, dropped ${r.dropped}, publish failures ${r.publishFailures}, queue ${r.queueDepth}, acks in flight ${r.inFlight}`,
   );
+  const { total, recent } = s.commandRejections;
+  lines.push(
+    `rejections   ${total} command${total === 1 ? "" : "s"} refused${recent.length < total ? `, the last ${recent.length}:` : recent.length > 0 ? ":" : ""}`,
+  );
+  for (const c of recent) {
+    lines.push(
+      `  ${new Date(c.atMs).toISOString()}  ${c.actor}  ${c.commandId ?? "(no command id)"}  ${c.reason ?? "(no reason)"}: ${c.detail}`,
+    );
+  }
   return `${lines.join("\n")}\n`;
 }

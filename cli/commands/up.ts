@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { type Command, Option } from "commander";
 import pino from "pino";
 import { startActor } from "../../actors/runtime/actor.ts";
 import { ActorExitCode } from "../../actors/runtime/exit-codes.ts";
@@ -22,47 +22,74 @@ import {
   type StackUser,
 } from "../../bus/server/permissions.ts";
 import { DEFAULT_JOB, JOB_ENV, jobPresets } from "../../nn/presets/job-selection.ts";
+import { helpFooter, jsonOption, port, usageError } from "../flags.ts";
 
-const HELP = `usage: esper up [--nats URL] [--dataset spirals|fashion-mnist | --job NAME] [--run-dir DIR]
-                [--runs DIR] [--json] [--log-level LEVEL] [--http PORT]
-
-Runs one training job on a stack of its own: starts a private nats-server with JetStream on a free
-port with a temporary store directory and one NATS user per actor (each may publish only the
-subjects it owns; random passwords made for this start) plus the user \`operator\` (or uses --nats),
-then Weatherlight, which declares the bus resources, writes the worker settings and starts urza,
-kasmina, tamiyo and tolaria as child processes in that order, each once the previous one is running.
-When Tolaria ends the job, the actors are stopped in reverse order and the run directory is written:
-  summary.json     per-epoch loss and accuracy, parameter count, each seed's stage timeline,
-                   commands issued/applied/rejected, decision timeouts
-  bus.esperrec     the run's bus traffic (read it with \`esper replay\`)
-  telemetry.jsonl  the run's telemetry packets, one per line
-  tamiyo/          Tamiyo's field-report write-ahead log
-  tolaria/         Tolaria's checkpoint when halted
-A killed actor is restarted with backoff (Tolaria excepted: its crash ends the run); one that exits
-with a permanent code ends the run as failed; past the restart intensity the system is degraded,
-Tolaria gets a signed HALT command (its final checkpoint goes to <run dir>/tolaria) and the run fails.
-Progress: a live line on a terminal, plain lines otherwise, JSON lines with --json (on stdout; the
-actors' log lines go to stderr). Ctrl-C stops the stack cleanly; a second Ctrl-C exits at once.
-
-  --nats URL         use this NATS server (JetStream enabled) instead of starting one
-  --dataset NAME     spirals (default job ${DEFAULT_JOB}) or fashion-mnist (needs the Debian package
-                     dataset-fashion-mnist, or ESPER_FASHION_MNIST_DIR)
-  --job NAME         a job preset by name: ${Object.keys(jobPresets).join(", ")} (default: $${JOB_ENV} or ${DEFAULT_JOB})
-  --run-dir DIR      the run directory (must be empty or absent); default <runs>/<run id>
-  --runs DIR         where run directories are made; default runs
-  --json             progress as JSON lines
-  --log-level LEVEL  log level of the actors: ${LOG_LEVELS.join(", ")} (default warn)
-  --http PORT        Weatherlight's health endpoint on 127.0.0.1: GET /healthz (JSON; 503 when
-                     degraded) and GET /metrics (Prometheus); default 0, a free port, said at start
-                     (read it with \`esper status --url <url>\`)
-
-Environment: ESPER_NAMESPACE (default esper), ESPER_RUN_ID (default generated), ESPER_SIGNING_KEY
-(default: a random key for this stack only, said at start), ESPER_NATS_USER/PASS with --nats;
-ESPER_NATS_PASS_OPERATOR: the password of the private server's user \`operator\`, for \`esper command\`
-and the other operator commands (default: random, then no client outside the stack can connect).
-Needs the nats-server binary without --nats: apt-get install nats-server.
-Exit codes: 0 the job completed; 1 it failed (the reason is printed); 2 bad arguments; 130 stopped by
-Ctrl-C; any other: Weatherlight's own exit code (esper actor --help).`;
+/** `esper up [--nats URL] [--dataset NAME | --job NAME] [--run-dir DIR] [--runs DIR] [--json] [--log-level LEVEL] [--http PORT]`. */
+export function define(cmd: Command): void {
+  cmd
+    .description(
+      [
+        "Runs one training job on a stack of its own: starts a private nats-server with JetStream on a free " +
+          "port with a temporary store directory and one NATS user per actor (each may publish only the " +
+          "subjects it owns; random passwords made for this start) plus the user `operator` (or uses --nats), " +
+          "then Weatherlight, which declares the bus resources, writes the worker settings and starts urza, " +
+          "kasmina, tamiyo and tolaria as child processes in that order, each once the previous one is running.",
+        "When Tolaria ends the job, the actors are stopped in reverse order and the run directory is written: " +
+          "summary.json (per-epoch loss and accuracy, parameter count, each seed's stage timeline, commands " +
+          "issued/applied/rejected, decision timeouts), bus.esperrec (the run's bus traffic; read it with " +
+          "`esper replay`), telemetry.jsonl (the run's telemetry packets, one per line), tamiyo/ (Tamiyo's " +
+          "field-report write-ahead log), tolaria/ (Tolaria's checkpoint when halted).",
+        "A killed actor is restarted with backoff (Tolaria excepted: its crash ends the run); one that exits " +
+          "with a permanent code ends the run as failed; past the restart intensity the system is degraded, " +
+          "Tolaria gets a signed HALT command (its final checkpoint goes to <run dir>/tolaria) and the run fails.",
+        "Progress: a live line on a terminal, plain lines otherwise, JSON lines with --json (on stdout; the " +
+          "actors' log lines go to stderr). Ctrl-C stops the stack cleanly; a second Ctrl-C exits at once.",
+      ].join("\n\n"),
+    )
+    .option("--nats <url>", "use this NATS server (JetStream enabled) instead of starting one")
+    .addOption(
+      new Option(
+        "--dataset <name>",
+        `spirals (default job ${DEFAULT_JOB}) or fashion-mnist (needs the Debian package dataset-fashion-mnist, or ESPER_FASHION_MNIST_DIR)`,
+      ).conflicts("job"),
+    )
+    .addOption(
+      new Option("--job <name>", `a job preset by name (default: $${JOB_ENV} or ${DEFAULT_JOB})`).choices(
+        Object.keys(jobPresets),
+      ),
+    )
+    .option("--run-dir <dir>", "the run directory (must be empty or absent); default <runs>/<run id>")
+    .option("--runs <dir>", "where run directories are made", "runs")
+    .addOption(jsonOption("progress as JSON lines"))
+    .addOption(
+      new Option("--log-level <level>", "log level of the actors").choices(LOG_LEVELS).default("warn"),
+    )
+    .option(
+      "--http <port>",
+      "Weatherlight's health endpoint on 127.0.0.1: GET /healthz (JSON; 503 when degraded) and GET /metrics " +
+        "(Prometheus); 0: a free port, said at start (read it with `esper status --url <url>`)",
+      port,
+      0,
+    );
+  helpFooter(cmd, {
+    environment: [
+      "ESPER_NAMESPACE (default esper), ESPER_RUN_ID (default generated), ESPER_SIGNING_KEY (default: a random",
+      "key for this stack only, said at start), ESPER_NATS_USER/PASS with --nats, $" +
+        JOB_ENV +
+        " (the default job);",
+      "ESPER_NATS_PASS_OPERATOR: the password of the private server's user `operator`, for `esper command`",
+      "and the other operator commands (default: random, then no client outside the stack can connect).",
+      "Needs the nats-server binary without --nats: apt-get install nats-server.",
+    ],
+    exitCodes: {
+      0: "the job completed",
+      1: "it failed (the reason is printed)",
+      2: "bad arguments",
+      130: "stopped by Ctrl-C",
+      other: "Weatherlight's own exit code (esper actor --help)",
+    },
+  });
+}
 
 interface UpOptions {
   readonly nats?: string;
@@ -89,50 +116,34 @@ function jobOfDataset(dataset: string): string {
   return only.name;
 }
 
-function parse(args: readonly string[]): UpOptions | "help" {
-  const { values } = parseArgs({
-    args: [...args],
-    options: {
-      nats: { type: "string" },
-      dataset: { type: "string" },
-      job: { type: "string" },
-      "run-dir": { type: "string" },
-      runs: { type: "string" },
-      json: { type: "boolean" },
-      "log-level": { type: "string" },
-      http: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) return "help";
-  if (values.dataset !== undefined && values.job !== undefined)
-    throw new Error("give --dataset or --job, not both");
-  const job =
-    values.dataset !== undefined
-      ? jobOfDataset(values.dataset)
-      : (values.job ?? process.env[JOB_ENV] ?? DEFAULT_JOB);
+function optionsOf(cmd: Command): UpOptions {
+  const o = cmd.opts<{
+    nats?: string;
+    dataset?: string;
+    job?: string;
+    runDir?: string;
+    runs: string;
+    json?: true;
+    logLevel: LogLevel;
+    http: number;
+  }>();
+  let job: string;
+  try {
+    job = o.dataset !== undefined ? jobOfDataset(o.dataset) : (o.job ?? process.env[JOB_ENV] ?? DEFAULT_JOB);
+  } catch (error) {
+    usageError(cmd, (error as Error).message);
+  }
   if (jobPresets[job] === undefined) {
-    throw new Error(`--job must be one of ${Object.keys(jobPresets).join(", ")}, got '${job}'`);
-  }
-  const logLevel = values["log-level"] ?? "warn";
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got '${logLevel}'`);
-  }
-  const http = values.http ?? "0";
-  const httpPort = Number(http);
-  if (!/^\d{1,5}$/.test(http) || httpPort > 65_535) {
-    throw new Error(`--http must be a port number 0-65535 (0: a free port), got '${http}'`);
+    usageError(cmd, `$${JOB_ENV} must be one of ${Object.keys(jobPresets).join(", ")}, got '${job}'`);
   }
   return {
     job,
-    httpPort,
-    runsRoot: values.runs ?? "runs",
-    json: values.json === true,
-    logLevel: logLevel as LogLevel,
-    ...(values.nats !== undefined ? { nats: values.nats } : {}),
-    ...(values["run-dir"] !== undefined ? { runDir: values["run-dir"] } : {}),
+    httpPort: o.http,
+    runsRoot: o.runs,
+    json: o.json === true,
+    logLevel: o.logLevel,
+    ...(o.nats !== undefined ? { nats: o.nats } : {}),
+    ...(o.runDir !== undefined ? { runDir: o.runDir } : {}),
   };
 }
 
@@ -142,19 +153,9 @@ function newRunId(now = new Date()): string {
   return `run-${stamp}-${randomBytes(2).toString("hex")}`;
 }
 
-/** `esper up`: one job on its own stack, to the end; see HELP. */
-export async function run(args: readonly string[]): Promise<number> {
-  let opts: UpOptions | "help";
-  try {
-    opts = parse(args);
-  } catch (error) {
-    process.stderr.write(`esper up: ${(error as Error).message}\n${HELP}\n`);
-    return 2;
-  }
-  if (opts === "help") {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+/** `esper up`: one job on its own stack, to the end. */
+export async function action(cmd: Command): Promise<number> {
+  const opts = optionsOf(cmd);
   const say = (line: string): void => void process.stderr.write(`esper up: ${line}\n`);
   let server: LocalNatsServer | undefined;
   let storeDir: string | undefined;
