@@ -39,6 +39,23 @@ export interface BoundaryLatencies {
   readonly hookLatencyMs?: number;
 }
 
+/** The run's safety state at the boundary, carried in `trainingMetrics.extra` (the contract has no typed field). */
+export interface RunControlState {
+  /** Tamiyo is skipped this epoch (the breaker is open). */
+  readonly conservativeMode: boolean;
+  /** EmergencyLevel code. */
+  readonly emergencyLevel: number;
+  /** CircuitBreakerState code. */
+  readonly breakerState: number;
+}
+
+/** The `trainingMetrics.extra` keys of {@link RunControlState} (conservativeMode 1 or 0). */
+export const RUN_CONTROL_EXTRA = {
+  conservativeMode: "conservativeMode",
+  emergencyLevel: "emergencyLevel",
+  breakerState: "breakerState",
+} as const;
+
 /** One slot of the host layout and the seed in it (a DORMANT seed when the slot is free). */
 export interface SlotState {
   readonly slotId: string;
@@ -65,6 +82,7 @@ export interface StatePacketInput {
   readonly learningRate: number;
   readonly optimizer: { readonly family: string; readonly momentum: number };
   readonly boundary: BoundaryLatencies;
+  readonly control: RunControlState;
   /** Parameters of the model (host and live seeds) at the end of the epoch. */
   readonly parameterCount: number;
   readonly figures: EpochFigures;
@@ -89,7 +107,7 @@ export const STATE_PACKET_VERSION = 1;
 /**
  * The epoch's SystemStatePacket: typed TrainingMetrics and one SeedState per slot, validated against
  * the contract (ContractError naming the field) before it is returned. The model's parameter count goes
- * in `trainingMetrics.extra.parameterCount`. Memory is read at assembly (`process.memoryUsage`).
+ * in `trainingMetrics.extra.parameterCount`, the run's control state in `RUN_CONTROL_EXTRA`. Memory is read at assembly (`process.memoryUsage`).
  * `riskScore` is 0: Tolaria has no risk model.
  */
 export function assembleStatePacket(input: StatePacketInput): AssembledPacket {
@@ -130,7 +148,12 @@ export function assembleStatePacket(input: StatePacketInput): AssembledPacket {
       momentum: input.optimizer.momentum,
       memoryRssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
-      extra: { [PARAMETER_COUNT_EXTRA]: input.parameterCount },
+      extra: {
+        [PARAMETER_COUNT_EXTRA]: input.parameterCount,
+        [RUN_CONTROL_EXTRA.conservativeMode]: input.control.conservativeMode ? 1 : 0,
+        [RUN_CONTROL_EXTRA.emergencyLevel]: input.control.emergencyLevel,
+        [RUN_CONTROL_EXTRA.breakerState]: input.control.breakerState,
+      },
     },
     seedStates: input.slots.map((s) => ({
       seedId: s.seedId,

@@ -31,6 +31,7 @@ import {
   assembleStatePacket,
   type BoundaryLatencies,
   type EpochFigures,
+  type RunControlState,
   type SlotState,
 } from "./state-packet.ts";
 import type { EpochAccumulator, SeedWindow, SnapshotSeed, TrainerSnapshot } from "./trainer-snapshot.ts";
@@ -407,12 +408,14 @@ export class Trainer {
 
   /**
    * The SystemStatePacket of the last finished epoch, validated against the contract, with its assembly
-   * time. `boundary` holds the previous epoch boundary's figures the training loop measured.
+   * time. `boundary` holds the previous epoch boundary's figures the training loop measured, `control`
+   * the run's emergency level, breaker state and conservative mode.
    */
   statePacket(
     validation: ValidationResult,
     hardware: HardwareContext,
     boundary: BoundaryLatencies,
+    control: RunControlState,
   ): AssembledPacket {
     const o = this.preset.optimizer;
     return assembleStatePacket({
@@ -422,6 +425,7 @@ export class Trainer {
       learningRate: this.learningRate,
       optimizer: { family: o.kind, momentum: o.kind === "sgd" ? o.momentum : ADAMW_DEFAULTS.beta1 },
       boundary,
+      control,
       parameterCount: this.parameterCount,
       figures: this.epochFigures(),
       validation,
@@ -479,7 +483,8 @@ export class Trainer {
   /**
    * Puts the trainer back to `snap`: live seeds culled, the snapshot's seeds grafted again (same kernel,
    * stage, wiring, α), then parameters and optimizer state restored bit for bit and the progress and
-   * data position reset. Queued directives and their sequences are kept (they are not rewound).
+   * data position reset. Queued directives and their sequences are kept (they are not rewound), and so
+   * are the slots' graft counts: a seed id once used is never named again for a free slot.
    */
   restore(snap: TrainerSnapshot): void {
     for (const entry of this.registry.seeds()) this.registry.cull(entry.seed.seedId);
@@ -520,8 +525,8 @@ export class Trainer {
     this.gradNormEwma = p.gradNormEwma;
     this.previousEpochLoss = p.previousEpochLoss;
     this.lastFigures = p.lastFigures;
-    this.generations.clear();
-    for (const [slot, n] of p.generations) this.generations.set(slot, n);
+    for (const [slot, n] of p.generations)
+      this.generations.set(slot, Math.max(n, this.generations.get(slot) ?? 0));
     this.iterator = undefined;
     if (this.stepInEpoch > 0) {
       this.iterator = this.batches.epoch(this.epochIndex);
