@@ -126,7 +126,7 @@ export class RunSafety {
   }
 
   /**
-   * Restores the trainer as `request` says (cause: what asked for it) and reports it: WARNING `tolaria.rollback`
+   * Restores the trainer as `request` says (cause: what asked for it) and reports it: WARNING `tolaria.rollback.restored`
    * (tier, steps, restore time, seeds removed/restored, digests, learning rate after),
    * a WARNING `tolaria.rollback.seeds_changed` when the seed set differs (Kasmina is not told), metrics
    * `tolaria.rollback.total` and `tolaria.rollback.restore_ms`. Nothing to restore: `unavailable`
@@ -263,7 +263,7 @@ export class RunSafety {
       unit: "ms",
       attributes: { trainingRunId: run, tier: o.tier },
     });
-    this.ctx.telemetry.event("tolaria.rollback", {
+    this.ctx.telemetry.event("tolaria.rollback.restored", {
       level: "WARNING",
       description: `${o.tier} rollback (${base.cause}) from step ${base.fromStep} to step ${o.step} (start of epoch ${o.epoch}) in ${o.restoreMs.toFixed(3)} ms`,
       attributes,
