@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import { EmergencyLevel, TelemetryLevel } from "../../contracts/enums.ts";
+import type { TelemetryEvent } from "../../contracts/messages/telemetry.ts";
+import type { JobPreset } from "../../nn/presets/job-preset.ts";
+import { loadPresetData } from "../../nn/presets/preset-run.ts";
+import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
+import { useNatsServer } from "../../test/bus-fixture.ts";
+import { startActor } from "../runtime/actor.ts";
+import { ActorExitCode } from "../runtime/exit-codes.ts";
+import { storedSignals, storedStatePackets, tolariaStage } from "./actor-fixture.ts";
+import { CheckpointStore } from "./checkpoints.ts";
+import { createTolariaActor } from "./main.ts";
+import { trainingDigest } from "./snapshot-digest.ts";
+import { Trainer } from "./trainer.ts";
+
+const fixture = useNatsServer();
+
+/**
+ * The spirals job with AdamW at learning rate 1 (the settings' learningRateMax): deterministic, its
+ * epoch 4 loss is 0.244 above epoch 3's, a loss spike (tolaria.lossSpikeDelta 0.15). Each rollback
+ * restores the start of epoch 4 bit for bit, so the same spike comes back.
+ */
+const hotJob: JobPreset = {
+  ...spiralsGrowthPreset,
+  name: "spirals-hot",
+  epochs: 1_000,
+  optimizer: { kind: "adamw", lr: 1, weightDecay: 0 },
+};
+const SPIKE_EPOCH = 4;
+const SPIKE_STEP = SPIKE_EPOCH * hotJob.stepsPerEpoch;
+const presets = { [hotJob.name]: hotJob };
+
+/** The hot job's parameters and optimizer state at `steps`, trained in this process (no actor). */
+async function referenceDigest(steps: number): Promise<string> {
+  const t = new Trainer({
+    preset: hotJob,
+    data: await loadPresetData(hotJob),
+    trainingRunId: "reference",
+    fetchKernel: async () => {
+      throw new Error("no kernels in the reference run");
+    },
+    reportEverySteps: 1_000_000,
+    intraOpNumThreads: 1,
+    now: Date.now,
+    pcgrad: false,
+  });
+  try {
+    while (t.globalStep < steps) await t.step();
+    return trainingDigest(t.snapshot().training);
+  } finally {
+    await t.release();
+  }
+}
+
+const attrs = (events: TelemetryEvent[], key: string) => events.map((e) => e.attributes?.[key]);
+
+describe("tolaria's rollback in the loop (real nats-server, onnxruntime, files)", () => {
+  it("a loss spike rolls back to the last good snapshot bit for bit (ELEVATED); the same spike 3 times in a row halts with a final checkpoint", async () => {
+    const s = await tolariaStage(fixture, hotJob.name, {
+      timeouts: { decisionDeadlineMs: 20 },
+      tolaria: { breaker: { failureThreshold: 1_000_000 } },
+    });
+    const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
+    try {
+      expect(await h.done).toBe(ActorExitCode.ok);
+      const failed = s.events("tolaria.epoch.failed");
+      expect(attrs(failed, "epoch")).toEqual(["4", "4", "4"]);
+      expect(attrs(failed, "reason")).toEqual(["loss_spike", "loss_spike", "loss_spike"]);
+      expect(failed.every((e) => e.level === TelemetryLevel.WARNING)).toBe(true);
+
+      const rollbacks = s.events("tolaria.rollback.restored");
+      expect(rollbacks).toHaveLength(3);
+      const reference = await referenceDigest(SPIKE_STEP);
+      for (const r of rollbacks) {
+        expect(r.attributes).toMatchObject({
+          tier: "fast",
+          cause: "loss_spike",
+          fromStep: String(SPIKE_STEP + hotJob.stepsPerEpoch),
+          toStep: String(SPIKE_STEP),
+          toEpoch: String(SPIKE_EPOCH),
+          restoredSha256: reference,
+          snapshotSha256: reference,
+          seedsRemoved: "",
+          seedsRestored: "",
+        });
+      }
+      // The discarded epoch is the same every time: the restore put back everything the step reads.
+      expect(new Set(attrs(rollbacks, "discardedSha256")).size).toBe(1);
+      expect(rollbacks[0]?.attributes?.discardedSha256).not.toBe(reference);
+      const counted = s.packets.flatMap((p) =>
+        p.metrics.filter((m) => m.name === "tolaria.rollback.total").map((m) => m.value),
+      );
+      expect(counted).toEqual([1, 2, 3]);
+
+      // No packet (and no Tamiyo round) for the failed epoch.
+      const packets = await storedStatePackets(s);
+      expect(packets.map((p) => p.currentEpoch)).toEqual([0, 1, 2, 3]);
+
+      const signals = await storedSignals(s);
+      expect(signals.map((x) => [x.level, x.attributes.mode])).toEqual([
+        [EmergencyLevel.ELEVATED, "automatic"],
+        [EmergencyLevel.HALT, "automatic"],
+      ]);
+      expect(signals[0]?.reason).toBe("failed epoch: loss_spike");
+      expect(signals[1]?.reason).toBe("HALT (automatic): 3 failed epochs in a row (last: loss_spike)");
+      const store = await CheckpointStore.open(s.checkpoints);
+      const final = store.entries.at(-1);
+      expect(final?.file).toBe(signals[1]?.attributes.checkpoint);
+      const loaded = await store.load(final?.id);
+      expect(loaded.snapshot.progress.steps).toBe(SPIKE_STEP);
+      expect(trainingDigest(loaded.snapshot.training)).toBe(reference);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+
+  it("a fast restore past its deadline (tolaria.rollback.fastDeadlineMs tiny) escalates to HALT: the run stops with a final checkpoint", async () => {
+    const s = await tolariaStage(fixture, hotJob.name, {
+      timeouts: { decisionDeadlineMs: 20 },
+      tolaria: { breaker: { failureThreshold: 1_000_000 }, rollback: { fastDeadlineMs: 0.001 } },
+    });
+    const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
+    try {
+      expect(await h.done).toBe(ActorExitCode.ok);
+      const missed = s.events("tolaria.rollback.deadline_exceeded");
+      expect(missed).toHaveLength(1);
+      expect(missed[0]?.level).toBe(TelemetryLevel.CRITICAL);
+      expect(missed[0]?.attributes).toMatchObject({ tier: "fast", deadlineMs: "0.001", applied: "true" });
+      expect(s.events("tolaria.rollback.restored")).toEqual([]);
+      const signals = await storedSignals(s);
+      expect(signals.map((x) => [x.level, x.attributes.mode])).toEqual([[EmergencyLevel.HALT, "automatic"]]);
+      expect(signals[0]?.reason).toMatch(/^HALT \(automatic\): rollback_deadline: fast restore took /);
+      const store = await CheckpointStore.open(s.checkpoints);
+      expect(store.entries.at(-1)?.file).toBe(signals[0]?.attributes.checkpoint);
+      // The late restore was applied: the final checkpoint holds the last good state.
+      const loaded = await store.load();
+      expect(trainingDigest(loaded.snapshot.training)).toBe(await referenceDigest(SPIKE_STEP));
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
+});
