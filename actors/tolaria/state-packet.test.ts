@@ -160,6 +160,7 @@ describe("the epoch's SystemStatePacket", () => {
       optimizer: { family: "sgd", momentum: 0.9 },
       boundary: {},
       control,
+      timeline: 0,
       parameterCount: 10,
       figures,
       validation: { loss: 1, accuracy: 0.5 },

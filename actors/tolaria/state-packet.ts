@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { validate } from "../../contracts/codec.ts";
 import type { SeedLifecycleStage } from "../../contracts/enums.ts";
 import type { HardwareContext, SystemStatePacket } from "../../contracts/messages/state.ts";
+import { timelineTag } from "./trainer-snapshot.ts";
 
 /** Training figures of one finished epoch (`Trainer.epochFigures`). */
 export interface EpochFigures {
@@ -83,6 +84,8 @@ export interface StatePacketInput {
   readonly optimizer: { readonly family: string; readonly momentum: number };
   readonly boundary: BoundaryLatencies;
   readonly control: RunControlState;
+  /** Restores the trainer has had (`timelineTag` in the packet id). */
+  readonly timeline: number;
   /** Parameters of the model (host and live seeds) at the end of the epoch. */
   readonly parameterCount: number;
   readonly figures: EpochFigures;
@@ -116,7 +119,7 @@ export function assembleStatePacket(input: StatePacketInput): AssembledPacket {
   const memory = process.memoryUsage();
   const packet = validate("SystemStatePacket", {
     version: STATE_PACKET_VERSION,
-    packetId: `${input.trainingRunId}-epoch-${f.epoch}`,
+    packetId: `${input.trainingRunId}-epoch-${f.epoch}${timelineTag(input.timeline)}`,
     trainingRunId: input.trainingRunId,
     experimentName: input.experimentName,
     sourceSubsystem: "tolaria",

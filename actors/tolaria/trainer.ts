@@ -146,6 +146,8 @@ export class Trainer {
   private gradNormEwma: number | undefined;
   private previousEpochLoss: number | undefined;
   private lastFigures: EpochFigures | undefined;
+  /** Restores so far (not rewound by one): tags packet and report ids of the steps trained again. */
+  private restores = 0;
   private readonly pcgradRng;
   /** Per-phase timings of the current epoch (read with `takeProfile` at the epoch's end). */
   readonly profiler = new StepProfiler();
@@ -313,6 +315,7 @@ export class Trainer {
         epoch: this.epochIndex,
         globalStep: this.steps,
         issuedAt: this.options.now(),
+        timeline: this.restores,
       });
       for (const entry of seeds) {
         const m = this.metaOf(entry.seed.seedId);
@@ -426,6 +429,7 @@ export class Trainer {
       optimizer: { family: o.kind, momentum: o.kind === "sgd" ? o.momentum : ADAMW_DEFAULTS.beta1 },
       boundary,
       control,
+      timeline: this.restores,
       parameterCount: this.parameterCount,
       figures: this.epochFigures(),
       validation,
@@ -484,7 +488,8 @@ export class Trainer {
    * Puts the trainer back to `snap`: live seeds culled, the snapshot's seeds grafted again (same kernel,
    * stage, wiring, α), then parameters and optimizer state restored bit for bit and the progress and
    * data position reset. Queued directives and their sequences are kept (they are not rewound), and so
-   * are the slots' graft counts: a seed id once used is never named again for a free slot.
+   * are the slots' graft counts: a seed id once used is never named again for a free slot. Each restore
+   * starts a new timeline: the packets and reports of the steps trained again carry `timelineTag` ids.
    */
   restore(snap: TrainerSnapshot): void {
     for (const entry of this.registry.seeds()) this.registry.cull(entry.seed.seedId);
@@ -527,6 +532,7 @@ export class Trainer {
     this.lastFigures = p.lastFigures;
     for (const [slot, n] of p.generations)
       this.generations.set(slot, Math.max(n, this.generations.get(slot) ?? 0));
+    this.restores++;
     this.iterator = undefined;
     if (this.stepInEpoch > 0) {
       this.iterator = this.batches.epoch(this.epochIndex);
