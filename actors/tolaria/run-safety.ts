@@ -100,9 +100,10 @@ export class RunSafety {
 
   /**
    * A failed epoch: reported (WARNING `tolaria.epoch.failed`, counted in `tolaria.epochs.failed`), rolled
-   * back to the newest ring snapshot (the full tier when the ring holds none), then the level raised
-   * (ELEVATED; CONSERVATIVE with the breaker open; HALT after the streak). A rollback past its deadline
-   * halts at once.
+   * back to the newest ring snapshot (the full tier when the ring holds none) and trained again on a
+   * fresh data order (`Trainer.reshuffle`: the restored state would replay the same spike otherwise),
+   * then the level raised (ELEVATED; CONSERVATIVE with the breaker open; HALT after the streak). A
+   * rollback past its deadline halts at once.
    */
   async failedEpoch(
     epoch: number,
@@ -115,12 +116,13 @@ export class RunSafety {
     });
     this.ctx.telemetry.event("tolaria.epoch.failed", {
       level: "WARNING",
-      description: `epoch ${epoch} failed: ${verdict.reason}: ${verdict.detail}`,
+      description: `epoch ${epoch} failed: ${verdict.reason}: ${verdict.detail}; rolled back, trained again on a fresh data order`,
       attributes: { ...attributes, detail: verdict.detail },
     });
     const tier = this.tiers.ring.size > 0 ? "fast" : "full";
     const result = await this.rollback({ tier }, verdict.reason, { epoch: String(epoch) });
     if (result.kind === "halt") return result.order;
+    if (result.kind === "restored") this.trainer.reshuffle();
     const breakerOpen = this.conservative(Date.now());
     return await this.raise({ kind: "failedEpoch", breakerOpen, reason: verdict.reason }, attributes);
   }

@@ -18,7 +18,7 @@ import { ParameterStore } from "../../nn/params/store.ts";
 import type { JobPreset } from "../../nn/presets/job-preset.ts";
 import type { PresetData } from "../../nn/presets/preset-run.ts";
 import { optimizerOf } from "../../nn/presets/preset-run.ts";
-import { createRng } from "../../nn/rng.ts";
+import { createRng, type Rng } from "../../nn/rng.ts";
 import { scheduledAlpha } from "./blend-schedule.ts";
 import { blendModeOf, confidenceGateOf } from "./directive-blend.ts";
 import { DirectiveQueue, type EnqueueOutcome } from "./directive-queue.ts";
@@ -131,7 +131,11 @@ export class Trainer {
   private readonly optimizer: Optimizer<object>;
   /** Each live seed's kernel bytes, kept for a rollback's re-graft. */
   private readonly kernels = new Map<string, Uint8Array>();
-  private readonly batches: BatchIterator<"int32">;
+  private batches: BatchIterator<"int32">;
+  /** The data order's root stream; `reshuffle` forks a fresh order from it. */
+  private readonly shuffleRoot: Rng;
+  /** Fresh data orders drawn so far (not rewound by a restore). */
+  private reshuffles = 0;
   private readonly queue = new DirectiveQueue();
   private readonly meta = new Map<string, SeedMeta>();
   private readonly generations = new Map<string, number>();
@@ -177,12 +181,8 @@ export class Trainer {
     optimizer.addGroup("host", store.names());
     this.optimizer = optimizer;
     this.registry = new SeedRegistry(this.runner, optimizer);
-    this.batches = new BatchIterator(options.data.train, {
-      batchSize: preset.batchSize,
-      shuffle: rng.fork("shuffle"),
-      lastBatch: "drop",
-      labels: "int32",
-    });
+    this.shuffleRoot = rng.fork("shuffle");
+    this.batches = this.batchesOf(this.shuffleRoot);
     if (preset.stepsPerEpoch > this.batches.batchesPerEpoch) {
       throw new Error(
         `preset '${preset.name}': stepsPerEpoch ${preset.stepsPerEpoch} exceeds the ${this.batches.batchesPerEpoch} batches of an epoch`,
@@ -540,9 +540,33 @@ export class Trainer {
     }
   }
 
+  /**
+   * Trains from here on with a fresh data order (the n-th reshuffle forks `reshuffle-<n>` from the
+   * order's root stream), so an epoch trained again after a rollback does not replay the batches that
+   * failed it. Only at an epoch's start.
+   */
+  reshuffle(): void {
+    if (this.stepInEpoch !== 0)
+      throw new Error(
+        `reshuffle at step ${this.stepInEpoch} of epoch ${this.epochIndex}: only at an epoch's start`,
+      );
+    this.reshuffles++;
+    this.batches = this.batchesOf(this.shuffleRoot.fork(`reshuffle-${this.reshuffles}`));
+    this.iterator = undefined;
+  }
+
   /** Releases the ONNX sessions. */
   async release(): Promise<void> {
     await this.runner.release();
+  }
+
+  private batchesOf(shuffle: Rng): BatchIterator<"int32"> {
+    return new BatchIterator(this.options.data.train, {
+      batchSize: this.preset.batchSize,
+      shuffle,
+      lastBatch: "drop",
+      labels: "int32",
+    });
   }
 
   private metaOf(seedId: string): SeedMeta {
