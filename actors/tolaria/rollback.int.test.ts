@@ -23,7 +23,8 @@ const fixture = useNatsServer();
 
 /**
  * The spirals job with AdamW at learning rate 1 (the settings' learningRateMax): deterministic, its
- * epoch 4 loss is 0.244 above epoch 3's, a loss spike (tolaria.lossSpikeDelta 0.15).
+ * epoch 4 loss is 0.244 above epoch 3's, a loss spike with tolaria.lossSpikeDelta 0.15 (the reference's
+ * max_loss_spike, set in each test).
  */
 const hotJob: JobPreset = {
   ...spiralsGrowthPreset,
@@ -61,7 +62,7 @@ describe("tolaria's rollback in the loop (real nats-server, onnxruntime, files)"
   it("a loss spike rolls back to the last good snapshot bit for bit, counted, reported, level ELEVATED; the epoch trains again", async () => {
     const s = await tolariaStage(fixture, hotJob.name, {
       timeouts: { decisionDeadlineMs: 20 },
-      tolaria: { breaker: { failureThreshold: 1_000_000 } },
+      tolaria: { breaker: { failureThreshold: 1_000_000 }, lossSpikeDelta: 0.15 },
     });
     const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
     try {
@@ -125,7 +126,7 @@ describe("tolaria's rollback in the loop (real nats-server, onnxruntime, files)"
   it("failed epochs in a row up to tolaria.haltAfterFailedEpochs halt the run after the rollback, with a final checkpoint of the restored state", async () => {
     const s = await tolariaStage(fixture, hotJob.name, {
       timeouts: { decisionDeadlineMs: 20 },
-      tolaria: { breaker: { failureThreshold: 1_000_000 }, haltAfterFailedEpochs: 1 },
+      tolaria: { breaker: { failureThreshold: 1_000_000 }, haltAfterFailedEpochs: 1, lossSpikeDelta: 0.15 },
     });
     const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
     try {
@@ -150,7 +151,11 @@ describe("tolaria's rollback in the loop (real nats-server, onnxruntime, files)"
   it("a fast restore past its deadline (tolaria.rollback.fastDeadlineMs tiny) escalates to HALT: the run stops with a final checkpoint", async () => {
     const s = await tolariaStage(fixture, hotJob.name, {
       timeouts: { decisionDeadlineMs: 20 },
-      tolaria: { breaker: { failureThreshold: 1_000_000 }, rollback: { fastDeadlineMs: 0.001 } },
+      tolaria: {
+        breaker: { failureThreshold: 1_000_000 },
+        lossSpikeDelta: 0.15,
+        rollback: { fastDeadlineMs: 0.001 },
+      },
     });
     const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
     try {
