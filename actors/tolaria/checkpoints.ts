@@ -81,8 +81,14 @@ export class CheckpointStore {
     return entry;
   }
 
-  /** Loads a checkpoint (the newest when `id` is not given); CorruptCheckpointError when size or sha256 differ. */
-  async load(id?: string): Promise<{ entry: CheckpointEntry; snapshot: TrainerSnapshot }> {
+  /**
+   * Loads a checkpoint (the newest when `id` is not given); CorruptCheckpointError when size or sha256
+   * differ. `signal` cancels the load (the read is aborted; nothing is decoded after it fired).
+   */
+  async load(
+    id?: string,
+    signal?: AbortSignal,
+  ): Promise<{ entry: CheckpointEntry; snapshot: TrainerSnapshot }> {
     const entry =
       id === undefined
         ? this.manifest.checkpoints.at(-1)
@@ -94,12 +100,13 @@ export class CheckpointStore {
           : `checkpoint ${id} is not in the manifest of ${this.dir}`,
       );
     const path = join(this.dir, entry.file);
-    const bytes = await readFile(path);
+    const bytes = await readFile(path, signal === undefined ? {} : { signal });
     if (bytes.byteLength !== entry.bytes)
       throw new CorruptCheckpointError(path, `${bytes.byteLength} bytes, the manifest says ${entry.bytes}`);
     const digest = createHash("sha256").update(bytes).digest("hex");
     if (digest !== entry.sha256)
       throw new CorruptCheckpointError(path, `sha256 ${digest}, the manifest says ${entry.sha256}`);
+    signal?.throwIfAborted();
     return { entry, snapshot: fromPlain(decodeMsgpack(bytes)) };
   }
 }

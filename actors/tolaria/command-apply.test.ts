@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CommandType, EmergencyLevel } from "../../contracts/enums.ts";
+import { CircuitBreakerState, CommandType, EmergencyLevel } from "../../contracts/enums.ts";
 import type { AdaptationCommand, CommandPayload } from "../../contracts/messages/command.ts";
 import { applyCommand, type CommandTarget } from "./command-apply.ts";
 import { EmergencyLevels } from "./emergency-levels.ts";
@@ -27,14 +27,19 @@ function cmd(payload: CommandPayload): AdaptationCommand {
   };
 }
 
-function target(): CommandTarget & { lr: number | undefined } {
+function target(): CommandTarget & { lr: number | undefined; breaker: CircuitBreakerState | undefined } {
   const t = {
     levels: new EmergencyLevels(3),
     paused: false,
     bounds: { learningRateMin: 1e-4, learningRateMax: 0.5 },
     lr: undefined as number | undefined,
+    breaker: undefined as CircuitBreakerState | undefined,
     setLearningRate(lr: number) {
       t.lr = lr;
+    },
+    setBreaker(state: CircuitBreakerState) {
+      t.breaker = state;
+      return `breaker ${state}`;
     },
   };
   return t;
@@ -89,11 +94,45 @@ describe("applyCommand", () => {
     expect(t.paused).toBe(false);
   });
 
-  it("rejects a circuit breaker command as unsupported, naming the type", () => {
-    expect(applyCommand(cmd({ kind: "circuitBreaker", desiredState: 2, rationale: "r" }), target())).toEqual({
+  it("sets the breaker to a commanded state", () => {
+    const t = target();
+    const breaker = (desiredState: Exclude<CircuitBreakerState, 0>) =>
+      cmd({ kind: "circuitBreaker", desiredState, rationale: "operator" });
+    expect(applyCommand(breaker(CircuitBreakerState.OPEN), t)).toEqual({
+      kind: "applied",
+      detail: "breaker 2: operator",
+    });
+    expect(t.breaker).toBe(CircuitBreakerState.OPEN);
+    applyCommand(breaker(CircuitBreakerState.CLOSED), t);
+    expect(t.breaker).toBe(CircuitBreakerState.CLOSED);
+  });
+
+  it("turns a ROLLBACK into a request for its tier and target; rejects a checkpoint on the fast tier or two targets", () => {
+    const rb = (p: Partial<Extract<CommandPayload, { kind: "rollback" }>>) =>
+      applyCommand(cmd({ kind: "rollback", mode: "fast", reason: "why", ...p }), target());
+    expect(rb({})).toEqual({ kind: "rollback", request: { tier: "fast" }, reason: "why" });
+    expect(rb({ mode: "full", toEpoch: 2 })).toEqual({
+      kind: "rollback",
+      request: { tier: "full", toEpoch: 2 },
+      reason: "why",
+    });
+    expect(rb({ mode: "full", checkpointId: "ckpt-step-00000040" })).toMatchObject({
+      request: { tier: "full", checkpointId: "ckpt-step-00000040" },
+    });
+    expect(rb({ checkpointId: "ckpt-step-00000040" })).toMatchObject({
+      kind: "rejected",
+      reason: "invalid_rollback",
+    });
+    expect(rb({ mode: "full", checkpointId: "c", toEpoch: 1 })).toMatchObject({
+      kind: "rejected",
+      reason: "invalid_rollback",
+    });
+  });
+
+  it("rejects a structural pruning command as unsupported, naming the type", () => {
+    expect(applyCommand(cmd({ kind: "structuralPruning", targetRatio: 0.5 }), target())).toMatchObject({
       kind: "rejected",
       reason: "unsupported_command",
-      detail: "a CIRCUIT_BREAKER command is not supported by Tolaria",
     });
   });
 });

@@ -42,7 +42,11 @@ async function stage(): Promise<Stage> {
     signingKey: KEY,
     extraEnv: { ESPER_JOB: longJob.name, ESPER_TOLARIA_CHECKPOINT_DIR: checkpoints },
   });
-  await bootstrapSettings(s.bus, { timeouts: { decisionDeadlineMs: 20 } });
+  // The breaker never opens here: a silent Tamiyo must not add CONSERVATIVE signals to these tests.
+  await bootstrapSettings(s.bus, {
+    timeouts: { decisionDeadlineMs: 20 },
+    tolaria: { breaker: { failureThreshold: 1_000_000 } },
+  });
   const silentTamiyo = s.bus.nc.subscribe(concreteSubject(s.ns, "tamiyoEvaluate", undefined));
   await s.bus.nc.flush();
   return {
@@ -134,8 +138,9 @@ describe("tolaria's signed commands (real nats-server, real files)", () => {
         await readFile(join(s.checkpoints, "manifest.json"), "utf8"),
         "manifest",
       );
-      expect(manifest.checkpoints).toHaveLength(1);
-      const entry = manifest.checkpoints[0];
+      // The start's checkpoint (step 0), any epoch boundary's, and the HALT's last.
+      expect(manifest.checkpoints[0]?.step).toBe(0);
+      const entry = manifest.checkpoints.at(-1);
       if (entry === undefined) throw new Error("no checkpoint entry");
       const bytes = await readFile(join(s.checkpoints, entry.file));
       expect(createHash("sha256").update(bytes).digest("hex")).toBe(entry.sha256);
@@ -171,7 +176,10 @@ describe("tolaria's signed commands (real nats-server, real files)", () => {
       await send(s, lr("too-high", 5));
       await send(
         s,
-        command(s, "rollback", CommandType.ROLLBACK, { kind: "rollback", mode: "fast", reason: "test" }),
+        command(s, "pruning", CommandType.STRUCTURAL_PRUNING, {
+          kind: "structuralPruning",
+          targetRatio: 0.5,
+        }),
       );
       await send(s, halt(s, "halt-2"));
       expect(await h.done).toBe(ActorExitCode.ok);
@@ -183,12 +191,12 @@ describe("tolaria's signed commands (real nats-server, real files)", () => {
         ["replay", "nonce_replayed"],
         ["stale", "stale_command"],
         ["too-high", "optimizer_out_of_bounds"],
-        ["rollback", "unsupported_command"],
+        ["pruning", "unsupported_command"],
       ]);
       expect(rejected[3]?.attributes?.detail).toBe(
         "payload.learningRate 5 is above tolaria.learningRateMax 1",
       );
-      expect(rejected[4]?.attributes?.detail).toContain("ROLLBACK");
+      expect(rejected[4]?.attributes?.detail).toContain("STRUCTURAL_PRUNING");
       expect(s.events("tolaria.command.applied").map((e) => e.attributes?.commandId)).toEqual([
         "first",
         "halt-2",

@@ -36,4 +36,14 @@ describe("EmergencyLevels", () => {
       command.raise({ kind: "command", level: EmergencyLevel.HALT, reason: "restart intensity" })?.to,
     ).toBe(EmergencyLevel.HALT);
   });
+
+  it("the breaker opening raises to CONSERVATIVE, not past a higher level", () => {
+    const e = new EmergencyLevels(3);
+    expect(e.raise({ kind: "breakerOpen", detail: "3 decision failures" })).toEqual({
+      from: EmergencyLevel.NOTICE,
+      to: EmergencyLevel.CONSERVATIVE,
+      reason: "breaker_open: 3 decision failures",
+    });
+    expect(e.raise({ kind: "breakerOpen", detail: "again" })).toBeUndefined();
+  });
 });

@@ -4,6 +4,7 @@ import { EmergencyLevel } from "../../contracts/enums.ts";
 export type EmergencyTrigger =
   | { readonly kind: "failedEpoch"; readonly breakerOpen: boolean; readonly reason: string }
   | { readonly kind: "rollbackDeadline"; readonly detail: string }
+  | { readonly kind: "breakerOpen"; readonly detail: string }
   | { readonly kind: "command"; readonly level: EmergencyLevel; readonly reason: string };
 
 /** A level change: from, to and the reason to publish in the EmergencySignal. */
@@ -16,7 +17,7 @@ export interface LevelChange {
 /**
  * NOTICE → ELEVATED → CONSERVATIVE → HALT, raised only. A failed epoch raises to ELEVATED
  * (CONSERVATIVE when the breaker is open); `haltAfterFailedEpochs` failed epochs in a row, or a
- * rollback past its deadline, raise to HALT; a signed emergency command raises to its level. A
+ * rollback past its deadline, raise to HALT; the breaker opening raises to CONSERVATIVE; a signed emergency command raises to its level. A
  * successful epoch ends the failed streak but never lowers the level.
  */
 export class EmergencyLevels {
@@ -62,6 +63,8 @@ export class EmergencyLevels {
       }
       case "rollbackDeadline":
         return this.to(EmergencyLevel.HALT, `rollback_deadline: ${trigger.detail}`);
+      case "breakerOpen":
+        return this.to(EmergencyLevel.CONSERVATIVE, `breaker_open: ${trigger.detail}`);
       case "command":
         if (trigger.level === EmergencyLevel.UNSPECIFIED)
           throw new RangeError("an emergency command needs a level");

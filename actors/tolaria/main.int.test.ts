@@ -9,7 +9,8 @@ import { runConsumerName } from "../../bus/jetstream/run-consumers.ts";
 import { openArtifactStore } from "../../bus/objects.ts";
 import { concreteSubject } from "../../bus/typed.ts";
 import { decode } from "../../contracts/codec.ts";
-import { SeedLifecycleStage, TelemetryLevel } from "../../contracts/enums.ts";
+import { EmergencyLevel, SeedLifecycleStage, TelemetryLevel } from "../../contracts/enums.ts";
+import type { EmergencySignal } from "../../contracts/messages/emergency.ts";
 import type { SystemStatePacket } from "../../contracts/messages/state.ts";
 import { storeName } from "../../contracts/stores.ts";
 import { buildBlueprint } from "../../nn/blueprints/artifact.ts";
@@ -67,8 +68,20 @@ async function storedPackets(s: Stage): Promise<SystemStatePacket[]> {
   return out;
 }
 
+async function storedSignals(s: Stage): Promise<EmergencySignal[]> {
+  const jsm = await jetStreamManagerOf(s.bus);
+  const stream = streamName(s.ns, "emergencySignals");
+  const info = await jsm.streams.info(stream);
+  const out: EmergencySignal[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(stream, { seq });
+    if (m !== null) out.push(decode("EmergencySignal", m.data));
+  }
+  return out;
+}
+
 describe("the tolaria actor in this process (real nats-server)", () => {
-  it("runs the default job (ESPER_JOB unset: spirals-growth, announced) through every epoch with no Tamiyo answering, counts each timed-out decision, stores the packets, exits 0", async () => {
+  it("runs the default job (ESPER_JOB unset: spirals-growth, announced) through every epoch with no Tamiyo answering: 3 timed-out decisions open the breaker (CONSERVATIVE signal), the rest skip Tamiyo in conservative mode, exits 0", async () => {
     const s = await stage();
     const { ESPER_JOB: _job, ...env } = s.env;
     const h = startActor(createTolariaActor({ env }), { env, handleSignals: false });
@@ -77,25 +90,45 @@ describe("the tolaria actor in this process (real nats-server)", () => {
       const packets = await storedPackets(s);
       expect(packets.map((p) => p.currentEpoch)).toEqual([...Array(spiralsGrowthPreset.epochs).keys()]);
       expect(packets.every((p) => p.trainingRunId === s.run)).toBe(true);
+      const attributesOf = (p: SystemStatePacket) => ({
+        trainingRunId: s.run,
+        epoch: String(p.currentEpoch),
+        packetId: p.packetId,
+      });
+      // The breaker (3 failures, 30 s open: longer than the run) opens at the third timeout.
+      const asked = packets.slice(0, 3);
+      const skipped = packets.slice(3);
       const timeouts = s.events("tolaria.decision.timeout");
-      expect(timeouts.map((e) => e.attributes)).toEqual(
-        packets.map((p) => ({
-          trainingRunId: s.run,
-          epoch: String(p.currentEpoch),
-          packetId: p.packetId,
-        })),
-      );
+      expect(timeouts.map((e) => e.attributes)).toEqual(asked.map(attributesOf));
       expect(timeouts.every((e) => e.level === TelemetryLevel.WARNING)).toBe(true);
-      for (const name of [
-        BOUNDARY_METRICS.stateAssembly,
-        BOUNDARY_METRICS.decisionRoundTrip,
-        BOUNDARY_METRICS.epochBoundary,
-      ]) {
+      const skips = s.events("tolaria.decision.skipped");
+      expect(skips.map((e) => e.attributes)).toEqual(skipped.map(attributesOf));
+      expect(skips.every((e) => e.level === TelemetryLevel.WARNING)).toBe(true);
+      expect(packets.map((p) => p.trainingMetrics.extra.conservativeMode)).toEqual(
+        packets.map((_, i) => (i < 3 ? 0 : 1)),
+      );
+      expect(
+        skipped.every((p) => p.trainingMetrics.extra.emergencyLevel === EmergencyLevel.CONSERVATIVE),
+      ).toBe(true);
+      expect(
+        s.events("tolaria.breaker.state_changed").map((e) => [e.attributes?.from, e.attributes?.to]),
+      ).toEqual([["CLOSED", "OPEN"]]);
+      expect(s.events("tolaria.conservative_mode.entered")).toHaveLength(1);
+      const signals = await storedSignals(s);
+      expect(signals.map((x) => [x.level, x.attributes.mode, x.attributes.epoch])).toEqual([
+        [EmergencyLevel.CONSERVATIVE, "automatic", "2"],
+      ]);
+      expect(signals[0]?.reason).toMatch(/^breaker_open: /);
+      for (const [name, epochs] of [
+        [BOUNDARY_METRICS.stateAssembly, packets],
+        [BOUNDARY_METRICS.decisionRoundTrip, asked],
+        [BOUNDARY_METRICS.epochBoundary, packets],
+      ] as const) {
         const points = s.packets.flatMap((p) => p.metrics.filter((m) => m.name === name));
         expect(
           points.map((m) => m.attributes?.epoch),
           name,
-        ).toEqual(packets.map((p) => String(p.currentEpoch)));
+        ).toEqual(epochs.map((p) => String(p.currentEpoch)));
         expect(
           points.every((m) => m.attributes?.trainingRunId === s.run && m.value >= 0),
           name,

@@ -11,12 +11,16 @@ import { signingKey } from "../runtime/command-verifier.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
 import { checkpointDirOf } from "./checkpoint-dir.ts";
+import { CheckpointStore } from "./checkpoints.ts";
+import { CircuitBreaker } from "./circuit-breaker.ts";
 import type { CommandTarget } from "./command-apply.ts";
 import { CommandIntake } from "./command-intake.ts";
 import { DirectiveAcks } from "./directive-acks.ts";
 import { EmergencyLevels } from "./emergency-levels.ts";
 import { haltRun } from "./halt.ts";
+import { RollbackTiers } from "./rollback-tiers.ts";
 import { tolariaRunOptions } from "./run-options.ts";
+import { RunSafety } from "./run-safety.ts";
 import { Trainer } from "./trainer.ts";
 import { runTraining } from "./training-loop.ts";
 
@@ -97,11 +101,21 @@ export function createTolariaActor(options: TolariaOptions): ActorDefinition {
       });
       const acks = new DirectiveAcks();
       const intake = new CommandIntake(ctx, signingKey(ctx.process.signingKey));
+      const settings = ctx.settings().tolaria;
+      const store = await CheckpointStore.open(checkpointDir);
+      const safety = new RunSafety(
+        ctx,
+        trainer,
+        new EmergencyLevels(settings.haltAfterFailedEpochs),
+        new CircuitBreaker(settings.breaker),
+        new RollbackTiers(settings.rollback.fastRingBytes, store),
+      );
       const target: CommandTarget = {
-        levels: new EmergencyLevels(ctx.settings().tolaria.haltAfterFailedEpochs),
+        levels: safety.levels,
         paused: false,
-        bounds: ctx.settings().tolaria,
+        bounds: settings,
         setLearningRate: (lr) => trainer.setLearningRate(lr),
+        setBreaker: (state) => safety.setBreaker(state),
       };
       let trainingOver = false;
       await ctx.consume(
@@ -133,20 +147,22 @@ export function createTolariaActor(options: TolariaOptions): ActorDefinition {
             trainer,
             acks,
             { intake, target },
+            safety,
             signal,
             runOptions.profileDir,
           );
           ctx.log.info(counts, "training ended");
           if (halt !== undefined) {
             try {
-              const { reason, checkpoint } = await haltRun(ctx, trainer, checkpointDir, halt);
-              intake.applied(
-                halt.pending,
-                `halted at step ${checkpoint.step}, checkpoint ${checkpoint.file}`,
-              );
+              const { reason, checkpoint } = await haltRun(ctx, trainer, store, halt);
+              if (halt.kind === "command")
+                intake.applied(
+                  halt.pending,
+                  `halted at step ${checkpoint.step}, checkpoint ${checkpoint.file}`,
+                );
               ctx.finish(reason);
             } catch (err) {
-              halt.pending.reject(err as Error);
+              if (halt.kind === "command") halt.pending.reject(err as Error);
               throw err;
             }
           } else if (!signal.aborted) ctx.finish("job complete");

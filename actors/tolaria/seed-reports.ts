@@ -3,6 +3,7 @@ import { SeedLifecycleStage } from "../../contracts/enums.ts";
 import type { SeedReport } from "../../contracts/messages/seed.ts";
 import type { ModelRunner, StepInputs, StepResult } from "../../nn/model/runner.ts";
 import type { SeedEntry } from "../../nn/model/seed-registry.ts";
+import { timelineTag } from "./trainer-snapshot.ts";
 
 /** Which run, step and time the reports of one step belong to. */
 export interface ReportContext {
@@ -11,6 +12,8 @@ export interface ReportContext {
   /** Steps completed, the reporting step included. */
   readonly globalStep: number;
   readonly issuedAt: number;
+  /** Restores the trainer has had (`timelineTag` in the report id). */
+  readonly timeline: number;
 }
 
 /** Means over a report's window of the per-step gradient measures (`gradient-aggregation.ts`); conflicts summed. */
@@ -96,7 +99,7 @@ export async function measureSeedReports(
     const seedId = entry.seed.seedId;
     reports.push(
       validate("SeedReport", {
-        reportId: `${ctx.trainingRunId}-report-${seedId}-${ctx.globalStep}`,
+        reportId: `${ctx.trainingRunId}-report-${seedId}-${ctx.globalStep}${timelineTag(ctx.timeline)}`,
         trainingRunId: ctx.trainingRunId,
         seedId,
         stage: entry.stage,

@@ -10,7 +10,7 @@ export interface RingEntry<T> {
  * evicts the oldest first (counted in `evictions`); a snapshot larger than the whole bound is an error.
  */
 export class SnapshotRing<T> {
-  private readonly entries: RingEntry<T>[] = [];
+  private readonly held: RingEntry<T>[] = [];
   private used = 0;
   private evicted = 0;
 
@@ -25,23 +25,23 @@ export class SnapshotRing<T> {
       throw new RangeError(
         `a snapshot of ${bytes} bytes does not fit the ring's ${this.capacityBytes} bytes (settings tolaria.rollback.fastRingBytes)`,
       );
-    const last = this.entries.at(-1);
+    const last = this.held.at(-1);
     if (last !== undefined && step <= last.step)
       throw new RangeError(`snapshot step ${step} is not after the newest (${last.step})`);
     while (this.used + bytes > this.capacityBytes) {
-      const old = this.entries.shift();
+      const old = this.held.shift();
       if (old === undefined) break;
       this.used -= old.bytes;
       this.evicted++;
     }
-    this.entries.push({ step, bytes, value });
+    this.held.push({ step, bytes, value });
     this.used += bytes;
   }
 
   /** The newest snapshot taken at or before `step`, or undefined (a miss). */
   atOrBefore(step: number): RingEntry<T> | undefined {
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const e = this.entries[i];
+    for (let i = this.held.length - 1; i >= 0; i--) {
+      const e = this.held[i];
       if (e !== undefined && e.step <= step) return e;
     }
     return undefined;
@@ -49,15 +49,20 @@ export class SnapshotRing<T> {
 
   /** Drops the snapshots taken after `step` (after a rollback to it they describe a discarded future). */
   dropAfter(step: number): void {
-    while ((this.entries.at(-1)?.step ?? -Infinity) > step) {
-      const e = this.entries.pop();
+    while ((this.held.at(-1)?.step ?? -Infinity) > step) {
+      const e = this.held.pop();
       if (e) this.used -= e.bytes;
     }
   }
 
+  /** The snapshots held, oldest first. */
+  entries(): readonly RingEntry<T>[] {
+    return this.held;
+  }
+
   /** Snapshots held. */
   get size(): number {
-    return this.entries.length;
+    return this.held.length;
   }
 
   /** Bytes held. */

@@ -19,6 +19,7 @@ const hardware: HardwareContext = {
   utilizationPercent: 50,
   computeCapability: 0,
 };
+const control = { conservativeMode: false, emergencyLevel: 1, breakerState: 1 };
 const artifact = buildBlueprint(preset.blueprint, 0);
 const kernelParameters = artifact.descriptor.parameterCount;
 const kernel = {
@@ -51,7 +52,7 @@ describe("the epoch's SystemStatePacket", () => {
     try {
       await epoch(trainer);
       const v0 = await trainer.validate();
-      const { packet: p0, assemblyMs } = trainer.statePacket(v0, hardware, {});
+      const { packet: p0, assemblyMs } = trainer.statePacket(v0, hardware, {}, control);
       expect(assemblyMs).toBeGreaterThan(0);
       expect(p0).toMatchObject({
         packetId: "run-7-epoch-0",
@@ -65,7 +66,12 @@ describe("the epoch's SystemStatePacket", () => {
         validationLoss: v0.loss,
       });
       expect(p0.trainingMetrics).toMatchObject({ epochsTotal: 3, lossDelta: 0, learningRate: 0.02 });
-      expect(p0.trainingMetrics.extra).toEqual({ parameterCount: trainer.parameterCount });
+      expect(p0.trainingMetrics.extra).toEqual({
+        parameterCount: trainer.parameterCount,
+        conservativeMode: 0,
+        emergencyLevel: 1,
+        breakerState: 1,
+      });
       expect(p0.trainingMetrics.samplesPerSecond).toBeGreaterThan(0);
       expect(p0.trainingMetrics.gradientNorm).toBeGreaterThan(0);
       const m0 = p0.trainingMetrics;
@@ -91,9 +97,19 @@ describe("the epoch's SystemStatePacket", () => {
 
       trainer.enqueue(graftDirective("s1-g0", 0, kernel));
       await epoch(trainer);
-      const { packet: p1 } = trainer.statePacket(await trainer.validate(), hardware, {
-        tamiyoLatencyMs: 1.5,
-        hookLatencyMs: 7.25,
+      const { packet: p1 } = trainer.statePacket(
+        await trainer.validate(),
+        hardware,
+        {
+          tamiyoLatencyMs: 1.5,
+          hookLatencyMs: 7.25,
+        },
+        { conservativeMode: true, emergencyLevel: 3, breakerState: 2 },
+      );
+      expect(p1.trainingMetrics.extra).toMatchObject({
+        conservativeMode: 1,
+        emergencyLevel: 3,
+        breakerState: 2,
       });
       expect(p1.trainingMetrics).toMatchObject({ tamiyoLatencyMs: 1.5, hookLatencyMs: 7.25 });
       // The graft's directive was applied at this epoch's first boundary.
@@ -143,6 +159,8 @@ describe("the epoch's SystemStatePacket", () => {
       learningRate: 0.1,
       optimizer: { family: "sgd", momentum: 0.9 },
       boundary: {},
+      control,
+      timeline: 0,
       parameterCount: 10,
       figures,
       validation: { loss: 1, accuracy: 0.5 },

@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { validate } from "../../contracts/codec.ts";
 import type { SeedLifecycleStage } from "../../contracts/enums.ts";
 import type { HardwareContext, SystemStatePacket } from "../../contracts/messages/state.ts";
+import { timelineTag } from "./trainer-snapshot.ts";
 
 /** Training figures of one finished epoch (`Trainer.epochFigures`). */
 export interface EpochFigures {
@@ -39,6 +40,23 @@ export interface BoundaryLatencies {
   readonly hookLatencyMs?: number;
 }
 
+/** The run's safety state at the boundary, carried in `trainingMetrics.extra` (the contract has no typed field). */
+export interface RunControlState {
+  /** Tamiyo is skipped this epoch (the breaker is open). */
+  readonly conservativeMode: boolean;
+  /** EmergencyLevel code. */
+  readonly emergencyLevel: number;
+  /** CircuitBreakerState code. */
+  readonly breakerState: number;
+}
+
+/** The `trainingMetrics.extra` keys of {@link RunControlState} (conservativeMode 1 or 0). */
+export const RUN_CONTROL_EXTRA = {
+  conservativeMode: "conservativeMode",
+  emergencyLevel: "emergencyLevel",
+  breakerState: "breakerState",
+} as const;
+
 /** One slot of the host layout and the seed in it (a DORMANT seed when the slot is free). */
 export interface SlotState {
   readonly slotId: string;
@@ -65,6 +83,9 @@ export interface StatePacketInput {
   readonly learningRate: number;
   readonly optimizer: { readonly family: string; readonly momentum: number };
   readonly boundary: BoundaryLatencies;
+  readonly control: RunControlState;
+  /** Restores the trainer has had (`timelineTag` in the packet id). */
+  readonly timeline: number;
   /** Parameters of the model (host and live seeds) at the end of the epoch. */
   readonly parameterCount: number;
   readonly figures: EpochFigures;
@@ -89,7 +110,7 @@ export const STATE_PACKET_VERSION = 1;
 /**
  * The epoch's SystemStatePacket: typed TrainingMetrics and one SeedState per slot, validated against
  * the contract (ContractError naming the field) before it is returned. The model's parameter count goes
- * in `trainingMetrics.extra.parameterCount`. Memory is read at assembly (`process.memoryUsage`).
+ * in `trainingMetrics.extra.parameterCount`, the run's control state in `RUN_CONTROL_EXTRA`. Memory is read at assembly (`process.memoryUsage`).
  * `riskScore` is 0: Tolaria has no risk model.
  */
 export function assembleStatePacket(input: StatePacketInput): AssembledPacket {
@@ -98,7 +119,7 @@ export function assembleStatePacket(input: StatePacketInput): AssembledPacket {
   const memory = process.memoryUsage();
   const packet = validate("SystemStatePacket", {
     version: STATE_PACKET_VERSION,
-    packetId: `${input.trainingRunId}-epoch-${f.epoch}`,
+    packetId: `${input.trainingRunId}-epoch-${f.epoch}${timelineTag(input.timeline)}`,
     trainingRunId: input.trainingRunId,
     experimentName: input.experimentName,
     sourceSubsystem: "tolaria",
@@ -130,7 +151,12 @@ export function assembleStatePacket(input: StatePacketInput): AssembledPacket {
       momentum: input.optimizer.momentum,
       memoryRssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
-      extra: { [PARAMETER_COUNT_EXTRA]: input.parameterCount },
+      extra: {
+        [PARAMETER_COUNT_EXTRA]: input.parameterCount,
+        [RUN_CONTROL_EXTRA.conservativeMode]: input.control.conservativeMode ? 1 : 0,
+        [RUN_CONTROL_EXTRA.emergencyLevel]: input.control.emergencyLevel,
+        [RUN_CONTROL_EXTRA.breakerState]: input.control.breakerState,
+      },
     },
     seedStates: input.slots.map((s) => ({
       seedId: s.seedId,

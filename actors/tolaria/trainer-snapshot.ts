@@ -100,3 +100,12 @@ function optimizerBytes(value: unknown): number {
     return Object.values(value).reduce((n: number, v) => n + optimizerBytes(v), 0);
   return 0;
 }
+
+/**
+ * The id tag of a timeline: "" before any restore, `-t<n>` after the n-th. A rollback trains the same
+ * epochs and steps again; the tag keeps their packet and report ids (the streams' `Nats-Msg-Id`, hence
+ * their deduplication) apart from the discarded ones.
+ */
+export function timelineTag(timeline: number): string {
+  return timeline === 0 ? "" : `-t${timeline}`;
+}

@@ -18,7 +18,7 @@ import { ParameterStore } from "../../nn/params/store.ts";
 import type { JobPreset } from "../../nn/presets/job-preset.ts";
 import type { PresetData } from "../../nn/presets/preset-run.ts";
 import { optimizerOf } from "../../nn/presets/preset-run.ts";
-import { createRng } from "../../nn/rng.ts";
+import { createRng, type Rng } from "../../nn/rng.ts";
 import { scheduledAlpha } from "./blend-schedule.ts";
 import { blendModeOf, confidenceGateOf } from "./directive-blend.ts";
 import { DirectiveQueue, type EnqueueOutcome } from "./directive-queue.ts";
@@ -31,6 +31,7 @@ import {
   assembleStatePacket,
   type BoundaryLatencies,
   type EpochFigures,
+  type RunControlState,
   type SlotState,
 } from "./state-packet.ts";
 import type { EpochAccumulator, SeedWindow, SnapshotSeed, TrainerSnapshot } from "./trainer-snapshot.ts";
@@ -130,7 +131,11 @@ export class Trainer {
   private readonly optimizer: Optimizer<object>;
   /** Each live seed's kernel bytes, kept for a rollback's re-graft. */
   private readonly kernels = new Map<string, Uint8Array>();
-  private readonly batches: BatchIterator<"int32">;
+  private batches: BatchIterator<"int32">;
+  /** The data order's root stream; `reshuffle` forks a fresh order from it. */
+  private readonly shuffleRoot: Rng;
+  /** Fresh data orders drawn so far (not rewound by a restore). */
+  private reshuffles = 0;
   private readonly queue = new DirectiveQueue();
   private readonly meta = new Map<string, SeedMeta>();
   private readonly generations = new Map<string, number>();
@@ -145,6 +150,8 @@ export class Trainer {
   private gradNormEwma: number | undefined;
   private previousEpochLoss: number | undefined;
   private lastFigures: EpochFigures | undefined;
+  /** Restores so far (not rewound by one): tags packet and report ids of the steps trained again. */
+  private restores = 0;
   private readonly pcgradRng;
   /** Per-phase timings of the current epoch (read with `takeProfile` at the epoch's end). */
   readonly profiler = new StepProfiler();
@@ -174,12 +181,8 @@ export class Trainer {
     optimizer.addGroup("host", store.names());
     this.optimizer = optimizer;
     this.registry = new SeedRegistry(this.runner, optimizer);
-    this.batches = new BatchIterator(options.data.train, {
-      batchSize: preset.batchSize,
-      shuffle: rng.fork("shuffle"),
-      lastBatch: "drop",
-      labels: "int32",
-    });
+    this.shuffleRoot = rng.fork("shuffle");
+    this.batches = this.batchesOf(this.shuffleRoot);
     if (preset.stepsPerEpoch > this.batches.batchesPerEpoch) {
       throw new Error(
         `preset '${preset.name}': stepsPerEpoch ${preset.stepsPerEpoch} exceeds the ${this.batches.batchesPerEpoch} batches of an epoch`,
@@ -312,6 +315,7 @@ export class Trainer {
         epoch: this.epochIndex,
         globalStep: this.steps,
         issuedAt: this.options.now(),
+        timeline: this.restores,
       });
       for (const entry of seeds) {
         const m = this.metaOf(entry.seed.seedId);
@@ -407,12 +411,14 @@ export class Trainer {
 
   /**
    * The SystemStatePacket of the last finished epoch, validated against the contract, with its assembly
-   * time. `boundary` holds the previous epoch boundary's figures the training loop measured.
+   * time. `boundary` holds the previous epoch boundary's figures the training loop measured, `control`
+   * the run's emergency level, breaker state and conservative mode.
    */
   statePacket(
     validation: ValidationResult,
     hardware: HardwareContext,
     boundary: BoundaryLatencies,
+    control: RunControlState,
   ): AssembledPacket {
     const o = this.preset.optimizer;
     return assembleStatePacket({
@@ -422,6 +428,8 @@ export class Trainer {
       learningRate: this.learningRate,
       optimizer: { family: o.kind, momentum: o.kind === "sgd" ? o.momentum : ADAMW_DEFAULTS.beta1 },
       boundary,
+      control,
+      timeline: this.restores,
       parameterCount: this.parameterCount,
       figures: this.epochFigures(),
       validation,
@@ -479,7 +487,9 @@ export class Trainer {
   /**
    * Puts the trainer back to `snap`: live seeds culled, the snapshot's seeds grafted again (same kernel,
    * stage, wiring, α), then parameters and optimizer state restored bit for bit and the progress and
-   * data position reset. Queued directives and their sequences are kept (they are not rewound).
+   * data position reset. Queued directives and their sequences are kept (they are not rewound), and so
+   * are the slots' graft counts: a seed id once used is never named again for a free slot. Each restore
+   * starts a new timeline: the packets and reports of the steps trained again carry `timelineTag` ids.
    */
   restore(snap: TrainerSnapshot): void {
     for (const entry of this.registry.seeds()) this.registry.cull(entry.seed.seedId);
@@ -520,8 +530,9 @@ export class Trainer {
     this.gradNormEwma = p.gradNormEwma;
     this.previousEpochLoss = p.previousEpochLoss;
     this.lastFigures = p.lastFigures;
-    this.generations.clear();
-    for (const [slot, n] of p.generations) this.generations.set(slot, n);
+    for (const [slot, n] of p.generations)
+      this.generations.set(slot, Math.max(n, this.generations.get(slot) ?? 0));
+    this.restores++;
     this.iterator = undefined;
     if (this.stepInEpoch > 0) {
       this.iterator = this.batches.epoch(this.epochIndex);
@@ -529,9 +540,33 @@ export class Trainer {
     }
   }
 
+  /**
+   * Trains from here on with a fresh data order (the n-th reshuffle forks `reshuffle-<n>` from the
+   * order's root stream), so an epoch trained again after a rollback does not replay the batches that
+   * failed it. Only at an epoch's start.
+   */
+  reshuffle(): void {
+    if (this.stepInEpoch !== 0)
+      throw new Error(
+        `reshuffle at step ${this.stepInEpoch} of epoch ${this.epochIndex}: only at an epoch's start`,
+      );
+    this.reshuffles++;
+    this.batches = this.batchesOf(this.shuffleRoot.fork(`reshuffle-${this.reshuffles}`));
+    this.iterator = undefined;
+  }
+
   /** Releases the ONNX sessions. */
   async release(): Promise<void> {
     await this.runner.release();
+  }
+
+  private batchesOf(shuffle: Rng): BatchIterator<"int32"> {
+    return new BatchIterator(this.options.data.train, {
+      batchSize: this.preset.batchSize,
+      shuffle,
+      lastBatch: "drop",
+      labels: "int32",
+    });
   }
 
   private metaOf(seedId: string): SeedMeta {

@@ -5,11 +5,14 @@ import type { SystemStatePacket } from "../../contracts/messages/state.ts";
 import type { ActorContext } from "../runtime/actor-types.ts";
 import { BOUNDARY_METRICS } from "./boundary-metrics.ts";
 import type { CommandTarget } from "./command-apply.ts";
-import { commandBoundary, type HaltOrder } from "./command-boundary.ts";
+import { commandBoundary } from "./command-boundary.ts";
 import type { CommandIntake } from "./command-intake.ts";
 import type { DirectiveAcks } from "./directive-acks.ts";
+import { judgeEpoch } from "./epoch-verdict.ts";
+import type { HaltOrder } from "./halt.ts";
 import { measureHardware } from "./hardware-context.ts";
 import { type EpochProfile, PHASES, phaseMetricName, writeEpochTrace } from "./profiler.ts";
+import type { RunSafety } from "./run-safety.ts";
 import type { RefusedDirective, Trainer } from "./trainer.ts";
 
 /** What the training loop counted. */
@@ -22,6 +25,8 @@ export interface TrainingCounts {
   directivesRefused: number;
   decisionsReceived: number;
   decisionTimeouts: number;
+  decisionsSkipped: number;
+  epochsFailed: number;
 }
 
 /** Tolaria's commands: the intake and what they change. */
@@ -30,25 +35,31 @@ export interface TrainingCommands {
   readonly target: CommandTarget;
 }
 
-/** How the training ended: its counts, and the HALT order when a command stopped it. */
+/** How the training ended: its counts, and the HALT order when a command or an automatic trigger stopped it. */
 export interface TrainingResult {
   readonly counts: TrainingCounts;
   readonly halt: HaltOrder | undefined;
 }
 
 /**
- * Runs `trainer` to the end of its preset (or until `signal` aborts, or a HALT command): one step at a
- * time, yielding to the event loop between steps; applies the waiting commands before each step
- * (waiting there while paused); releases each boundary's directive handlers; publishes the SeedReports;
- * per epoch validates, publishes the SystemStatePacket on `state.{run}`, records loss, accuracy and
- * parameter count, and asks Tamiyo (`tamiyoEvaluate`) within `timeouts.decisionDeadlineMs`. A failed or
- * late decision is counted and reported (WARNING `tolaria.decision.timeout`); training goes on.
+ * Runs `trainer` to the end of its preset (or until `signal` aborts, or a HALT): keeps the start's
+ * state in the rollback ring and as a checkpoint; then one step at a time, yielding to the event loop
+ * between steps; applies the waiting commands before each step (waiting there while paused); releases
+ * each boundary's directive handlers; publishes the SeedReports. Per epoch: a loss spike
+ * (`judgeEpoch`) fails the epoch, which is rolled back and raises the level (`RunSafety.failedEpoch`;
+ * no packet, no Tamiyo: the epoch is trained again). A good epoch is validated, its SystemStatePacket
+ * (with the run's control state) published on `state.{run}`, loss, accuracy and parameter count
+ * recorded; Tamiyo is asked (`tamiyoEvaluate`) within `timeouts.decisionDeadlineMs` unless the breaker
+ * is open (conservative mode: skipped and reported, no command). A failed or late decision is counted
+ * and reported (WARNING `tolaria.decision.timeout`) and counts toward the breaker; training goes on.
+ * Then the boundary's state is kept in the ring, and as a checkpoint every `cadence.checkpointEveryEpochs`.
  */
 export async function runTraining(
   ctx: ActorContext,
   trainer: Trainer,
   acks: DirectiveAcks,
   commands: TrainingCommands,
+  safety: RunSafety,
   signal: AbortSignal,
   profileDir?: string,
 ): Promise<TrainingResult> {
@@ -62,10 +73,13 @@ export async function runTraining(
     directivesRefused: 0,
     decisionsReceived: 0,
     decisionTimeouts: 0,
+    decisionsSkipped: 0,
+    epochsFailed: 0,
   };
   const boundary: { tamiyoLatencyMs?: number; hookLatencyMs?: number } = {};
+  await safety.keep(true);
   while (!trainer.done && !signal.aborted) {
-    const halt = await commandBoundary(ctx, commands.intake, commands.target, signal);
+    const halt = await commandBoundary(ctx, commands.intake, commands.target, safety, signal);
     if (halt !== undefined) return { counts, halt };
     if (signal.aborted) break;
     const out = await trainer.step();
@@ -85,15 +99,34 @@ export async function runTraining(
       counts.reportsPublished++;
     }
     if (out.epochFinished) {
+      const verdict = judgeEpoch(trainer.epochFigures(), ctx.settings().tolaria.lossSpikeDelta);
+      if (verdict.failed) {
+        counts.epochsFailed++;
+        const failedHalt = await safety.failedEpoch(out.epoch, verdict);
+        if (failedHalt !== undefined) return { counts, halt: failedHalt };
+        await recordProfile(ctx, trainer.profiler.take(), out.epoch, profileDir);
+        await yieldToEventLoop();
+        continue;
+      }
+      safety.epochSucceeded();
       const boundaryStart = performance.now();
       const validation = await trainer.validate();
       const hardware = await measureHardware();
-      const { packet, assemblyMs } = trainer.statePacket(validation, hardware, boundary);
+      const control = safety.atBoundary(Date.now());
+      const { packet, assemblyMs } = trainer.statePacket(validation, hardware, boundary, control);
       await publishToStream(ctx.bus, "statePacket", packet, { params: { run } });
       counts.packetsPublished++;
       counts.epochs++;
       recordEpoch(ctx, trainer, out.epoch, validation, assemblyMs);
-      boundary.tamiyoLatencyMs = await askTamiyo(ctx, packet, counts, signal);
+      if (control.conservativeMode) {
+        counts.decisionsSkipped++;
+        safety.skipDecision(out.epoch, packet.packetId);
+      } else {
+        const decided = await askTamiyo(ctx, packet, counts, signal);
+        boundary.tamiyoLatencyMs = decided.ms;
+        const breakerHalt = await safety.decision(decided.ok, out.epoch);
+        if (breakerHalt !== undefined) return { counts, halt: breakerHalt };
+      }
       const boundaryMs = performance.now() - boundaryStart;
       boundary.hookLatencyMs = boundaryMs;
       ctx.telemetry.metric(BOUNDARY_METRICS.epochBoundary, boundaryMs, {
@@ -101,6 +134,7 @@ export async function runTraining(
         attributes: { trainingRunId: run, epoch: String(out.epoch) },
       });
       trainer.profiler.record("control", boundaryStart, boundaryMs);
+      await safety.keep(trainer.epoch % ctx.settings().cadence.checkpointEveryEpochs === 0);
       await recordProfile(ctx, trainer.profiler.take(), out.epoch, profileDir);
     }
     await yieldToEventLoop();
@@ -150,7 +184,7 @@ async function askTamiyo(
   packet: SystemStatePacket,
   counts: TrainingCounts,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<{ readonly ok: boolean; readonly ms: number }> {
   const timeoutMs = ctx.settings().timeouts.decisionDeadlineMs;
   const sent = performance.now();
   const roundTrip = (): number => {
@@ -173,7 +207,7 @@ async function askTamiyo(
       { epoch: packet.currentEpoch, outcome: decision.outcome, ...detail },
       "tamiyo decision received",
     );
-    return ms;
+    return { ok: true, ms };
   } catch (err) {
     const ms = roundTrip();
     counts.decisionTimeouts++;
@@ -187,7 +221,7 @@ async function askTamiyo(
         packetId: packet.packetId,
       },
     });
-    return ms;
+    return { ok: false, ms };
   }
 }
 

@@ -94,13 +94,44 @@ export const WorkerSettings = z
         seedGradientNormMax: z.number().positive().max(1e12).default(1_000),
       })
       .prefault({}),
-    /** Tolaria: the bounds of an OPTIMIZER command's learning rate, and when failed epochs halt it. */
+    /** Tolaria: OPTIMIZER bounds, failed epochs and loss spikes, rollback tiers, the breaker. */
     tolaria: z
       .strictObject({
         learningRateMin: z.number().positive().max(10).default(1e-6),
         learningRateMax: z.number().positive().max(10).default(1),
         /** Failed epochs in a row that raise the emergency level to HALT. */
         haltAfterFailedEpochs: z.number().int().min(1).max(1_000).default(3),
+        /**
+         * A loss spike: an epoch whose mean training loss exceeds the previous epoch's by more than
+         * this. The epoch fails and is rolled back. The reference's max_loss_spike is 0.15 (Tamiyo's
+         * PAUSE rule); the default job with a fossilized seed has self-correcting bursts up to 0.38
+         * (measured 2026-11-30) that a rollback cannot avoid, hence 0.5.
+         */
+        lossSpikeDelta: z.number().positive().max(1e6).default(0.5),
+        /** The rollback tiers: the in-memory ring's bound and each tier's restore deadline. */
+        rollback: z
+          .strictObject({
+            /** Bytes the fast tier's snapshot ring holds at most (the reference's 32 MB); read at start. */
+            fastRingBytes: z
+              .number()
+              .int()
+              .min(1)
+              .max(2 ** 40)
+              .default(32 * 1024 * 1024),
+            /** A fast (in-memory) restore taking longer than this escalates to HALT (design SLA 500 ms). */
+            fastDeadlineMs: z.number().positive().max(600_000).default(500),
+            /** A full (checkpoint) restore not done by this is cancelled and escalates to HALT (12 s). */
+            fullDeadlineMs: z.number().positive().max(600_000).default(12_000),
+          })
+          .prefault({}),
+        /** The circuit breaker over Tamiyo's decisions (the reference's 3 failures, 1 success, 30 s); read at start. */
+        breaker: z
+          .strictObject({
+            failureThreshold: z.number().int().min(1).max(1_000_000).default(3),
+            successThreshold: z.number().int().min(1).max(1_000_000).default(1),
+            openTimeoutMs: ms(1, 86_400_000, 30_000),
+          })
+          .prefault({}),
       })
       .refine((o) => o.learningRateMax >= o.learningRateMin, {
         path: ["learningRateMax"],
