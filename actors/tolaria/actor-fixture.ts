@@ -18,6 +18,9 @@ import { bootstrapSettings } from "../runtime/settings-bootstrap.ts";
 /** Test helper: the signing key of {@link tolariaStage}. */
 export const TOLARIA_TEST_KEY = "tolaria-actor-fixture-key-0123456789";
 
+/** Checkpoints a test's Tolaria keeps (`tolaria.rollback.keepCheckpoints` unless the test sets it): all of a test run's. */
+export const TEST_KEEP_CHECKPOINTS = 1_000;
+
 /** An actor stage for Tolaria with its checkpoint directory (removed on close) and a silent Tamiyo. */
 export interface TolariaStage extends ActorStage {
   readonly checkpoints: string;
@@ -25,7 +28,7 @@ export interface TolariaStage extends ActorStage {
 
 /**
  * Test helper: a Tolaria stage on `fixture`'s server running job `job`, a Tamiyo that never answers,
- * and `settings` in the settings bucket.
+ * and `settings` in the settings bucket (keeping {@link TEST_KEEP_CHECKPOINTS} checkpoints unless they say).
  */
 export async function tolariaStage(
   fixture: TestServerFixture,
@@ -37,7 +40,13 @@ export async function tolariaStage(
     signingKey: TOLARIA_TEST_KEY,
     extraEnv: { ESPER_JOB: job, ESPER_TOLARIA_CHECKPOINT_DIR: checkpoints },
   });
-  await bootstrapSettings(s.bus, settings);
+  await bootstrapSettings(s.bus, {
+    ...settings,
+    tolaria: {
+      ...settings.tolaria,
+      rollback: { keepCheckpoints: TEST_KEEP_CHECKPOINTS, ...settings.tolaria?.rollback },
+    },
+  });
   const silentTamiyo = s.bus.nc.subscribe(concreteSubject(s.ns, "tamiyoEvaluate", undefined));
   await s.bus.nc.flush();
   return {

@@ -43,10 +43,33 @@ async function setup() {
   });
   trainer.enqueue(graftDirective("s1-g0", 0, kernel));
   for (let i = 0; i < 3; i++) await trainer.step();
-  return { dir, trainer, store: await CheckpointStore.open(dir) };
+  return { dir, trainer, store: await CheckpointStore.open(dir, KEEP) };
 }
 
+const KEEP = 3;
+
 describe("CheckpointStore", () => {
+  it("keeps the newest `keep` checkpoints: older ones leave the manifest and the directory", async () => {
+    const { dir, trainer, store } = await setup();
+    for (let epoch = 0; epoch < KEEP + 2; epoch++) {
+      await store.write(trainer.snapshot(), epoch, epoch);
+      await trainer.step();
+    }
+    expect(store.entries.map((e) => e.step)).toEqual([5, 6, 7]);
+    expect(await readdir(dir)).toEqual([
+      "ckpt-step-00000005.bin",
+      "ckpt-step-00000006.bin",
+      "ckpt-step-00000007.bin",
+      "manifest.json",
+    ]);
+    const reopened = await CheckpointStore.open(dir, KEEP);
+    expect(reopened.entries.map((e) => e.step)).toEqual([5, 6, 7]);
+  });
+
+  it("refuses a keep below 1", async () => {
+    await expect(CheckpointStore.open(tmpdir(), 0)).rejects.toThrow(/keep must be an integer >= 1, got 0/);
+  });
+
   it("writes a checkpoint atomically with its sha256 and loads it back into a trainer bit for bit", async () => {
     const { dir, trainer, store } = await setup();
     const entry = await store.write(trainer.snapshot(), 0, 1);
@@ -54,7 +77,7 @@ describe("CheckpointStore", () => {
     const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
     expect(manifest).toEqual({ version: 1, checkpoints: [entry] });
     const next = [(await trainer.step()).loss, (await trainer.step()).loss];
-    const reopened = await CheckpointStore.open(dir);
+    const reopened = await CheckpointStore.open(dir, KEEP);
     const { snapshot } = await reopened.load();
     trainer.restore(snapshot);
     expect(trainer.globalStep).toBe(3);
@@ -79,6 +102,6 @@ describe("CheckpointStore", () => {
   it("names the field of a bad manifest", async () => {
     const { dir } = await setup();
     await writeFile(join(dir, "manifest.json"), JSON.stringify({ version: 1, checkpoints: [{ id: "x" }] }));
-    await expect(CheckpointStore.open(dir)).rejects.toThrow(/manifest\.json: checkpoints\.0\.id/);
+    await expect(CheckpointStore.open(dir, KEEP)).rejects.toThrow(/manifest\.json: checkpoints\.0\.id/);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeMsgpack } from "../../contracts/msgpack-decode.ts";
 import { encodeMsgpack } from "../../contracts/msgpack-encode.ts";
@@ -27,15 +27,22 @@ export class CorruptCheckpointError extends Error {
  * The durable rollback tier: each checkpoint a msgpack file `ckpt-step-<step>.bin` written atomically
  * (temporary file, fsync, rename, directory fsync), then listed with its size and sha256 in
  * `manifest.json` (written the same way). A load checks size and digest before decoding anything.
+ * A write keeps the newest `keep` checkpoints: older ones leave the manifest, then their files are deleted.
  */
 export class CheckpointStore {
   private constructor(
     readonly dir: string,
+    private readonly keep: number,
     private manifest: CheckpointManifest,
   ) {}
 
-  /** Opens (creating it when absent) the checkpoint directory and reads its manifest if there is one. */
-  static async open(dir: string): Promise<CheckpointStore> {
+  /**
+   * Opens (creating it when absent) the checkpoint directory and reads its manifest if there is one;
+   * writes keep the newest `keep` checkpoints (`tolaria.rollback.keepCheckpoints`).
+   */
+  static async open(dir: string, keep: number): Promise<CheckpointStore> {
+    if (!Number.isInteger(keep) || keep < 1)
+      throw new RangeError(`keep must be an integer >= 1, got ${keep}`);
     await mkdir(dir, { recursive: true });
     const path = join(dir, MANIFEST_FILE);
     let text: string | undefined;
@@ -46,6 +53,7 @@ export class CheckpointStore {
     }
     return new CheckpointStore(
       dir,
+      keep,
       text === undefined ? { version: 1, checkpoints: [] } : parseManifest(text, path),
     );
   }
@@ -70,14 +78,13 @@ export class CheckpointStore {
       writtenAtMs: nowMs,
     };
     await writeFileAtomically(join(this.dir, entry.file), [bytes]);
-    const manifest: CheckpointManifest = {
-      version: 1,
-      checkpoints: [...this.manifest.checkpoints.filter((c) => c.id !== id), entry],
-    };
+    const listed = [...this.manifest.checkpoints.filter((c) => c.id !== id), entry];
+    const manifest: CheckpointManifest = { version: 1, checkpoints: listed.slice(-this.keep) };
     await writeFileAtomically(join(this.dir, MANIFEST_FILE), [
       new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
     ]);
     this.manifest = manifest;
+    for (const old of listed.slice(0, -this.keep)) await rm(join(this.dir, old.file), { force: true });
     return entry;
   }
 

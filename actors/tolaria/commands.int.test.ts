@@ -21,6 +21,7 @@ import { until } from "../../test/until.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
 import { bootstrapSettings } from "../runtime/settings-bootstrap.ts";
+import { TEST_KEEP_CHECKPOINTS } from "./actor-fixture.ts";
 import { parseManifest } from "./checkpoint-manifest.ts";
 import { CheckpointStore } from "./checkpoints.ts";
 import { createTolariaActor } from "./main.ts";
@@ -144,7 +145,7 @@ describe("tolaria's signed commands (real nats-server, real files)", () => {
       if (entry === undefined) throw new Error("no checkpoint entry");
       const bytes = await readFile(join(s.checkpoints, entry.file));
       expect(createHash("sha256").update(bytes).digest("hex")).toBe(entry.sha256);
-      const loaded = await (await CheckpointStore.open(s.checkpoints)).load();
+      const loaded = await (await CheckpointStore.open(s.checkpoints, TEST_KEEP_CHECKPOINTS)).load();
       expect(loaded.snapshot.progress.steps).toBe(entry.step);
 
       const signals = await storedSignals(s);

@@ -102,7 +102,7 @@ export function createTolariaActor(options: TolariaOptions): ActorDefinition {
       const acks = new DirectiveAcks();
       const intake = new CommandIntake(ctx, signingKey(ctx.process.signingKey));
       const settings = ctx.settings().tolaria;
-      const store = await CheckpointStore.open(checkpointDir);
+      const store = await CheckpointStore.open(checkpointDir, settings.rollback.keepCheckpoints);
       const safety = new RunSafety(
         ctx,
         trainer,

@@ -12,6 +12,7 @@ import {
   signedCommand,
   storedSignals,
   storedStatePackets,
+  TEST_KEEP_CHECKPOINTS,
   type TolariaStage,
   tolariaStage,
 } from "./actor-fixture.ts";
@@ -114,7 +115,7 @@ describe("ROLLBACK and CIRCUIT_BREAKER commands to tolaria (real nats-server, on
       expect(restored[0]?.attributes?.restoredSha256).toBe(await referenceDigest(EPOCH_STEPS));
       expect(restored[1]?.attributes?.restoredSha256).toBe(await referenceDigest(0));
       expect(restored[1]?.attributes?.checkpoint).toBe("ckpt-step-00000000.bin");
-      const store = await CheckpointStore.open(s.checkpoints);
+      const store = await CheckpointStore.open(s.checkpoints, TEST_KEEP_CHECKPOINTS);
       expect(trainingDigest((await store.load("ckpt-step-00000000")).snapshot.training)).toBe(
         restored[1]?.attributes?.restoredSha256,
       );
@@ -168,7 +169,7 @@ describe("ROLLBACK and CIRCUIT_BREAKER commands to tolaria (real nats-server, on
       expect(signals[0]?.reason).toMatch(
         /^HALT \(automatic\): rollback_deadline: full restore cancelled after /,
       );
-      const store = await CheckpointStore.open(s.checkpoints);
+      const store = await CheckpointStore.open(s.checkpoints, TEST_KEEP_CHECKPOINTS);
       const final = store.entries.at(-1);
       expect(final?.file).toBe(signals[0]?.attributes.checkpoint);
       // Cancelled: the trainer was not rolled back to the start of epoch 1.

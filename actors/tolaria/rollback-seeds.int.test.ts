@@ -15,6 +15,7 @@ import {
   sendCommand,
   signedCommand,
   storedStatePackets,
+  TEST_KEEP_CHECKPOINTS,
   type TolariaStage,
   tolariaStage,
 } from "./actor-fixture.ts";
@@ -95,7 +96,7 @@ describe("a rollback across a graft and a cull (real nats-server, onnxruntime, f
       // The last packet without the seed: the snapshot at the start of the next epoch has none.
       const noSeedEpoch = grafted.packet.currentEpoch;
       expect(noSeedEpoch).toBeGreaterThan(before.packet.currentEpoch);
-      const store = await CheckpointStore.open(s.checkpoints);
+      const store = await CheckpointStore.open(s.checkpoints, TEST_KEEP_CHECKPOINTS);
       const expectedNoSeed = trainingDigest((await store.load(checkpointId(noSeedEpoch))).snapshot.training);
       await rollbackTo("rb-graft", noSeedEpoch);
 
@@ -118,8 +119,11 @@ describe("a rollback across a graft and a cull (real nats-server, onnxruntime, f
       await sendDirective(directive("s1-g1", 1, { action: "remove", stage: SeedLifecycleStage.CULLED }));
       await packetWhere(s, live.index + 1, (p) => seedsOf(p).length === 0, "s1-g1 culled");
       const expectedWithSeed = trainingDigest(
-        (await (await CheckpointStore.open(s.checkpoints)).load(checkpointId(withSeedEpoch))).snapshot
-          .training,
+        (
+          await (
+            await CheckpointStore.open(s.checkpoints, TEST_KEEP_CHECKPOINTS)
+          ).load(checkpointId(withSeedEpoch))
+        ).snapshot.training,
       );
       await rollbackTo("rb-cull", withSeedEpoch);
       await sendCommand(
@@ -155,7 +159,7 @@ describe("a rollback across a graft and a cull (real nats-server, onnxruntime, f
         [TelemetryLevel.WARNING, "", "s1-g1"],
       ]);
       // The HALT came right after the second rollback: the final checkpoint holds the seed back.
-      const final = await (await CheckpointStore.open(s.checkpoints)).load();
+      const final = await (await CheckpointStore.open(s.checkpoints, TEST_KEEP_CHECKPOINTS)).load();
       expect(final.snapshot.seeds.map((x) => [x.seedId, x.stage])).toEqual([
         ["s1-g1", SeedLifecycleStage.TRAINING],
       ]);

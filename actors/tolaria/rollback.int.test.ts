@@ -12,6 +12,7 @@ import {
   signedCommand,
   storedSignals,
   storedStatePackets,
+  TEST_KEEP_CHECKPOINTS,
   tolariaStage,
 } from "./actor-fixture.ts";
 import { CheckpointStore } from "./checkpoints.ts";
@@ -137,7 +138,7 @@ describe("tolaria's rollback in the loop (real nats-server, onnxruntime, files)"
       const signals = await storedSignals(s);
       expect(signals.map((x) => [x.level, x.attributes.mode])).toEqual([[EmergencyLevel.HALT, "automatic"]]);
       expect(signals[0]?.reason).toBe("HALT (automatic): 1 failed epochs in a row (last: loss_spike)");
-      const store = await CheckpointStore.open(s.checkpoints);
+      const store = await CheckpointStore.open(s.checkpoints, TEST_KEEP_CHECKPOINTS);
       const final = store.entries.at(-1);
       expect(final?.file).toBe(signals[0]?.attributes.checkpoint);
       const loaded = await store.load(final?.id);
@@ -168,7 +169,7 @@ describe("tolaria's rollback in the loop (real nats-server, onnxruntime, files)"
       const signals = await storedSignals(s);
       expect(signals.map((x) => [x.level, x.attributes.mode])).toEqual([[EmergencyLevel.HALT, "automatic"]]);
       expect(signals[0]?.reason).toMatch(/^HALT \(automatic\): rollback_deadline: fast restore took /);
-      const store = await CheckpointStore.open(s.checkpoints);
+      const store = await CheckpointStore.open(s.checkpoints, TEST_KEEP_CHECKPOINTS);
       expect(store.entries.at(-1)?.file).toBe(signals[0]?.attributes.checkpoint);
       // The late restore was applied: the final checkpoint holds the last good state.
       const loaded = await store.load();

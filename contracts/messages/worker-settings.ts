@@ -122,6 +122,8 @@ export const WorkerSettings = z
             fastDeadlineMs: z.number().positive().max(600_000).default(500),
             /** A full (checkpoint) restore not done by this is cancelled and escalates to HALT (12 s). */
             fullDeadlineMs: z.number().positive().max(600_000).default(12_000),
+            /** Checkpoints kept on disk: a write beyond this deletes the oldest (manifest first, then file); read at start. */
+            keepCheckpoints: z.number().int().min(1).max(100_000).default(10),
           })
           .prefault({}),
         /** The circuit breaker over Tamiyo's decisions (the reference's 3 failures, 1 success, 30 s); read at start. */
