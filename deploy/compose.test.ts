@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { HTTP_HOST_ENV, HTTP_PORT_ENV } from "../actors/weatherlight/compose-service.ts";
 import { passwordVariable, STACK_USERS } from "../bus/server/permissions.ts";
 import { stackServerConfig } from "../bus/server/stack-server-config.ts";
-import { HTTP_HOST_ENV, HTTP_PORT_ENV } from "../actors/weatherlight/compose-service.ts";
 import { commands } from "../cli/commands.ts";
 import { STACK_ACTORS } from "../contracts/subjects.ts";
 
