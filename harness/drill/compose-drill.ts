@@ -202,7 +202,7 @@ async function drillOnEngine(
     await stackDrill(report, step, project, access, healthPort);
   } catch (error) {
     fail(error);
-    opts.log(`the stack's last log lines:\n${await project.logs(25)}`);
+    opts.log(`the stack's last log lines:\n${await project.logs(12)}`);
   } finally {
     t = performance.now();
     await step("down", () => project.run(["down", "-v", "--remove-orphans"], 300_000))
@@ -244,7 +244,7 @@ async function stackDrill(
     const outcome = esperCommand(
       access,
       ["--pause", "--reason", "esper drill compose: hold the job", "--freshness", "900000"],
-      900_000,
+      600_000,
     ).then((o) => ({ outcome: o, ms: since(published) }));
     outcome.catch(() => {});
     await up;
