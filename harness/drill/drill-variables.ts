@@ -39,7 +39,8 @@ export function drillVariables(inputs: DrillStackInputs): Record<string, string>
     NATS_JETSTREAM_CONF: inputs.images.jetstreamConf,
     NATS_PORT: String(inputs.natsPort),
   };
-  for (const user of PASSWORD_USERS) vars[`ESPER_NATS_PASS_${user}`] = secret();
+  // A leading letter: nats-server reads a value like `4e1…` from its environment as a number and stops.
+  for (const user of PASSWORD_USERS) vars[`ESPER_NATS_PASS_${user}`] = `p${secret()}`;
   return vars;
 }
 
