@@ -41,6 +41,8 @@ export type DrillStep = (typeof DRILL_STEPS)[number];
 export const STACK_SERVICES = ["nats", "weatherlight", "urza", "kasmina", "tamiyo", "tolaria"] as const;
 /** The actor whose container's process the drill kills (stateless, restarted by `restart: unless-stopped`). */
 export const KILLED_SERVICE = "tamiyo";
+/** The service whose container's creation lets the drill publish the pause (the one before Tolaria). */
+const PAUSE_AFTER_SERVICE = "tamiyo";
 /** The image the drill builds from the Dockerfile and the stack runs. */
 export const DRILL_IMAGE = "esper-drill:latest";
 
@@ -104,8 +106,8 @@ const since = (t: number): number => Math.round(performance.now() - t);
  * running (and stops it at the end, also after a failure); base images (official, else stand-ins
  * built offline and cached: base-images.ts); builds the Dockerfile; `docker-compose up -d` under its
  * own project name with fresh secrets and free ports; publishes `esper command --pause` from outside
- * (published NATS port, operator user) as soon as Weatherlight answers, so the job is held at its
- * first epoch boundary; waits until every container is healthy and /healthz is operational; SIGKILLs
+ * (published NATS port, operator user) once Tamiyo's container exists (before Tolaria's), so the job
+ * is held at its first epoch boundary; waits until every container is healthy and /healthz is operational; SIGKILLs
  * the Tamiyo container's process (a crash: `docker kill` would count as a manual stop, which Docker's
  * restart policy never undoes) and waits for Docker to restart it and Weatherlight to count the
  * restart and say operational; `--resume`; waits for Tolaria to end the job with exit 0;
@@ -236,14 +238,17 @@ async function stackDrill(
     },
   );
   const pause = await step("compose-up", async () => {
-    await waitFor("Weatherlight's /healthz answering", 600_000, async () => {
+    // Tamiyo's container is created once Kasmina is healthy, Tolaria's only once Tamiyo is: a pause
+    // published now is stored before Tolaria starts and applied at its first epoch boundary (its
+    // consumer replays the freshness window). Fresh for 4 minutes, within the nonce TTL (5).
+    await waitFor(`${PAUSE_AFTER_SERVICE}'s container created`, 600_000, async () => {
       if (upError !== undefined) throw upError;
-      return (await healthz(healthPort)) === undefined ? undefined : true;
+      return project.createdContainerOf(PAUSE_AFTER_SERVICE);
     });
     const published = performance.now();
     const outcome = esperCommand(
       access,
-      ["--pause", "--reason", "esper drill compose: hold the job", "--freshness", "900000"],
+      ["--pause", "--reason", "esper drill compose: hold the job", "--freshness", "240000"],
       600_000,
     ).then((o) => ({ outcome: o, ms: since(published) }));
     outcome.catch(() => {});

@@ -39,11 +39,19 @@ export class ComposeProject {
     return runToolOk(this.compose, this.args(rest), { cwd: this.root, env: this.env(), timeoutMs });
   }
 
-  /** The container id of `service` (its one container). */
-  async containerOf(service: string): Promise<string> {
+  /** The container id of `service` (its one container), or undefined while compose has not created it. */
+  async createdContainerOf(service: string): Promise<string | undefined> {
     const id = (await this.run(["ps", "-q", service], 60_000)).trim();
+    if (id === "") return undefined;
     if (!/^[0-9a-f]{12,64}$/.test(id))
-      throw new DrillError(`no container of service ${service} (got '${id}')`);
+      throw new DrillError(`not one container id for service ${service}: '${id}'`);
+    return id;
+  }
+
+  /** The container id of `service` (its one container); a DrillError when there is none. */
+  async containerOf(service: string): Promise<string> {
+    const id = await this.createdContainerOf(service);
+    if (id === undefined) throw new DrillError(`no container of service ${service}`);
     return id;
   }
 
