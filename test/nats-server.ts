@@ -13,13 +13,15 @@ import {
   type NatsServerKind,
   type NatsServerProbes,
   TEST_NATS_ENV,
+  TEST_NATS_IMAGE_ENV,
+  testNatsImage,
 } from "./nats-server-choice.ts";
 
 /** Options of {@link startNatsServer}. */
 export interface TestNatsServerOptions {
   /** Store directory to use (kept on stop); default a fresh temp directory, removed by `stop()`. */
   readonly storeDir?: string;
-  /** Container image when a container is chosen; default `nats:2.9.10-alpine`. */
+  /** Container image when a container is chosen; default `ESPER_TEST_NATS_IMAGE`, else `nats:2.9.10-alpine`. */
   readonly image?: string;
 }
 
@@ -43,7 +45,6 @@ export interface TestNatsServer {
   restart(): Promise<void>;
 }
 
-const DEFAULT_IMAGE = "nats:2.9.10-alpine";
 let announced = false;
 
 /**
@@ -54,7 +55,7 @@ let announced = false;
  * Debian package `nats-server`) when no allowed kind is available.
  */
 export async function startNatsServer(opts: TestNatsServerOptions = {}): Promise<TestNatsServer> {
-  const image = opts.image ?? DEFAULT_IMAGE;
+  const image = testNatsImage(opts.image, process.env[TEST_NATS_IMAGE_ENV]);
   const choice = await chooseNatsServer(process.env[TEST_NATS_ENV], image, machineProbes);
   if (!announced) {
     announced = true;
