@@ -12,6 +12,7 @@ import {
   type NatsServerChoice,
   type NatsServerKind,
   type NatsServerProbes,
+  NoNatsServerError,
   TEST_NATS_ENV,
   TEST_NATS_IMAGE_ENV,
   testNatsImage,
@@ -212,6 +213,32 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Why a container did not start, with what would fix it: the engine lacks `image` (and could not pull
+ * it), or testcontainers' reaper (testcontainers/ryuk, started first) could not be pulled. The
+ * original error is the cause.
+ */
+async function containerStartError(error: unknown, image: string): Promise<Error> {
+  const why = error instanceof Error ? error.message : String(error);
+  if (!(await machineProbes.imagePresent(image))) {
+    return new NoNatsServerError(
+      `the Docker engine does not hold ${image} and starting it failed (${why}): on a machine without a ` +
+        `registry, \`esper drill compose\` builds the stand-in esper-standin-nats:<tag> (its report names ` +
+        `it); set ${TEST_NATS_IMAGE_ENV} to it`,
+      { cause: error },
+    );
+  }
+  if (process.env.TESTCONTAINERS_RYUK_DISABLED !== "true") {
+    return new NoNatsServerError(
+      `the NATS container did not start (${why}); testcontainers first starts its reaper ` +
+        "(testcontainers/ryuk), which an engine without a registry cannot pull: set " +
+        "TESTCONTAINERS_RYUK_DISABLED=true (the helper's stop() then removes the container)",
+      { cause: error },
+    );
+  }
+  return error instanceof Error ? error : new Error(why);
+}
+
 async function startContainer(
   storeDir: string,
   choice: NatsServerChoice,
@@ -227,7 +254,10 @@ async function startContainer(
       .withArg("-n", "esper")
       .withBindMounts([{ source: storeDir, target: "/data" }])
       .withExposedPorts({ container: 4222, host: port })
-      .start();
+      .start()
+      .catch(async (error: unknown) => {
+        throw await containerStartError(error, image);
+      });
   let container = await launch();
   const { username: user, password } = container;
   if (user === undefined || password === undefined)
