@@ -25,8 +25,9 @@ RUN groupadd --system esper \
 USER esper
 
 # The actor this container runs (set with the command, e.g. ESPER_ACTOR=tamiyo for `actor tamiyo`):
-# healthy while its heartbeat on heartbeat.<actor> says running (`esper health`, exit 0).
-HEALTHCHECK --interval=15s --timeout=10s --start-period=60s --retries=3 \
+# healthy while its heartbeat on heartbeat.<actor> says running (`esper health`, exit 0). One check
+# starts a Node process (about 2 s of CPU); on a loaded 2-core host it took up to 12 s, hence 30 s.
+HEALTHCHECK --interval=15s --timeout=30s --start-period=60s --retries=3 \
   CMD node bin/esper.js health "$ESPER_ACTOR" --this-host --timeout 5000 || exit 1
 
 ENTRYPOINT ["node", "bin/esper.js"]

@@ -147,6 +147,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: "print the stack's nats-server configuration (one user per actor with its publish rights)",
     load: () => import("./commands/nats-config.ts"),
   },
+  "drill compose": {
+    summary:
+      "the compose stack for real: images, up, healthy, a command, a killed actor back, the job done, down (prints JSON)",
+    load: () => import("./commands/drill-compose.ts"),
+  },
   actor: {
     summary: "run one actor process until SIGTERM/SIGINT drains it",
     load: () => import("./commands/actor.ts"),

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { HTTP_HOST_ENV, HTTP_PORT_ENV } from "../actors/weatherlight/compose-service.ts";
 import { passwordVariable, STACK_USERS } from "../bus/server/permissions.ts";
 import { stackServerConfig } from "../bus/server/stack-server-config.ts";
 import { commands } from "../cli/commands.ts";
@@ -12,6 +13,7 @@ const read = (path: string): string => readFileSync(root(path), "utf8");
 
 interface Service {
   image?: string;
+  ports?: string[];
   command?: string[];
   restart?: string;
   environment?: Record<string, string>;
@@ -67,6 +69,14 @@ describe("docker-compose.yml (structure)", () => {
       /^HEALTHCHECK .*\n?.*CMD node bin\/esper\.js health "\$ESPER_ACTOR" --this-host/m,
     );
     expect(dispatched(["health"])).toBe("health");
+  });
+
+  it("gives Weatherlight the health endpoint its preflight requires, listening for the host's published port", () => {
+    const env = services.weatherlight?.environment ?? {};
+    const port = env[HTTP_PORT_ENV];
+    expect(port, HTTP_PORT_ENV).toMatch(/^\d+$/);
+    expect(env[HTTP_HOST_ENV], HTTP_HOST_ENV).toBe("0.0.0.0");
+    expect(services.weatherlight?.ports).toEqual([`127.0.0.1:\${ESPER_HEALTH_PORT:-8080}:${port}`]);
   });
 
   it("starts in order on health: nats, weatherlight, urza, kasmina, tamiyo, tolaria", () => {

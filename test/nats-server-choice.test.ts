@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { chooseNatsServer, type NatsServerProbes, NoNatsServerError } from "./nats-server-choice.ts";
+import {
+  chooseNatsServer,
+  DEFAULT_TEST_NATS_IMAGE,
+  type NatsServerProbes,
+  NoNatsServerError,
+  testNatsImage,
+} from "./nats-server-choice.ts";
 
 const IMAGE = "nats:2.9.10-alpine";
 
@@ -79,5 +85,14 @@ describe("chooseNatsServer", () => {
     await expect(
       chooseNatsServer("docker", IMAGE, machine({ binary: "/usr/sbin/nats-server" })),
     ).rejects.toThrow("ESPER_TEST_NATS must be 'binary', 'container' or unset, got 'docker'");
+  });
+});
+
+describe("testNatsImage", () => {
+  it("takes the caller's image, else ESPER_TEST_NATS_IMAGE, else the default", () => {
+    expect(testNatsImage("mine:1", "env:2")).toBe("mine:1");
+    expect(testNatsImage(undefined, "esper-standin-nats:abc")).toBe("esper-standin-nats:abc");
+    expect(testNatsImage(undefined, "")).toBe(DEFAULT_TEST_NATS_IMAGE);
+    expect(testNatsImage(undefined, undefined)).toBe(DEFAULT_TEST_NATS_IMAGE);
   });
 });

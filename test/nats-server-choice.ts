@@ -3,6 +3,16 @@ export type NatsServerKind = "binary" | "container";
 
 /** The environment variable that asks for a kind of test server. */
 export const TEST_NATS_ENV = "ESPER_TEST_NATS";
+/** The environment variable naming the container image (e.g. the drill's `esper-standin-nats:<tag>`). */
+export const TEST_NATS_IMAGE_ENV = "ESPER_TEST_NATS_IMAGE";
+/** The container image when neither the caller nor ESPER_TEST_NATS_IMAGE names one. */
+export const DEFAULT_TEST_NATS_IMAGE = "nats:2.9.10-alpine";
+
+/** The container image: the caller's, else `ESPER_TEST_NATS_IMAGE` when set and not empty, else the default. */
+export function testNatsImage(given: string | undefined, env: string | undefined): string {
+  if (given !== undefined) return given;
+  return env !== undefined && env !== "" ? env : DEFAULT_TEST_NATS_IMAGE;
+}
 
 /** What the machine offers, probed only when the choice needs it. */
 export interface NatsServerProbes {

@@ -12,14 +12,17 @@ import {
   type NatsServerChoice,
   type NatsServerKind,
   type NatsServerProbes,
+  NoNatsServerError,
   TEST_NATS_ENV,
+  TEST_NATS_IMAGE_ENV,
+  testNatsImage,
 } from "./nats-server-choice.ts";
 
 /** Options of {@link startNatsServer}. */
 export interface TestNatsServerOptions {
   /** Store directory to use (kept on stop); default a fresh temp directory, removed by `stop()`. */
   readonly storeDir?: string;
-  /** Container image when a container is chosen; default `nats:2.9.10-alpine`. */
+  /** Container image when a container is chosen; default `ESPER_TEST_NATS_IMAGE`, else `nats:2.9.10-alpine`. */
   readonly image?: string;
 }
 
@@ -43,7 +46,6 @@ export interface TestNatsServer {
   restart(): Promise<void>;
 }
 
-const DEFAULT_IMAGE = "nats:2.9.10-alpine";
 let announced = false;
 
 /**
@@ -54,7 +56,7 @@ let announced = false;
  * Debian package `nats-server`) when no allowed kind is available.
  */
 export async function startNatsServer(opts: TestNatsServerOptions = {}): Promise<TestNatsServer> {
-  const image = opts.image ?? DEFAULT_IMAGE;
+  const image = testNatsImage(opts.image, process.env[TEST_NATS_IMAGE_ENV]);
   const choice = await chooseNatsServer(process.env[TEST_NATS_ENV], image, machineProbes);
   if (!announced) {
     announced = true;
@@ -211,6 +213,32 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Why a container did not start, with what would fix it: the engine lacks `image` (and could not pull
+ * it), or testcontainers' reaper (testcontainers/ryuk, started first) could not be pulled. The
+ * original error is the cause.
+ */
+async function containerStartError(error: unknown, image: string): Promise<Error> {
+  const why = error instanceof Error ? error.message : String(error);
+  if (!(await machineProbes.imagePresent(image))) {
+    return new NoNatsServerError(
+      `the Docker engine does not hold ${image} and starting it failed (${why}): on a machine without a ` +
+        `registry, \`esper drill compose\` builds the stand-in esper-standin-nats:<tag> (its report names ` +
+        `it); set ${TEST_NATS_IMAGE_ENV} to it`,
+      { cause: error },
+    );
+  }
+  if (process.env.TESTCONTAINERS_RYUK_DISABLED !== "true") {
+    return new NoNatsServerError(
+      `the NATS container did not start (${why}); testcontainers first starts its reaper ` +
+        "(testcontainers/ryuk), which an engine without a registry cannot pull: set " +
+        "TESTCONTAINERS_RYUK_DISABLED=true (the helper's stop() then removes the container)",
+      { cause: error },
+    );
+  }
+  return error instanceof Error ? error : new Error(why);
+}
+
 async function startContainer(
   storeDir: string,
   choice: NatsServerChoice,
@@ -226,7 +254,10 @@ async function startContainer(
       .withArg("-n", "esper")
       .withBindMounts([{ source: storeDir, target: "/data" }])
       .withExposedPorts({ container: 4222, host: port })
-      .start();
+      .start()
+      .catch(async (error: unknown) => {
+        throw await containerStartError(error, image);
+      });
   let container = await launch();
   const { username: user, password } = container;
   if (user === undefined || password === undefined)

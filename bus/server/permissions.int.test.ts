@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,12 +9,15 @@ import { jetStreamManagerOf } from "../jetstream/context.ts";
 import { streamName } from "../jetstream/declarations.ts";
 import { ensureResources } from "../jetstream/ensure.ts";
 import { publishToStream } from "../jetstream/publish.ts";
+import { findExecutable } from "./executable-path.ts";
 import { type LocalNatsServer, startLocalNatsServer } from "./local-nats-server.ts";
 import {
   authorizationConfig,
   OPERATOR_USER,
   passwordEnvironment,
+  passwordVariable,
   randomStackPasswords,
+  STACK_USERS,
   type StackUser,
 } from "./permissions.ts";
 
@@ -55,6 +59,18 @@ async function as(user: StackUser): Promise<BusConnection> {
 const command = (id: string) => signedSeedCommand(RUN, "seed-1", id, KEY);
 
 describe("generated server permissions (real nats-server)", { timeout: 30_000 }, () => {
+  it("makes passwords nats-server reads as strings from its environment (300 of them, `nats-server -t`)", async () => {
+    const binary = findExecutable("nats-server");
+    if (binary === undefined) throw new Error("nats-server is not on PATH: apt-get install nats-server");
+    const conf = join(dir, "passwords.conf");
+    await writeFile(conf, `port: -1\n${authorizationConfig(NS)}`);
+    for (let round = 0; round < 50; round++) {
+      const env = { ...process.env, ...passwordEnvironment(randomStackPasswords()) };
+      const users = STACK_USERS.map((u) => `${u}=${env[passwordVariable(u)]}`).join(" ");
+      expect(() => execFileSync(binary, ["-c", conf, "-t"], { env, stdio: "pipe" }), users).not.toThrow();
+    }
+  });
+
   it("lets the operator declare the resources and Tamiyo store a command for Kasmina", async () => {
     await ensureResources(await as(OPERATOR_USER));
     const tamiyo = await as("tamiyo");

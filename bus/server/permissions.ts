@@ -126,12 +126,16 @@ export function authorizationConfig(ns: string): string {
   return `authorization {\n  users: [\n${users.join("\n")}\n  ]\n}\n`;
 }
 
-/** A fresh random password for every user of a stack (`esper up` makes them per start). */
+/**
+ * A fresh random password for every user of a stack (`esper up` makes them per start): `p` and 32
+ * base64url characters. nats-server parses an environment variable's value as a configuration token,
+ * so a value starting with a digit or `-` can read as a number and stop the server (about 1 in 60
+ * bare base64url values did); the leading letter keeps it a string.
+ */
 export function randomStackPasswords(): Record<StackUser, string> {
-  return Object.fromEntries(STACK_USERS.map((u) => [u, randomBytes(24).toString("base64url")])) as Record<
-    StackUser,
-    string
-  >;
+  return Object.fromEntries(
+    STACK_USERS.map((u) => [u, `p${randomBytes(24).toString("base64url")}`]),
+  ) as Record<StackUser, string>;
 }
 
 /** The environment a nats-server started with {@link authorizationConfig} needs: `ESPER_NATS_PASS_<USER>` for each user. */
