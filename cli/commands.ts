@@ -26,6 +26,7 @@ export const groups: Readonly<Record<string, string>> = {
   export: "export bus data to recording files",
   resources: "the bus resources (streams, consumers, buckets, object stores)",
   settings: "the worker settings, through Weatherlight",
+  drill: "drills that run the stack for real and tear it down (print JSON)",
 };
 
 /** Every `esper` command, by its name (one or two words). */
