@@ -61,8 +61,9 @@ export interface EvaluateEndpoint {
  *
  * After the reply was sent (`setImmediate`: the request is answered in the microtasks that follow the
  * handler), off the reply's path: the reply is published on `decision.<run>` for the run's followers,
- * telemetry is recorded and the reports of ended windows are published. The next packet waits for
- * that work, so log calls never overlap and decisions go out in order; a failed decision publish is
+ * telemetry is recorded and the reports of ended windows are published. The next packet is evaluated
+ * meanwhile but touches the log only once that work is done, so log calls never overlap; decisions go
+ * out in order (one immediate per reply, run in order); a failed decision publish is
  * reported as `tamiyo.decision.error`, any other failure of that work as `tamiyo.after_reply.error`. Telemetry: `tamiyo.decision.latency_ms` (handler start to
  * reply), INFO `tamiyo.command.issued` per command and WARNING `tamiyo.evaluate.refused` per
  * evaluation that failed; with the ONNX policy also `tamiyo.inference.latency_ms`,
@@ -150,7 +151,6 @@ export function createEvaluateEndpoint(deps: EvaluateDeps): EvaluateEndpoint {
   }
 
   async function handle(packet: SystemStatePacket): Promise<TamiyoDecision> {
-    await afterReply;
     const started = performance.now();
     const run = packet.trainingRunId;
     try {
@@ -161,6 +161,8 @@ export function createEvaluateEndpoint(deps: EvaluateDeps): EvaluateEndpoint {
         memory: memories.get(run),
       });
       const { command, reply } = evaluation;
+      // The evaluation overlapped the previous reply's after-reply work; the log waits for its end.
+      await afterReply;
       await reports.observe(packet, reply.latencyMs);
       const germination = evaluation.memory.lastGermination;
       if (command !== undefined) {

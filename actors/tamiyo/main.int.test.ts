@@ -20,7 +20,7 @@ import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
-import { foldJournal } from "./field-report-journal.ts";
+import { decodeJournalRecord, foldJournal } from "./field-report-journal.ts";
 import { createTamiyoActor } from "./main.ts";
 import {
   FIELD_REPORT_LOG_FILE,
@@ -93,16 +93,22 @@ async function storedCommands(s: Stage, run: string) {
 /** Losses that improve, then stay flat for PLATEAU.epochs epochs. */
 const PLATEAU_LOSSES = [1.0, 0.8, ...Array.from({ length: PLATEAU.epochs }, () => 0.8)];
 
+/** Drives `run` to a command at its plateau (PLATEAU_LOSSES.length packets); returns the replies. */
+async function toCommand(s: Stage, run: string): Promise<TamiyoDecision[]> {
+  const replies: TamiyoDecision[] = [];
+  for (const [i, loss] of PLATEAU_LOSSES.entries())
+    replies.push(await evaluate(s, statePacket(run, i + 1, loss)));
+  const opened = replies.at(-1);
+  if (opened?.outcome !== "command") throw new Error(`expected a command, got ${opened?.outcome}`);
+  return replies;
+}
+
 /**
  * Drives run-a to a command at its plateau and through its window's epochs but the last: returns the
  * replies and the packet that ends the window.
  */
 async function toWindowEnd(s: Stage): Promise<{ replies: TamiyoDecision[]; last: SystemStatePacket }> {
-  const replies: TamiyoDecision[] = [];
-  for (const [i, loss] of PLATEAU_LOSSES.entries())
-    replies.push(await evaluate(s, statePacket("run-a", i + 1, loss)));
-  const opened = replies.at(-1);
-  if (opened?.outcome !== "command") throw new Error(`expected a command, got ${opened?.outcome}`);
+  const replies = await toCommand(s, "run-a");
   const first = PLATEAU_LOSSES.length + 1;
   for (let epoch = first; epoch < first + FIELD_REPORT_WINDOW_EPOCHS - 1; epoch++)
     replies.push(await evaluate(s, statePacket("run-a", epoch, 0.7)));
@@ -307,6 +313,38 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
       expect(decisions).toEqual(replies);
     } finally {
       await sub.stop();
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  }, 30_000);
+
+  it("the next packet is logged only after the previous reply's field-report round", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "tamiyo running");
+      await toCommand(s, "run-b");
+      const { last } = await toWindowEnd(s);
+      const jsm = await jetStreamManagerOf(s.bus);
+      await jsm.streams.delete(streamName(s.ns, "fieldReports"));
+      await evaluate(s, last);
+      // run-a's report is being retried; run-b's next packet observes its open window meanwhile.
+      const next = evaluate(s, statePacket("run-b", PLATEAU_LOSSES.length + 1, 0.7));
+      await ensureResources(s.bus);
+      await next;
+      const log = join(walRoot, s.ns, FIELD_REPORT_LOG_FILE);
+      const records = parseWal(await readFile(log), log).records.map((b, i) =>
+        decodeJournalRecord(b, log, i),
+      );
+      const runOf = new Map<string, string>();
+      for (const r of records) if (r.kind === "opened") runOf.set(r.window.commandId, r.window.trainingRunId);
+      const described = records.map((r) =>
+        r.kind === "observed" || r.kind === "published" ? `${r.kind} ${runOf.get(r.commandId)}` : r.kind,
+      );
+      expect(described.slice(-2)).toEqual(["published run-a", "observed run-b"]);
+    } finally {
       h.drain("test cleanup");
       await h.done;
       await s.close();
