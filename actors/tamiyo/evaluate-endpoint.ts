@@ -62,14 +62,15 @@ export interface EvaluateEndpoint {
  * After the reply was sent (`setImmediate`: the request is answered in the microtasks that follow the
  * handler), off the reply's path: the reply is published on `decision.<run>` for the run's followers,
  * telemetry is recorded and the reports of ended windows are published. The next packet is evaluated
- * meanwhile but touches the log only once that work is done, so log calls never overlap; decisions go
- * out in order (one immediate per reply, run in order); a failed decision publish is
- * reported as `tamiyo.decision.error`, any other failure of that work as `tamiyo.after_reply.error`. Telemetry: `tamiyo.decision.latency_ms` (handler start to
- * reply), INFO `tamiyo.command.issued` per command and WARNING `tamiyo.evaluate.refused` per
- * evaluation that failed; with the ONNX policy also `tamiyo.inference.latency_ms`,
- * `tamiyo.features.coverage`, the count `tamiyo.decision.total` per action kind, and CRITICAL
- * `tamiyo.inference.timeout` when the inference timed out or failed (the request gets an error: never
- * a command the policy did not decide).
+ * meanwhile but touches the log only once that work is done, so log calls never overlap and decisions
+ * go out in order. A failed decision publish is reported as `tamiyo.decision.error`, any other failure
+ * of that work as `tamiyo.after_reply.error`.
+ *
+ * Telemetry: `tamiyo.decision.latency_ms` (handler start to reply), INFO `tamiyo.command.issued` per
+ * command and WARNING `tamiyo.evaluate.refused` per evaluation that failed; with the ONNX policy also
+ * `tamiyo.inference.latency_ms`, `tamiyo.features.coverage`, the count `tamiyo.decision.total` per
+ * action kind, and CRITICAL `tamiyo.inference.timeout` when the inference timed out or failed (the
+ * request gets an error: never a command the policy did not decide).
  */
 export function createEvaluateEndpoint(deps: EvaluateDeps): EvaluateEndpoint {
   const { ctx, catalog, memories, reports, publishReports } = deps;
@@ -112,7 +113,7 @@ export function createEvaluateEndpoint(deps: EvaluateDeps): EvaluateEndpoint {
     return createEvaluator({ policy, risk, commands, now: () => performance.now(), newId: randomUUID });
   }
 
-  /** The after-reply work of the last reply (each one chained on the one before). */
+  /** The after-reply work of the last reply; a handler awaits it before its first log call. */
   let afterReply: Promise<void> = Promise.resolve();
 
   function recordLatency(outcome: string, latencyMs: number): void {
