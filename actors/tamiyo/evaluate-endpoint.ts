@@ -40,24 +40,39 @@ export interface EvaluateDeps {
   readonly inferenceDeadlineMs: number;
 }
 
+/** Tamiyo's `tamiyo.evaluate` handler and the work it does after each reply. */
+export interface EvaluateEndpoint {
+  /** Answers one packet (see {@link createEvaluateEndpoint}). */
+  readonly handle: (packet: SystemStatePacket) => Promise<TamiyoDecision>;
+  /** Resolves once the after-reply work of every reply so far is done (the drain awaits it before closing the log). */
+  readonly settled: () => Promise<void>;
+}
+
 /**
  * Answers one SystemStatePacket: evaluates it against the run's memory and the catalog; a decided
  * command is published on `command.<run>.kasmina` first and only then replied (a failed publish or
  * evaluation throws, so the requester gets an error and the run's memory is unchanged); a no-op is
- * replied with its reason. Every reply is also published on `decision.<run>` for the run's followers. Records `tamiyo.decision.latency_ms`, INFO `tamiyo.command.issued` per
+ * replied with its reason.
+ *
+ * Field reports: the packet first updates the open observation windows of its run (in the log); a
+ * command's window is opened in the log before the command is published (and withdrawn when the
+ * publish fails), so no command is published without its window. All of this is durable before the
+ * reply.
+ *
+ * After the reply was sent (`setImmediate`: the request is answered in the microtasks that follow the
+ * handler), off the reply's path: the reply is published on `decision.<run>` for the run's followers,
+ * telemetry is recorded and the reports of ended windows are published. The next packet is evaluated
+ * meanwhile but touches the log only once that work is done, so log calls never overlap and decisions
+ * go out in order. A failed decision publish is reported as `tamiyo.decision.error`, any other failure
+ * of that work as `tamiyo.after_reply.error`.
+ *
+ * Telemetry: `tamiyo.decision.latency_ms` (handler start to reply), INFO `tamiyo.command.issued` per
  * command and WARNING `tamiyo.evaluate.refused` per evaluation that failed; with the ONNX policy also
  * `tamiyo.inference.latency_ms`, `tamiyo.features.coverage`, the count `tamiyo.decision.total` per
  * action kind, and CRITICAL `tamiyo.inference.timeout` when the inference timed out or failed (the
  * request gets an error: never a command the policy did not decide).
- *
- * Field reports: the packet first updates the open observation windows of its run (in the log); a
- * command's window is opened in the log before the command is published (and withdrawn when the
- * publish fails), so no command is published without its window; reports of ended windows are
- * published after the reply is decided.
  */
-export function createEvaluateHandler(
-  deps: EvaluateDeps,
-): (packet: SystemStatePacket) => Promise<TamiyoDecision> {
+export function createEvaluateEndpoint(deps: EvaluateDeps): EvaluateEndpoint {
   const { ctx, catalog, memories, reports, publishReports } = deps;
   let built: { settings: WorkerSettings; model: PolicyModel | undefined; evaluator: Evaluator } | undefined;
   const decisions = new DecisionTelemetry(ctx.telemetry);
@@ -98,7 +113,45 @@ export function createEvaluateHandler(
     return createEvaluator({ policy, risk, commands, now: () => performance.now(), newId: randomUUID });
   }
 
-  return async (packet) => {
+  /** The after-reply work of the last reply; a handler awaits it before its first log call. */
+  let afterReply: Promise<void> = Promise.resolve();
+
+  function recordLatency(outcome: string, latencyMs: number): void {
+    ctx.telemetry.metric("tamiyo.decision.latency_ms", latencyMs, { unit: "ms", attributes: { outcome } });
+  }
+
+  /** What follows a sent reply: its decision publish, telemetry and a field-report round. */
+  async function followUp(evaluation: Evaluation, latencyMs: number): Promise<void> {
+    const { command, reply, action } = evaluation;
+    const run = reply.trainingRunId;
+    try {
+      publish(ctx.bus, "decision", reply, { params: { run } });
+    } catch (err) {
+      ctx.reportError("decision", err);
+    }
+    if (action.scores !== undefined) {
+      ctx.telemetry.metric("tamiyo.inference.latency_ms", action.scores.inferenceMs, { unit: "ms" });
+      ctx.telemetry.metric("tamiyo.features.coverage", action.scores.featureCoverage);
+    }
+    const germination = evaluation.memory.lastGermination;
+    if (command !== undefined && germination !== undefined) {
+      ctx.telemetry.event("tamiyo.command.issued", {
+        level: "INFO",
+        description: `germinate ${germination.blueprintId} on seed ${germination.seedId} of run ${run}`,
+        attributes: {
+          commandId: command.commandId,
+          seedId: germination.seedId,
+          blueprintId: germination.blueprintId,
+          trainingRunId: run,
+        },
+      });
+    }
+    decisions.record(evaluation);
+    recordLatency(reply.outcome, latencyMs);
+    await publishReports();
+  }
+
+  async function handle(packet: SystemStatePacket): Promise<TamiyoDecision> {
     const started = performance.now();
     const run = packet.trainingRunId;
     try {
@@ -108,11 +161,9 @@ export function createEvaluateHandler(
         approved: jobApprovals(packet.experimentName),
         memory: memories.get(run),
       });
-      const { command, reply, action } = evaluation;
-      if (action.scores !== undefined) {
-        ctx.telemetry.metric("tamiyo.inference.latency_ms", action.scores.inferenceMs, { unit: "ms" });
-        ctx.telemetry.metric("tamiyo.features.coverage", action.scores.featureCoverage);
-      }
+      const { command, reply } = evaluation;
+      // The evaluation overlapped the previous reply's after-reply work; the log waits for its end.
+      await afterReply;
       await reports.observe(packet, reply.latencyMs);
       const germination = evaluation.memory.lastGermination;
       if (command !== undefined) {
@@ -136,24 +187,12 @@ export function createEvaluateHandler(
           throw err;
         }
       }
-      publish(ctx.bus, "decision", reply, { params: { run } });
       const forgotten = memories.set(evaluation.memory);
       if (forgotten !== undefined) ctx.log.info({ forgotten }, "run memory full: forgot the oldest run");
-      if (command !== undefined && germination !== undefined) {
-        ctx.telemetry.event("tamiyo.command.issued", {
-          level: "INFO",
-          description: `germinate ${germination.blueprintId} on seed ${germination.seedId} of run ${run}`,
-          attributes: {
-            commandId: command.commandId,
-            seedId: germination.seedId,
-            blueprintId: germination.blueprintId,
-            trainingRunId: run,
-          },
-        });
-      }
-      decisions.record(evaluation);
-      recordLatency(reply.outcome);
-      await publishReports();
+      const latencyMs = performance.now() - started;
+      afterReply = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => followUp(evaluation, latencyMs))
+        .catch((err: unknown) => ctx.reportError("after_reply", err));
       return reply;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
@@ -169,15 +208,10 @@ export function createEvaluateHandler(
         description: reason,
         attributes: { packetId: packet.packetId, trainingRunId: run },
       });
-      recordLatency("refused");
+      recordLatency("refused", performance.now() - started);
       throw err;
     }
+  }
 
-    function recordLatency(outcome: string): void {
-      ctx.telemetry.metric("tamiyo.decision.latency_ms", performance.now() - started, {
-        unit: "ms",
-        attributes: { outcome },
-      });
-    }
-  };
+  return { handle, settled: () => afterReply };
 }

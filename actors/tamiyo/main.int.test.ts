@@ -6,7 +6,7 @@ import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
 import { streamName } from "../../bus/jetstream/declarations.ts";
 import { ensureResources } from "../../bus/jetstream/ensure.ts";
 import { openBucket } from "../../bus/kv.ts";
-import { concreteSubject, publish, request } from "../../bus/typed.ts";
+import { concreteSubject, publish, request, subscribe } from "../../bus/typed.ts";
 import { decode } from "../../contracts/codec.ts";
 import {
   type BlueprintDescriptor,
@@ -20,9 +20,15 @@ import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
-import { foldJournal } from "./field-report-journal.ts";
+import { decodeJournalRecord, foldJournal } from "./field-report-journal.ts";
 import { createTamiyoActor } from "./main.ts";
-import { FIELD_REPORT_LOG_FILE, PLATEAU, WAL_DIR_ENV } from "./settings.ts";
+import {
+  FIELD_REPORT_LOG_FILE,
+  FIELD_REPORT_PUBLISH_DEADLINE_MS,
+  FIELD_REPORT_WINDOW_EPOCHS,
+  PLATEAU,
+  WAL_DIR_ENV,
+} from "./settings.ts";
 import { DORMANT, descriptor, packet, seedState } from "./testing/fixtures.ts";
 import { frameRecord, parseWal, WAL_HEADER_BYTES, walHeader } from "./wal.ts";
 
@@ -86,6 +92,28 @@ async function storedCommands(s: Stage, run: string) {
 
 /** Losses that improve, then stay flat for PLATEAU.epochs epochs. */
 const PLATEAU_LOSSES = [1.0, 0.8, ...Array.from({ length: PLATEAU.epochs }, () => 0.8)];
+
+/** Drives `run` to a command at its plateau (PLATEAU_LOSSES.length packets); returns the replies. */
+async function toCommand(s: Stage, run: string): Promise<TamiyoDecision[]> {
+  const replies: TamiyoDecision[] = [];
+  for (const [i, loss] of PLATEAU_LOSSES.entries())
+    replies.push(await evaluate(s, statePacket(run, i + 1, loss)));
+  const opened = replies.at(-1);
+  if (opened?.outcome !== "command") throw new Error(`expected a command, got ${opened?.outcome}`);
+  return replies;
+}
+
+/**
+ * Drives run-a to a command at its plateau and through its window's epochs but the last: returns the
+ * replies and the packet that ends the window.
+ */
+async function toWindowEnd(s: Stage): Promise<{ replies: TamiyoDecision[]; last: SystemStatePacket }> {
+  const replies = await toCommand(s, "run-a");
+  const first = PLATEAU_LOSSES.length + 1;
+  for (let epoch = first; epoch < first + FIELD_REPORT_WINDOW_EPOCHS - 1; epoch++)
+    replies.push(await evaluate(s, statePacket("run-a", epoch, 0.7)));
+  return { replies, last: statePacket("run-a", first + FIELD_REPORT_WINDOW_EPOCHS - 1, 0.7) };
+}
 
 describe("the tamiyo actor in this process (real nats-server)", () => {
   it("answers no-ops before the plateau and a signed, stored command at it; runs keep separate memories", async () => {
@@ -247,6 +275,101 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
         attributes: { packetId: last.packetId, trainingRunId: "run-a" },
       });
       expect(s.events("tamiyo.evaluate.refused")[0]?.description).toContain("no stream ack");
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  }, 30_000);
+
+  it("replies before its after-reply work: each reply is published on decision.<run>; an unstorable field report does not hold the reply back", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    const decisions: TamiyoDecision[] = [];
+    const sub = subscribe(s.bus, "decision", (d) => void decisions.push(d), { params: { run: "run-a" } });
+    await s.bus.nc.flush();
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "tamiyo running");
+      const { replies, last } = await toWindowEnd(s);
+      const jsm = await jetStreamManagerOf(s.bus);
+      await jsm.streams.delete(streamName(s.ns, "fieldReports"));
+      const started = performance.now();
+      replies.push(await evaluate(s, last));
+      // Published before the reply, the report would hold it back for its whole ack deadline.
+      expect(performance.now() - started).toBeLessThan(FIELD_REPORT_PUBLISH_DEADLINE_MS);
+      await ensureResources(s.bus);
+      // The report's publish is retried within its deadline; the next packet waits for that round.
+      replies.push(await evaluate(s, statePacket("run-a", last.currentEpoch + 1, 0.7)));
+      const reports = concreteSubject(s.ns, "fieldReport", { run: "run-a" });
+      await until(
+        () => s.events("tamiyo.fieldreport.published").length > 0,
+        "the stored field report",
+        10_000,
+      );
+      const info = await jsm.streams.info(streamName(s.ns, "fieldReports"), { subjects_filter: reports });
+      expect(info.state.subjects?.[reports]).toBe(1);
+      await until(() => decisions.length === replies.length, "a decision per reply");
+      expect(decisions).toEqual(replies);
+    } finally {
+      await sub.stop();
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  }, 30_000);
+
+  it("the next packet is logged only after the previous reply's field-report round", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "tamiyo running");
+      await toCommand(s, "run-b");
+      const { last } = await toWindowEnd(s);
+      const jsm = await jetStreamManagerOf(s.bus);
+      await jsm.streams.delete(streamName(s.ns, "fieldReports"));
+      await evaluate(s, last);
+      // run-a's report is being retried; run-b's next packet observes its open window meanwhile.
+      const next = evaluate(s, statePacket("run-b", PLATEAU_LOSSES.length + 1, 0.7));
+      await ensureResources(s.bus);
+      await next;
+      const log = join(walRoot, s.ns, FIELD_REPORT_LOG_FILE);
+      const records = parseWal(await readFile(log), log).records.map((b, i) =>
+        decodeJournalRecord(b, log, i),
+      );
+      const runOf = new Map<string, string>();
+      for (const r of records) if (r.kind === "opened") runOf.set(r.window.commandId, r.window.trainingRunId);
+      const described = records.map((r) =>
+        r.kind === "observed" || r.kind === "published" ? `${r.kind} ${runOf.get(r.commandId)}` : r.kind,
+      );
+      expect(described.slice(-2)).toEqual(["published run-a", "observed run-b"]);
+    } finally {
+      h.drain("test cleanup");
+      await h.done;
+      await s.close();
+    }
+  }, 30_000);
+
+  it("the drain waits for the field-report round after the last reply before closing the log", async () => {
+    const s = await stage("all");
+    await putCatalog(s, [fitting]);
+    const h = startActor(tamiyoOf(s), { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "tamiyo running");
+      const { last } = await toWindowEnd(s);
+      const jsm = await jetStreamManagerOf(s.bus);
+      await jsm.streams.delete(streamName(s.ns, "fieldReports"));
+      await evaluate(s, last);
+      // The report's publish is being retried after the reply: the drain begins, then the stream returns.
+      h.drain("test done");
+      await ensureResources(s.bus);
+      expect(await h.done).toBe(ActorExitCode.ok);
+      const log = join(walRoot, s.ns, FIELD_REPORT_LOG_FILE);
+      const journal = foldJournal(parseWal(await readFile(log), log).records, log);
+      expect([...journal.pending.keys()]).toEqual([]);
+      expect([...journal.published.keys()]).toHaveLength(1);
+      expect(s.events("tamiyo.fieldreport.error")).toEqual([]);
     } finally {
       h.drain("test cleanup");
       await h.done;

@@ -4,7 +4,7 @@ import type { Mailbox } from "../runtime/mailbox.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
 import { CatalogView } from "./catalog-view.ts";
-import { createEvaluateHandler, type ServedPolicy } from "./evaluate-endpoint.ts";
+import { createEvaluateEndpoint, type ServedPolicy } from "./evaluate-endpoint.ts";
 import { createFieldReportRounds, fieldReportPublisher } from "./field-report-publisher.ts";
 import { FieldReports } from "./field-reports.ts";
 import { loadPolicyDirectory, PolicySlot, PolicyUpdateRejectedError, policyChoiceOf } from "./policy-swap.ts";
@@ -34,7 +34,8 @@ export interface TamiyoOptions {
  * publishing the reports left pending), subscribes to `catalog.update` (re-reading a blueprint on
  * each), loads the catalog and serves `tamiyo.evaluate` in queue group `tamiyo` through the ordered
  * mailbox `evaluate`: a decided command's window is logged, then the command is published on
- * `command.<run>.kasmina` before the reply carries it. The log is closed once that mailbox drained.
+ * `command.<run>.kasmina` before the reply carries it. The log is closed once that mailbox drained and
+ * the work after its last reply (decision publish, telemetry, field-report round) is done.
  */
 export function createTamiyoActor(options: TamiyoOptions): ActorDefinition {
   const logFiles = new WeakMap<ActorContext["bus"], string>();
@@ -133,21 +134,23 @@ export function createTamiyoActor(options: TamiyoOptions): ActorDefinition {
         });
       }
       const memories = new RunMemories(RUN_MEMORY_CAPACITY);
-      const evaluate = ctx.serve(
-        "tamiyoEvaluate",
-        createEvaluateHandler({
-          ctx,
-          catalog,
-          memories,
-          reports,
-          publishReports,
-          policy,
-          inferenceDeadlineMs: options.inferenceDeadlineMs ?? INFERENCE_DEADLINE_MS,
-        }),
-        { queue: "tamiyo", mailbox: "evaluate", mode: "ordered" },
-      );
+      const endpoint = createEvaluateEndpoint({
+        ctx,
+        catalog,
+        memories,
+        reports,
+        publishReports,
+        policy,
+        inferenceDeadlineMs: options.inferenceDeadlineMs ?? INFERENCE_DEADLINE_MS,
+      });
+      const evaluate = ctx.serve("tamiyoEvaluate", endpoint.handle, {
+        queue: "tamiyo",
+        mailbox: "evaluate",
+        mode: "ordered",
+      });
       ctx.runTask("field-report-log", async (signal) => {
         await closedAndIdle(evaluate, signal);
+        await endpoint.settled();
         await reports.close();
         if (policy.kind === "onnx") await policy.slot.close();
       });

@@ -1,5 +1,16 @@
 import { spawn } from "node:child_process";
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import {
+  appendFile,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,6 +50,21 @@ function flip(buf: Uint8Array, i: number, mask: number): void {
 /** A log file holding `records`, framed. */
 function logOf(records: readonly Uint8Array[]): Uint8Array {
   return Buffer.concat([walHeader(), ...records.map(frameRecord)]);
+}
+
+/** The O_DSYNC bit of each descriptor this process holds open on `path` (Linux: /proc/self/fdinfo). */
+async function openFlagsOf(path: string): Promise<number[]> {
+  const real = await realpath(path);
+  const flags: number[] = [];
+  for (const fd of await readdir("/proc/self/fd")) {
+    const target = await readlink(join("/proc/self/fd", fd)).catch(() => "");
+    if (target !== real) continue;
+    const info = await readFile(join("/proc/self/fdinfo", fd), "utf8");
+    const octal = /^flags:\s+([0-7]+)$/m.exec(info)?.[1];
+    if (octal === undefined) throw new Error(`no flags line in /proc/self/fdinfo/${fd}`);
+    flags.push(Number.parseInt(octal, 8) & constants.O_DSYNC);
+  }
+  return flags;
 }
 
 describe("WriteAheadLog", () => {
@@ -173,6 +199,18 @@ describe("WriteAheadLog", () => {
     expect(texts(again.load.records)).toEqual(["snapshot", "d"]);
     await again.wal.close();
   });
+
+  it.runIf(process.platform === "linux")(
+    "appends through a write-through handle (O_DSYNC), also after a rewrite",
+    async () => {
+      const { wal } = await WriteAheadLog.open(file);
+      expect(await openFlagsOf(file)).toEqual([constants.O_DSYNC]);
+      await wal.rewrite([bytes("snapshot")]);
+      expect(await openFlagsOf(file)).toEqual([constants.O_DSYNC]);
+      await wal.close();
+      expect(await openFlagsOf(file)).toEqual([]);
+    },
+  );
 
   it("a closed log refuses appends", async () => {
     const { wal } = await WriteAheadLog.open(file);

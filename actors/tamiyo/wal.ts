@@ -1,3 +1,4 @@
+import { constants } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { open, readFile } from "node:fs/promises";
 import { crc32 } from "node:zlib";
@@ -164,8 +165,19 @@ function tornReason(bytes: Uint8Array, offset: number): string {
 }
 
 /**
- * One write-ahead log file, opened for appending. Every append is written and fsynced before it
- * resolves; appends run one at a time in call order. A failed append leaves the log unusable (the
+ * Flags of the log's handle: read-write with O_DSYNC, so a write returns once its bytes (and the file
+ * size) are on stable storage, as a write followed by fdatasync, in one call instead of two. Throws
+ * where the platform has no O_DSYNC (appends would not be durable).
+ */
+function writeThroughFlags(): number {
+  if (constants.O_DSYNC === undefined)
+    throw new Error("this platform has no O_DSYNC: the write-ahead log cannot make its appends durable");
+  return constants.O_RDWR | constants.O_DSYNC;
+}
+
+/**
+ * One write-ahead log file, opened for appending. Every append is written through to stable storage
+ * (O_DSYNC) before it resolves; appends run one at a time in call order. A failed append leaves the log unusable (the
  * file may end in a torn record, which the next load drops and reports).
  */
 export class WriteAheadLog {
@@ -196,7 +208,7 @@ export class WriteAheadLog {
       bytes = walHeader();
     }
     const load = parseWal(bytes, file);
-    const handle = await open(file, "r+");
+    const handle = await open(file, writeThroughFlags());
     try {
       if (load.tornTail !== undefined) {
         await handle.truncate(load.bytes);
@@ -214,12 +226,11 @@ export class WriteAheadLog {
     return this.size;
   }
 
-  /** Appends one record and fsyncs the file. */
+  /** Appends one record, written through to stable storage. */
   append(body: Uint8Array): Promise<void> {
     const frame = frameRecord(body);
     return this.serial(async () => {
       await this.handle.write(frame, 0, frame.length, this.size);
-      await this.handle.datasync();
       this.size += frame.length;
     });
   }
@@ -233,7 +244,7 @@ export class WriteAheadLog {
     return this.serial(async () => {
       await writeFileAtomically(this.file, frames);
       await this.handle.close();
-      this.handle = await open(this.file, "r+");
+      this.handle = await open(this.file, writeThroughFlags());
       this.size = frames.reduce((n, f) => n + f.length, 0);
     });
   }
