@@ -1,9 +1,9 @@
 import { openBucket } from "../../bus/kv.ts";
 import type { ActorContext, ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
+import { CatalogView } from "../runtime/catalog-view.ts";
 import type { Mailbox } from "../runtime/mailbox.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
-import { CatalogView } from "./catalog-view.ts";
 import { createEvaluateHandler, type ServedPolicy } from "./evaluate-endpoint.ts";
 import { createFieldReportRounds, fieldReportPublisher } from "./field-report-publisher.ts";
 import { FieldReports } from "./field-reports.ts";
