@@ -5,7 +5,7 @@ import { publish } from "../../bus/typed.ts";
 import type { SystemStatePacket, TamiyoDecision } from "../../contracts/index.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import type { ActorContext } from "../runtime/actor-types.ts";
-import type { CatalogView } from "./catalog-view.ts";
+import type { CatalogView } from "../runtime/catalog-view.ts";
 import { createCommandBuilder } from "./command-builder.ts";
 import { DecisionTelemetry } from "./decision-telemetry.ts";
 import { createEvaluator, type Evaluation, type EvaluationInput, type Evaluator } from "./evaluation.ts";

@@ -1,9 +1,9 @@
 import { openBucket } from "../../bus/kv.ts";
 import type { ActorContext, ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
+import { openCatalogView } from "../runtime/catalog-view.ts";
 import type { Mailbox } from "../runtime/mailbox.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
 import { signingKeyCheck } from "../runtime/preflight-checks.ts";
-import { CatalogView } from "./catalog-view.ts";
 import { createEvaluateEndpoint, type ServedPolicy } from "./evaluate-endpoint.ts";
 import { createFieldReportRounds, fieldReportPublisher } from "./field-report-publisher.ts";
 import { FieldReports } from "./field-reports.ts";
@@ -97,13 +97,7 @@ export function createTamiyoActor(options: TamiyoOptions): ActorDefinition {
       const publishReports = createFieldReportRounds(ctx, reports);
       await publishReports();
 
-      const bucket = await openBucket(ctx.bus, "catalog");
-      const catalog = new CatalogView(bucket);
-      ctx.subscribe("catalogUpdate", (update) => catalog.refresh(update.blueprintId), {
-        mailbox: "catalog",
-        mode: "ordered",
-      });
-      await catalog.loadAll();
+      const catalog = await openCatalogView(ctx);
       ctx.log.info({ blueprints: catalog.descriptors().length }, "tamiyo catalog loaded");
       ctx.subscribe(
         "policyUpdate",

@@ -8,8 +8,11 @@ import type { KernelPrefetchResult } from "../../contracts/index.ts";
 import { storeName } from "../../contracts/stores.ts";
 import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
+import { until } from "../../test/until.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
+import { publishLibrary } from "./catalog-publisher.ts";
+import { prewarmKernel } from "./kernel-prewarm.ts";
 import { buildLibrary, libraryConfigs } from "./library.ts";
 import { actor } from "./main.ts";
 
@@ -23,14 +26,6 @@ type Stage = ActorStage;
 
 const stage = (resources: "all" | "settings only"): Promise<Stage> =>
   actorStage(fixture, "urza", { resources });
-
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const prefetch = (s: Stage, blueprintId: string, requestId: string): Promise<KernelPrefetchResult> =>
   request(
@@ -167,6 +162,54 @@ describe("the urza actor in this process (real nats-server)", () => {
       expect(failed).toHaveLength(1);
       expect(failed[0]?.description).toContain("urza library publish failed");
       expect(failed[0]?.level).toBe(TelemetryLevel.CRITICAL);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("answers from the catalog as republished after its start (catalog.update), not as it loaded it", async () => {
+    const s = await stage("all");
+    const h = startActor(actor, { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "urza running");
+      const first = await prefetch(s, known.blueprintId, "req-before");
+      expect(first).toMatchObject({ status: "ready", artifactRef: known.artifactSha256 });
+      // The same blueprint id, republished with another kernel: only catalog.update tells Urza.
+      const [other] = buildLibrary(
+        [{ kind: "residual-mlp", inputWidth: 8, hiddenWidth: 8, initSeed: 77 }],
+        1,
+      );
+      if (other === undefined) throw new Error("no entry built");
+      expect(other.descriptor.artifactSha256).not.toBe(known.artifactSha256);
+      const republished = {
+        ...other,
+        descriptor: { ...other.descriptor, blueprintId: known.blueprintId, name: known.name },
+      };
+      await publishLibrary(s.bus, [republished], { prewarm: prewarmKernel });
+      let latest: KernelPrefetchResult | undefined;
+      await until(async () => {
+        latest = await prefetch(s, known.blueprintId, "req-after");
+        return latest.status === "ready" && latest.artifactRef === other.descriptor.artifactSha256;
+      }, "the republished kernel");
+      expect(latest).toMatchObject({ status: "ready", checksum: other.descriptor.artifactSha256 });
+    } finally {
+      h.drain("test done");
+      await h.done;
+      await s.close();
+    }
+  });
+
+  it("a catalog view that does not load fails the start (exit 1) naming the blueprint", async () => {
+    const s = await stage("all");
+    try {
+      const kv = await new Kvm(s.bus.nc).open(storeName(s.ns, "catalog"));
+      await kv.put("not-in-the-library", new Uint8Array([0xc1]));
+      const h = startActor(actor, { env: s.env, handleSignals: false });
+      expect(await h.done).toBe(ActorExitCode.crashed);
+      const failed = s.events("urza.lifecycle.failed");
+      expect(failed).toHaveLength(1);
+      expect(failed[0]?.description).toContain("urza catalog view did not load");
+      expect(failed[0]?.description).toContain("not-in-the-library");
     } finally {
       await s.close();
     }

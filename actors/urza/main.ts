@@ -1,6 +1,7 @@
 import type { ActorDefinition } from "../runtime/actor-types.ts";
+import { type CatalogView, openCatalogView } from "../runtime/catalog-view.ts";
 import { isProcessEntry, runMain } from "../runtime/main-entry.ts";
-import { openBusStores } from "./bus-stores.ts";
+import { openArtifactSource } from "./artifact-source.ts";
 import { publishLibrary } from "./catalog-publisher.ts";
 import { KernelCache } from "./kernel-cache.ts";
 import { prewarmKernel } from "./kernel-prewarm.ts";
@@ -16,8 +17,10 @@ const PREWARM_SAMPLES = 20;
 /**
  * Urza: preflight checks that the catalog bucket and the kernel store exist; `start` builds the
  * blueprint library, publishes it (INFO `urza.library.published` with the counts; a failure fails the
- * start, exit 1, CRITICAL `urza.lifecycle.failed`), then serves `urza.prefetch` in queue group `urza`
- * through the concurrent mailbox `prefetch`, with a kernel cache of `urza.kernelCacheBytes` (read at start).
+ * start, exit 1, CRITICAL `urza.lifecycle.failed`), loads the shared catalog view (kept current from
+ * `catalog.update`; one that does not load fails the start the same way), then serves `urza.prefetch` in
+ * queue group `urza` through the concurrent mailbox `prefetch`, with a kernel cache of
+ * `urza.kernelCacheBytes` (read at start).
  */
 export const actor: ActorDefinition = {
   name: "urza",
@@ -43,8 +46,15 @@ export const actor: ActorDefinition = {
       },
     });
     ctx.log.info({ ...report, notInLibrary: report.notInLibrary.length }, "urza library published");
+    let catalog: CatalogView;
+    try {
+      catalog = await openCatalogView(ctx);
+    } catch (err) {
+      throw new Error(`urza catalog view did not load: ${(err as Error).message}`, { cause: err });
+    }
     const deps = {
-      ...(await openBusStores(ctx.bus)),
+      catalog,
+      artifacts: await openArtifactSource(ctx.bus),
       prewarm: prewarmKernel,
       samples: new PrewarmSamples(PREWARM_SAMPLES),
       cache: new KernelCache<VerifiedKernel | KernelFailure>(ctx.settings().urza.kernelCacheBytes),

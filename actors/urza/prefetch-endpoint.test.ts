@@ -65,4 +65,18 @@ describe("answerPrefetchWithTelemetry", () => {
     ).toHaveLength(1);
     expect(packets.flatMap((p) => p.events).filter((e) => e.eventId === "urza.cache.lock_wait")).toEqual([]);
   });
+
+  it("records the cache's size gauges when an answer loaded, the hit ratio on every answer", async () => {
+    const { packets, telemetry, ask } = setup(1);
+    await ask("a");
+    await ask("b");
+    await ask("c");
+    await telemetry.flush();
+    const metrics = packets.flatMap((p) => p.metrics);
+    const values = (name: string) => metrics.filter((m) => m.name === name).map((m) => m.value);
+    expect(values("urza.cache.hit_ratio")).toEqual([0, 0.5, 2 / 3]);
+    expect(values("urza.cache.bytes")).toEqual([bytes.byteLength]);
+    expect(values("urza.cache.entries")).toEqual([1]);
+    expect(values("urza.cache.evictions")).toEqual([0]);
+  });
 });

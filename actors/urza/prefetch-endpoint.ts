@@ -6,8 +6,9 @@ import { answerPrefetch, type PrefetchDeps } from "./prefetch.ts";
 /**
  * Answers one prefetch request with {@link answerPrefetch} and records its telemetry: the metric
  * `urza.prefetch.latency_ms` (attributes `status`, `cache` = hit/miss/wait/uncached, and `code` on an
- * error) for every answer; the cache's `urza.cache.hit_ratio`, `urza.cache.bytes`, `urza.cache.entries`
- * and `urza.cache.evictions`; `urza.cache.lock_wait_ms` for a request that waited for another's load of
+ * error) and the cache's `urza.cache.hit_ratio` for every answer; `urza.cache.bytes`, `urza.cache.entries`
+ * and `urza.cache.evictions` for an answer that loaded (`miss`: only a load stores or evicts, so a hit
+ * leaves them as last recorded); `urza.cache.lock_wait_ms` for a request that waited for another's load of
  * the same kernel, and a WARNING `urza.cache.lock_wait` when that wait exceeded `urza.lockWaitWarnMs`;
  * a WARNING event `urza.prefetch.artifact_error` with the code and reason for a KernelArtifactError;
  * `ctx.reportError("prefetch", …)` when the catalog or store itself fails (the error is rethrown, so the
@@ -38,9 +39,11 @@ export async function answerPrefetchWithTelemetry(
   });
   const stats = deps.cache.stats();
   t.metric("urza.cache.hit_ratio", stats.hitRatio);
-  t.metric("urza.cache.bytes", stats.bytes, { unit: "bytes" });
-  t.metric("urza.cache.entries", stats.entries);
-  t.metric("urza.cache.evictions", stats.evictions);
+  if (outcome === "miss") {
+    t.metric("urza.cache.bytes", stats.bytes, { unit: "bytes" });
+    t.metric("urza.cache.entries", stats.entries);
+    t.metric("urza.cache.evictions", stats.evictions);
+  }
   if (outcome === "wait") {
     t.metric("urza.cache.lock_wait_ms", lockWaitMs, { unit: "ms" });
     const warnMs = ctx.settings().urza.lockWaitWarnMs;

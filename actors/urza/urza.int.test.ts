@@ -6,14 +6,21 @@ import { request, serve, subscribe } from "../../bus/typed.ts";
 import type { KernelCatalogUpdate } from "../../contracts/index.ts";
 import { storeName } from "../../contracts/stores.ts";
 import { useTestBus } from "../../test/bus-fixture.ts";
-import { type BusStores, openBusStores } from "./bus-stores.ts";
+import { CatalogView } from "../runtime/catalog-view.ts";
+import { openArtifactSource } from "./artifact-source.ts";
 import { publishLibrary } from "./catalog-publisher.ts";
 import { KernelPrewarmError } from "./errors.ts";
 import { guardDigest } from "./guard-digest.ts";
 import { KernelCache } from "./kernel-cache.ts";
 import { prewarmKernel } from "./kernel-prewarm.ts";
 import { buildLibrary, type LibraryEntry } from "./library.ts";
-import { answerPrefetch, type KernelFailure, type PrefetchDeps, type VerifiedKernel } from "./prefetch.ts";
+import {
+  type ArtifactSource,
+  answerPrefetch,
+  type KernelFailure,
+  type PrefetchDeps,
+  type VerifiedKernel,
+} from "./prefetch.ts";
 import { PrewarmSamples } from "./prewarm-samples.ts";
 
 const t = useTestBus("urza-int", { ensure: true });
@@ -38,9 +45,11 @@ async function until(what: string, done: () => boolean, timeoutMs = 5_000): Prom
   }
 }
 
-let stores: BusStores;
-const prefetchDeps = (): PrefetchDeps => ({
-  ...stores,
+let artifacts: ArtifactSource;
+/** A fresh view (empty: each blueprint is read through on its first request) and a fresh cache. */
+const prefetchDeps = async (): Promise<PrefetchDeps> => ({
+  catalog: new CatalogView(await openBucket(t.bus, "catalog")),
+  artifacts,
   prewarm: prewarmKernel,
   samples: new PrewarmSamples(20),
   cache: new KernelCache<VerifiedKernel | KernelFailure>(1 << 20),
@@ -60,7 +69,7 @@ describe("Urza on a real nats-server", () => {
       updates.push(u);
     });
     await t.bus.nc.flush();
-    stores = await openBusStores(t.bus);
+    artifacts = await openArtifactSource(t.bus);
   });
 
   it("publishes the library once: artifacts, descriptors and one KernelCatalogUpdate per blueprint", async () => {
@@ -150,7 +159,7 @@ describe("Urza on a real nats-server", () => {
   });
 
   it("answers a prefetch request over the bus (queue group) with the artifact reference", async () => {
-    const deps = prefetchDeps();
+    const deps = await prefetchDeps();
     const sub = serve(t.bus, "urzaPrefetch", async (r) => (await answerPrefetch(r, deps)).result, {
       queue: "urza",
     });
@@ -182,13 +191,19 @@ describe("Urza on a real nats-server", () => {
     const objects = await new Objm(t.bus.nc).open(storeName(t.ns, "kernels"));
     const tampered = entry(1);
     await objects.putBlob({ name: tampered.descriptor.artifactSha256 }, new Uint8Array([1, 2, 3, 4]));
-    const { result: mismatch } = await answerPrefetch(req(tampered.descriptor.blueprintId), prefetchDeps());
+    const { result: mismatch } = await answerPrefetch(
+      req(tampered.descriptor.blueprintId),
+      await prefetchDeps(),
+    );
     expect(mismatch).toMatchObject({ status: "error", requestId: "req-1", code: "digest_mismatch" });
     expect(mismatch.status === "error" && mismatch.reason).toContain(tampered.descriptor.artifactSha256);
 
     const deleted = entry(2);
     await objects.delete(deleted.descriptor.artifactSha256);
-    const { result: missing } = await answerPrefetch(req(deleted.descriptor.blueprintId), prefetchDeps());
+    const { result: missing } = await answerPrefetch(
+      req(deleted.descriptor.blueprintId),
+      await prefetchDeps(),
+    );
     expect(missing).toMatchObject({ status: "error", code: "artifact_missing" });
   });
 
@@ -202,7 +217,7 @@ describe("Urza on a real nats-server", () => {
       artifactsStored: 1,
       updatesPublished: 1,
     });
-    const { result: ready } = await answerPrefetch(req(deleted.descriptor.blueprintId), prefetchDeps());
+    const { result: ready } = await answerPrefetch(req(deleted.descriptor.blueprintId), await prefetchDeps());
     expect(ready).toMatchObject({ status: "ready", artifactRef: deleted.descriptor.artifactSha256 });
   });
 });
