@@ -1,4 +1,3 @@
-import { openBucket } from "../../bus/kv.ts";
 import type { ActorContext, ActorDefinition, PreflightCheck } from "../runtime/actor-types.ts";
 import { openCatalogView } from "../runtime/catalog-view.ts";
 import type { Mailbox } from "../runtime/mailbox.ts";
