@@ -27,9 +27,12 @@ describe("tolaria's circuit breaker over Tamiyo (real nats-server)", () => {
       timeouts: { decisionDeadlineMs: 500 },
       tolaria: { breaker: { failureThreshold: 2, successThreshold: 1, openTimeoutMs: 500 } },
     });
-    let answering = false;
+    // Tamiyo fails the first two evaluations (the threshold), then answers: the next one it sees is the
+    // breaker's half-open probe, since an open breaker sends none.
+    let evaluations = 0;
     const tamiyo = serve(s.bus, "tamiyoEvaluate", (packet) => {
-      if (!answering) throw new Error("tamiyo is down");
+      evaluations += 1;
+      if (evaluations <= 2) throw new Error("tamiyo is down");
       return {
         packetId: packet.packetId,
         decisionId: `d-${packet.packetId}`,
@@ -46,8 +49,6 @@ describe("tolaria's circuit breaker over Tamiyo (real nats-server)", () => {
       s.events("tolaria.breaker.state_changed").map((e) => `${e.attributes?.from}→${e.attributes?.to}`);
     const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
     try {
-      await until(() => s.events("tolaria.decision.skipped").length >= 1, "an epoch in conservative mode");
-      answering = true;
       await until(() => changes().includes("HALF_OPEN→CLOSED"), "the breaker closed again");
       const closedAt = (await storedStatePackets(s)).length;
       await until(async () => (await storedStatePackets(s)).length > closedAt + 1, "an epoch after");
@@ -61,7 +62,9 @@ describe("tolaria's circuit breaker over Tamiyo (real nats-server)", () => {
       );
       expect(await h.done).toBe(ActorExitCode.ok);
 
-      expect(changes()).toEqual(["CLOSED→OPEN", "OPEN→HALF_OPEN", "HALF_OPEN→CLOSED"]);
+      // Telemetry packets of different levels may arrive out of order: the set, not the order.
+      expect(changes().sort()).toEqual(["CLOSED→OPEN", "HALF_OPEN→CLOSED", "OPEN→HALF_OPEN"]);
+      expect(s.events("tolaria.decision.skipped").length).toBeGreaterThanOrEqual(1);
       expect(s.events("tolaria.decision.timeout")).toHaveLength(2);
       expect(s.events("tolaria.conservative_mode.entered")).toHaveLength(1);
       expect(s.events("tolaria.conservative_mode.cleared")).toHaveLength(1);
