@@ -30,11 +30,11 @@ function policyAt(settings: RestartPolicySettings, random: () => number = () => 
 }
 
 describe("worker settings, supervisor section", () => {
-  it("holds the restart defaults: 5 restarts within 60 s, backoff 250 ms ×2 up to 10 s, jitter 0.25", () => {
+  it("holds the restart defaults: 5 restarts within 60 s, backoff 100 ms ×2 up to 10 s, jitter 0.25", () => {
     expect(defaults).toMatchObject({
       restartIntensity: 5,
       restartPeriodMs: 60_000,
-      backoffBaseMs: 250,
+      backoffBaseMs: 100,
       backoffMaxMs: 10_000,
       backoffFactor: 2,
       backoffJitter: 0.25,
@@ -62,7 +62,7 @@ describe("RestartPolicy", () => {
       }
       clock.ms += 1_000;
     }
-    expect(delays).toEqual([0, 250, 500, 1_000, 2_000]);
+    expect(delays).toEqual([0, 100, 200, 400, 800]);
     const sixth = policy.decide("kasmina", crash(1));
     expect(sixth).toEqual({
       action: "degrade",
@@ -77,7 +77,7 @@ describe("RestartPolicy", () => {
       const d = policy.decide("urza", killed);
       return d.action === "restart" ? d.delayMs : -1;
     });
-    expect(delays).toEqual([0, 250, 500, 1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+    expect(delays).toEqual([0, 100, 200, 400, 800, 1_600, 3_200, 6_400, 10_000]);
   });
 
   it("forgets restarts older than the period: the intensity and the backoff start over", () => {
@@ -86,7 +86,7 @@ describe("RestartPolicy", () => {
     clock.ms += 60_000;
     expect(policy.restartsInPeriod()).toBe(0);
     expect(policy.decide("tamiyo", killed)).toEqual({ action: "restart", delayMs: 0, attempt: 1 });
-    expect(policy.decide("tamiyo", killed)).toEqual({ action: "restart", delayMs: 250, attempt: 2 });
+    expect(policy.decide("tamiyo", killed)).toEqual({ action: "restart", delayMs: 100, attempt: 2 });
   });
 
   it("reads its settings at every decision: a raised intensity or another backoff applies to the next failure", () => {
@@ -139,8 +139,8 @@ describe("RestartPolicy", () => {
       expect(policy.decide("urza", killed)).toMatchObject({ delayMs: 0 });
       return policy.decide("urza", killed);
     };
-    expect(second(() => 0.5)).toMatchObject({ delayMs: 282 });
-    expect(second(() => 0.999)).toMatchObject({ delayMs: 313 });
+    expect(second(() => 0.5)).toMatchObject({ delayMs: 113 });
+    expect(second(() => 0.999)).toMatchObject({ delayMs: 125 });
   });
 
   it("describes each kind of failure", () => {

@@ -163,8 +163,12 @@ export const WorkerSettings = z
         restartIntensity: z.number().int().min(0).max(1_000).default(5),
         /** The sliding window of `restartIntensity`. */
         restartPeriodMs: ms(1_000, 86_400_000, 60_000),
-        /** The delay of a child's second restart within the period (the first is immediate); each further one multiplies it by `backoffFactor`. */
-        backoffBaseMs: ms(0, 600_000, 250),
+        /**
+         * The delay of a child's second restart within the period (the first is immediate); each further
+         * one multiplies it by `backoffFactor`. 100 ms is systemd's RestartSec default; the restart
+         * intensity, not the backoff, is what stops a crash loop.
+         */
+        backoffBaseMs: ms(0, 600_000, 100),
         /** The longest restart delay, jitter included. */
         backoffMaxMs: ms(0, 600_000, 10_000),
         backoffFactor: z.number().min(1).max(10).default(2),
