@@ -43,7 +43,8 @@ export function againstGoal(figure: LatencyFigure, goalP95Ms: number): GoalFigur
  * interval (negative when early). Fewer than two timestamps is an error.
  */
 export function heartbeatLateness(timestampsMs: readonly number[], intervalMs: number): number[] {
-  if (timestampsMs.length < 2) throw new Error(`heartbeat lateness needs 2 heartbeats, got ${timestampsMs.length}`);
+  if (timestampsMs.length < 2)
+    throw new Error(`heartbeat lateness needs 2 heartbeats, got ${timestampsMs.length}`);
   const late: number[] = [];
   for (let i = 1; i < timestampsMs.length; i++)
     late.push((timestampsMs[i] as number) - (timestampsMs[i - 1] as number) - intervalMs);
