@@ -1,3 +1,5 @@
+import { BOUNDARY_METRICS } from "../../actors/tolaria/boundary-metrics.ts";
+import type { BoundaryFigure, LoopBenchReport } from "./loop-bench.ts";
 import { round, summarize } from "./stats.ts";
 
 /** The goals of issue #11 for `esper bench tolaria`, in ms. */
@@ -82,5 +84,36 @@ export function latenessSection(
     commandAckMs,
     heartbeatLateMs,
     exceeded: commandAckMs.max > thresholdMs || heartbeatLateMs.max > thresholdMs,
+  };
+}
+
+/** The boundary section: the loop bench's split of the epoch boundary, the whole held against its goal. */
+export interface BoundarySection {
+  readonly job: string;
+  readonly runId: string;
+  readonly epochs: number;
+  readonly assemblyMs: BoundaryFigure | null;
+  readonly tamiyoRoundTripMs: BoundaryFigure | null;
+  /** Only boundaries that had directives to apply; null when none had. */
+  readonly directiveApplicationMs: BoundaryFigure | null;
+  readonly wholeMs: BoundaryFigure;
+  readonly goalP95Ms: number;
+  readonly met: boolean;
+}
+
+/** The boundary section of a loop bench report; a run without whole-boundary figures is an error. */
+export function boundarySection(loop: LoopBenchReport): BoundarySection {
+  const whole = loop.boundary.epochBoundaryMs;
+  if (whole === null) throw new Error(`run ${loop.runId} reported no ${BOUNDARY_METRICS.epochBoundary}`);
+  return {
+    job: loop.job,
+    runId: loop.runId,
+    epochs: loop.epochs,
+    assemblyMs: loop.boundary.stateAssemblyMs,
+    tamiyoRoundTripMs: loop.boundary.decisionRoundTripMs,
+    directiveApplicationMs: loop.boundary.directiveApplyMs,
+    wholeMs: whole,
+    goalP95Ms: TOLARIA_GOALS.boundaryP95Ms,
+    met: whole.p95 <= TOLARIA_GOALS.boundaryP95Ms,
   };
 }
