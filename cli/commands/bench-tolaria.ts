@@ -4,7 +4,7 @@ import { fashionMnistGrowthPreset } from "../../nn/presets/fashion-mnist-growth.
 import { DEFAULT_JOB, jobPresets } from "../../nn/presets/job-selection.ts";
 import { durationMs, helpFooter, integer, jsonOption } from "../flags.ts";
 
-/** `esper bench tolaria [--job NAME] [--restores N] [--lateness-job NAME] [--window MS] [--gap MS] [--json]`. */
+/** `esper bench tolaria [--job NAME] [--restores N] [--lateness-job NAME] [--window MS] [--gap MS] [--heartbeat MS] [--json]`. */
 export function define(cmd: Command): void {
   cmd
     .description(
@@ -33,6 +33,12 @@ export function define(cmd: Command): void {
       60_000,
     )
     .option("--gap <ms>", "pause between one command's ack and the next command", durationMs(), 100)
+    .option(
+      "--heartbeat <ms>",
+      "Tolaria's heartbeat interval during the lateness run (a signed settings set; default 1 s gives too few)",
+      integer(50, 60_000),
+      100,
+    )
     .addOption(jsonOption());
   helpFooter(cmd, {
     exitCodes: {
@@ -45,13 +51,21 @@ export function define(cmd: Command): void {
 
 /** `esper bench tolaria`: boundary, restore and lateness, timed; prints JSON. */
 export async function action(cmd: Command): Promise<number> {
-  const o = cmd.opts<{ job: string; restores: number; latenessJob: string; window: number; gap: number }>();
+  const o = cmd.opts<{
+    job: string;
+    restores: number;
+    latenessJob: string;
+    window: number;
+    gap: number;
+    heartbeat: number;
+  }>();
   const report = await benchTolaria({
     boundaryJob: o.job,
     restores: o.restores,
     latenessJob: o.latenessJob,
     latenessWindowMs: o.window,
     commandGapMs: o.gap,
+    heartbeatIntervalMs: o.heartbeat,
   });
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   return 0;

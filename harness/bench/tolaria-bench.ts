@@ -20,6 +20,8 @@ export interface TolariaBenchOptions {
   readonly latenessWindowMs: number;
   /** Pause between one command's ack and the next command, in ms. */
   readonly commandGapMs: number;
+  /** Tolaria's heartbeat interval during the lateness run, in ms. */
+  readonly heartbeatIntervalMs: number;
 }
 
 /** What `esper bench tolaria` prints. */
@@ -39,6 +41,7 @@ export async function benchTolaria(opts: TolariaBenchOptions): Promise<TolariaBe
     job: opts.latenessJob,
     windowMs: opts.latenessWindowMs,
     gapMs: opts.commandGapMs,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
   });
   return tolariaReport(boundary, restore, lateness);
 }

@@ -4,12 +4,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { settingsSetRequest } from "../../actors/weatherlight/settings-owner.ts";
 import { type BusConnection, connectBus } from "../../bus/connection.ts";
 import { publishToStream } from "../../bus/jetstream/publish.ts";
-import { listenTyped } from "../../bus/typed.ts";
+import { listenTyped, request } from "../../bus/typed.ts";
 import { buildSignedCommand } from "../../cli/commands/command-build.ts";
 import { CommandType } from "../../contracts/enums.ts";
-import { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import { subjectFor } from "../../contracts/subjects.ts";
 import { jobPresets } from "../../nn/presets/job-selection.ts";
 import { type LatenessSection, latenessSection } from "./tolaria-summary.ts";
@@ -34,6 +34,11 @@ export interface LatenessOptions {
   readonly windowMs: number;
   /** Pause between one ack and the next command, in ms. */
   readonly gapMs: number;
+  /**
+   * The heartbeat interval set (signed `cadence.heartbeatIntervalMs` through Weatherlight) before
+   * training, in ms: shorter than the default 1 s so a run of a few seconds gives enough heartbeats.
+   */
+  readonly heartbeatIntervalMs: number;
 }
 
 /**
@@ -42,6 +47,8 @@ export interface LatenessOptions {
  * bounds) one at a time, timing each from publish to Tolaria's JetStream ack of it (its handler
  * returns once a step boundary applied it), and records Tolaria's heartbeat timestamps meanwhile.
  * The ack is seen on `$JS.ACK.<stream>.tolaria-commands-<run>.…` (the operator user subscribes anywhere).
+ * Tolaria's heartbeat interval is first set to `heartbeatIntervalMs` (the heartbeats' median gap is
+ * checked against it).
  */
 export async function benchLateness(opts: LatenessOptions): Promise<LatenessSection> {
   const dir = await mkdtemp(join(tmpdir(), "esper-bench-tolaria-"));
@@ -87,10 +94,9 @@ export async function benchLateness(opts: LatenessOptions): Promise<LatenessSect
       pass,
     });
     const run = await timeCommands(bus, opts, key, exited);
-    const interval = WorkerSettings.parse({}).cadence.heartbeatIntervalMs;
     const code = await exited;
     if (code !== 0) throw new Error(`esper up exited with code ${code}:\n${stderr.slice(-8_000)}`);
-    return latenessSection(opts.job, run.ackMs, run.heartbeats, interval);
+    return latenessSection(opts.job, run.ackMs, run.heartbeats, opts.heartbeatIntervalMs);
   } catch (error) {
     throw new Error(
       `${error instanceof Error ? error.message : String(error)}\nesper up said:\n${stderr.slice(-8_000)}`,
@@ -124,6 +130,21 @@ async function timeCommands(
     },
     {},
   );
+  let intervalAppliedAt: number | undefined;
+  const telemetrySub = listenTyped(
+    bus,
+    subjectFor(NAMESPACE, "telemetryRaw", { actor: "tolaria" }),
+    "TelemetryPacket",
+    (p) => {
+      const applied = p.events.some(
+        (e) =>
+          e.eventId === "tolaria.settings.applied" &&
+          (e.attributes?.changed ?? "").split(",").includes("cadence.heartbeatIntervalMs"),
+      );
+      if (applied) intervalAppliedAt ??= Date.now();
+    },
+    {},
+  );
   const consumer = `tolaria-commands-${RUN}`;
   const acked = new Map<number, number>();
   const waiters = new Map<number, () => void>();
@@ -139,6 +160,7 @@ async function timeCommands(
   });
   try {
     await bus.nc.flush();
+    await setHeartbeatInterval(bus, key, opts.heartbeatIntervalMs, () => ended);
     const preset = jobPresets[opts.job];
     if (preset === undefined) throw new Error(`no job preset '${opts.job}'`);
     const lr = preset.optimizer.lr;
@@ -179,20 +201,66 @@ async function timeCommands(
       () => one(0, FIRST_ACK_TIMEOUT_MS),
       () => ended,
     );
-    const fromMs = Date.now();
-    let toMs = fromMs;
+    const startMs = Date.now();
+    let toMs = startMs;
     const ackMs: number[] = [];
-    for (let n = 1; !ended && Date.now() - fromMs < opts.windowMs; n++) {
+    for (let n = 1; !ended && Date.now() - startMs < opts.windowMs; n++) {
       const ms = await one(n, ACK_TIMEOUT_MS);
       if (ms === undefined) break;
       ackMs.push(ms);
       toMs = Date.now();
       await new Promise((r) => setTimeout(r, opts.gapMs));
     }
-    return { ackMs, heartbeats: beats.filter((t) => t >= fromMs && t <= toMs) };
+    // Heartbeats before a reported live change keep the old interval: only those after the report count.
+    const fromMs = Math.max(startMs, intervalAppliedAt ?? startMs);
+    const heartbeats = beats.filter((t) => t >= fromMs && t <= toMs);
+    checkInterval(heartbeats, opts.heartbeatIntervalMs);
+    return { ackMs, heartbeats };
   } finally {
+    await telemetrySub.stop();
     ackSub.unsubscribe();
     await beatSub.stop();
+  }
+}
+
+/**
+ * Tolaria took the set interval: the median gap of its heartbeats is within half of it either way (a
+ * setting not applied would show as lateness of the old interval).
+ */
+function checkInterval(timestampsMs: readonly number[], intervalMs: number): void {
+  const gaps = timestampsMs.slice(1).map((t, i) => t - (timestampsMs[i] as number));
+  if (gaps.length === 0) throw new Error("no two Tolaria heartbeats while commands were timed");
+  const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)] as number;
+  if (Math.abs(median - intervalMs) > intervalMs / 2)
+    throw new Error(`Tolaria's heartbeats are ${median} ms apart (median), not the ${intervalMs} ms set`);
+}
+
+/** Sets `cadence.heartbeatIntervalMs` through Weatherlight (signed), retried until it answers (60 s). */
+async function setHeartbeatInterval(
+  bus: BusConnection,
+  key: string,
+  ms: number,
+  ended: () => boolean,
+): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const req = settingsSetRequest([{ path: "cadence.heartbeatIntervalMs", value: ms }], key, {
+      requestedBy: "esper-bench-tolaria",
+    });
+    try {
+      const reply = await request(bus, "weatherlightSettings", req, { timeoutMs: 5_000 });
+      if (!reply.ok)
+        throw new Error(`Weatherlight refused cadence.heartbeatIntervalMs=${ms}: ${JSON.stringify(reply)}`);
+      return;
+    } catch (error) {
+      if (
+        ended() ||
+        Date.now() > deadline ||
+        (error instanceof Error && error.message.startsWith("Weatherlight refused"))
+      )
+        throw error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }
 
