@@ -83,6 +83,11 @@ export const commands: Readonly<Record<string, CommandEntry>> = {
     summary: "esper up on a job, timed: wall time, epochs/s, epoch-boundary p50/p95 (prints JSON)",
     load: () => import("./commands/bench-loop.ts"),
   },
+  "bench tolaria": {
+    summary:
+      "Tolaria: epoch-boundary split, fast/full restore of a 1M-parameter host, ack and heartbeat lateness (prints JSON)",
+    load: () => import("./commands/bench-tolaria.ts"),
+  },
   "soak worker": {
     summary: "TaskQueue soak: the six RC1 scenarios, leaks and heap growth (prints JSON)",
     load: () => import("./commands/soak-worker.ts"),
