@@ -79,7 +79,7 @@ export async function benchRestore(n: number, warmSteps = 2): Promise<RestoreSec
       trainer.restore(entry.value);
       fast.push(performance.now() - t0);
     }
-    const store = await CheckpointStore.open(dir);
+    const store = await CheckpointStore.open(dir, 1);
     const written = await store.write(snap, snap.progress.epochIndex, Date.now());
     const full: number[] = [];
     for (let i = 0; i < n; i++) {
