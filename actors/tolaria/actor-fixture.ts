@@ -11,9 +11,13 @@ import type { EmergencySignal } from "../../contracts/messages/emergency.ts";
 import type { SystemStatePacket } from "../../contracts/messages/state.ts";
 import type { WorkerSettingsInput } from "../../contracts/messages/worker-settings.ts";
 import { sign } from "../../contracts/signing.ts";
+import type { JobPreset } from "../../nn/presets/job-preset.ts";
+import { loadPresetData } from "../../nn/presets/preset-run.ts";
 import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import type { TestServerFixture } from "../../test/bus-fixture.ts";
 import { bootstrapSettings } from "../runtime/settings-bootstrap.ts";
+import { trainingDigest } from "./snapshot-digest.ts";
+import { Trainer } from "./trainer.ts";
 
 /** Test helper: the signing key of {@link tolariaStage}. */
 export const TOLARIA_TEST_KEY = "tolaria-actor-fixture-key-0123456789";
@@ -113,4 +117,26 @@ export function storedSignals(s: ActorStage): Promise<EmergencySignal[]> {
 /** Test helper: the SystemStatePackets stored on the stage's state history stream, in order. */
 export function storedStatePackets(s: ActorStage): Promise<SystemStatePacket[]> {
   return stored(s, "stateHistory", (d) => decode("SystemStatePacket", d));
+}
+
+/** Test helper: `job`'s parameters and optimizer state digest at `steps`, trained in this process (no actor). */
+export async function referenceDigest(job: JobPreset, steps: number): Promise<string> {
+  const t = new Trainer({
+    preset: job,
+    data: await loadPresetData(job),
+    trainingRunId: "reference",
+    fetchKernel: async () => {
+      throw new Error("no kernels in the reference run");
+    },
+    reportEverySteps: 1_000_000,
+    intraOpNumThreads: 1,
+    now: Date.now,
+    pcgrad: false,
+  });
+  try {
+    while (t.globalStep < steps) await t.step();
+    return trainingDigest(t.snapshot().training);
+  } finally {
+    await t.release();
+  }
 }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { CircuitBreakerState, CommandType, EmergencyLevel, TelemetryLevel } from "../../contracts/enums.ts";
 import type { JobPreset } from "../../nn/presets/job-preset.ts";
-import { loadPresetData } from "../../nn/presets/preset-run.ts";
 import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { until } from "../../test/until.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
 import {
+  referenceDigest,
   sendCommand,
   signedCommand,
   storedSignals,
@@ -19,7 +19,6 @@ import {
 import { CheckpointStore } from "./checkpoints.ts";
 import { createTolariaActor } from "./main.ts";
 import { trainingDigest } from "./snapshot-digest.ts";
-import { Trainer } from "./trainer.ts";
 
 const fixture = useNatsServer();
 
@@ -27,28 +26,6 @@ const fixture = useNatsServer();
 const longJob: JobPreset = { ...spiralsGrowthPreset, name: "spirals-long", epochs: 1_000 };
 const presets = { [longJob.name]: longJob };
 const EPOCH_STEPS = longJob.stepsPerEpoch;
-
-/** The long job's parameters and optimizer state at `steps`, trained in this process (no actor). */
-async function referenceDigest(steps: number): Promise<string> {
-  const t = new Trainer({
-    preset: longJob,
-    data: await loadPresetData(longJob),
-    trainingRunId: "reference",
-    fetchKernel: async () => {
-      throw new Error("no kernels in the reference run");
-    },
-    reportEverySteps: 1_000_000,
-    intraOpNumThreads: 1,
-    now: Date.now,
-    pcgrad: false,
-  });
-  try {
-    while (t.globalStep < steps) await t.step();
-    return trainingDigest(t.snapshot().training);
-  } finally {
-    await t.release();
-  }
-}
 
 const rollback = (
   s: TolariaStage,
@@ -112,8 +89,8 @@ describe("ROLLBACK and CIRCUIT_BREAKER commands to tolaria (real nats-server, on
         ["rb-fast", "fast", String(EPOCH_STEPS)],
         ["rb-full", "full", "0"],
       ]);
-      expect(restored[0]?.attributes?.restoredSha256).toBe(await referenceDigest(EPOCH_STEPS));
-      expect(restored[1]?.attributes?.restoredSha256).toBe(await referenceDigest(0));
+      expect(restored[0]?.attributes?.restoredSha256).toBe(await referenceDigest(longJob, EPOCH_STEPS));
+      expect(restored[1]?.attributes?.restoredSha256).toBe(await referenceDigest(longJob, 0));
       expect(restored[1]?.attributes?.checkpoint).toBe("ckpt-step-00000000.bin");
       const store = await CheckpointStore.open(s.checkpoints, TEST_KEEP_CHECKPOINTS);
       expect(trainingDigest((await store.load("ckpt-step-00000000")).snapshot.training)).toBe(

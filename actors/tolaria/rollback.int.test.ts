@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { CommandType, EmergencyLevel, TelemetryLevel } from "../../contracts/enums.ts";
 import type { JobPreset } from "../../nn/presets/job-preset.ts";
-import { loadPresetData } from "../../nn/presets/preset-run.ts";
 import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { until } from "../../test/until.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
 import {
+  referenceDigest,
   sendCommand,
   signedCommand,
   storedSignals,
@@ -18,7 +18,6 @@ import {
 import { CheckpointStore } from "./checkpoints.ts";
 import { createTolariaActor } from "./main.ts";
 import { trainingDigest } from "./snapshot-digest.ts";
-import { Trainer } from "./trainer.ts";
 
 const fixture = useNatsServer();
 
@@ -36,28 +35,6 @@ const hotJob: JobPreset = {
 const SPIKE_EPOCH = 4;
 const SPIKE_STEP = SPIKE_EPOCH * hotJob.stepsPerEpoch;
 const presets = { [hotJob.name]: hotJob };
-
-/** The hot job's parameters and optimizer state at `steps`, trained in this process (no actor). */
-async function referenceDigest(steps: number): Promise<string> {
-  const t = new Trainer({
-    preset: hotJob,
-    data: await loadPresetData(hotJob),
-    trainingRunId: "reference",
-    fetchKernel: async () => {
-      throw new Error("no kernels in the reference run");
-    },
-    reportEverySteps: 1_000_000,
-    intraOpNumThreads: 1,
-    now: Date.now,
-    pcgrad: false,
-  });
-  try {
-    while (t.globalStep < steps) await t.step();
-    return trainingDigest(t.snapshot().training);
-  } finally {
-    await t.release();
-  }
-}
 
 describe("tolaria's rollback in the loop (real nats-server, onnxruntime, files)", () => {
   it("a loss spike rolls back to the last good snapshot bit for bit, counted, reported, level ELEVATED; the epoch trains again", async () => {
@@ -87,7 +64,7 @@ describe("tolaria's rollback in the loop (real nats-server, onnxruntime, files)"
       expect(failed?.attributes).toMatchObject({ epoch: String(SPIKE_EPOCH), reason: "loss_spike" });
 
       const rollback = s.events("tolaria.rollback.restored")[0];
-      const reference = await referenceDigest(SPIKE_STEP);
+      const reference = await referenceDigest(hotJob, SPIKE_STEP);
       expect(rollback?.attributes).toMatchObject({
         tier: "fast",
         cause: "loss_spike",
@@ -143,7 +120,7 @@ describe("tolaria's rollback in the loop (real nats-server, onnxruntime, files)"
       expect(final?.file).toBe(signals[0]?.attributes.checkpoint);
       const loaded = await store.load(final?.id);
       expect(loaded.snapshot.progress.steps).toBe(SPIKE_STEP);
-      expect(trainingDigest(loaded.snapshot.training)).toBe(await referenceDigest(SPIKE_STEP));
+      expect(trainingDigest(loaded.snapshot.training)).toBe(await referenceDigest(hotJob, SPIKE_STEP));
     } finally {
       await s.close();
     }
@@ -173,7 +150,7 @@ describe("tolaria's rollback in the loop (real nats-server, onnxruntime, files)"
       expect(store.entries.at(-1)?.file).toBe(signals[0]?.attributes.checkpoint);
       // The late restore was applied: the final checkpoint holds the last good state.
       const loaded = await store.load();
-      expect(trainingDigest(loaded.snapshot.training)).toBe(await referenceDigest(SPIKE_STEP));
+      expect(trainingDigest(loaded.snapshot.training)).toBe(await referenceDigest(hotJob, SPIKE_STEP));
     } finally {
       await s.close();
     }
