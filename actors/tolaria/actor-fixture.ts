@@ -64,12 +64,24 @@ export async function tolariaStage(
   };
 }
 
-/** Test helper: a command to Tolaria signed with {@link TOLARIA_TEST_KEY}, fresh, its nonce from its id. */
+/** What a test may change in a signed command's security block (a forged, replayed or stale one). */
+export interface SignOptions {
+  readonly key?: string;
+  readonly nonce?: string;
+  readonly issuedAt?: number;
+  readonly freshnessWindowMs?: number;
+}
+
+/**
+ * Test helper: a command to Tolaria signed with {@link TOLARIA_TEST_KEY}, fresh, its nonce from its id,
+ * unless `o` says otherwise.
+ */
 export function signedCommand(
   s: ActorStage,
   commandId: string,
   commandType: AdaptationCommand["commandType"],
   payload: CommandPayload,
+  o: SignOptions = {},
 ): AdaptationCommand {
   return sign(
     "AdaptationCommand",
@@ -83,12 +95,12 @@ export function signedCommand(
       payload,
       security: {
         signature: "",
-        nonce: `n-${commandId}`,
-        issuedAt: Date.now(),
-        freshnessWindowMs: 60_000,
+        nonce: o.nonce ?? `n-${commandId}`,
+        issuedAt: o.issuedAt ?? Date.now(),
+        freshnessWindowMs: o.freshnessWindowMs ?? 60_000,
       },
     },
-    TOLARIA_TEST_KEY,
+    o.key ?? TOLARIA_TEST_KEY,
   );
 }
 

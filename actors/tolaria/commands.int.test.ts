@@ -1,138 +1,62 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { jetStreamManagerOf } from "../../bus/jetstream/context.ts";
-import { streamName } from "../../bus/jetstream/declarations.ts";
-import { publishToStream } from "../../bus/jetstream/publish.ts";
-import { concreteSubject } from "../../bus/typed.ts";
-import { decode } from "../../contracts/codec.ts";
 import { CommandType, EmergencyLevel, TelemetryLevel } from "../../contracts/enums.ts";
-import type { AdaptationCommand, CommandPayload } from "../../contracts/messages/command.ts";
-import type { EmergencySignal } from "../../contracts/messages/emergency.ts";
-import { sign } from "../../contracts/signing.ts";
 import type { JobPreset } from "../../nn/presets/job-preset.ts";
 import { spiralsGrowthPreset } from "../../nn/presets/spirals-growth.ts";
-import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { until } from "../../test/until.ts";
 import { startActor } from "../runtime/actor.ts";
 import { ActorExitCode } from "../runtime/exit-codes.ts";
-import { bootstrapSettings } from "../runtime/settings-bootstrap.ts";
-import { TEST_KEEP_CHECKPOINTS } from "./actor-fixture.ts";
+import {
+  type SignOptions,
+  sendCommand,
+  signedCommand,
+  storedSignals,
+  TEST_KEEP_CHECKPOINTS,
+  type TolariaStage,
+  tolariaStage,
+} from "./actor-fixture.ts";
 import { parseManifest } from "./checkpoint-manifest.ts";
 import { CheckpointStore } from "./checkpoints.ts";
 import { createTolariaActor } from "./main.ts";
 
 const fixture = useNatsServer();
-const KEY = "tolaria-commands-test-key-0123456789";
 
 /** A long job: only a HALT ends it within a test. */
 const longJob: JobPreset = { ...spiralsGrowthPreset, name: "spirals-long", epochs: 1_000 };
 const presets = { [longJob.name]: longJob };
 
-interface Stage extends ActorStage {
-  readonly checkpoints: string;
-}
-
-async function stage(): Promise<Stage> {
-  const checkpoints = await mkdtemp(join(tmpdir(), "tolaria-cmd-"));
-  const s = await actorStage(fixture, "tolaria", {
-    signingKey: KEY,
-    extraEnv: { ESPER_JOB: longJob.name, ESPER_TOLARIA_CHECKPOINT_DIR: checkpoints },
-  });
-  // The breaker never opens here: a silent Tamiyo must not add CONSERVATIVE signals to these tests.
-  await bootstrapSettings(s.bus, {
+// The breaker never opens here: a silent Tamiyo must not add CONSERVATIVE signals to these tests.
+const stage = () =>
+  tolariaStage(fixture, longJob.name, {
     timeouts: { decisionDeadlineMs: 20 },
     tolaria: { breaker: { failureThreshold: 1_000_000 } },
   });
-  const silentTamiyo = s.bus.nc.subscribe(concreteSubject(s.ns, "tamiyoEvaluate", undefined));
-  await s.bus.nc.flush();
-  return {
-    ...s,
-    checkpoints,
-    async close() {
-      silentTamiyo.unsubscribe();
-      await s.close();
-      await rm(checkpoints, { recursive: true, force: true });
-    },
-  };
-}
 
-interface CommandOptions {
-  readonly key?: string;
-  readonly nonce?: string;
-  readonly issuedAt?: number;
-  readonly freshnessWindowMs?: number;
-}
-
-function command(
-  s: Stage,
-  commandId: string,
-  commandType: AdaptationCommand["commandType"],
-  payload: CommandPayload,
-  o: CommandOptions = {},
-): AdaptationCommand {
-  return sign(
-    "AdaptationCommand",
-    {
-      version: 1,
-      commandId,
-      commandType,
-      trainingRunId: s.run,
-      executionDeadlineMs: 5_000,
-      issuedBy: "operator",
-      payload,
-      security: {
-        signature: "",
-        nonce: o.nonce ?? `n-${commandId}`,
-        issuedAt: o.issuedAt ?? Date.now(),
-        freshnessWindowMs: o.freshnessWindowMs ?? 60_000,
-      },
-    },
-    o.key ?? KEY,
-  );
-}
-
-const halt = (s: Stage, id: string) =>
-  command(s, id, CommandType.EMERGENCY, {
+const halt = (s: TolariaStage, id: string) =>
+  signedCommand(s, id, CommandType.EMERGENCY, {
     kind: "emergency",
     level: EmergencyLevel.HALT,
     reason: "test halt",
   });
-
-async function send(s: Stage, c: AdaptationCommand): Promise<void> {
-  await publishToStream(s.bus, "command", c, { params: { run: s.run, target: "tolaria" } });
-}
-
-async function storedSignals(s: Stage): Promise<EmergencySignal[]> {
-  const jsm = await jetStreamManagerOf(s.bus);
-  const stream = streamName(s.ns, "emergencySignals");
-  const info = await jsm.streams.info(stream);
-  const out: EmergencySignal[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq });
-    if (m !== null) out.push(decode("EmergencySignal", m.data));
-  }
-  return out;
-}
 
 describe("tolaria's signed commands (real nats-server, real files)", () => {
   it("a HALT stops the run at a step boundary with a verified final checkpoint, an EmergencySignal and exit 0", async () => {
     const s = await stage();
     const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
     try {
-      await send(
+      await sendCommand(
         s,
-        command(s, "elevate-1", CommandType.EMERGENCY, {
+        signedCommand(s, "elevate-1", CommandType.EMERGENCY, {
           kind: "emergency",
           level: EmergencyLevel.ELEVATED,
           reason: "operator worry",
         }),
       );
-      await send(s, halt(s, "halt-1"));
+      await sendCommand(s, halt(s, "halt-1"));
       expect(await h.done).toBe(ActorExitCode.ok);
 
       const manifest = parseManifest(
@@ -168,21 +92,27 @@ describe("tolaria's signed commands (real nats-server, real files)", () => {
     const s = await stage();
     const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
     try {
-      const lr = (id: string, learningRate: number, o: CommandOptions = {}) =>
-        command(s, id, CommandType.OPTIMIZER, { kind: "optimizer", optimizerId: "host", learningRate }, o);
-      await send(s, lr("forged", 0.01, { key: "not-the-signing-key-0123456789" }));
-      await send(s, lr("first", 0.01, { nonce: "shared-nonce" }));
-      await send(s, lr("replay", 0.02, { nonce: "shared-nonce" }));
-      await send(s, lr("stale", 0.01, { issuedAt: Date.now() - 120_000, freshnessWindowMs: 1_000 }));
-      await send(s, lr("too-high", 5));
-      await send(
+      const lr = (id: string, learningRate: number, o: SignOptions = {}) =>
+        signedCommand(
+          s,
+          id,
+          CommandType.OPTIMIZER,
+          { kind: "optimizer", optimizerId: "host", learningRate },
+          o,
+        );
+      await sendCommand(s, lr("forged", 0.01, { key: "not-the-signing-key-0123456789" }));
+      await sendCommand(s, lr("first", 0.01, { nonce: "shared-nonce" }));
+      await sendCommand(s, lr("replay", 0.02, { nonce: "shared-nonce" }));
+      await sendCommand(s, lr("stale", 0.01, { issuedAt: Date.now() - 120_000, freshnessWindowMs: 1_000 }));
+      await sendCommand(s, lr("too-high", 5));
+      await sendCommand(
         s,
-        command(s, "pruning", CommandType.STRUCTURAL_PRUNING, {
+        signedCommand(s, "pruning", CommandType.STRUCTURAL_PRUNING, {
           kind: "structuralPruning",
           targetRatio: 0.5,
         }),
       );
-      await send(s, halt(s, "halt-2"));
+      await sendCommand(s, halt(s, "halt-2"));
       expect(await h.done).toBe(ActorExitCode.ok);
 
       const rejected = s.events("tolaria.command.rejected");
@@ -215,20 +145,20 @@ describe("tolaria's signed commands (real nats-server, real files)", () => {
   it("PAUSE holds the training at its step boundary (no epoch ends) until a resume", async () => {
     const s = await stage();
     const pause = (id: string, resume: boolean) =>
-      command(s, id, CommandType.PAUSE, { kind: "pause", resume, reason: "test" });
-    await send(s, pause("pause", false));
+      signedCommand(s, id, CommandType.PAUSE, { kind: "pause", resume, reason: "test" });
+    await sendCommand(s, pause("pause", false));
     const h = startActor(createTolariaActor({ env: s.env, presets }), { env: s.env, handleSignals: false });
     try {
       await until(() => s.events("tolaria.command.applied").length === 1, "the pause applied", 10_000);
       await sleep(1_500);
       expect(s.packets.flatMap((p) => p.metrics.filter((m) => m.name === "tolaria.epoch.loss"))).toEqual([]);
-      await send(s, pause("resume", true));
+      await sendCommand(s, pause("resume", true));
       await until(
         () => s.packets.some((p) => p.metrics.some((m) => m.name === "tolaria.epoch.loss")),
         "an epoch after the resume",
         20_000,
       );
-      await send(s, halt(s, "halt-3"));
+      await sendCommand(s, halt(s, "halt-3"));
       expect(await h.done).toBe(ActorExitCode.ok);
       expect(s.events("tolaria.command.applied").map((e) => e.attributes?.commandId)).toEqual([
         "pause",
