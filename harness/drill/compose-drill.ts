@@ -196,8 +196,8 @@ async function drillOnEngine(
   const access: OperatorAccess = {
     natsUrl: `nats://127.0.0.1:${vars.NATS_PORT}`,
     runId,
-    signingKey: vars.ESPER_SIGNING_KEY ?? "",
-    operatorPassword: vars.ESPER_NATS_PASS_OPERATOR ?? "",
+    signingKey: drillVariable(vars, "ESPER_SIGNING_KEY"),
+    operatorPassword: drillVariable(vars, "ESPER_NATS_PASS_OPERATOR"),
   };
   const healthPort = Number(vars.ESPER_HEALTH_PORT);
   try {
@@ -343,4 +343,11 @@ async function requireHealth(port: number): Promise<HealthSnapshot> {
   const h = await healthz(port);
   if (h === undefined) throw new DrillError(`/healthz on port ${port} does not answer`);
   return h;
+}
+
+/** A variable the drill generated for its stack; a DrillError when it is absent or empty. */
+function drillVariable(vars: Readonly<Record<string, string | undefined>>, name: string): string {
+  const value = vars[name];
+  if (value === undefined || value === "") throw new DrillError(`the drill's variables lack ${name}`);
+  return value;
 }
