@@ -24,7 +24,7 @@ export interface FieldReportsOptions {
   /** Epochs each window observes. */
   readonly windowEpochs: number;
   readonly retention: RetentionLimits;
-  /** Appended records after which the log is compacted. */
+  /** Appended records after which a publish round ({@link FieldReports.publishPending}) compacts the log. */
   readonly compactEveryRecords: number;
   /** Wall-clock milliseconds (window opening, report issue and publish times). */
   readonly now: () => number;
@@ -123,27 +123,27 @@ export class FieldReports {
   /**
    * Applies a packet to every open window of its run: an observation record per window it changes; a
    * window it ends becomes its report (an `ended` record), to be published by {@link publishPending}.
+   * The packet's records go to the log in one fsynced write.
    */
   async observe(packet: SystemStatePacket, decisionLatencyMs: number): Promise<void> {
+    const records: JournalRecord[] = [];
     for (const window of this.openWindows) {
       if (window.trainingRunId !== packet.trainingRunId) continue;
       const step = stepWindow(window, packet, decisionLatencyMs);
       if (step.kind === "unchanged") continue;
       if (step.observation !== undefined) {
-        await this.record({ kind: "observed", commandId: window.commandId, observation: step.observation });
+        records.push({ kind: "observed", commandId: window.commandId, observation: step.observation });
       }
       if (step.kind === "ended") {
-        await this.record({
-          kind: "ended",
-          report: fieldReportOf(step.window, step.end, this.options.now()),
-        });
+        records.push({ kind: "ended", report: fieldReportOf(step.window, step.end, this.options.now()) });
       }
     }
-    await this.compactWhenDue();
+    await this.record(...records);
   }
 
   /**
-   * Publishes every pending report in log order and records each publish. A failed publish stays
+   * Publishes every pending report in log order and records each publish, then compacts the log when
+   * `compactEveryRecords` records were appended since the last compaction. A failed publish stays
    * pending (retried by the next round) and is returned; a failed log write throws.
    */
   async publishPending(): Promise<PublishRound> {
@@ -165,6 +165,7 @@ export class FieldReports {
       });
       published.push({ report, duplicate });
     }
+    if (this.appended >= this.options.compactEveryRecords) await this.compact();
     return { published, failed };
   }
 
@@ -193,15 +194,16 @@ export class FieldReports {
     return this.state.pending.has(reportId) || this.state.published.has(reportId);
   }
 
-  private async compactWhenDue(): Promise<void> {
-    if (this.appended >= this.options.compactEveryRecords) await this.compact();
-  }
-
-  /** Checks that the record follows from the state, appends it (fsynced) and only then applies it. */
-  private async record(record: JournalRecord): Promise<void> {
-    checkJournalRecord(this.state, record);
-    await this.wal.append(encodeJournalRecord(record));
-    applyJournalRecord(this.state, record);
-    this.appended++;
+  /**
+   * Checks that each record follows from the state, appends them in one fsynced write and only then
+   * applies them. The records of one call concern different windows, or one window's observation
+   * before its end, so each is checked against the state before any of them is applied.
+   */
+  private async record(...records: JournalRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    for (const record of records) checkJournalRecord(this.state, record);
+    await this.wal.append(...records.map(encodeJournalRecord));
+    for (const record of records) applyJournalRecord(this.state, record);
+    this.appended += records.length;
   }
 }

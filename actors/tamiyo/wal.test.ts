@@ -80,6 +80,18 @@ describe("WriteAheadLog", () => {
     await again.wal.close();
   });
 
+  it("an append of several records writes them all, in order, in one write", async () => {
+    const { wal } = await WriteAheadLog.open(file);
+    const before = wal.sizeBytes;
+    await wal.append(bytes("one"), bytes("two"), bytes("three"));
+    const frames = ["one", "two", "three"].map((t) => frameRecord(bytes(t)).length);
+    expect(wal.sizeBytes - before).toBe(frames.reduce((a, b) => a + b, 0));
+    await wal.close();
+    const again = await WriteAheadLog.open(file);
+    expect(texts(again.load.records)).toEqual(["one", "two", "three"]);
+    await again.wal.close();
+  });
+
   it("a crash in the middle of a write: the half record is dropped and reported, the log stays usable", async () => {
     const { wal } = await WriteAheadLog.open(file);
     await wal.append(bytes("kept-1"));

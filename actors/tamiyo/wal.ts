@@ -226,11 +226,16 @@ export class WriteAheadLog {
     return this.size;
   }
 
-  /** Appends one record, written through to stable storage. */
-  append(body: Uint8Array): Promise<void> {
-    const frame = frameRecord(body);
+  /**
+   * Appends records in one write, written through to stable storage: one sync for all of them. A
+   * crash mid-write leaves a torn tail that the next load drops (the records after the last whole one).
+   */
+  append(...bodies: readonly Uint8Array[]): Promise<void> {
+    const frame = Buffer.concat(bodies.map(frameRecord));
     return this.serial(async () => {
-      await this.handle.write(frame, 0, frame.length, this.size);
+      const { bytesWritten } = await this.handle.write(frame, 0, frame.length, this.size);
+      if (bytesWritten !== frame.length)
+        throw new Error(`short write: ${bytesWritten} of ${frame.length} byte(s) at offset ${this.size}`);
       this.size += frame.length;
     });
   }
