@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
-import { cpus, freemem, hostname, loadavg, totalmem } from "node:os";
+import { readFileSync } from "node:fs";
+import { availableParallelism, freemem, hostname, loadavg, totalmem } from "node:os";
 import type { HardwareContext } from "../../contracts/messages/state.ts";
 
 /** Where Linux exposes the first thermal zone's temperature (millidegrees Celsius). */
@@ -10,11 +10,12 @@ const GB = 1024 ** 3;
 /**
  * Measures the CPU host Tolaria trains on: memory from the OS, utilisation from the 1-minute load
  * average over the core count (capped at 100), and the temperature from THERMAL_ZONE_FILE when the
- * machine has one (left out otherwise). `computeCapability` is left out: it is a GPU figure.
+ * machine has one (left out otherwise). `computeCapability` is left out: it is a GPU figure. Synchronous:
+ * a read of a few bytes from sysfs costs less than the thread-pool round trips of an asynchronous one.
  */
-export async function measureHardware(): Promise<HardwareContext> {
-  const cores = Math.max(1, cpus().length);
-  const temperature = await readTemperature();
+export function measureHardware(): HardwareContext {
+  const cores = availableParallelism();
+  const temperature = readTemperature();
   return {
     deviceType: "cpu",
     deviceId: hostname().replace(/[^A-Za-z0-9_.-]/g, "-"),
@@ -26,10 +27,10 @@ export async function measureHardware(): Promise<HardwareContext> {
 }
 
 /** The thermal zone's reading in °C, or undefined when the machine exposes none. */
-async function readTemperature(): Promise<number | undefined> {
+function readTemperature(): number | undefined {
   let text: string;
   try {
-    text = await readFile(THERMAL_ZONE_FILE, "utf8");
+    text = readFileSync(THERMAL_ZONE_FILE, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;

@@ -47,11 +47,12 @@ export interface TrainingResult {
  * between steps; applies the waiting commands before each step (waiting there while paused); releases
  * each boundary's directive handlers; publishes the SeedReports. Per epoch: a loss spike
  * (`judgeEpoch`) fails the epoch, which is rolled back and raises the level (`RunSafety.failedEpoch`;
- * no packet, no Tamiyo: the epoch is trained again). A good epoch is validated, its SystemStatePacket
- * (with the run's control state) published on `state.{run}`, loss, accuracy and parameter count
- * recorded; Tamiyo is asked (`tamiyoEvaluate`) within `timeouts.decisionDeadlineMs` unless the breaker
- * is open (conservative mode: skipped and reported, no command). A failed or late decision is counted
- * and reported (WARNING `tolaria.decision.timeout`) and counts toward the breaker; training goes on.
+ * no packet, no Tamiyo: the epoch is trained again). A good epoch is validated, its loss, accuracy
+ * and parameter count recorded, and its SystemStatePacket (with the run's control state) published on
+ * `state.{run}` while Tamiyo is asked (`tamiyoEvaluate`) within `timeouts.decisionDeadlineMs`, unless
+ * the breaker is open (conservative mode: skipped and reported, no command); a failed publish fails the
+ * run whatever Tamiyo answered. A failed or late decision is counted and reported (WARNING
+ * `tolaria.decision.timeout`) and counts toward the breaker; training goes on.
  * Then the boundary's state is kept in the ring, and as a checkpoint every `cadence.checkpointEveryEpochs`.
  */
 export async function runTraining(
@@ -111,22 +112,23 @@ export async function runTraining(
       safety.epochSucceeded();
       const boundaryStart = performance.now();
       const validation = await trainer.validate();
-      const hardware = await measureHardware();
+      const hardware = measureHardware();
       const control = safety.atBoundary(Date.now());
       const { packet, assemblyMs } = trainer.statePacket(validation, hardware, boundary, control);
-      await publishToStream(ctx.bus, "statePacket", packet, { params: { run } });
-      counts.packetsPublished++;
-      counts.epochs++;
+      const published = publishToStream(ctx.bus, "statePacket", packet, { params: { run } });
       recordEpoch(ctx, trainer, out.epoch, validation, assemblyMs);
       if (control.conservativeMode) {
+        await published;
         counts.decisionsSkipped++;
         safety.skipDecision(out.epoch, packet.packetId);
       } else {
-        const decided = await askTamiyo(ctx, packet, counts, signal);
+        const [, decided] = await Promise.all([published, askTamiyo(ctx, packet, counts, signal)]);
         boundary.tamiyoLatencyMs = decided.ms;
         const breakerHalt = await safety.decision(decided.ok, out.epoch);
         if (breakerHalt !== undefined) return { counts, halt: breakerHalt };
       }
+      counts.packetsPublished++;
+      counts.epochs++;
       const boundaryMs = performance.now() - boundaryStart;
       boundary.hookLatencyMs = boundaryMs;
       ctx.telemetry.metric(BOUNDARY_METRICS.epochBoundary, boundaryMs, {
