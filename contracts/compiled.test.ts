@@ -107,4 +107,18 @@ describe("compiledSchemas", () => {
     expect(Object.getOwnPropertyDescriptor(fresh, "SeedState")?.get).toBeDefined();
     expect(fresh.Heartbeat).toBe(first);
   });
+
+  it("compileRemaining compiles every type not compiled yet, and stops when its signal aborts", async () => {
+    vi.resetModules();
+    const fresh = await import("./compiled.ts");
+    const stopped = new AbortController();
+    stopped.abort();
+    await fresh.compileRemaining(stopped.signal);
+    expect(types.filter(fresh.isCompiled)).toEqual([]);
+    void fresh.compiledSchemas.Heartbeat;
+    expect(types.filter(fresh.isCompiled)).toEqual(["Heartbeat"]);
+    await fresh.compileRemaining();
+    expect(types.filter((t) => !fresh.isCompiled(t))).toEqual([]);
+    expect(fresh.compiledSchemas.Heartbeat.safeParse({}).success).toBe(false);
+  });
 });

@@ -4,10 +4,12 @@ import { ensureBucket, ensureResources } from "../../bus/jetstream/ensure.ts";
 import { publishToStream } from "../../bus/jetstream/publish.ts";
 import { openBucket } from "../../bus/kv.ts";
 import { BusRequestError, publish, request, subscribe } from "../../bus/typed.ts";
+import { isCompiled } from "../../contracts/compiled.ts";
 import { MessagePriority } from "../../contracts/enums.ts";
 import type { Heartbeat } from "../../contracts/messages/runtime.ts";
 import type { TelemetryEvent, TelemetryPacket } from "../../contracts/messages/telemetry.ts";
 import type { WorkerSettingsInput } from "../../contracts/messages/worker-settings.ts";
+import { type MessageType, messageSchemas } from "../../contracts/registry.ts";
 import { storeName, WORKER_SETTINGS_KEY } from "../../contracts/stores.ts";
 import { sampleOf } from "../../contracts/testing/samples.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
@@ -20,6 +22,7 @@ import type { SettingsApplied } from "./settings-watcher.ts";
 
 const KEY = "runtime-test-signing-key-0123456789";
 const fixture = useNatsServer();
+const messageTypes = Object.keys(messageSchemas) as MessageType[];
 let nsCounter = 0;
 
 /** A namespace with its settings bucket (and optionally stored settings), a test connection and what it saw. */
@@ -360,6 +363,19 @@ describe("actor runtime in this process (real nats-server)", () => {
     } finally {
       h.drain("test end");
       await h.done;
+      await s.close();
+    }
+  });
+
+  it("once ready, the message schemas not used yet are compiled in the background", async () => {
+    const s = await stage("warmer");
+    try {
+      const handle = run({ name: "warmer", async start() {} }, s.env("w1"));
+      await until(() => handle.lifecycle.state === "running", "running");
+      await until(() => messageTypes.every(isCompiled), "every schema compiled");
+      handle.drain("test done");
+      expect(await handle.done).toBe(ActorExitCode.ok);
+    } finally {
       await s.close();
     }
   });

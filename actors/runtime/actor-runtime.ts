@@ -1,6 +1,7 @@
 import { type BusConnection, connectBus } from "../../bus/connection.ts";
 import type { BusEvent } from "../../bus/observer.ts";
 import { publish } from "../../bus/typed.ts";
+import { compileRemaining } from "../../contracts/compiled.ts";
 import type { WorkerSettings } from "../../contracts/messages/worker-settings.ts";
 import type { ActorContext, ActorDefinition, ActorMailboxOptions, RunActorOptions } from "./actor-types.ts";
 import { type ControlServer, serveControl } from "./control-server.ts";
@@ -246,11 +247,12 @@ export class Runtime implements IntakeHost {
     this.intakes.push((graceMs) => control.stop(graceMs));
   }
 
-  /** `start()` resolved: the actor is ready. */
+  /** `start()` resolved: the actor is ready; the message schemas it has not used yet are compiled in the background. */
   ready(): void {
     if (this.lifecycle.state !== "starting") return;
     this.readyAtMs = Date.now();
     this.lifecycle.transition("running");
+    void compileRemaining(this.drainSignal.signal);
   }
 
   /** Marks the actor failed (the first failure's code wins), reports it CRITICAL at once and asks for a drain. */
