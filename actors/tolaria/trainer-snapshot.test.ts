@@ -4,7 +4,7 @@ import type { KernelRef } from "../../contracts/messages/seed.ts";
 import { buildBlueprint } from "../../nn/blueprints/artifact.ts";
 import { loadPresetData, type PresetData } from "../../nn/presets/preset-run.ts";
 import { spiralsGrowthPreset as preset } from "../../nn/presets/spirals-growth.ts";
-import { directive, graftDirective } from "./directive-fixture.ts";
+import { blendDirective, directive, graftDirective } from "./directive-fixture.ts";
 import { Trainer } from "./trainer.ts";
 import type { TrainerSnapshot } from "./trainer-snapshot.ts";
 
@@ -75,6 +75,75 @@ describe("Trainer snapshot and restore", () => {
     expect(bits(t.snapshot())).toEqual(before);
     expect(t.globalStep).toBe(5);
     expect(await steps(t, 4)).toEqual(after);
+  });
+
+  it("restores the same snapshot twice with steps in between: the snapshot is not aliased by the trainer", async () => {
+    const t = trainer();
+    await steps(t, 5);
+    const snap = t.snapshot();
+    const before = bits(snap);
+    const after = await steps(t, 4);
+    t.restore(snap);
+    expect(await steps(t, 4)).toEqual(after);
+    expect(bits(snap)).toEqual(before);
+    t.restore(snap);
+    expect(bits(t.snapshot())).toEqual(before);
+    expect(await steps(t, 4)).toEqual(after);
+  });
+
+  it("at an epoch's boundary and mid-epoch: the next step reads the batch after the snapshot's", async () => {
+    const t = trainer();
+    await steps(t, preset.stepsPerEpoch - 1);
+    const mid = t.snapshot();
+    const fromMid = await steps(t, 3);
+    const boundary = t.snapshot();
+    const fromBoundary = await steps(t, 2);
+    t.restore(mid);
+    expect(await steps(t, 3)).toEqual(fromMid);
+    t.restore(boundary);
+    expect(await steps(t, 2)).toEqual(fromBoundary);
+  });
+
+  it("with the same grafts: the live seed is kept, its stage and α put back, bit for bit", async () => {
+    const t = trainer();
+    t.enqueue(graftDirective("s1-g0", 0, kernel));
+    await steps(t, 4);
+    const grafted = t.seeds()[0]?.seed;
+    const snap = t.snapshot();
+    const kept = await steps(t, 3);
+    t.restore(snap);
+    t.enqueue(blendDirective("s1-g0", 1, 10));
+    await steps(t, 3);
+    expect(t.seeds().map((e) => e.stage)).toEqual([SeedLifecycleStage.BLENDING]);
+    t.restore(snap);
+    expect(t.seeds().map((e) => [e.seed.seedId, e.stage])).toEqual([["s1-g0", SeedLifecycleStage.TRAINING]]);
+    expect(t.seeds()[0]?.seed).toBe(grafted);
+    expect(bits(t.snapshot())).toEqual(bits(snap));
+    expect(await steps(t, 3)).toEqual(kept);
+  });
+
+  it("a snapshot seed with another blend or gate than the live one is grafted again with the snapshot's", async () => {
+    const t = trainer();
+    t.enqueue(graftDirective("s1-g0", 0, kernel));
+    await steps(t, 2);
+    const snap = t.snapshot();
+    const seed = snap.seeds[0];
+    if (seed === undefined) throw new Error("the snapshot holds no seed");
+    const gate = { sharpness: 2, tau: 0.3, lo: 0, hi: 1 };
+    for (const changed of [{ blend: "convex" as const }, { gate }]) {
+      const live = t.seeds()[0]?.seed;
+      t.restore({ ...snap, seeds: [{ ...seed, ...changed }] });
+      const [entry] = t.seeds();
+      expect(entry?.seed).not.toBe(live);
+      expect({ blend: entry?.blend, gate: entry?.gate }).toEqual({
+        blend: seed.blend,
+        gate: seed.gate,
+        ...changed,
+      });
+      expect(bits(t.snapshot())).toEqual(bits(snap));
+      t.restore(snap);
+      expect(t.seeds()[0]?.blend).toBe(seed.blend);
+    }
   });
 
   it("across a graft: the seed is gone again, the host trains as if it never came, its id is not named again", async () => {

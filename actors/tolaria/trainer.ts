@@ -9,6 +9,7 @@ import { type Batch, BatchIterator } from "../../nn/data/batches.ts";
 import { argmaxAccuracy } from "../../nn/model/accuracy.ts";
 import { DEFAULT_MAX_SESSIONS, ModelRunner, type StepInputs } from "../../nn/model/runner.ts";
 import { type SeedEntry, SeedRegistry } from "../../nn/model/seed-registry.ts";
+import type { ConfidenceGate } from "../../nn/model/slots.ts";
 import { layoutOf } from "../../nn/model/spec.ts";
 import { ADAMW_DEFAULTS } from "../../nn/optim/adamw.ts";
 import { gradNorm } from "../../nn/optim/grads.ts";
@@ -268,8 +269,8 @@ export class Trainer {
     const directiveApplyMs = performance.now() - stepStart;
     prof.record("control", stepStart, directiveApplyMs);
     let t = performance.now();
-    if (this.stepInEpoch === 0) this.iterator = this.batches.epoch(this.epochIndex);
-    const next = this.iterator?.next();
+    if (this.stepInEpoch === 0 || this.iterator === undefined) this.iterator = this.seekBatches();
+    const next = this.iterator.next();
     if (!next || next.done) throw new Error(`epoch ${this.epochIndex}: the batch iterator ended early`);
     const batch = next.value;
     this.feedBlendAlphas();
@@ -485,27 +486,34 @@ export class Trainer {
   }
 
   /**
-   * Puts the trainer back to `snap`: live seeds culled, the snapshot's seeds grafted again (same kernel,
-   * stage, wiring, α), then parameters and optimizer state restored bit for bit and the progress and
-   * data position reset. Queued directives and their sequences are kept (they are not rewound), and so
-   * are the slots' graft counts: a seed id once used is never named again for a free slot. Each restore
-   * starts a new timeline: the packets and reports of the steps trained again carry `timelineTag` ids.
+   * Puts the trainer back to `snap`: the snapshot's seeds live again with their stage, wiring and α,
+   * parameters and optimizer state copied bit for bit into the live buffers (the snapshot is not
+   * aliased: it can be restored again), progress reset. When the live seeds are the snapshot's (same
+   * ids, slots, kernels, blend and gate, in graft order) they are kept and only restaged; otherwise the
+   * live seeds are culled and the snapshot's grafted again. The data position is sought at the next
+   * step. Queued directives and their sequences are kept (they are not rewound), and so are the slots'
+   * graft counts: a seed id once used is never named again for a free slot. Each restore starts a new
+   * timeline: the packets and reports of the steps trained again carry `timelineTag` ids.
    */
   restore(snap: TrainerSnapshot): void {
-    for (const entry of this.registry.seeds()) this.registry.cull(entry.seed.seedId);
+    const keep = sameGrafts(this.registry.seeds(), snap.seeds);
+    if (!keep) for (const entry of this.registry.seeds()) this.registry.cull(entry.seed.seedId);
     this.meta.clear();
     this.kernels.clear();
     this.alphaVecs.clear();
     for (const s of snap.seeds) {
-      this.registry.graft({
-        slotId: s.slotId,
-        seedId: s.seedId,
-        artifact: s.artifact,
-        expectedSha256: s.sha256,
-        blend: s.blend,
-        ...(s.gate ? { gate: s.gate } : {}),
-      });
-      if (s.stage !== SeedLifecycleStage.GERMINATED) this.registry.setStage(s.seedId, s.stage);
+      if (keep) this.registry.setStage(s.seedId, s.stage);
+      else {
+        this.registry.graft({
+          slotId: s.slotId,
+          seedId: s.seedId,
+          artifact: s.artifact,
+          expectedSha256: s.sha256,
+          blend: s.blend,
+          ...(s.gate ? { gate: s.gate } : {}),
+        });
+        if (s.stage !== SeedLifecycleStage.GERMINATED) this.registry.setStage(s.seedId, s.stage);
+      }
       if (s.alpha !== undefined) this.registry.setAlpha(s.seedId, s.alpha);
       if (s.alphaVector) this.alphaVecs.set(s.slotId, s.alphaVector.slice());
       this.kernels.set(s.seedId, s.artifact);
@@ -534,10 +542,6 @@ export class Trainer {
       this.generations.set(slot, Math.max(n, this.generations.get(slot) ?? 0));
     this.restores++;
     this.iterator = undefined;
-    if (this.stepInEpoch > 0) {
-      this.iterator = this.batches.epoch(this.epochIndex);
-      for (let i = 0; i < this.stepInEpoch; i++) this.iterator.next();
-    }
   }
 
   /**
@@ -558,6 +562,16 @@ export class Trainer {
   /** Releases the ONNX sessions. */
   async release(): Promise<void> {
     await this.runner.release();
+  }
+
+  /** The current epoch's batches, positioned after the `stepInEpoch` batches already trained. */
+  private seekBatches(): IterableIterator<Batch<"int32">> {
+    const iterator = this.batches.epoch(this.epochIndex);
+    for (let i = 0; i < this.stepInEpoch; i++) {
+      if (iterator.next().done)
+        throw new Error(`epoch ${this.epochIndex}: the batch iterator ended before step ${this.stepInEpoch}`);
+    }
+    return iterator;
   }
 
   private batchesOf(shuffle: Rng): BatchIterator<"int32"> {
@@ -772,4 +786,30 @@ function windowMeans(w: SeedWindow): WindowMeasures {
     conflicts: w.conflicts,
     conflictRatio: w.conflictRatio / w.steps,
   };
+}
+
+/**
+ * Whether the live seeds are the snapshot's grafts: same seed ids in the same slots and graft order,
+ * same kernel (sha256), blend and gate. Stage and α are set by the restore either way.
+ */
+function sameGrafts(live: readonly SeedEntry[], snap: readonly SnapshotSeed[]): boolean {
+  return (
+    live.length === snap.length &&
+    live.every((e, i) => {
+      const s = snap[i];
+      return (
+        s !== undefined &&
+        e.seed.seedId === s.seedId &&
+        e.slotId === s.slotId &&
+        e.seed.artifactSha256 === s.sha256 &&
+        e.blend === s.blend &&
+        sameGate(e.gate, s.gate)
+      );
+    })
+  );
+}
+
+function sameGate(a: ConfidenceGate | undefined, b: ConfidenceGate | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.sharpness === b.sharpness && a.tau === b.tau && a.lo === b.lo && a.hi === b.hi;
 }

@@ -1,10 +1,12 @@
 import { type Command, Option } from "commander";
 import { benchTolaria } from "../../harness/bench/tolaria-bench.ts";
+import { benchRestore } from "../../harness/bench/tolaria-restore.ts";
+import { TOLARIA_GOALS } from "../../harness/bench/tolaria-summary.ts";
 import { fashionMnistGrowthPreset } from "../../nn/presets/fashion-mnist-growth.ts";
 import { DEFAULT_JOB, jobPresets } from "../../nn/presets/job-selection.ts";
 import { durationMs, helpFooter, integer, jsonOption } from "../flags.ts";
 
-/** `esper bench tolaria [--job NAME] [--restores N] [--lateness-job NAME] [--window MS] [--gap MS] [--heartbeat MS] [--json]`. */
+/** `esper bench tolaria [--job NAME] [--restores N] [--lateness-job NAME] [--window MS] [--gap MS] [--heartbeat MS] [--only restore] [--json]`. */
 export function define(cmd: Command): void {
   cmd
     .description(
@@ -39,6 +41,12 @@ export function define(cmd: Command): void {
       integer(50, 60_000),
       100,
     )
+    .addOption(
+      new Option(
+        "--only <section>",
+        "time only this section (restore: no `esper up`, seconds instead of minutes); the report holds goals and that section",
+      ).choices(["restore"]),
+    )
     .addOption(jsonOption());
   helpFooter(cmd, {
     exitCodes: {
@@ -58,7 +66,13 @@ export async function action(cmd: Command): Promise<number> {
     window: number;
     gap: number;
     heartbeat: number;
+    only?: "restore";
   }>();
+  if (o.only === "restore") {
+    const restore = await benchRestore(o.restores);
+    process.stdout.write(`${JSON.stringify({ bench: "tolaria", goals: TOLARIA_GOALS, restore }, null, 2)}\n`);
+    return 0;
+  }
   const report = await benchTolaria({
     boundaryJob: o.job,
     restores: o.restores,

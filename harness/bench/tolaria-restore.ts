@@ -29,7 +29,7 @@ export const millionParameterPreset: JobPreset = {
     ],
     loss: "softmaxCrossEntropy",
   },
-  blueprint: { kind: "wide-single-layer", inputWidth: 256, hiddenWidth: 64, initSeed: 1 },
+  blueprint: { kind: "wide-single-layer", inputWidth: 256, hiddenWidth: 1024, initSeed: 1 },
 };
 
 /** What the restore section reports. */

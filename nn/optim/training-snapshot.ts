@@ -20,18 +20,18 @@ export function takeTrainingSnapshot<H extends object>(
   };
 }
 
-/** Restores both halves; if the optimizer half is rejected, the parameters are put back as they were. */
+/**
+ * Copies both halves into the live buffers (no allocation; the snapshot stays unaliased). Both halves
+ * are checked before anything is written, so a rejected snapshot leaves parameters and optimizer as
+ * they were: the parameter half is checked first, then `Optimizer.restore` checks all of its half
+ * before writing it.
+ */
 export function restoreTrainingSnapshot<H extends object>(
   store: ParameterStore,
   optimizer: Optimizer<H>,
   snap: TrainingSnapshot<H>,
 ): void {
-  const paramsBefore = store.snapshot();
+  store.checkSnapshot(snap.params);
+  optimizer.restore(snap.optimizer);
   store.restore(snap.params);
-  try {
-    optimizer.restore(snap.optimizer);
-  } catch (err) {
-    store.restore(paramsBefore);
-    throw err;
-  }
 }

@@ -154,11 +154,25 @@ export class ParameterStore {
    * store's names and shapes (add or remove parameters first); a mismatch is an error naming it.
    */
   restore(snap: ParamSnapshot): void {
+    this.checkSnapshot(snap);
+    for (const [name, t] of snap.tensors) this.entry(name).data.set(t.data);
+  }
+
+  /**
+   * Throws, naming the parameter, unless `snap` holds exactly this store's names and shapes with
+   * values of each shape's size (what `restore` needs to write every buffer). Writes nothing.
+   */
+  checkSnapshot(snap: ParamSnapshot): void {
     this.checkSameSet(
       "snapshot",
       [...snap.tensors].map(([name, t]) => ({ name, shape: t.shape })),
     );
-    for (const [name, t] of snap.tensors) this.entry(name).data.set(t.data);
+    for (const [name, t] of snap.tensors) {
+      if (t.data.length !== shapeSize(t.shape))
+        throw new Error(
+          `snapshot parameter "${name}" has ${t.data.length} values, shape [${t.shape.join(", ")}] needs ${shapeSize(t.shape)}`,
+        );
+    }
   }
 
   private checkSameSet(source: string, tensors: readonly { name: string; shape: readonly number[] }[]): void {
