@@ -215,6 +215,7 @@ describe("CatalogView (real nats-server)", () => {
       await bucket.put("bp-new", descriptor("bp-new", "3"));
       announce(s.bus, "bp-new", "3");
       await bucket.delete("bp-gone");
+      announce(s.bus, "bp-gone", "1");
       await bucket.put("bp-changed", descriptor("bp-changed", "4"));
       announce(s.bus, "bp-changed", "4");
       await s.bus.nc.flush();
@@ -253,6 +254,7 @@ describe("CatalogView (real nats-server)", () => {
       await once(() => bucket.put("bp-new", descriptor("bp-new", "3")), "bp-new stored");
       announce(s.bus, "bp-new", "3");
       await once(() => bucket.delete("bp-gone"), "bp-gone deleted");
+      announce(s.bus, "bp-gone", "1");
       await once(() => bucket.put("bp-changed", descriptor("bp-changed", "4")), "bp-changed stored");
       announce(s.bus, "bp-changed", "4");
       await s.bus.nc.flush();
