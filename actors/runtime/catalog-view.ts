@@ -78,19 +78,20 @@ export class CatalogView {
 }
 
 /**
- * Opens the `catalog` bucket, loads every descriptor, then watches the bucket and applies each change;
- * the watch stops in the connection's close hook, after the actor's drain. The watch is an ordered
- * JetStream consumer that resumes where it left off after a reconnect (or a server restart), so a
- * change made while the connection was down arrives then. One gap remains (nats.js checks an ordered
- * consumer's sequence on messages, not on heartbeats): a change the server pushed into a connection it
- * did not yet know was dead arrives only with the next change of the bucket. Throws when the bucket is
- * missing or a stored descriptor is invalid: a view that cannot load fails the actor's start.
+ * Opens the `catalog` bucket, watches it (each change applied; the watch stops in the connection's
+ * close hook, after the actor's drain), then loads every descriptor (the watch's first deliveries and
+ * the load overlap; revision order keeps the newest). The watch is an ordered JetStream consumer that
+ * resumes where it left off after a reconnect (or a server restart), so a change made while the
+ * connection was down arrives then. One gap remains (nats.js checks an ordered consumer's sequence on
+ * messages, not on heartbeats): a change the server pushed into a connection it did not yet know was
+ * dead arrives only with the next change of the bucket. Throws when the bucket is missing or a stored
+ * descriptor is invalid: a view that cannot load fails the actor's start.
  */
 export async function openCatalogView(ctx: Pick<ActorContext, "bus">): Promise<CatalogView> {
   const bucket = await openBucket(ctx.bus, "catalog");
   const view = new CatalogView(bucket);
-  await view.loadAll();
   const watch = await bucket.watch((change) => view.apply(change));
   ctx.bus.onClose(() => watch.stop());
+  await view.loadAll();
   return view;
 }
