@@ -1,11 +1,14 @@
+import { createServer, connect as netConnect, type Socket } from "node:net";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { describe, expect, it } from "vitest";
+import type { BusConnection } from "../../bus/connection.ts";
 import { openBucket, type TypedBucket } from "../../bus/kv.ts";
 import { publish } from "../../bus/typed.ts";
 import { BlueprintTier } from "../../contracts/enums.ts";
 import type { BlueprintDescriptor } from "../../contracts/index.ts";
 import { storeName } from "../../contracts/stores.ts";
-import { actorStage } from "../../test/actor-stage.ts";
+import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
 import { until } from "../../test/until.ts";
 import { startActor } from "./actor.ts";
@@ -32,6 +35,103 @@ function descriptor(blueprintId: string, shaDigit: string): BlueprintDescriptor 
     artifactSha256: shaDigit.repeat(64),
     createdAt: 1_700_000_000_000,
   };
+}
+
+/** A KvChange of the catalog bucket, as its watch delivers it. */
+type CatalogChange = Parameters<CatalogView["apply"]>[0];
+
+const put = (key: string, shaDigit: string, revision: number): CatalogChange => ({
+  kind: "put",
+  key,
+  value: descriptor(key, shaDigit),
+  revision,
+});
+
+/** Announces `blueprintId` on `catalog.update`, as Urza's publisher does after each put. */
+function announce(bus: BusConnection, blueprintId: string, shaDigit: string): void {
+  publish(bus, "catalogUpdate", {
+    blueprintId,
+    artifactRef: shaDigit.repeat(64),
+    checksum: shaDigit.repeat(64),
+    guardDigest: "0".repeat(64),
+    compileMs: 1,
+    prewarmMs: 1,
+  });
+}
+
+/** A TCP relay to the test server whose connections the test can cut (and refuse) while the server stays up. */
+interface Relay {
+  /** `nats://` URL of the relay. */
+  readonly url: string;
+  /** Drops every relayed connection and refuses new ones until {@link heal}. */
+  cut(): void;
+  heal(): void;
+  close(): Promise<void>;
+}
+
+async function relayTo(serverUrl: string): Promise<Relay> {
+  const target = new URL(serverUrl);
+  const sockets = new Set<Socket>();
+  let open = true;
+  const track = (s: Socket): void => {
+    sockets.add(s);
+    s.on("error", () => s.destroy());
+    s.on("close", () => sockets.delete(s));
+  };
+  const server = createServer((client) => {
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = netConnect({ host: target.hostname, port: Number(target.port) });
+    track(client);
+    track(upstream);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("the relay has no TCP port");
+  return {
+    url: `nats://127.0.0.1:${address.port}`,
+    cut() {
+      open = false;
+      for (const s of sockets) s.destroy();
+    },
+    heal() {
+      open = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Whether the server sees no client bound to any consumer of the stage's catalog bucket (the view's watch is cut off). */
+async function watchUnbound(s: ActorStage): Promise<boolean> {
+  const jsm = await jetstreamManager(s.bus.nc);
+  for await (const c of jsm.consumers.list(`KV_${storeName(s.ns, "catalog")}`))
+    if (c.push_bound) return false;
+  return true;
+}
+
+/** Retries `write` until the restarted server's JetStream answers it. */
+async function whenAnswered(write: () => Promise<unknown>, what: string): Promise<void> {
+  await until(
+    () =>
+      write().then(
+        () => true,
+        () => false,
+      ),
+    what,
+  );
 }
 
 /** An actor that only opens the catalog view, as Urza and Tamiyo do at start. */
@@ -70,7 +170,7 @@ const artifactOf = (view: CatalogView, id: string): string | undefined =>
   view.descriptors().find((d) => d.blueprintId === id)?.artifactSha256;
 
 describe("CatalogView (real nats-server)", () => {
-  it("loads the bucket at start and follows blueprints published after it (catalog.update)", async () => {
+  it("loads the bucket at start and follows every later put and delete through its watch", async () => {
     const s = await actorStage(fixture, "viewer");
     const bucket = await openBucket(s.bus, "catalog");
     await bucket.put("bp-a", descriptor("bp-a", "a"));
@@ -86,29 +186,123 @@ describe("CatalogView (real nats-server)", () => {
       ).toEqual(["bp-a"]);
 
       await bucket.put("bp-b", descriptor("bp-b", "b"));
-      publish(s.bus, "catalogUpdate", {
-        blueprintId: "bp-b",
-        artifactRef: "b".repeat(64),
-        checksum: "b".repeat(64),
-        guardDigest: "0".repeat(64),
-        compileMs: 1,
-        prewarmMs: 1,
-      });
       await until(() => artifactOf(view(), "bp-b") !== undefined, "bp-b in the view", 5_000);
-
       await bucket.put("bp-a", descriptor("bp-a", "c"));
-      publish(s.bus, "catalogUpdate", {
-        blueprintId: "bp-a",
-        artifactRef: "c".repeat(64),
-        checksum: "c".repeat(64),
-        guardDigest: "0".repeat(64),
-        compileMs: 1,
-        prewarmMs: 1,
-      });
       await until(() => artifactOf(view(), "bp-a") === "c".repeat(64), "bp-a republished", 5_000);
+      await bucket.delete("bp-b");
+      await until(() => artifactOf(view(), "bp-b") === undefined, "bp-b deleted", 5_000);
+      expect(view().descriptors()).toEqual([descriptor("bp-a", "c")]);
     } finally {
       h.drain("test done");
       await h.done;
+      await s.close();
+    }
+  });
+
+  it("catches up after its connection was cut: a put, a delete and a republish made meanwhile", async () => {
+    const s = await actorStage(fixture, "viewer");
+    const relay = await relayTo(fixture.server.url);
+    const bucket = await openBucket(s.bus, "catalog");
+    await bucket.put("bp-gone", descriptor("bp-gone", "1"));
+    await bucket.put("bp-changed", descriptor("bp-changed", "2"));
+    const { actor, view } = viewActor();
+    const h = startActor(actor, { env: { ...s.env, ESPER_NATS_URL: relay.url }, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "started");
+      relay.cut();
+      await until(() => watchUnbound(s), "the server sees the view's watch gone", 10_000);
+
+      await bucket.put("bp-new", descriptor("bp-new", "3"));
+      announce(s.bus, "bp-new", "3");
+      await bucket.delete("bp-gone");
+      announce(s.bus, "bp-gone", "1");
+      await bucket.put("bp-changed", descriptor("bp-changed", "4"));
+      announce(s.bus, "bp-changed", "4");
+      await s.bus.nc.flush();
+      relay.heal();
+
+      await until(
+        () => view().descriptors().length === 2 && artifactOf(view(), "bp-changed") === "4".repeat(64),
+        "the changes made while cut in the view",
+        15_000,
+      );
+      expect(new Set(view().descriptors())).toEqual(
+        new Set([descriptor("bp-new", "3"), descriptor("bp-changed", "4")]),
+      );
+    } finally {
+      h.drain("test done");
+      await h.done;
+      await relay.close();
+      await s.close();
+    }
+  });
+
+  it("catches up after the server restarted while its connection was down", async () => {
+    const s = await actorStage(fixture, "viewer");
+    const relay = await relayTo(fixture.server.url);
+    const bucket = await openBucket(s.bus, "catalog");
+    await bucket.put("bp-gone", descriptor("bp-gone", "1"));
+    await bucket.put("bp-changed", descriptor("bp-changed", "2"));
+    const { actor, view } = viewActor();
+    const h = startActor(actor, { env: { ...s.env, ESPER_NATS_URL: relay.url }, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "started");
+      relay.cut();
+      await fixture.server.restart();
+      await until(() => s.bus.metrics.snapshot().reconnects >= 1, "the test connection back");
+
+      await whenAnswered(() => bucket.put("bp-new", descriptor("bp-new", "3")), "bp-new stored");
+      announce(s.bus, "bp-new", "3");
+      await whenAnswered(() => bucket.delete("bp-gone"), "bp-gone deleted");
+      announce(s.bus, "bp-gone", "1");
+      await whenAnswered(() => bucket.put("bp-changed", descriptor("bp-changed", "4")), "bp-changed stored");
+      announce(s.bus, "bp-changed", "4");
+      await s.bus.nc.flush();
+      relay.heal();
+
+      await until(
+        () => view().descriptors().length === 2 && artifactOf(view(), "bp-changed") === "4".repeat(64),
+        "the changes made while down in the view",
+        40_000,
+      );
+      expect(new Set(view().descriptors())).toEqual(
+        new Set([descriptor("bp-new", "3"), descriptor("bp-changed", "4")]),
+      );
+    } finally {
+      h.drain("test done");
+      await h.done;
+      await relay.close();
+      await s.close();
+    }
+  }, 60_000);
+
+  it("stops its watch in the connection's close hook", async () => {
+    const s = await actorStage(fixture, "viewer");
+    try {
+      const hooks: ((graceMs: number) => Promise<void>)[] = [];
+      const bus: BusConnection = {
+        ...s.bus,
+        onClose(hook) {
+          hooks.push(hook);
+          return () => {};
+        },
+      };
+      await openCatalogView({ bus });
+      const bound = async (): Promise<number> => {
+        const jsm = await jetstreamManager(s.bus.nc);
+        let n = 0;
+        for await (const c of jsm.consumers.list(`KV_${storeName(s.ns, "catalog")}`)) if (c.push_bound) n++;
+        return n;
+      };
+      expect(await bound()).toBe(1);
+      expect(hooks).toHaveLength(1);
+      await Promise.all(hooks.map((hook) => hook(1_000)));
+      await until(
+        async () => (await bound()) === 0,
+        "the watch unbound while the connection stays open",
+        5_000,
+      );
+    } finally {
       await s.close();
     }
   });
@@ -123,6 +317,27 @@ describe("CatalogView (real nats-server)", () => {
       expect(await h.done).toBe(ActorExitCode.crashed);
       expect(h.lifecycle.failureReason).toContain("bp-broken");
     } finally {
+      await s.close();
+    }
+  });
+
+  it("keeps the previous descriptor when an invalid one is stored after the start", async () => {
+    const s = await actorStage(fixture, "viewer");
+    const bucket = await openBucket(s.bus, "catalog");
+    await bucket.put("bp-x", descriptor("bp-x", "5"));
+    const { actor, view } = viewActor();
+    const h = startActor(actor, { env: s.env, handleSignals: false });
+    try {
+      await until(() => h.lifecycle.state === "running", "started");
+      const kv = await new Kvm(s.bus.nc).open(storeName(s.ns, "catalog"));
+      await kv.put("bp-x", new Uint8Array([0xc1]));
+      await bucket.put("bp-after", descriptor("bp-after", "6"));
+      await until(() => artifactOf(view(), "bp-after") !== undefined, "bp-after in the view", 5_000);
+      expect(await view().descriptor("bp-x")).toEqual(descriptor("bp-x", "5"));
+      expect(artifactOf(view(), "bp-x")).toBe("5".repeat(64));
+    } finally {
+      h.drain("test done");
+      await h.done;
       await s.close();
     }
   });
@@ -147,6 +362,26 @@ describe("CatalogView (real nats-server)", () => {
     }
   });
 
+  it("applies changes in revision order: an older put or delete changes nothing", async () => {
+    const s = await actorStage(fixture, "viewer");
+    try {
+      const view = new CatalogView(await openBucket(s.bus, "catalog"));
+      view.apply(put("bp-o", "2", 5));
+      view.apply(put("bp-o", "1", 4));
+      expect(artifactOf(view, "bp-o")).toBe("2".repeat(64));
+      view.apply({ kind: "delete", key: "bp-o", revision: 3 });
+      expect(artifactOf(view, "bp-o")).toBe("2".repeat(64));
+      view.apply({ kind: "delete", key: "bp-o", revision: 6 });
+      expect(artifactOf(view, "bp-o")).toBeUndefined();
+      view.apply(put("bp-o", "3", 5));
+      expect(view.descriptors()).toEqual([]);
+      view.apply(put("bp-o", "4", 7));
+      expect(view.descriptors()).toEqual([descriptor("bp-o", "4")]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it("keeps the newer revision when an older read finishes after it", async () => {
     const s = await actorStage(fixture, "viewer");
     try {
@@ -156,24 +391,50 @@ describe("CatalogView (real nats-server)", () => {
       const held = new Promise<void>((r) => {
         release = r;
       });
-      let first = true;
       const view = new CatalogView({
         ...bucket,
         async get(key) {
           const entry = await bucket.get(key);
-          if (first) {
-            first = false;
-            await held;
-          }
+          await held;
           return entry;
         },
       });
       const slow = view.descriptor("bp-r");
-      await bucket.put("bp-r", descriptor("bp-r", "2"));
-      await view.refresh("bp-r");
+      const revision = await bucket.put("bp-r", descriptor("bp-r", "2"));
+      view.apply(put("bp-r", "2", revision));
       release();
       expect((await slow)?.artifactSha256).toBe("2".repeat(64));
       expect(artifactOf(view, "bp-r")).toBe("2".repeat(64));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("does not bring back a deleted blueprint when an older read finishes after the deletion", async () => {
+    const s = await actorStage(fixture, "viewer");
+    try {
+      const bucket = await openBucket(s.bus, "catalog");
+      await bucket.put("bp-d", descriptor("bp-d", "1"));
+      let release: () => void = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      const view = new CatalogView({
+        ...bucket,
+        async get(key) {
+          const entry = await bucket.get(key);
+          await held;
+          return entry;
+        },
+      });
+      const slow = view.descriptor("bp-d");
+      await bucket.delete("bp-d");
+      const entry = await new Kvm(s.bus.nc).open(storeName(s.ns, "catalog")).then((kv) => kv.get("bp-d"));
+      if (entry === null) throw new Error("bp-d has no deletion marker");
+      view.apply({ kind: "delete", key: "bp-d", revision: entry.revision });
+      release();
+      expect(await slow).toBeUndefined();
+      expect(view.descriptors()).toEqual([]);
     } finally {
       await s.close();
     }

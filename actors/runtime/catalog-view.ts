@@ -1,18 +1,21 @@
-import { type KvValue, openBucket, type TypedBucket } from "../../bus/kv.ts";
+import { type KvChange, type KvValue, openBucket, type TypedBucket } from "../../bus/kv.ts";
 import type { BlueprintDescriptor } from "../../contracts/index.ts";
 import type { ActorContext } from "./actor-types.ts";
 
+/** What the view knows of one blueprint: its descriptor, or its deletion, at a bucket revision. */
 interface Held {
-  readonly descriptor: BlueprintDescriptor;
+  readonly descriptor: BlueprintDescriptor | undefined;
   readonly revision: number;
 }
 
 /**
  * An in-memory copy of the blueprint catalog (the `catalog` KV bucket), shared by the actors that read
- * it (Urza's prefetch, Tamiyo's decisions). {@link loadAll} fills it; {@link refresh} re-reads one
- * blueprint (on each `catalog.update`); {@link descriptor} answers from memory and reads a blueprint
- * it does not hold through from the bucket once, so a request racing a fresh publish still finds it.
- * A read never replaces a held descriptor with an older revision.
+ * it (Urza's prefetch, Tamiyo's decisions). {@link loadAll} fills it; {@link apply} takes each change of
+ * the bucket's watch; {@link descriptor} answers from memory and reads a blueprint it does not hold
+ * through from the bucket once, so a request racing a fresh publish still finds it. Revision order:
+ * a put, delete or read older than what the view knows of a blueprint (a deletion included) changes
+ * nothing. An invalid descriptor stored after the load never reaches the view (the bucket's watch
+ * counts and reports it): the view keeps the previous one.
  */
 export class CatalogView {
   private readonly byId = new Map<string, Held>();
@@ -23,17 +26,18 @@ export class CatalogView {
 
   /** Reads every descriptor of the bucket. Throws naming the blueprint when a stored descriptor is invalid. */
   async loadAll(): Promise<void> {
-    for (const key of await this.bucket.keys()) await this.refresh(key);
+    for (const key of await this.bucket.keys()) {
+      const entry = await this.read(key);
+      if (entry !== undefined) this.hold(key, { descriptor: entry.value, revision: entry.revision });
+    }
   }
 
-  /** Re-reads one blueprint's descriptor (a deleted key leaves the view). */
-  async refresh(blueprintId: string): Promise<void> {
-    const entry = await this.read(blueprintId);
-    if (entry === undefined) {
-      if (this.byId.delete(blueprintId)) this.list = [...this.byId.values()].map((h) => h.descriptor);
-      return;
-    }
-    this.hold(blueprintId, { descriptor: entry.value, revision: entry.revision });
+  /** Applies one change of the bucket (a put holds the descriptor, a delete drops it) unless it is older than what is held. */
+  apply(change: KvChange<BlueprintDescriptor>): void {
+    this.hold(change.key, {
+      descriptor: change.kind === "put" ? change.value : undefined,
+      revision: change.revision,
+    });
   }
 
   /**
@@ -41,8 +45,8 @@ export class CatalogView {
    * undefined. Throws when the stored descriptor is invalid or the bucket cannot be read.
    */
   async descriptor(blueprintId: string): Promise<BlueprintDescriptor | undefined> {
-    const held = this.byId.get(blueprintId);
-    if (held !== undefined) return held.descriptor;
+    const held = this.byId.get(blueprintId)?.descriptor;
+    if (held !== undefined) return held;
     const entry = await this.read(blueprintId);
     if (entry === undefined) return undefined;
     this.hold(blueprintId, { descriptor: entry.value, revision: entry.revision });
@@ -67,24 +71,27 @@ export class CatalogView {
 
   private hold(blueprintId: string, next: Held): void {
     const held = this.byId.get(blueprintId);
-    if (held !== undefined && held.revision > next.revision) return;
+    if (held !== undefined && held.revision >= next.revision) return;
     this.byId.set(blueprintId, next);
-    this.list = [...this.byId.values()].map((h) => h.descriptor);
+    this.list = [...this.byId.values()].flatMap((h) => (h.descriptor === undefined ? [] : [h.descriptor]));
   }
 }
 
 /**
- * Opens the `catalog` bucket, subscribes to `catalog.update` (ordered mailbox `catalog`: each update
- * re-reads that blueprint), then loads every descriptor, so no update published meanwhile is missed.
- * Throws when the bucket is missing or a stored descriptor is invalid: a view that cannot load fails
- * the actor's start.
+ * Opens the `catalog` bucket, watches it (each change applied; the watch stops in the connection's
+ * close hook, after the actor's drain), then loads every descriptor (the watch's first deliveries and
+ * the load overlap; revision order keeps the newest). The watch is an ordered JetStream consumer that
+ * resumes where it left off after a reconnect (or a server restart), so a change made while the
+ * connection was down arrives then. One gap remains (nats.js checks an ordered consumer's sequence on
+ * messages, not on heartbeats): a change the server pushed into a connection it did not yet know was
+ * dead arrives only with the next change of the bucket. Throws when the bucket is missing or a stored
+ * descriptor is invalid: a view that cannot load fails the actor's start.
  */
-export async function openCatalogView(ctx: Pick<ActorContext, "bus" | "subscribe">): Promise<CatalogView> {
-  const view = new CatalogView(await openBucket(ctx.bus, "catalog"));
-  ctx.subscribe("catalogUpdate", (update) => view.refresh(update.blueprintId), {
-    mailbox: "catalog",
-    mode: "ordered",
-  });
+export async function openCatalogView(ctx: Pick<ActorContext, "bus">): Promise<CatalogView> {
+  const bucket = await openBucket(ctx.bus, "catalog");
+  const view = new CatalogView(bucket);
+  const watch = await bucket.watch((change) => view.apply(change));
+  ctx.bus.onClose(() => watch.stop());
   await view.loadAll();
   return view;
 }
