@@ -67,6 +67,11 @@ export interface BusConnection {
   close(): Promise<void>;
   /** Resolves when the connection has closed (by `close()` or for good after a fatal error). */
   readonly closed: Promise<void>;
+  /**
+   * Resolves once the server has processed everything sent on this connection before the call (a
+   * PING round trip): the subscriptions made before it receive what others publish from then on.
+   */
+  flush(): Promise<void>;
 }
 
 /**
@@ -165,6 +170,7 @@ export async function connectBus(opts: BusConnectionOptions): Promise<BusConnect
     },
     close,
     closed: conn.closed().then(() => undefined),
+    flush: () => conn.flush(),
   };
 }
 

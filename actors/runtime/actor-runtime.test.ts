@@ -367,6 +367,39 @@ describe("actor runtime in this process (real nats-server)", () => {
     }
   });
 
+  it("is running only once the server confirmed the subscriptions start() made: a request sent then is answered", async () => {
+    const s = await stage("confirmer");
+    const confirm = gate();
+    const reply = sampleOf("KernelPrefetchResult");
+    const def: ActorDefinition = {
+      name: "confirmer",
+      async start(ctx) {
+        ctx.serve("urzaPrefetch", async () => reply, { mailbox: "prefetch", mode: "ordered" });
+        const flush = ctx.bus.flush;
+        Object.assign(ctx.bus, { flush: () => confirm.promise.then(flush) });
+      },
+    };
+    const h = run(def, s.env("c1"));
+    try {
+      await until(() => h.lifecycle.state === "starting", "starting");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(h.lifecycle.state).toBe("starting");
+      let answered: Promise<unknown> | undefined;
+      h.lifecycle.onChange((change) => {
+        if (change.to === "running")
+          answered = request(s.bus, "urzaPrefetch", sampleOf("KernelPrefetchRequest"), { timeoutMs: 5_000 });
+      });
+      confirm.open();
+      await until(() => answered !== undefined, "running");
+      expect(await answered).toEqual(reply);
+    } finally {
+      confirm.open();
+      h.drain("test end");
+      await h.done;
+      await s.close();
+    }
+  });
+
   it("once ready, the message schemas not used yet are compiled in the background", async () => {
     const s = await stage("warmer");
     try {

@@ -105,8 +105,16 @@ async function run(
     const ctx = rt.context();
     const started = settled((async () => def.start(ctx))());
     const first = await Promise.race([started, endRequested.then(() => undefined)]);
-    if (first?.ok === true) rt.ready();
-    else if (first?.ok === false)
+    if (first?.ok === true) {
+      const confirmed = await Promise.race([settled(ctx.bus.flush()), endRequested.then(() => undefined)]);
+      if (confirmed?.ok === true) rt.ready();
+      else if (confirmed?.ok === false)
+        rt.fail(
+          ActorExitCode.crashed,
+          `start failed: the server did not confirm the subscriptions: ${errorText(confirmed.error)}`,
+          confirmed.error,
+        );
+    } else if (first?.ok === false)
       rt.fail(ActorExitCode.crashed, `start failed: ${errorText(first.error)}`, first.error);
     const reason = await endRequested;
     signals?.armHardStop(rt.graceMs() + HARD_STOP_MARGIN_MS);

@@ -173,7 +173,7 @@ describe("the tamiyo actor in this process (real nats-server)", () => {
     }
   });
 
-  it("uses a blueprint catalogued after the start once `catalog.update` announces it", async () => {
+  it("uses a blueprint catalogued after the start", async () => {
     const s = await stage("all");
     const narrow = descriptor("residual-mlp", 4, 8);
     await putCatalog(s, [narrow]);

@@ -30,8 +30,8 @@ export interface TamiyoOptions {
 /**
  * Builds Tamiyo: preflight checks the signing key, a non-empty catalog bucket and its state directory
  * (ESPER_TAMIYO_WAL_DIR, required); `start` opens the field-report log there (resuming its windows and
- * publishing the reports left pending), subscribes to `catalog.update` (re-reading a blueprint on
- * each), loads the catalog and serves `tamiyo.evaluate` in queue group `tamiyo` through the ordered
+ * publishing the reports left pending), loads the catalog view (kept current by a watch of the
+ * catalog bucket) and serves `tamiyo.evaluate` in queue group `tamiyo` through the ordered
  * mailbox `evaluate`: a decided command's window is logged, then the command is published on
  * `command.<run>.kasmina` before the reply carries it. The log is closed once that mailbox drained and
  * the work after its last reply (decision publish, telemetry, field-report round) is done.

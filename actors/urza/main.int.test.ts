@@ -167,7 +167,7 @@ describe("the urza actor in this process (real nats-server)", () => {
     }
   });
 
-  it("answers from the catalog as republished after its start (catalog.update), not as it loaded it", async () => {
+  it("answers from the catalog as republished after its start, not as it loaded it", async () => {
     const s = await stage("all");
     const h = startActor(actor, { env: s.env, handleSignals: false });
     try {

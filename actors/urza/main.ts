@@ -17,8 +17,8 @@ const PREWARM_SAMPLES = 20;
 /**
  * Urza: preflight checks that the catalog bucket and the kernel store exist; `start` builds the
  * blueprint library, publishes it (INFO `urza.library.published` with the counts; a failure fails the
- * start, exit 1, CRITICAL `urza.lifecycle.failed`), loads the shared catalog view (kept current from
- * `catalog.update`; one that does not load fails the start the same way), then serves `urza.prefetch` in
+ * start, exit 1, CRITICAL `urza.lifecycle.failed`), loads the shared catalog view (kept current by a
+ * watch of the catalog bucket; one that does not load fails the start the same way), then serves `urza.prefetch` in
  * queue group `urza` through the concurrent mailbox `prefetch`, with a kernel cache of
  * `urza.kernelCacheBytes` (read at start).
  */
