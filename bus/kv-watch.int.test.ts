@@ -1,4 +1,5 @@
 import { jetstreamManager } from "@nats-io/jetstream";
+import type { Subscription } from "@nats-io/nats-core";
 import { describe, expect, it } from "vitest";
 import { sampleOf } from "../contracts/testing/samples.ts";
 import { useTestBus } from "../test/bus-fixture.ts";
@@ -129,6 +130,41 @@ describe("TypedBucket.watch across connection faults (real nats-server)", () => 
       await other.stop();
     }
   }, 30_000);
+
+  it("reopens a watch that ended on its own, reporting it, and delivers what changed meanwhile", async () => {
+    const writer = await openBucket(tb.bus, "catalog");
+    const events: BusEvent[] = [];
+    const bus = await connectBus({
+      ...tb.server.address,
+      name: "kv-watch-ends",
+      namespace: tb.ns,
+      observer: { onEvent: (e) => events.push(e) },
+    });
+    const rev1 = await writer.put("bp-ends", descriptor("bp-ends", 1));
+    const seen: number[] = [];
+    const watch = await (await openBucket(bus, "catalog")).watch((c) => seen.push(c.revision), "bp-ends");
+    try {
+      await until(() => seen.includes(rev1), "the first put delivered", 5_000);
+      // nats.js ends an ordered consumer's iterator when its subscription closes (as after a permissions
+      // error): close the watch's delivery subscription, the only one besides the request inbox.
+      const subs = (bus.nc as unknown as { protocol: { subscriptions: { all(): Subscription[] } } }).protocol
+        .subscriptions;
+      const delivery = subs.all().filter((sub) => !sub.getSubject().endsWith(".*"));
+      expect(delivery).toHaveLength(1);
+      delivery[0]?.unsubscribe();
+      const rev2 = await writer.put("bp-ends", descriptor("bp-ends", 2));
+      await until(() => seen.includes(rev2), "the put made after the end delivered", 5_000);
+      expect(seen).toEqual([rev1, rev2]);
+      expect(events.find((e) => e.name === "bus.kv_watch_retry")?.attributes).toMatchObject({
+        bucket: writer.name,
+        attempt: 1,
+        error: "the watch ended on its own",
+      });
+    } finally {
+      await watch.stop();
+      await bus.close();
+    }
+  });
 
   it("reports an onChange that throws and goes on with the next change", async () => {
     const writer = await openBucket(tb.bus, "catalog");
