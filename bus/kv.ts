@@ -1,9 +1,10 @@
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
-import { type KV, Kvm } from "@nats-io/kv";
+import { type KV, Kvm, type KvWatchEntry } from "@nats-io/kv";
+import type { QueuedIterator, Status } from "@nats-io/nats-core";
 import { encode } from "../contracts/codec.ts";
 import type { MessageInput, MessageOf } from "../contracts/registry.ts";
 import { type BucketKey, buckets, storeName } from "../contracts/stores.ts";
-import type { BusConnection } from "./connection.ts";
+import { type BusConnection, backoffDelay } from "./connection.ts";
 import { checkInbound } from "./inbound.ts";
 import { streamExists } from "./jetstream/context.ts";
 
@@ -62,8 +63,14 @@ export interface TypedBucket<B extends BucketKey> {
   /** Keys present in the bucket. */
   keys(): Promise<string[]>;
   /**
-   * Calls `onChange` with the current value of each watched key, then with every later change. Invalid
-   * stored values are counted and reported (`bus.message_rejected`) and never reach `onChange`.
+   * Calls `onChange` with the current value of each watched key, then with every later change, each
+   * revision once and in order. Invalid stored values are counted and reported (`bus.message_rejected`)
+   * and never reach `onChange`; an `onChange` that throws is reported (`bus.kv_watch_handler_failed`)
+   * and the watch goes on. After each reconnect the watch is reopened after the last revision delivered
+   * (a change the server pushed into a connection it did not yet know was dead arrives then, not only
+   * with the next change). A watch that ends on its own or cannot be reopened is reopened with the bus's
+   * jittered backoff, each attempt reported (`bus.kv_watch_retry`), until `stop()` or the connection
+   * closes. Throws when the first open fails.
    */
   watch(onChange: (change: KvChange<MessageOf<BucketMessage<B>>>) => void, key?: string): Promise<KvWatch>;
 }
@@ -120,24 +127,139 @@ export async function openBucket<B extends BucketKey>(
       for await (const k of await kv.keys()) out.push(k);
       return out;
     },
-    async watch(onChange, key) {
-      const it = await kv.watch(key === undefined ? {} : { key });
-      const done = (async () => {
-        for await (const e of it) {
-          if (e.operation !== "PUT") {
-            onChange({ kind: "delete", key: e.key, revision: e.revision });
-            continue;
-          }
-          const inbound = checkInbound(bus, type, where(e.key), e.value, undefined);
-          if (inbound.ok) onChange({ kind: "put", key: e.key, value: inbound.msg, revision: e.revision });
+    watch: (onChange, key) =>
+      followBucket(bus, name, kv, key, (e) => {
+        if (e.operation !== "PUT") {
+          onChange({ kind: "delete", key: e.key, revision: e.revision });
+          return;
         }
-      })();
-      return {
-        async stop() {
-          it.stop();
-          await done;
-        },
+        const inbound = checkInbound(bus, type, where(e.key), e.value, undefined);
+        if (inbound.ok) onChange({ kind: "put", key: e.key, value: inbound.msg, revision: e.revision });
+      }),
+  };
+}
+
+/** First and longest wait between two attempts to reopen a watch (the bus's reconnect backoff defaults). */
+const WATCH_RETRY_BASE_MS = 250;
+const WATCH_RETRY_MAX_MS = 5_000;
+
+/**
+ * Follows `kv` (one key or all) with nats.js watches, handing each revision above the last one delivered
+ * to `deliver`: reopens after each reconnect, and with backoff after a watch ended or failed to open.
+ */
+async function followBucket(
+  bus: BusConnection,
+  bucket: string,
+  kv: KV,
+  key: string | undefined,
+  deliver: (e: KvWatchEntry) => void,
+): Promise<KvWatch> {
+  let last = 0;
+  let stopped = false;
+  let reconnects = 0;
+  let current: QueuedIterator<KvWatchEntry> | undefined;
+  let wake: (() => void) | undefined;
+  const open = (): Promise<QueuedIterator<KvWatchEntry>> =>
+    kv.watch({
+      ...(key === undefined ? {} : { key }),
+      ...(last > 0 ? { resumeFromRevision: last + 1 } : {}),
+    });
+  const ended = (): boolean => stopped || bus.nc.isClosed() || bus.nc.isDraining();
+  let delivered = false;
+  const hand = (e: KvWatchEntry): void => {
+    if (e.revision <= last) return;
+    last = e.revision;
+    delivered = true;
+    try {
+      deliver(e);
+    } catch (err) {
+      bus.emit("bus.kv_watch_handler_failed", "error", {
+        bucket,
+        key: e.key,
+        revision: e.revision,
+        error: String(err),
+      });
+    }
+  };
+  const pause = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
       };
+    });
+
+  // nats.js types it as AsyncIterable; it is a QueuedIterator, whose stop() ends it.
+  const status = bus.nc.status() as QueuedIterator<Status>;
+  const statusDone = (async () => {
+    try {
+      for await (const s of status) {
+        if (s.type !== "reconnect") continue;
+        reconnects++;
+        current?.stop();
+      }
+    } catch (err) {
+      bus.emit("bus.kv_watch_status_failed", "error", { bucket, error: String(err) });
+    }
+  })();
+
+  let seen = reconnects;
+  let first: QueuedIterator<KvWatchEntry>;
+  try {
+    first = await open();
+  } catch (err) {
+    status.stop();
+    await statusDone;
+    throw err;
+  }
+
+  const follow = async (): Promise<void> => {
+    let it: QueuedIterator<KvWatchEntry> | undefined = first;
+    let attempt = 0;
+    while (!ended()) {
+      if (it === undefined) {
+        seen = reconnects;
+        try {
+          it = await open();
+        } catch (err) {
+          if (ended()) break;
+          attempt++;
+          const waitMs = backoffDelay(attempt - 1, WATCH_RETRY_BASE_MS, WATCH_RETRY_MAX_MS);
+          bus.emit("bus.kv_watch_retry", "warn", { bucket, attempt, waitMs, error: String(err) });
+          await pause(waitMs);
+          continue;
+        }
+      }
+      current = it;
+      delivered = false;
+      if (stopped || seen !== reconnects) it.stop();
+      let failure = "the watch ended on its own";
+      try {
+        for await (const e of it) hand(e);
+      } catch (err) {
+        failure = String(err);
+      }
+      current = undefined;
+      it = undefined;
+      if (ended()) break;
+      if (delivered) attempt = 0;
+      if (seen !== reconnects) continue;
+      attempt++;
+      const waitMs = backoffDelay(attempt - 1, WATCH_RETRY_BASE_MS, WATCH_RETRY_MAX_MS);
+      bus.emit("bus.kv_watch_retry", "warn", { bucket, attempt, waitMs, error: failure });
+      await pause(waitMs);
+    }
+    status.stop();
+    await statusDone;
+  };
+  const done = follow();
+  return {
+    async stop() {
+      stopped = true;
+      current?.stop();
+      wake?.();
+      await done;
     },
   };
 }

@@ -1,4 +1,3 @@
-import { createServer, connect as netConnect, type Socket } from "node:net";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { describe, expect, it } from "vitest";
@@ -10,6 +9,7 @@ import type { BlueprintDescriptor } from "../../contracts/index.ts";
 import { storeName } from "../../contracts/stores.ts";
 import { type ActorStage, actorStage } from "../../test/actor-stage.ts";
 import { useNatsServer } from "../../test/bus-fixture.ts";
+import { relayTo } from "../../test/tcp-relay.ts";
 import { until } from "../../test/until.ts";
 import { startActor } from "./actor.ts";
 import type { ActorDefinition } from "./actor-types.ts";
@@ -57,61 +57,6 @@ function announce(bus: BusConnection, blueprintId: string, shaDigit: string): vo
     compileMs: 1,
     prewarmMs: 1,
   });
-}
-
-/** A TCP relay to the test server whose connections the test can cut (and refuse) while the server stays up. */
-interface Relay {
-  /** `nats://` URL of the relay. */
-  readonly url: string;
-  /** Drops every relayed connection and refuses new ones until {@link heal}. */
-  cut(): void;
-  heal(): void;
-  close(): Promise<void>;
-}
-
-async function relayTo(serverUrl: string): Promise<Relay> {
-  const target = new URL(serverUrl);
-  const sockets = new Set<Socket>();
-  let open = true;
-  const track = (s: Socket): void => {
-    sockets.add(s);
-    s.on("error", () => s.destroy());
-    s.on("close", () => sockets.delete(s));
-  };
-  const server = createServer((client) => {
-    if (!open) {
-      client.destroy();
-      return;
-    }
-    const upstream = netConnect({ host: target.hostname, port: Number(target.port) });
-    track(client);
-    track(upstream);
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("the relay has no TCP port");
-  return {
-    url: `nats://127.0.0.1:${address.port}`,
-    cut() {
-      open = false;
-      for (const s of sockets) s.destroy();
-    },
-    heal() {
-      open = true;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** Whether the server sees no client bound to any consumer of the stage's catalog bucket (the view's watch is cut off). */

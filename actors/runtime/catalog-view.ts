@@ -80,12 +80,11 @@ export class CatalogView {
 /**
  * Opens the `catalog` bucket, watches it (each change applied; the watch stops in the connection's
  * close hook, after the actor's drain), then loads every descriptor (the watch's first deliveries and
- * the load overlap; revision order keeps the newest). The watch is an ordered JetStream consumer that
- * resumes where it left off after a reconnect (or a server restart), so a change made while the
- * connection was down arrives then. One gap remains (nats.js checks an ordered consumer's sequence on
- * messages, not on heartbeats): a change the server pushed into a connection it did not yet know was
- * dead arrives only with the next change of the bucket. Throws when the bucket is missing or a stored
- * descriptor is invalid: a view that cannot load fails the actor's start.
+ * the load overlap; revision order keeps the newest). The bucket's watch reopens after every reconnect
+ * (or server restart) from the last revision it delivered, so a change made while the connection was
+ * down, or pushed into a connection the server did not yet know was dead, arrives then; a watch that
+ * cannot be reopened is retried until the close hook stops it. Throws when the bucket is missing or a
+ * stored descriptor is invalid: a view that cannot load fails the actor's start.
  */
 export async function openCatalogView(ctx: Pick<ActorContext, "bus">): Promise<CatalogView> {
   const bucket = await openBucket(ctx.bus, "catalog");
