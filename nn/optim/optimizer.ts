@@ -127,11 +127,14 @@ export abstract class Optimizer<H extends object> {
     this.groups.delete(name);
   }
 
-  /** Bytes of state buffers held by the groups (each buffer padded to 16 bytes). */
+  /** Bytes of the kernels' memory held by state buffers (each padded to 16 bytes). */
   get stateBytes(): number {
-    let bytes = 0;
-    for (const g of this.groups.values()) for (const ps of g.slots) for (const s of ps) bytes += s.byteSize;
-    return bytes;
+    return this.kernels.memory.liveBytes - this.kernels.scratchBytes;
+  }
+
+  /** Bytes the kernels' WebAssembly memory has reserved (state, scratch and free space; never shrinks). */
+  get kernelMemoryBytes(): number {
+    return this.kernels.memory.reservedBytes;
   }
 
   private group(name: string): Group<H> {
