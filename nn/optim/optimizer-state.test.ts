@@ -58,7 +58,9 @@ function expectSameState<H>(a: OptimizerSnapshot<H>, b: OptimizerSnapshot<H>, gr
   expect(sa.length).toBe(sb.length);
   sa.forEach((ps, i) => {
     expect(ps.length).toBe(sb[i]?.length);
-    ps.forEach((s, k) => expectSameBits(s, sb[i]?.[k], `${group} state ${i}/${k}`));
+    ps.forEach((s, k) => {
+      expectSameBits(s, sb[i]?.[k], `${group} state ${i}/${k}`);
+    });
   });
 }
 
