@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KernelMemory } from "./kernel-memory.ts";
+import { KernelMemory, type MemoryRegion } from "./kernel-memory.ts";
 import { runtimeWasm, WASM_PAGE_BYTES } from "./wasm-api.ts";
 
 const memory = (): KernelMemory => new KernelMemory(new (runtimeWasm().Memory)({ initial: 1 }));
@@ -30,36 +30,33 @@ describe("KernelMemory", () => {
     expect(mem.view(big).every((x) => x === 0)).toBe(true);
   });
 
-  it("reuses a released region first-fit, zeroed, and merges free neighbours", () => {
+  it("reuses a released region first-fit, zeroed, and merges it with free neighbours on both sides", () => {
     const mem = memory();
-    const a = mem.allocate(4);
-    const b = mem.allocate(4);
-    const c = mem.allocate(4);
-    const d = mem.allocate(4);
-    mem.view(b).fill(9);
-    mem.view(c).fill(9);
+    const [a, b, c, d, e] = [0, 1, 2, 3, 4].map(() => mem.allocate(4)) as [
+      MemoryRegion,
+      MemoryRegion,
+      MemoryRegion,
+      MemoryRegion,
+      MemoryRegion,
+    ];
+    for (const r of [b, c, d]) mem.view(r).fill(9);
     mem.release(b);
-    mem.release(c);
-    const e = mem.allocate(8);
-    expect(e.byteOffset).toBe(b.byteOffset);
-    expect(mem.view(e).every((x) => x === 0)).toBe(true);
-    expect(mem.liveBytes).toBe(16 * 2 + 32);
     mem.release(d);
-    const f = mem.allocate(4);
-    expect(f.byteOffset).toBe(d.byteOffset);
-    expect(a.byteOffset).toBe(0);
+    mem.release(c);
+    const merged = mem.allocate(12);
+    expect(merged.byteOffset).toBe(b.byteOffset);
+    expect(mem.view(merged).every((x) => x === 0)).toBe(true);
+    expect(mem.liveBytes).toBe(16 * 2 + 48);
+    expect([a.byteOffset, e.byteOffset]).toEqual([0, 64]);
   });
 
-  it("lowers its top when the highest regions are released, so the memory does not creep", () => {
+  it("lowers its top when the highest region is released, so a larger one takes its place", () => {
     const mem = memory();
     mem.allocate(4);
-    const b = mem.allocate(WASM_PAGE_BYTES / 4);
-    const reserved = mem.reservedBytes;
-    for (let i = 0; i < 5; i++) {
-      mem.release(i === 0 ? b : mem.allocate(WASM_PAGE_BYTES / 4));
-    }
-    mem.allocate(WASM_PAGE_BYTES / 4);
-    expect(mem.reservedBytes).toBe(reserved);
+    mem.release(mem.allocate(WASM_PAGE_BYTES / 4));
+    const larger = mem.allocate(WASM_PAGE_BYTES / 2);
+    expect(larger.byteOffset).toBe(16);
+    expect(mem.reservedBytes).toBe(3 * WASM_PAGE_BYTES);
   });
 
   it("rejects a released region, a region of another memory and a bad length", () => {
