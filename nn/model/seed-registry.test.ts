@@ -128,6 +128,23 @@ describe("SeedRegistry", () => {
     await roomy.runner.release();
   });
 
+  it("cull releases the seed group's optimizer state, and the next graft reuses that memory", async () => {
+    const { optimizer, registry, step, runner } = setup();
+    const hostOnly = optimizer.stateBytes;
+    graft(registry, "a", 1);
+    const withSeed = optimizer.stateBytes;
+    expect(withSeed).toBeGreaterThan(hostOnly);
+    registry.setStage("a", SeedLifecycleStage.TRAINING);
+    await step();
+    const reserved = optimizer.kernelMemoryBytes;
+    registry.cull("a");
+    expect(optimizer.stateBytes).toBe(hostOnly);
+    graft(registry, "b", 2);
+    expect(optimizer.stateBytes).toBe(withSeed);
+    expect(optimizer.kernelMemoryBytes).toBe(reserved);
+    await runner.release();
+  });
+
   it("refuses an artifact whose digest differs, naming both digests, and changes nothing", () => {
     const { store, optimizer, registry } = setup();
     const { bytes, descriptor } = artifact(1);

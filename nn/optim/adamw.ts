@@ -1,6 +1,7 @@
 /** AdamW (decoupled weight decay, bias-corrected moments), as torch.optim.AdamW (amsgrad off). */
 import type { ParameterStore } from "../params/store.ts";
 import { type LrSpec, Optimizer } from "./optimizer.ts";
+import type { MemoryRegion } from "./simd/kernel-memory.ts";
 
 /** AdamW hyperparameters (per group). */
 export interface AdamWHyper {
@@ -50,7 +51,7 @@ export class AdamW extends Optimizer<AdamWHyper> {
   protected update(
     p: Float32Array,
     g: Float32Array,
-    slots: readonly Float32Array[],
+    slots: readonly MemoryRegion[],
     lr: number,
     h: AdamWHyper,
     step: number,

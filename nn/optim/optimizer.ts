@@ -2,11 +2,13 @@
  * The optimizer base: named parameter groups (each with its own learning rate or schedule,
  * hyperparameters, step count and per-parameter state buffers), strict gradient lookup, and
  * snapshots of the whole state. Subclasses provide the per-parameter update, run as WebAssembly
- * SIMD kernels (simd/).
+ * SIMD kernels (simd/). State buffers live in the kernels' memory for good (only parameters and
+ * gradients are copied per update); snapshots copy them out as Float32Arrays.
  */
 import type { ParameterStore } from "../params/store.ts";
 import { type Gradients, gradientOf } from "./grads.ts";
 import type { LrSchedule } from "./schedule.ts";
+import type { MemoryRegion } from "./simd/kernel-memory.ts";
 import { OptimizerKernels } from "./simd/runner.ts";
 
 /** A fixed learning rate, or a schedule evaluated at the group's own 0-based step count. */
@@ -36,7 +38,8 @@ interface Group<H> {
   step: number;
   lr: LrSpec;
   hyper: Readonly<H>;
-  readonly slots: Float32Array[][];
+  /** `slots[i][k]`: state buffer k of `params[i]`, a region of the kernels' memory. */
+  readonly slots: readonly (readonly MemoryRegion[])[];
 }
 
 function checkLr(lr: LrSpec, where: string): void {
@@ -75,12 +78,12 @@ export abstract class Optimizer<H extends object> {
 
   /**
    * Updates one parameter in place. `step` is the 1-based count including this update;
-   * `slots` are the parameter's state buffers (same length as `p`).
+   * `slots` are the parameter's state buffers (same length as `p`) in the kernels' memory.
    */
   protected abstract update(
     p: Float32Array,
     g: Float32Array,
-    slots: readonly Float32Array[],
+    slots: readonly MemoryRegion[],
     lr: number,
     hyper: Readonly<H>,
     step: number,
@@ -110,17 +113,28 @@ export abstract class Optimizer<H extends object> {
     const k = this.slotCount(hyper);
     const slots = params.map((p) => {
       const n = this.store.get(p).length;
-      return Array.from({ length: k }, () => new Float32Array(n));
+      return Array.from({ length: k }, () => this.kernels.memory.allocate(n));
     });
     this.groups.set(name, { params: [...params], step: 0, lr, hyper: Object.freeze(hyper), slots });
     for (const p of params) this.owner.set(p, name);
   }
 
-  /** Removes group `name` and its state (its parameters stay in the store). */
+  /** Removes group `name` and releases its state (its parameters stay in the store). */
   removeGroup(name: string): void {
     const g = this.group(name);
+    for (const ps of g.slots) for (const s of ps) this.kernels.memory.release(s);
     for (const p of g.params) this.owner.delete(p);
     this.groups.delete(name);
+  }
+
+  /** Bytes of the kernels' memory held by state buffers (each padded to 16 bytes). */
+  get stateBytes(): number {
+    return this.kernels.memory.liveBytes - this.kernels.scratchBytes;
+  }
+
+  /** Bytes the kernels' WebAssembly memory has reserved (state, scratch and free space; never shrinks). */
+  get kernelMemoryBytes(): number {
+    return this.kernels.memory.reservedBytes;
   }
 
   private group(name: string): Group<H> {
@@ -223,9 +237,10 @@ export abstract class Optimizer<H extends object> {
       const old = canReuse ? reuse.groups.get(name) : undefined;
       const slots = g.slots.map((ps, i) =>
         ps.map((s, k) => {
+          const live = this.kernels.memory.view(s);
           const target = old?.slots[i]?.[k];
-          if (target === undefined) return s.slice();
-          target.set(s);
+          if (target === undefined) return live.slice();
+          target.set(live);
           return target;
         }),
       );
@@ -281,7 +296,7 @@ export abstract class Optimizer<H extends object> {
       g.hyper = s.hyper;
       g.slots.forEach((ps, i) => {
         ps.forEach((buf, k) => {
-          buf.set(s.slots[i]?.[k] as Float32Array);
+          this.kernels.memory.view(buf).set(s.slots[i]?.[k] as Float32Array);
         });
       });
     }

@@ -1,6 +1,7 @@
 /** SGD with momentum, dampening, Nesterov and (coupled) weight decay, as torch.optim.SGD. */
 import type { ParameterStore } from "../params/store.ts";
 import { type LrSpec, Optimizer } from "./optimizer.ts";
+import type { MemoryRegion } from "./simd/kernel-memory.ts";
 
 /** SGD hyperparameters (per group). */
 export interface SgdHyper {
@@ -54,7 +55,7 @@ export class Sgd extends Optimizer<SgdHyper> {
   protected update(
     p: Float32Array,
     g: Float32Array,
-    slots: readonly Float32Array[],
+    slots: readonly MemoryRegion[],
     lr: number,
     h: SgdHyper,
     step: number,

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { createRng } from "../../rng.ts";
+import type { MemoryRegion } from "./kernel-memory.ts";
 import { optimizerKernelModuleBytes } from "./kernels.ts";
 import { compileKernelModule, OptimizerKernels } from "./runner.ts";
 
@@ -143,16 +144,58 @@ describe("SGD kernels", () => {
 describe("kernel runner", () => {
   it("grows its scratch memory for a larger tensor and keeps working on small ones after", () => {
     const kernels = new OptimizerKernels();
-    const before = kernels.scratchBytes;
+    const before = kernels.memory.reservedBytes;
     kernels.sgd(Float32Array.from([1, 2, 3]), Float32Array.from([1, 1, 1]), 0.5, 0);
-    expect(kernels.scratchBytes).toBe(before);
+    expect(kernels.memory.reservedBytes).toBe(before);
+    expect(kernels.scratchBytes).toBe(32);
     const big = new Float32Array(100_000).fill(1);
     kernels.sgd(big, new Float32Array(100_000).fill(2), 0.25, 0);
-    expect(kernels.scratchBytes).toBeGreaterThanOrEqual(2 * 100_000 * 4);
+    expect(kernels.scratchBytes).toBe(2 * 100_000 * 4);
+    expect(kernels.memory.reservedBytes).toBeGreaterThanOrEqual(2 * 100_000 * 4);
     expect(big.every((x) => x === 0.5)).toBe(true);
     const small = Float32Array.from([1, 2, 3, 4, 5]);
     kernels.sgd(small, Float32Array.from([2, 2, 2, 2, 2]), 0.5, 0);
     expect(small).toEqual(Float32Array.from([0, 1, 2, 3, 4]));
+  });
+
+  it("runs on state regions in place, bit for bit as on copied arrays, and leaves them in memory", () => {
+    const kernels = new OptimizerKernels();
+    const n = 1001;
+    const [p1, g] = [random(1, n, 1), random(2, n, 0.5)];
+    const p2 = p1.slice();
+    const [m, v] = [new Float32Array(n), new Float32Array(n)];
+    const [mr, vr] = [kernels.memory.allocate(n), kernels.memory.allocate(n)];
+    const c = {
+      b1: 0.9,
+      b2: 0.999,
+      c1: 0.1,
+      c2: 0.001,
+      decayRate: 1e-4,
+      stepSize: 0.01,
+      invBc2Sqrt: 31.6,
+      eps: 1e-8,
+    };
+    for (let t = 0; t < 3; t++) {
+      kernels.adamw(p1, g, m, v, c);
+      kernels.adamw(p2, g, mr, vr, c);
+    }
+    expectUnchanged("p", p2, p1);
+    expectUnchanged("m", kernels.memory.view(mr), m);
+    expectUnchanged("v", kernels.memory.view(vr), v);
+  });
+
+  it("rejects a released region and a region of another kernels' memory, naming the array", () => {
+    const kernels = new OptimizerKernels();
+    const buf = kernels.memory.allocate(4);
+    kernels.memory.release(buf);
+    const call = (b: MemoryRegion) =>
+      kernels.sgdMomentum(new Float32Array(4), new Float32Array(4), b, 0.1, 0, 0.9, 1, false);
+    expect(() => call(buf)).toThrow(
+      'optimizer kernel "sgdMomentum": array "buf" is a region that is released or not in this kernels\' memory',
+    );
+    expect(() => call(new OptimizerKernels().memory.allocate(4))).toThrow(
+      /array "buf" is a region that is released/,
+    );
   });
 
   it("rejects arrays of different lengths, naming the array", () => {

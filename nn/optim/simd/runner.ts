@@ -1,9 +1,11 @@
 /**
- * Runs the optimizer kernels: owns one WebAssembly linear memory used as scratch space, copies a
- * call's arrays into it (each region 16-byte aligned), runs the kernel, and copies the arrays the
- * kernel writes back out. The caller's Float32Arrays stay the only home of parameters and state.
+ * Runs the optimizer kernels over one WebAssembly linear memory (a KernelMemory). A kernel's array
+ * argument is either a region of that memory, used in place (the optimizers keep their state there
+ * for good), or a Float32Array, copied into scratch regions before the kernel and, when the kernel
+ * writes it, back out after (parameters and gradients, which live outside).
  */
 import { type KernelSpec, writtenArrays } from "./kernel-compiler.ts";
+import { KernelMemory, MemoryRegion } from "./kernel-memory.ts";
 import {
   ADAMW_KERNEL,
   KERNEL_MEMORY_IMPORT,
@@ -15,9 +17,12 @@ import {
   SGD_NESTEROV_FIRST_KERNEL,
   SGD_NESTEROV_KERNEL,
 } from "./kernels.ts";
-import { runtimeWasm, WASM_PAGE_BYTES, type WasmApi, type WasmMemory } from "./wasm-api.ts";
+import { runtimeWasm, type WasmApi } from "./wasm-api.ts";
 
 type KernelFunction = (...args: number[]) => void;
+
+/** A kernel argument: a region of the kernels' memory (used in place) or an array (copied). */
+export type KernelArray = Float32Array | MemoryRegion;
 
 /** A kernel of an instantiated module: its export and which of its arrays it writes. */
 interface BoundKernel {
@@ -57,19 +62,21 @@ export interface AdamWStepConstants {
   readonly eps: number;
 }
 
-/** One instance of the optimizer kernels with its own scratch memory. */
+/** One instance of the optimizer kernels with its own memory. */
 export class OptimizerKernels {
-  private readonly memory: WasmMemory;
+  /** The kernels' memory: allocate state regions here to have the kernels use them in place. */
+  readonly memory: KernelMemory;
   private readonly kernels = new Map<KernelSpec, BoundKernel>();
-  private heap: Float32Array;
+  /** Where copied Float32Array arguments go; replaced by a larger one when a call needs it. */
+  private scratch: MemoryRegion | undefined;
 
   /** Throws when the runtime lacks WebAssembly SIMD. */
   constructor() {
     const api = runtimeWasm();
     const module = kernelModule();
-    this.memory = new api.Memory({ initial: KERNEL_MEMORY_IMPORT.minPages });
+    const memory = new api.Memory({ initial: KERNEL_MEMORY_IMPORT.minPages });
     const instance = new api.Instance(module, {
-      [KERNEL_MEMORY_IMPORT.module]: { [KERNEL_MEMORY_IMPORT.field]: this.memory },
+      [KERNEL_MEMORY_IMPORT.module]: { [KERNEL_MEMORY_IMPORT.field]: memory },
     });
     const exports = instance.exports as Record<string, unknown>;
     for (const spec of OPTIMIZER_KERNELS) {
@@ -82,16 +89,16 @@ export class OptimizerKernels {
         written: spec.arrays.map((a) => written.includes(a)),
       });
     }
-    this.heap = new Float32Array(this.memory.buffer);
+    this.memory = new KernelMemory(memory);
   }
 
-  /** Bytes of scratch memory currently reserved. */
+  /** Bytes of scratch space currently held for copied arguments. */
   get scratchBytes(): number {
-    return this.memory.buffer.byteLength;
+    return this.scratch?.byteSize ?? 0;
   }
 
   /** One AdamW update of `p`, `m`, `v` in place from gradient `g`. */
-  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, c: AdamWStepConstants): void {
+  adamw(p: KernelArray, g: KernelArray, m: KernelArray, v: KernelArray, c: AdamWStepConstants): void {
     this.run(
       ADAMW_KERNEL,
       [p, g, m, v],
@@ -100,15 +107,15 @@ export class OptimizerKernels {
   }
 
   /** p ← p − lr·(g + wd·p). */
-  sgd(p: Float32Array, g: Float32Array, lr: number, wd: number): void {
+  sgd(p: KernelArray, g: KernelArray, lr: number, wd: number): void {
     this.run(SGD_KERNEL, [p, g], [lr, wd]);
   }
 
   /** First momentum step: buf ← g + wd·p, then p ← p − lr·buf (Nesterov: p − lr·(1 + mu)·buf). */
   sgdMomentumFirst(
-    p: Float32Array,
-    g: Float32Array,
-    buf: Float32Array,
+    p: KernelArray,
+    g: KernelArray,
+    buf: KernelArray,
     lr: number,
     wd: number,
     mu: number,
@@ -120,9 +127,9 @@ export class OptimizerKernels {
 
   /** Later momentum steps: buf ← mu·buf + keep·(g + wd·p), then p ← p − lr·buf (or Nesterov's form). */
   sgdMomentum(
-    p: Float32Array,
-    g: Float32Array,
-    buf: Float32Array,
+    p: KernelArray,
+    g: KernelArray,
+    buf: KernelArray,
     lr: number,
     wd: number,
     mu: number,
@@ -132,8 +139,8 @@ export class OptimizerKernels {
     this.run(nesterov ? SGD_NESTEROV_KERNEL : SGD_MOMENTUM_KERNEL, [p, g, buf], [lr, wd, mu, keep]);
   }
 
-  /** Copies `arrays` in, runs `spec`, copies the arrays it writes back out. */
-  private run(spec: KernelSpec, arrays: readonly Float32Array[], scalars: readonly number[]): void {
+  /** Copies the Float32Array arguments in, runs `spec`, copies the ones it writes back out. */
+  private run(spec: KernelSpec, arrays: readonly KernelArray[], scalars: readonly number[]): void {
     const kernel = this.kernels.get(spec);
     if (kernel === undefined) throw new Error(`optimizer kernel "${spec.name}" is not in the module`);
     const first = arrays[0];
@@ -145,39 +152,51 @@ export class OptimizerKernels {
       throw new Error(`optimizer kernel "${spec.name}" called with the wrong number of arguments`);
     }
     const n = first.length;
+    let copied = 0;
     arrays.forEach((a, k) => {
       if (a.length !== n) {
         throw new Error(
           `optimizer kernel "${spec.name}": array "${spec.arrays[k]}" has ${a.length} values, expected ${n}`,
         );
       }
+      if (a instanceof MemoryRegion) {
+        if (a.owner !== this.memory || !a.live) {
+          throw new Error(
+            `optimizer kernel "${spec.name}": array "${spec.arrays[k]}" is a region that is released or not in this kernels' memory`,
+          );
+        }
+      } else copied++;
     });
     if (n === 0) return;
-    // Region stride in floats, a multiple of 4 so each region starts 16-byte aligned.
+    // Scratch slot stride in floats, a multiple of 4 so each slot starts 16-byte aligned.
     const stride = Math.ceil(n / 4) * 4;
-    this.reserve(stride * arrays.length * 4);
-    const heap = this.heap;
+    const scratch = this.scratchFor(stride * copied);
+    const offsets: number[] = [];
+    const heap = this.memory.buffer();
+    let slot = scratch.byteOffset / 4;
+    for (const a of arrays) {
+      if (a instanceof MemoryRegion) offsets.push(a.byteOffset);
+      else {
+        heap.set(a, slot);
+        offsets.push(slot * 4);
+        slot += stride;
+      }
+    }
+    kernel.fn(...offsets, n, ...scalars);
     arrays.forEach((a, k) => {
-      heap.set(a, k * stride);
-    });
-    kernel.fn(...arrays.map((_, k) => k * stride * 4), n, ...scalars);
-    arrays.forEach((a, k) => {
-      if (kernel.written[k] === true) a.set(heap.subarray(k * stride, k * stride + n));
+      if (kernel.written[k] === true && !(a instanceof MemoryRegion)) {
+        const at = (offsets[k] as number) / 4;
+        a.set(heap.subarray(at, at + n));
+      }
     });
   }
 
-  /** Grows the memory to at least `bytes` (views over the old buffer are detached, so renew them). */
-  private reserve(bytes: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (bytes <= have) return;
-    const pages = Math.ceil((bytes - have) / WASM_PAGE_BYTES);
-    try {
-      this.memory.grow(pages);
-    } catch (e) {
-      throw new Error(
-        `optimizer kernel scratch memory cannot grow to ${bytes} bytes: ${e instanceof Error ? e.message : String(e)}`,
-      );
-    }
-    this.heap = new Float32Array(this.memory.buffer);
+  /** The scratch region, replaced by one of at least `floats` when it is smaller. */
+  private scratchFor(floats: number): MemoryRegion {
+    const have = this.scratch;
+    if (have !== undefined && have.length >= floats) return have;
+    if (have !== undefined) this.memory.release(have);
+    this.scratch = this.memory.allocate(floats);
+    return this.scratch;
   }
 }
