@@ -332,18 +332,7 @@ describe("CatalogView (real nats-server)", () => {
     try {
       const bucket = await openBucket(s.bus, "catalog");
       await bucket.put("bp-r", descriptor("bp-r", "1"));
-      let release: () => void = () => {};
-      const held = new Promise<void>((r) => {
-        release = r;
-      });
-      const view = new CatalogView({
-        ...bucket,
-        async get(key) {
-          const entry = await bucket.get(key);
-          await held;
-          return entry;
-        },
-      });
+      const { view, release } = slowReadView(bucket);
       const slow = view.descriptor("bp-r");
       const revision = await bucket.put("bp-r", descriptor("bp-r", "2"));
       view.apply(put("bp-r", "2", revision));
@@ -360,18 +349,7 @@ describe("CatalogView (real nats-server)", () => {
     try {
       const bucket = await openBucket(s.bus, "catalog");
       await bucket.put("bp-d", descriptor("bp-d", "1"));
-      let release: () => void = () => {};
-      const held = new Promise<void>((r) => {
-        release = r;
-      });
-      const view = new CatalogView({
-        ...bucket,
-        async get(key) {
-          const entry = await bucket.get(key);
-          await held;
-          return entry;
-        },
-      });
+      const { view, release } = slowReadView(bucket);
       const slow = view.descriptor("bp-d");
       await bucket.delete("bp-d");
       const entry = await new Kvm(s.bus.nc).open(storeName(s.ns, "catalog")).then((kv) => kv.get("bp-d"));
@@ -385,3 +363,20 @@ describe("CatalogView (real nats-server)", () => {
     }
   });
 });
+
+/** A view over `bucket` whose reads wait until `release()`: an older read that finishes late. */
+function slowReadView(bucket: TypedBucket<"catalog">): { view: CatalogView; release: () => void } {
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const view = new CatalogView({
+    ...bucket,
+    async get(key) {
+      const entry = await bucket.get(key);
+      await held;
+      return entry;
+    },
+  });
+  return { view, release };
+}
