@@ -181,14 +181,18 @@ async function followBucket(
       });
     }
   };
-  const pause = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
+  /** Reports the `attempt`-th reopen and waits out its backoff (cut short by `stop()`). */
+  const retryAfter = (attempt: number, error: string): Promise<void> => {
+    const waitMs = backoffDelay(attempt - 1, WATCH_RETRY_BASE_MS, WATCH_RETRY_MAX_MS);
+    bus.emit("bus.kv_watch_retry", "warn", { bucket, attempt, waitMs, error });
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
       wake = () => {
         clearTimeout(timer);
         resolve();
       };
     });
+  };
 
   // nats.js types it as AsyncIterable; it is a QueuedIterator, whose stop() ends it.
   const status = bus.nc.status() as QueuedIterator<Status>;
@@ -224,10 +228,7 @@ async function followBucket(
           it = await open();
         } catch (err) {
           if (ended()) break;
-          attempt++;
-          const waitMs = backoffDelay(attempt - 1, WATCH_RETRY_BASE_MS, WATCH_RETRY_MAX_MS);
-          bus.emit("bus.kv_watch_retry", "warn", { bucket, attempt, waitMs, error: String(err) });
-          await pause(waitMs);
+          await retryAfter(++attempt, String(err));
           continue;
         }
       }
@@ -245,10 +246,7 @@ async function followBucket(
       if (ended()) break;
       if (delivered) attempt = 0;
       if (seen !== reconnects) continue;
-      attempt++;
-      const waitMs = backoffDelay(attempt - 1, WATCH_RETRY_BASE_MS, WATCH_RETRY_MAX_MS);
-      bus.emit("bus.kv_watch_retry", "warn", { bucket, attempt, waitMs, error: failure });
-      await pause(waitMs);
+      await retryAfter(++attempt, failure);
     }
     status.stop();
     await statusDone;
